@@ -1,0 +1,5 @@
+// `switchyard dev`: not built yet (see the issues).
+export async function run(_argv: string[]): Promise<number> {
+  process.stderr.write('switchyard dev: not implemented yet\n');
+  return 1;
+}

@@ -1,0 +1,5 @@
+// `switchyard router`: not built yet (see the issues).
+export async function run(_argv: string[]): Promise<number> {
+  process.stderr.write('switchyard router: not implemented yet\n');
+  return 1;
+}
