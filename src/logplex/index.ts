@@ -46,6 +46,8 @@ export interface LogplexOptions {
   routes?: ((ctx: LogplexContext) => RouteModule)[];
   /** Drains' GET /v2/channels/:id view. */
   drainsOf?: (ctx: LogplexContext) => (channel: number) => Promise<unknown[]>;
+  /** How long a session URL stays valid until opened (default 5 minutes; tests shorten it). */
+  sessionTtlMs?: number;
   /** Called on close() before the store goes (drains stop here). */
   onClose?: () => Promise<void>;
 }
@@ -88,6 +90,7 @@ export async function startLogplex(opts: LogplexOptions): Promise<LogplexNode> {
     bufferLines: config.LOGPLEX_SESSION_BUFFER,
     maxNum: config.LOGPLEX_HISTORY_LINES,
     formatTime: (ms) => formatTimestamp(ms),
+    ...(opts.sessionTtlMs ? { ttlMs: opts.sessionTtlMs } : {}),
   });
   const acceptor = new Acceptor({ store, tokens, hub, metrics, log });
   const routes: RouteModule[] = [

@@ -30,6 +30,8 @@ export interface SessionDeps {
   bufferLines: number;
   maxNum: number;
   formatTime: (ms: number) => string;
+  /** Default SESSION_TTL_MS; tests shorten it. */
+  ttlMs?: number;
 }
 
 /** Open sessions on this node, so close() can end them and metrics can count their buffers. */
@@ -105,7 +107,7 @@ export class SessionRegistry {
     if (!(await this.#deps.store.getChannel(channel))) throw new ApiError('not_found', `no channel ${channel}`);
     const id = randomBytes(24).toString('base64url');
     const rec: SessionRecord = { channel, num, tail, ...(dyno ?? ps ? { ps: dyno ?? ps } : {}), ...(source ? { source } : {}) };
-    await this.#deps.store.putSession(id, rec, SESSION_TTL_MS);
+    await this.#deps.store.putSession(id, rec, this.#deps.ttlMs ?? SESSION_TTL_MS);
     sendJson(res, 201, { id, url: `http://${req.headers.host ?? 'localhost'}/sessions/${id}` });
   }
 
