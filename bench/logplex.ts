@@ -6,7 +6,7 @@
 //   3. ingest → tail latency p50/p99 at 10,000 lines/s for a bounded duration.
 // The node under test runs on the main thread; senders and the tail reader run in a worker thread
 // (same clock for latency). Every loop is bounded in count and time. Run:
-//   npx tsc -p tsconfig.test.json && node build/bench/logplex.js [tcpLines]
+//   npx tsc -p tsconfig.test.json && node build/bench/logplex.js [tcpLines] [memory|redis]
 import { connect } from 'node:net';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { request } from 'undici';
@@ -191,7 +191,8 @@ async function main(): Promise<void> {
   const base = measureSplitter(200_000);
   console.log(`logplex bench node=${process.version} line_bytes=${LINE_BYTES} tcp_lines=${tcpLines}`);
   console.log(`  baseline FrameSplitter + parseSyslog (one thread, no I/O): ${fmt(base.linesPerSec)} lines/s`);
-  const stores: ('memory' | 'redis')[] = (await redisReachable()) ? ['memory', 'redis'] : ['memory'];
+  const only = process.argv[3] as 'memory' | 'redis' | undefined;
+  const stores: ('memory' | 'redis')[] = only ? [only] : (await redisReachable()) ? ['memory', 'redis'] : ['memory'];
   for (const store of stores) {
     const prefix = `sybench:${process.pid}:`;
     const { node, token, channel } = await startNode(store, prefix);
