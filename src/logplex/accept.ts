@@ -61,13 +61,16 @@ export class Acceptor {
     const clock = arrivalClock();
     const parsed: Parsed[] = [];
     let misses: Set<string> | undefined;
+    // A connection usually carries one token: look each run of equal tokens up once.
+    let lastToken = '';
     for (let i = 0; i < frames.length; i++) {
       const p = parse(frames[i]!, i, clock, r);
       if (p instanceof SyslogParseError) r.reject(i, 'parse', `${p.code}: ${p.message}`);
       else if (p.token === '') r.reject(i, 'no_token', 'no token in APP-NAME or SD-PARAM "token"');
       else {
         parsed.push(p);
-        if (this.#d.tokens.peek(p.token) === undefined) (misses ??= new Set()).add(p.token);
+        if (p.token !== lastToken && this.#d.tokens.peek(p.token) === undefined) (misses ??= new Set()).add(p.token);
+        lastToken = p.token;
       }
     }
     if (!misses) return { done: this.#appendParsed(parsed, new Map(), r) };
@@ -86,15 +89,24 @@ export class Acceptor {
   /** Steps: channel of each line (cache, or this batch's lookups), then one append per channel. */
   #appendParsed(parsed: Parsed[], looked: Map<string, TokenInfo | undefined>, r: Report): Promise<AcceptReport> {
     const byChannel = new Map<number, NewLine[]>();
+    let lastToken = '';
+    let info: TokenInfo | undefined;
+    let batch: NewLine[] = [];
     for (const p of parsed) {
-      const info = looked.has(p.token) ? looked.get(p.token) : (this.#d.tokens.peek(p.token) ?? undefined);
+      if (p.token !== lastToken) {
+        info = looked.has(p.token) ? looked.get(p.token) : (this.#d.tokens.peek(p.token) ?? undefined);
+        lastToken = p.token;
+        if (info) {
+          const existing = byChannel.get(info.channel);
+          if (existing) batch = existing;
+          else byChannel.set(info.channel, (batch = []));
+        }
+      }
       if (info === undefined) {
         r.reject(p.index, 'unknown_token', `unknown token ${p.token.slice(0, 48)}`);
         continue;
       }
       p.line.source = p.source ?? info.name;
-      let batch = byChannel.get(info.channel);
-      if (!batch) byChannel.set(info.channel, (batch = []));
       batch.push(p.line);
     }
     // Each #append calls the store before its first await: the appends are issued here, in order.
