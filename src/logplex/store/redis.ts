@@ -80,6 +80,7 @@ export class RedisLogStore implements LogStore {
       p.hset(this.#ch(id, ':tokens'), t.name, t.token);
     }
     p.hset(this.#ch(id), 'name', name, 'created', createdAt);
+    p.zadd(this.#k('channels'), id, String(id));
     await exec(p);
     return { id, name, createdAt, tokens };
   }
@@ -98,7 +99,21 @@ export class RedisLogStore implements LogStore {
     };
   }
 
+  async listChannels(limit: number): Promise<{ id: number; name: string }[]> {
+    const ids = await this.#redis.zrange(this.#k('channels'), 0, limit - 1);
+    if (ids.length === 0) return [];
+    const p = this.#redis.pipeline();
+    for (const id of ids) p.hget(this.#ch(Number(id)), 'name');
+    const names = (await exec(p)) as (string | null)[];
+    const out: { id: number; name: string }[] = [];
+    ids.forEach((id, i) => {
+      if (names[i] !== null) out.push({ id: Number(id), name: names[i]! });
+    });
+    return out;
+  }
+
   async deleteChannel(id: number): Promise<boolean> {
+    await this.#redis.zrem(this.#k('channels'), String(id));
     const tokens = await this.#redis.hvals(this.#ch(id, ':tokens'));
     // The hash first: from here on appends see the channel gone.
     const existed = (await this.#redis.unlink(this.#ch(id))) > 0;
