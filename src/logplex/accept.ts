@@ -55,16 +55,6 @@ export class Acceptor {
     this.#d = deps;
   }
 
-  #storeFailed(event: string, fields: Fields): void {
-    const now = Date.now();
-    if (now - this.#lastWarn < STORE_WARN_EVERY_MS) {
-      this.#suppressed++;
-      return;
-    }
-    this.#d.log.warn(event, { ...fields, suppressed: this.#suppressed });
-    this.#lastWarn = now;
-    this.#suppressed = 0;
-  }
 
   /**
    * Syslog over TCP or UDP: each frame names its token in APP-NAME or an SD-PARAM `token`.
@@ -184,6 +174,17 @@ export class Acceptor {
     this.#d.metrics.appendBatch.observe(lines.length);
     r.accepted += stored.length;
     this.#d.hub.publish(channel, stored);
+  }
+
+  #storeFailed(event: string, fields: Fields): void {
+    const now = Date.now();
+    if (now - this.#lastWarn < STORE_WARN_EVERY_MS) {
+      this.#suppressed++;
+      return;
+    }
+    this.#d.log.warn(event, { ...fields, suppressed: this.#suppressed });
+    this.#lastWarn = now;
+    this.#suppressed = 0;
   }
 }
 
