@@ -76,9 +76,16 @@ export function appView(app: AppRecord, inspector: RouteInspector, now = Date.no
 export function adminRoutes(o: AdminApiOptions, onRoute: (req: IncomingMessage, pattern: string) => void): ApiRoutes {
   const routes = new ApiRoutes();
   const add = (method: string, pattern: string, fn: (req: IncomingMessage, res: ServerResponse, p: Params) => Promise<void>): void => {
-    routes.add(method, pattern, (req, res, p) => {
+    routes.add(method, pattern, async (req, res, p) => {
       onRoute(req, pattern);
-      return fn(req, res, p);
+      try {
+        await fn(req, res, p);
+      } catch (err) {
+        if (err instanceof ApiError) throw err;
+        // The store failed (Redis away or erroring): a clear 503 the caller may retry, never a 500 page.
+        o.log.error('control API store call failed', { method, route: pattern, ...errorFields(err) });
+        throw new ApiError('unavailable', 'the route store is unreachable or failed; retry later');
+      }
     });
   };
 
