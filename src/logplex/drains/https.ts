@@ -13,7 +13,8 @@ import { failure } from './transport';
 export const USER_AGENT = 'switchyard-logplex';
 
 export class HttpsTransport implements Transport {
-  #client: Client;
+  #client: Client | undefined;
+  #connect: Client.Options;
   #target: DrainTarget;
   #path: string;
   #headers: Record<string, string>;
@@ -33,13 +34,13 @@ export class HttpsTransport implements Transport {
       this.#headers.authorization = `Basic ${Buffer.from(cred).toString('base64')}`;
     }
     const ca = opts.ca ? [...rootCertificates, opts.ca.toString()] : undefined;
-    this.#client = new Client(u.origin, {
+    this.#connect = {
       connect: { timeout: opts.connectTimeoutMs, rejectUnauthorized: true, ...(ca ? { ca } : {}) },
       headersTimeout: opts.responseTimeoutMs,
       bodyTimeout: opts.responseTimeoutMs,
       keepAliveTimeout: 4_000,
       pipelining: 1,
-    });
+    };
   }
 
   encode(lines: readonly LogLine[], frameId: string): Payload {
@@ -48,6 +49,7 @@ export class HttpsTransport implements Transport {
 
   async send(payload: Payload, signal?: AbortSignal): Promise<Outcome> {
     try {
+      this.#client ??= new Client(this.#target.url.origin, this.#connect);
       const res = await this.#client.request({
         method: 'POST',
         path: this.#path,
@@ -63,11 +65,17 @@ export class HttpsTransport implements Transport {
       const message = `${this.#target.url.host} answered ${s}`;
       return s === 429 || s >= 500 || s < 200 ? { kind: 'retry', code, message } : { kind: 'reject', code, message };
     } catch (err) {
+      // A fresh client for the next attempt: a client whose connect failed (TLS, refused,
+      // timeout) does not always settle the next request on its own.
+      const old = this.#client;
+      this.#client = undefined;
+      void old?.destroy().catch(() => undefined);
       return failure(err);
     }
   }
 
   async close(): Promise<void> {
-    await this.#client.destroy().catch(() => undefined);
+    await this.#client?.destroy().catch(() => undefined);
+    this.#client = undefined;
   }
 }
