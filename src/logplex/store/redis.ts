@@ -42,6 +42,11 @@ export class RedisLogStore implements LogStore {
   #node = randomUUID().slice(0, 8);
   #watchers = new Map<string, Set<RemoteLines>>();
 
+  /** The command connection (readiness waits on it). */
+  get client(): RedisClient {
+    return this.#redis;
+  }
+
   constructor(redis: RedisClient, opts: { prefix: string; historyLines: number }) {
     this.#redis = redis;
     this.#prefix = opts.prefix;
