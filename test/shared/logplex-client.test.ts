@@ -144,6 +144,34 @@ t.test('a non-2xx answer drops the batch and names the status', async (t) => {
   t.same(errors, [{ code: 'HTTP_503', token: 't.a', lines: 1 }]);
 });
 
+t.test('a Logplex that never answers costs one timeout per batch, then the lines are dropped', async (t) => {
+  const hung = http.createServer(() => undefined); // reads the request, never answers
+  await new Promise<void>((r) => hung.listen(0, '127.0.0.1', r));
+  t.teardown(() => {
+    hung.closeAllConnections();
+    return new Promise<void>((r) => hung.close(() => r()));
+  });
+  const errors: LogplexBatchError[] = [];
+  const url = `http://127.0.0.1:${(hung.address() as net.AddressInfo).port}`;
+  const client = new LogplexClient({ url, flushMs: 60_000, timeoutMs: 200, onBatchError: (e) => errors.push(e) });
+  t.teardown(() => client.close());
+  client.send({ token: 't.a', procId: 'router', msg: 'into the void' });
+  await client.flush();
+  t.same(errors, [{ code: 'UND_ERR_HEADERS_TIMEOUT', token: 't.a', lines: 1 }]);
+  t.same(client.stats, { sent: 0, dropped: 1, queued: 0, failedBatches: 1 });
+});
+
+t.test('odd input is repaired into valid frames, never thrown', async (t) => {
+  const sink = await startSink(t);
+  const client = new LogplexClient({ url: sink.url, flushMs: 60_000 });
+  t.teardown(() => client.close());
+  t.equal(client.send({ token: 't.a', procId: 'wéb 1', host: '', pri: 999, msg: 'two\nlines ✓' }), true);
+  await client.flush();
+  t.equal(client.stats.sent, 1, 'the sink parsed it');
+  const m = sink.posts[0]!.messages[0]!;
+  t.same([m.procId, m.hostname, m.pri, m.msg.toString()], ['w_b_1', '', 190, 'two\nlines ✓']);
+});
+
 t.test('the queue is bounded: the oldest lines are dropped and counted', async (t) => {
   const sink = await startSink(t);
   const client = new LogplexClient({ url: sink.url, flushMs: 60_000, maxQueue: 10 });

@@ -150,3 +150,22 @@ t.test('format → frame → split → parse round-trips random valid messages e
   }
   t.equal(mismatches, 0, 'every message came back as sent');
 });
+
+t.test('mixed octet-counted and LF frames come back exactly, in any chunking', async (t) => {
+  const want: string[] = [];
+  const wire: Buffer[] = [];
+  for (let i = 0; i < 3_000; i++) {
+    // LF-mode frames cannot hold LF and must not start with a digit; octet-counted ones hold anything.
+    const octet = rnd() < 0.5;
+    const body = octet ? noise(int(1, 120)) : Buffer.concat([Buffer.from('<'), noise(int(0, 120)).map((b) => (b === 0x0a || b === 0x0d ? 0x20 : b))]);
+    want.push(body.toString('latin1'));
+    wire.push(octet ? encodeFrame(body) : Buffer.concat([body, Buffer.from(rnd() < 0.5 ? '\n' : '\r\n')]));
+  }
+  const got = collect(randomChunks(Buffer.concat(wire)), 200);
+  t.same(got.errors, []);
+  t.equal(got.frames.length, want.length);
+  t.ok(
+    got.frames.every((f, i) => f === 'F:' + want[i]),
+    'every frame as sent, none truncated',
+  );
+});

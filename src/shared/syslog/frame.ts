@@ -38,6 +38,7 @@ export class FrameError extends Error {
 
 export interface FrameSplitterOptions {
   maxFrame?: number;
+  /** `frame` may be a slice of a pushed chunk: copy (or decode) what outlives the call. */
   onFrame: (frame: Buffer, truncated: boolean) => void;
   onError: (err: FrameError) => void;
   /** false: octet counting only, a frame starting with a non-digit is SY_FRAME_LENGTH (HTTP bodies). */
