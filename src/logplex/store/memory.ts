@@ -18,7 +18,8 @@ class CappedLog {
   append(lines: readonly NewLine[]): LogLine[] {
     const out: LogLine[] = new Array(lines.length);
     for (let i = 0; i < lines.length; i++) {
-      const line = { seq: ++this.#lastSeq, ...lines[i]! };
+      const l = lines[i]!;
+      const line: LogLine = { seq: ++this.#lastSeq, time: l.time, pri: l.pri, source: l.source, ps: l.ps, msg: l.msg };
       this.#ring[line.seq % this.cap] = line;
       if (this.#size < this.cap) this.#size++;
       out[i] = line;
