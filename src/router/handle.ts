@@ -39,6 +39,8 @@ export interface PlaneDeps {
   readonly log: Logger;
   /** Upgraded client sockets still piping, closed at shutdown after the grace period. */
   readonly pipes: Set<Duplex>;
+  /** Client sockets server.ts answered 400/431 on after their request began: logged there, not again. */
+  readonly refused: WeakSet<object>;
   /** The port clients reached us on (X-Forwarded-Port); set once listening. */
   readonly listener: { port: number };
 }
@@ -193,6 +195,10 @@ export function fail(p: PlaneDeps, req: IncomingMessage, res: ServerResponse, ct
   } else {
     p.log.error('request failed', { err: String(err), request_id: ctx.requestId });
     e = new RouterError('H13', 'sent', 'internal');
+  }
+  if (e.code === 'H27' && p.refused.has(req.socket)) {
+    res.destroy();
+    return;
   }
   ctx.status = e.status;
   p.metrics.upstreamErrors.labels(e.code).inc();

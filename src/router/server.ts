@@ -63,6 +63,7 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
     writeLine: opts.writeLine ?? stdoutLines,
     log: opts.log,
     pipes: new Set<Duplex>(),
+    refused: new WeakSet(),
     listener,
   };
   const server = createServer({
@@ -125,7 +126,10 @@ function clientError(p: PlaneDeps, err: Error & { code?: string }, socket: Socke
   }
   const requestId = requestIdFor(undefined);
   const info = H_CODES[code];
-  socket.end(rawErrorResponse(info.status, errorBody(code, info.desc, requestId, false)));
+  // A bad chunk can come after the head was accepted and forwarding began: cut that request now
+  // (the dyno never gets a complete request) and let handle.ts know this line is already written.
+  p.refused.add(socket);
+  socket.end(rawErrorResponse(info.status, errorBody(code, info.desc, requestId, false)), () => socket.destroy());
   p.metrics.requests.labels('', `${Math.floor(info.status / 100)}xx`, code).inc();
   p.metrics.upstreamErrors.labels(code).inc();
   // No app is known before the head parsed: stdout only.
