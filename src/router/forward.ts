@@ -38,6 +38,16 @@ export class ClientGone extends Error {
   readonly code = 'SY_CLIENT_GONE';
 }
 
+/**
+ * An undici error's code. undici's HTTPParserError carries `code` only for some llhttp errors
+ * (an invalid status line has none), so its class name stands in: a type, not a message.
+ */
+export function errorCode(err: Error): string {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string') return code;
+  return err.name === 'HTTPParserError' ? 'HPE_UNKNOWN' : '';
+}
+
 /** The H code of a failed attempt, from the error's `code` and how far the attempt got. */
 export function failureCode(code: string, clientGone: boolean, connected: boolean, started: boolean): HCode {
   if (clientGone) return 'H27';
@@ -126,16 +136,16 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   }
 
   onError(err: Error): void {
-    const code = (err as { code?: unknown }).code;
-    const hcode = failureCode(typeof code === 'string' ? code : '', this.#clientGone, this.#connectedAt !== 0, this.#started);
+    const code = errorCode(err);
+    const hcode = failureCode(code, this.#clientGone, this.#connectedAt !== 0, this.#started);
     const sent = this.#connectedAt !== 0;
     this.#settle({
       ok: false,
-      error: new RouterError(hcode, this.#started ? 'responded' : sent ? 'sent' : 'not-sent', typeof code === 'string' ? code : err.name),
+      error: new RouterError(hcode, this.#started ? 'responded' : sent ? 'sent' : 'not-sent', code || err.name),
       bytes: this.#bytes,
       connectMs: this.#connectMs(),
       serviceMs: sent ? performance.now() - this.#connectedAt : undefined,
-      replayable: sent && !this.#started && !this.#bodyPulled && !this.#clientGone && SOCKET_DIED.has(code as string),
+      replayable: sent && !this.#started && !this.#bodyPulled && !this.#clientGone && SOCKET_DIED.has(code),
     });
   }
 

@@ -8,7 +8,7 @@ import type { Dispatcher } from 'undici';
 import { admit } from './admit';
 import { errorBody, prefersJson, rawErrorResponse } from './error-page';
 import { RouterError } from './errors';
-import { ClientGone, failureCode, type Attempt } from './forward';
+import { ClientGone, errorCode, failureCode, type Attempt } from './forward';
 import { checkHead } from './framing';
 import { formatRouterLine } from './access-log';
 import { attempts, logRecord, newContext, record, type PlaneDeps, type RequestContext } from './handle';
@@ -84,8 +84,7 @@ class UpgradeHandler implements Dispatcher.DispatchHandler {
   }
 
   onError(err: Error): void {
-    const code = (err as { code?: unknown }).code;
-    const c = typeof code === 'string' ? code : '';
+    const c = errorCode(err);
     const connected = this.#connectedAt !== 0;
     this.#settle({
       ok: false,
