@@ -263,7 +263,7 @@ export function record(p: PlaneDeps, req: IncomingMessage, ctx: RequestContext, 
   const line = formatRouterLine(logRecord(req, ctx, code));
   p.writeLine(line);
   if (p.accessLog !== undefined && ctx.app !== undefined) {
-    p.accessLog.write({ app: ctx.app, line, status: ctx.status, code });
+    if (p.accessLog.write({ app: ctx.app, line, status: ctx.status, code }) === false) p.metrics.accessLogDropped.inc();
   }
 }
 
