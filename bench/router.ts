@@ -4,7 +4,8 @@
 // cpu 0; the load generator and the backends share cpu 1. Prints a markdown table to paste
 // into docs/benchmarks.md with the command line. Writes nothing itself.
 //
-//   npm run bench:router [-- --duration 5 --connections 64 --tool wrk|autocannon --profile DIR]
+//   npm run bench:router [-- --duration 5 --connections 64 --rounds 3 --tool wrk|autocannon --profile DIR
+//                            --peers switchyard,direct,node-http-proxy,undici,nginx]
 import { cpus } from 'node:os';
 import { startBackends } from './lib/backend';
 import { startNginx, startNodePeer } from './lib/baseline';
@@ -22,18 +23,22 @@ type Peer = 'direct' | 'node-http-proxy' | 'undici' | 'nginx' | 'switchyard';
 
 interface Row {
   peer: Peer;
-  peak?: LoadResult;
-  quarter?: OpenLoopResult;
+  peaks: LoadResult[];
+  quarters: OpenLoopResult[];
   skipped?: string;
 }
+
+const ORDER: readonly Peer[] = ['direct', 'node-http-proxy', 'undici', 'nginx', 'switchyard'];
 
 async function main(argv: string[]): Promise<number> {
   const durationS = Number(argValue(argv, '--duration') ?? 5);
   const connections = Number(argValue(argv, '--connections') ?? 64);
+  const rounds = Number(argValue(argv, '--rounds') ?? 3);
   const tool = (argValue(argv, '--tool') ?? defaultTool) as LoadTool;
   const profileDir = argValue(argv, '--profile');
-  if (!(durationS > 0 && durationS <= 60) || !(connections > 0 && connections <= 1000)) {
-    console.error('--duration must be 1-60 s and --connections 1-1000');
+  const only = argValue(argv, '--peers')?.split(',');
+  if (!(durationS > 0 && durationS <= 60) || !(connections > 0 && connections <= 1000) || !(rounds >= 1 && rounds <= 9)) {
+    console.error('--duration must be 1-60 s, --connections 1-1000 and --rounds 1-9');
     return 2;
   }
   const pinnedSelf = await pinSelf(LOAD_CPU);
@@ -51,73 +56,101 @@ async function main(argv: string[]): Promise<number> {
     undici: () => startNodePeer('undici', backends.ports, PROXY_CPU),
     nginx: () => startNginx(backends.ports, PROXY_CPU),
   };
-  const rows: Row[] = [];
+  const peers = ORDER.filter((p) => !only || only.includes(p));
+  const rows = new Map<Peer, Row>(peers.map((peer) => [peer, { peer, peaks: [], quarters: [] }]));
+  /** Starts a peer, runs `fn` on its URL, stops it; a skipped peer is noted once. */
+  const session = async (peer: Peer, fn: (url: string) => Promise<string>): Promise<void> => {
+    const row = rows.get(peer)!;
+    if (row.skipped) return;
+    const started = await starters[peer]();
+    if ('skipped' in started) {
+      console.log(`# ${peer}: skipped: ${started.skipped}`);
+      row.skipped = started.skipped;
+      return;
+    }
+    try {
+      console.log(`# ${peer}: ${await fn(`http://127.0.0.1:${started.ports[0]}`)}`);
+    } finally {
+      await started.stop();
+    }
+  };
+  let rate = 0;
   try {
-    // Switchyard first: its peak sets the rate of the latency runs.
-    let rate = 0;
-    for (const peer of Object.keys(starters) as Peer[]) {
-      const started = await starters[peer]();
-      if ('skipped' in started) {
-        console.log(`# ${peer}: skipped: ${started.skipped}`);
-        rows.push({ peer, skipped: started.skipped });
-        continue;
-      }
-      try {
-        const url = `http://127.0.0.1:${started.ports[0]}/`;
-        const load = { url, host: BENCH_HOST, connections, cpu: LOAD_CPU, tool };
-        await peak({ ...load, durationS: 1 }); // warm-up: JIT, pools, connections
-        const row: Row = { peer, peak: await peak({ ...load, durationS }) };
-        if (peer === 'switchyard') rate = Math.max(100, Math.round(row.peak!.rps / 4));
-        if (rate > 0) {
-          row.quarter = await openLoop({ origin: url.slice(0, -1), host: BENCH_HOST, rate, durationMs: durationS * 1000, connections });
-        }
-        rows.push(row);
-        console.log(`# ${peer}: ${fmt(row.peak!.rps, 0)} req/s` + (row.quarter ? `, p99 ${fmt(row.quarter.p99, 2)} ms at ${rate} req/s` : ''));
-      } finally {
-        await started.stop();
+    // Rounds interleave the peers, so a neighbour's burst on this shared machine lands
+    // on every peer alike; the report takes each peer's median round.
+    for (let round = 0; round < rounds; round++) {
+      for (const peer of peers) {
+        await session(peer, async (url) => {
+          const load = { url: url + '/', host: BENCH_HOST, connections, cpu: LOAD_CPU, tool };
+          await peak({ ...load, durationS: 1 }); // warm-up: JIT, pools, connections
+          const r = await peak({ ...load, durationS });
+          rows.get(peer)!.peaks.push(r);
+          return `${fmt(r.rps, 0)} req/s, p99 ${fmt(r.p99, 2)} ms`;
+        });
       }
     }
-    report(rows, { durationS, connections, tool, rate, pinned: canPin && pinnedSelf });
+    const syPeak = medianBy(rows.get('switchyard')?.peaks ?? [], (r) => r.rps);
+    rate = syPeak ? Math.max(100, Math.round(syPeak.rps / 4)) : 0;
+    // The latency goal compares Switchyard with the backend alone; a peer slower than
+    // Switchyard would run near its own peak at this rate, which measures nothing useful.
+    for (let round = 0; rate > 0 && round < rounds; round++) {
+      for (const peer of peers.filter((p) => p === 'direct' || p === 'switchyard')) {
+        await session(peer, async (url) => {
+          const load = { origin: url, host: BENCH_HOST, rate, connections };
+          await openLoop({ ...load, durationMs: 1000 });
+          const r = await openLoop({ ...load, durationMs: durationS * 1000 });
+          rows.get(peer)!.quarters.push(r);
+          return `p50 ${fmt(r.p50, 3)} ms, p99 ${fmt(r.p99, 3)} ms at ${rate} req/s`;
+        });
+      }
+    }
   } finally {
     await backends.stop();
     await directBackend.stop();
   }
+  report([...rows.values()], { durationS, connections, rounds, tool, rate, pinned: canPin && pinnedSelf });
   return 0;
 }
 
-function report(rows: Row[], o: { durationS: number; connections: number; tool: LoadTool; rate: number; pinned: boolean }): void {
-  const by = (p: Peer): Row | undefined => rows.find((r) => r.peer === p && r.peak);
-  const order: Peer[] = ['direct', 'node-http-proxy', 'undici', 'nginx', 'switchyard'];
-  console.log(`\nnode ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? '?'}; ${o.tool}, ${o.connections} connections, ${o.durationS} s per run;`);
+/** The element with the median key (the lower middle one of an even count). */
+function medianBy<T>(xs: readonly T[], key: (x: T) => number): T | undefined {
+  const sorted = [...xs].sort((a, b) => key(a) - key(b));
+  return sorted[Math.floor((sorted.length - 1) / 2)];
+}
+
+function report(rows: Row[], o: { durationS: number; connections: number; rounds: number; tool: LoadTool; rate: number; pinned: boolean }): void {
+  const peakOf = (p: Peer): LoadResult | undefined => medianBy(rows.find((r) => r.peer === p)?.peaks ?? [], (r) => r.rps);
+  const quarterOf = (p: Peer): OpenLoopResult | undefined => medianBy(rows.find((r) => r.peer === p)?.quarters ?? [], (r) => r.p99);
+  console.log(`\nnode ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? '?'}; ${o.tool}, ${o.connections} connections, ${o.durationS} s per run, median of ${o.rounds} interleaved rounds;`);
   console.log(o.pinned ? `proxy pinned to cpu ${PROXY_CPU}, load + backends to cpu ${LOAD_CPU} (taskset)` : 'not pinned (taskset missing)');
   console.log(`latency at a quarter of Switchyard's peak: open loop, ${o.rate || '-'} req/s\n`);
   console.log('| peer | req/s | p50 ms | p99 ms | errors | 1/4-peak p50 ms | 1/4-peak p99 ms |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
-  for (const peer of order) {
-    const r = rows.find((x) => x.peer === peer);
-    if (!r) continue;
-    if (!r.peak) {
-      console.log(`| ${peer} | skipped: ${r.skipped} | | | | | |`);
+  for (const r of rows) {
+    const p = peakOf(r.peer);
+    if (!p) {
+      console.log(`| ${r.peer} | skipped: ${r.skipped ?? 'not run'} | | | | | |`);
       continue;
     }
-    const q = r.quarter;
-    const qErr = q ? q.errors + q.timeouts : 0;
+    const q = quarterOf(r.peer);
+    const errors = [...r.peaks.map((x) => x.errors), ...r.quarters.map((x) => x.errors + x.timeouts)].reduce((a, b) => a + b, 0);
     console.log(
-      `| ${peer} | ${fmt(r.peak.rps, 0)} | ${fmt(r.peak.p50, 2)} | ${fmt(r.peak.p99, 2)} | ${r.peak.errors + qErr} | ${q ? fmt(q.p50, 3) : '-'} | ${q ? fmt(q.p99, 3) : '-'} |`,
+      `| ${r.peer} | ${fmt(p.rps, 0)} | ${fmt(p.p50, 2)} | ${fmt(p.p99, 2)} | ${errors} | ${q ? fmt(q.p50, 3) : '-'} | ${q ? fmt(q.p99, 3) : '-'} |`,
     );
   }
-  const sy = by('switchyard');
+  const sy = peakOf('switchyard');
   console.log('');
   if (!sy) {
     console.log('Switchyard not measured: no ratios.');
     return;
   }
-  console.log(ratioLine('Switchyard / node-http-proxy', sy.peak!.rps, by('node-http-proxy')?.peak?.rps, 1.5));
-  console.log(ratioLine('Switchyard / bare undici', sy.peak!.rps, by('undici')?.peak?.rps, 0.9));
-  console.log(ratioLine('Switchyard / nginx (stretch)', sy.peak!.rps, by('nginx')?.peak?.rps, 0.5));
-  const direct = by('direct')?.quarter;
-  if (sy.quarter && direct) {
-    const added = sy.quarter.p99 - direct.p99;
+  console.log(ratioLine('Switchyard / node-http-proxy', sy.rps, peakOf('node-http-proxy')?.rps, 1.5));
+  console.log(ratioLine('Switchyard / bare undici', sy.rps, peakOf('undici')?.rps, 0.9));
+  console.log(ratioLine('Switchyard / nginx (stretch)', sy.rps, peakOf('nginx')?.rps, 0.5));
+  const direct = quarterOf('direct');
+  const syq = quarterOf('switchyard');
+  if (syq && direct) {
+    const added = syq.p99 - direct.p99;
     console.log(`p99 added at ${o.rate} req/s: ${fmt(added, 3)} ms (goal <= 1 ms: ${added <= 1 ? 'met' : 'MISSED'})`);
   }
 }

@@ -57,6 +57,8 @@ type StartDataPlane = (opts: {
   log: typeof silentLogger;
   host: string;
   port?: number;
+  accessLog?: { write(entry: { app: string; line: string }): void };
+  writeLine?: (line: string) => void;
 }) => Promise<DataPlane>;
 
 /** The data plane entry point, or undefined while src/router/server.ts does not export it yet. */
@@ -78,7 +80,18 @@ async function main(argv: string[]): Promise<void> {
   const ports = (argv[1] ?? '').split(',').map(Number);
   const config = loadConfig({}, { SWITCHYARD_API_TOKEN: 'bench-token-0123456789', ROUTER_AFFINITY_SECRET: 'bench-affinity-0123456789' });
   const table = RouteTable.build(benchApps(balancer, ports, Date.now()), Date.now());
-  const plane = await start({ config, table: () => table, registry: createRegistry('router'), log: silentLogger, host: '127.0.0.1', port: 0 });
+  // The router line is still built for every request; only its destinations are null sinks.
+  const nullSink = (): void => undefined;
+  const plane = await start({
+    config,
+    table: () => table,
+    registry: createRegistry('router'),
+    log: silentLogger,
+    host: '127.0.0.1',
+    port: 0,
+    accessLog: { write: nullSink },
+    writeLine: nullSink,
+  });
   announce([plane.port], () => {
     setTimeout(() => process.exit(0), 2_000).unref();
     plane.close().then(
