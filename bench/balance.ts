@@ -41,7 +41,7 @@ async function main(argv: string[]): Promise<number> {
         const origin = `http://127.0.0.1:${sy.ports[0]}`;
         const load = { origin, host: BENCH_HOST, connections: CONNECTIONS };
         await openLoop({ ...load, rate: 50, durationMs: 1000 }); // warm-up, well under capacity
-        const r = await openLoop({ ...load, rate, durationMs: durationS * 1000, drainMs: 20_000 });
+        const r = await openLoop({ ...load, rate, durationMs: durationS * 1000, drainMs: 20_000, countHeader: 'x-dyno' });
         results.set(balancer, r);
         console.log(`# ${balancer}: p50 ${fmt(r.p50, 2)} ms, p99 ${fmt(r.p99, 2)} ms`);
       } finally {
@@ -53,15 +53,17 @@ async function main(argv: string[]): Promise<number> {
   }
   console.log(`\nnode ${process.version}; dynos: one worker each, ${SERIAL_MS.join(' / ')} ms per request; open loop ${rate} req/s for ${durationS} s`);
   console.log('Switchyard pinned to cpu 0, load + dynos to cpu 1\n');
-  console.log('| balancer | offered | ok | errors + timeouts | p50 ms | p99 ms | max ms |');
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| balancer | offered | ok | errors + timeouts | to the slow dyno | p50 ms | p99 ms | max ms |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  const slow = String(SERIAL_MS.indexOf(Math.max(...SERIAL_MS)));
   for (const [b, r] of results) {
-    console.log(`| ${b} | ${r.offered} | ${r.ok} | ${r.errors + r.timeouts} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.max, 2)} |`);
+    const share = `${fmt((100 * (r.counts[slow] ?? 0)) / Math.max(1, r.ok), 1)}%`;
+    console.log(`| ${b} | ${r.offered} | ${r.ok} | ${r.errors + r.timeouts} | ${share} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.max, 2)} |`);
   }
   const p2c = results.get('p2c')!.p99;
   console.log('');
   console.log(ratioLine("random's p99 / p2c's p99", results.get('random')!.p99, p2c, 3));
-  console.log(ratioLine("round-robin's p99 / p2c's p99", results.get('round-robin')!.p99, p2c, 1));
+  console.log(ratioLine("round-robin's p99 / p2c's p99", results.get('round-robin')!.p99, p2c));
   return 0;
 }
 

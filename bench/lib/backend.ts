@@ -5,6 +5,7 @@
 // the model behind Heroku's routing debate): a slow dyno then has a queue, as in life.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { announce, startChild, type ServerChild } from './child';
 
 export const BODY = Buffer.alloc(100, 'x');
@@ -23,50 +24,47 @@ export function startBackends(opts: BackendOptions): Promise<ServerChild> {
   return startChild('backend', __filename, ['--serial-ms', serial.join(',')], { cpu: opts.cpu });
 }
 
-function reply(res: ServerResponse): void {
-  res.writeHead(200, { 'content-type': 'text/plain', 'content-length': BODY.length });
+/** `x-dyno` names the server that answered (its index), so a bench can count each one's share. */
+function reply(res: ServerResponse, index: string): void {
+  res.writeHead(200, { 'content-type': 'text/plain', 'content-length': BODY.length, 'x-dyno': index });
   res.end(BODY);
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
-function immediate(): Handler {
+function immediate(index: string): Handler {
   return (req, res) => {
     req.resume();
-    reply(res);
+    reply(res, index);
   };
 }
 
-function serialWorker(ms: number): Handler {
-  const queue: ServerResponse[] = [];
-  let busy = false;
-  const next = (): void => {
-    const res = queue.shift();
-    if (!res) {
-      busy = false;
-      return;
-    }
-    busy = true;
-    setTimeout(() => {
-      if (!res.destroyed) reply(res);
-      next();
-    }, ms);
-  };
+/**
+ * One worker serving in arrival order, `ms` per request. Completion times are kept on a
+ * virtual clock (each request starts when the previous one finished), so a timer that fires
+ * late on a busy machine delays that one answer and does not slow the dyno down for good.
+ */
+function serialWorker(ms: number, index: string): Handler {
+  let freeAt = 0;
   return (req, res) => {
     req.resume();
-    if (queue.length >= MAX_QUEUE) {
+    const now = performance.now();
+    const start = Math.max(now, freeAt);
+    if (start - now >= MAX_QUEUE * ms) {
       res.writeHead(503, { 'content-length': 0 }).end();
       return;
     }
-    queue.push(res);
-    if (!busy) next();
+    freeAt = start + ms;
+    setTimeout(() => {
+      if (!res.destroyed) reply(res, index);
+    }, freeAt - now);
   };
 }
 
 async function main(argv: string[]): Promise<void> {
   const i = argv.indexOf('--serial-ms');
   const serial = (i >= 0 ? argv[i + 1]! : '0').split(',').map(Number);
-  const servers = serial.map((ms) => createServer({ keepAlive: true }, ms > 0 ? serialWorker(ms) : immediate()));
+  const servers = serial.map((ms, i) => createServer({ keepAlive: true }, ms > 0 ? serialWorker(ms, String(i)) : immediate(String(i))));
   const ports = await Promise.all(
     servers.map((s) => new Promise<number>((resolve) => s.listen(0, '127.0.0.1', () => resolve((s.address() as AddressInfo).port)))),
   );

@@ -16,6 +16,8 @@ export interface OpenLoopOptions {
   connections: number;
   /** Requests still unanswered this long after the schedule ends count as timeouts. */
   drainMs?: number;
+  /** Count answers by the value of this response header (the backends' `x-dyno`). */
+  countHeader?: string;
 }
 
 export interface OpenLoopResult {
@@ -27,6 +29,8 @@ export interface OpenLoopResult {
   p50: number;
   p99: number;
   max: number;
+  /** Answers per value of `countHeader`. */
+  counts: Record<string, number>;
 }
 
 export async function openLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
@@ -39,6 +43,7 @@ export async function openLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
   let done = 0;
   let ok = 0;
   let errors = 0;
+  const counts: Record<string, number> = {};
   let allDone: () => void = () => undefined;
   const finished = new Promise<void>((resolve) => (allDone = resolve));
 
@@ -51,8 +56,10 @@ export async function openLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
       if (++done === total) allDone();
     };
     pool.request({ path: o.path ?? '/', method: 'GET', headers }).then(
-      async ({ statusCode, body }) => {
+      async ({ statusCode, headers: h, body }) => {
         await body.dump();
+        const v = o.countHeader ? h[o.countHeader] : undefined;
+        if (typeof v === 'string') counts[v] = (counts[v] ?? 0) + 1;
         settle(statusCode >= 200 && statusCode < 300);
       },
       () => settle(false),
@@ -73,7 +80,7 @@ export async function openLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([finished, new Promise<void>((resolve) => (timer = setTimeout(resolve, o.drainMs ?? 15_000)))]);
   clearTimeout(timer);
-  const result = { offered: total, ok, errors, timeouts: total - done };
+  const result = { offered: total, ok, errors, timeouts: total - done, counts: { ...counts } };
   const sorted = Float64Array.from(latencies).sort();
   await pool.destroy();
 

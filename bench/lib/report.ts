@@ -16,8 +16,8 @@ export function fmt(n: number, digits: number): string {
 }
 
 /** `label: 1.62x (goal >= 1.5x: met)`, or why there is no ratio. */
-export function ratioLine(label: string, ours: number, theirs: number | undefined, goal: number): string {
+export function ratioLine(label: string, ours: number, theirs: number | undefined, goal?: number): string {
   if (!theirs) return `${label}: not measured`;
   const r = ours / theirs;
-  return `${label}: ${fmt(r, 2)}x (goal >= ${goal}x: ${r >= goal ? 'met' : 'MISSED'})`;
+  return `${label}: ${fmt(r, 2)}x` + (goal === undefined ? '' : ` (goal >= ${goal}x: ${r >= goal ? 'met' : 'MISSED'})`);
 }
