@@ -12,7 +12,7 @@ import { startNginx, startNodePeer } from './lib/baseline';
 import { canPin, pinSelf, type ServerChild } from './lib/child';
 import { defaultTool, peak, type LoadResult, type LoadTool } from './lib/load';
 import { openLoop, type OpenLoopResult } from './lib/open-loop';
-import { BENCH_HOST, findDataPlane, startSwitchyard } from './lib/switchyard';
+import { BENCH_HEADERS, startSwitchyard } from './lib/switchyard';
 import { argValue, fmt, ratioLine } from './lib/report';
 
 const PROXY_CPU = 0;
@@ -47,10 +47,7 @@ async function main(argv: string[]): Promise<number> {
   const directBackend = await startBackends({ count: 1, cpu: PROXY_CPU });
 
   const starters: Record<Peer, () => Promise<ServerChild | { skipped: string }>> = {
-    switchyard: async () =>
-      findDataPlane()
-        ? startSwitchyard({ balancer: 'p2c', backends: backends.ports, cpu: PROXY_CPU, profileDir })
-        : { skipped: 'src/router/server.ts does not export startDataPlane yet' },
+    switchyard: () => startSwitchyard({ balancer: 'p2c', backends: backends.ports, cpu: PROXY_CPU, profileDir }),
     direct: async () => ({ ...directBackend, stop: async () => undefined }),
     'node-http-proxy': () => startNodePeer('http-proxy', backends.ports, PROXY_CPU),
     undici: () => startNodePeer('undici', backends.ports, PROXY_CPU),
@@ -81,7 +78,7 @@ async function main(argv: string[]): Promise<number> {
     for (let round = 0; round < rounds; round++) {
       for (const peer of peers) {
         await session(peer, async (url) => {
-          const load = { url: url + '/', host: BENCH_HOST, connections, cpu: LOAD_CPU, tool };
+          const load = { url: url + '/', headers: BENCH_HEADERS, connections, cpu: LOAD_CPU, tool };
           await peak({ ...load, durationS: 1 }); // warm-up: JIT, pools, connections
           const r = await peak({ ...load, durationS });
           rows.get(peer)!.peaks.push(r);
@@ -96,7 +93,7 @@ async function main(argv: string[]): Promise<number> {
     for (let round = 0; rate > 0 && round < rounds; round++) {
       for (const peer of peers.filter((p) => p === 'direct' || p === 'switchyard')) {
         await session(peer, async (url) => {
-          const load = { origin: url, host: BENCH_HOST, rate, connections };
+          const load = { origin: url, headers: BENCH_HEADERS, rate, connections };
           await openLoop({ ...load, durationMs: 1000 });
           const r = await openLoop({ ...load, durationMs: durationS * 1000 });
           rows.get(peer)!.quarters.push(r);

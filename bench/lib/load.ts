@@ -17,7 +17,8 @@ export interface LoadResult {
 
 export interface PeakOptions {
   url: string;
-  host: string;
+  /** Request headers, `host` included. */
+  headers: Readonly<Record<string, string>>;
   connections: number;
   durationS: number;
   cpu?: number;
@@ -61,7 +62,8 @@ function wrkLatency(out: string, pct: string): number {
 }
 
 async function wrk(o: PeakOptions): Promise<LoadResult> {
-  const args = ['-t1', `-c${o.connections}`, `-d${o.durationS}s`, '--timeout', '5s', '--latency', '-H', `Host: ${o.host}`, o.url];
+  const headers = Object.entries(o.headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
+  const args = ['-t1', `-c${o.connections}`, `-d${o.durationS}s`, '--timeout', '5s', '--latency', ...headers, o.url];
   const [cmd, argv] = pinned(o.cpu, WRK!, args);
   const out = await capture(cmd, argv, (o.durationS + 15) * 1000);
   const rps = /^Requests\/sec:\s+([0-9.]+)/m.exec(out);
@@ -73,7 +75,8 @@ async function wrk(o: PeakOptions): Promise<LoadResult> {
 
 async function autocannon(o: PeakOptions): Promise<LoadResult> {
   const bin = require.resolve('autocannon/autocannon.js');
-  const args = [bin, '-c', String(o.connections), '-d', String(o.durationS), '-H', `host=${o.host}`, '--json', o.url];
+  const headers = Object.entries(o.headers).flatMap(([k, v]) => ['-H', `${k}=${v}`]);
+  const args = [bin, '-c', String(o.connections), '-d', String(o.durationS), ...headers, '--json', o.url];
   const [cmd, argv] = pinned(o.cpu, process.execPath, args);
   const out = await capture(cmd, argv, (o.durationS + 15) * 1000);
   const r = JSON.parse(out) as {

@@ -8,7 +8,8 @@ import { Pool } from 'undici';
 
 export interface OpenLoopOptions {
   origin: string;
-  host: string;
+  /** Request headers, `host` included. */
+  headers: Readonly<Record<string, string>>;
   path?: string;
   rate: number;
   durationMs: number;
@@ -38,7 +39,6 @@ export async function openLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
   // Unanswered requests stay +Infinity: they sort last, as the slowest of all.
   const latencies = new Float64Array(total).fill(Infinity);
   const pool = new Pool(o.origin, { connections: o.connections, pipelining: 1 });
-  const headers = { host: o.host };
   let sent = 0;
   let done = 0;
   let ok = 0;
@@ -55,7 +55,7 @@ export async function openLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
       else errors++;
       if (++done === total) allDone();
     };
-    pool.request({ path: o.path ?? '/', method: 'GET', headers }).then(
+    pool.request({ path: o.path ?? '/', method: 'GET', headers: o.headers }).then(
       async ({ statusCode, headers: h, body }) => {
         await body.dump();
         const v = o.countHeader ? h[o.countHeader] : undefined;

@@ -2,17 +2,24 @@
 // of several apps whose dynos are the bench backends, every routing feature on (balancer,
 // affinity cookie, access log line built into a null sink, metrics on a registry).
 // Child: `node switchyard.js BALANCER PORT,PORT...`; it plugs in through the one call
-// `startDataPlane` of src/router/server.ts.
+// `startDataPlane` of src/router/server.ts, exactly as the router's composition root does.
 import { loadConfig } from '../../src/shared/config';
 import { silentLogger } from '../../src/shared/log';
 import { createRegistry } from '../../src/shared/metrics';
+import { startDataPlane } from '../../src/router/server';
 import { RouteTable, type AppRecord, type Balancer } from '../../src/router/table/route-table';
 import { announce, startChild, type ServerChild } from './child';
 
-/** Apps in the table besides the one under load, so lookups search a real-sized map. */
+/** Apps in the table (one under load), so lookups search a map of some size. */
 export const APPS = 8;
-/** The app every bench request is for. */
-export const BENCH_HOST = 'app3.bench.localhost';
+/**
+ * What every bench request carries: the host of one app, and an affinity cookie with a bad
+ * signature, so each request runs the cookie check, then the balancer, then sets a cookie.
+ */
+export const BENCH_HEADERS: Readonly<Record<string, string>> = {
+  host: 'app3.bench.localhost',
+  cookie: 'theme=dark; switchyard-affinity=web.2~AAAAAAAAAAAAAAAAAAAAAA',
+};
 
 export interface SwitchyardOptions {
   balancer: Balancer;
@@ -45,44 +52,14 @@ export function benchApps(balancer: Balancer, backends: readonly number[], now: 
   }));
 }
 
-interface DataPlane {
-  port: number;
-  close(): Promise<void>;
-}
-
-type StartDataPlane = (opts: {
-  config: ReturnType<typeof loadConfig>;
-  table: () => RouteTable;
-  registry: ReturnType<typeof createRegistry>;
-  log: typeof silentLogger;
-  host: string;
-  port?: number;
-  accessLog?: { write(entry: { app: string; line: string }): void };
-  writeLine?: (line: string) => void;
-}) => Promise<DataPlane>;
-
-/** The data plane entry point, or undefined while src/router/server.ts does not export it yet. */
-export function findDataPlane(): StartDataPlane | undefined {
-  try {
-    // Looked up at run time so the benches build (and measure the peers) before it lands.
-    const mod = require('../../src/router/server') as { startDataPlane?: StartDataPlane };
-    return typeof mod.startDataPlane === 'function' ? mod.startDataPlane : undefined;
-  } catch (err) {
-    if ((err as { code?: string }).code === 'MODULE_NOT_FOUND') return undefined;
-    throw err;
-  }
-}
-
 async function main(argv: string[]): Promise<void> {
-  const start = findDataPlane();
-  if (!start) throw new Error('src/router/server.ts does not export startDataPlane');
   const balancer = argv[0] as Balancer;
   const ports = (argv[1] ?? '').split(',').map(Number);
   const config = loadConfig({}, { SWITCHYARD_API_TOKEN: 'bench-token-0123456789', ROUTER_AFFINITY_SECRET: 'bench-affinity-0123456789' });
   const table = RouteTable.build(benchApps(balancer, ports, Date.now()), Date.now());
   // The router line is still built for every request; only its destinations are null sinks.
   const nullSink = (): void => undefined;
-  const plane = await start({
+  const plane = await startDataPlane({
     config,
     table: () => table,
     registry: createRegistry('router'),
