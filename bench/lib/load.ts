@@ -61,8 +61,12 @@ function wrkLatency(out: string, pct: string): number {
   return Number(m[1]) * UNIT_MS[m[2]!]!;
 }
 
+const titleCase = (name: string): string => name.replace(/(^|-)([a-z])/g, (_m, sep: string, c: string) => sep + c.toUpperCase());
+
 async function wrk(o: PeakOptions): Promise<LoadResult> {
-  const headers = Object.entries(o.headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
+  // wrk adds its own `Host` unless one is given under exactly that spelling (a Lua table
+  // key): a lower-case `host` would make two Host fields, which proxies rightly refuse (400).
+  const headers = Object.entries(o.headers).flatMap(([k, v]) => ['-H', `${titleCase(k)}: ${v}`]);
   const args = ['-t1', `-c${o.connections}`, `-d${o.durationS}s`, '--timeout', '5s', '--latency', ...headers, o.url];
   const [cmd, argv] = pinned(o.cpu, WRK!, args);
   const out = await capture(cmd, argv, (o.durationS + 15) * 1000);
