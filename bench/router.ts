@@ -9,7 +9,7 @@
 import { cpus } from 'node:os';
 import { startBackends } from './lib/backend';
 import { startNginx, startNodePeer } from './lib/baseline';
-import { canPin, pinSelf, type ServerChild } from './lib/child';
+import { canPin, cpuSeconds, pinSelf, type ServerChild } from './lib/child';
 import { defaultTool, peak, type LoadResult, type LoadTool } from './lib/load';
 import { openLoop, type OpenLoopResult } from './lib/open-loop';
 import { BENCH_HEADERS, startSwitchyard } from './lib/switchyard';
@@ -21,9 +21,12 @@ const DYNOS = 4;
 
 type Peer = 'direct' | 'node-http-proxy' | 'undici' | 'nginx' | 'switchyard';
 
+/** A peak run, with the requests the server answered per CPU-second it used. */
+type PeakRun = LoadResult & { perCpuS: number | undefined };
+
 interface Row {
   peer: Peer;
-  peaks: LoadResult[];
+  peaks: PeakRun[];
   quarters: OpenLoopResult[];
   skipped?: string;
 }
@@ -43,12 +46,15 @@ async function main(argv: string[]): Promise<number> {
   }
   const pinnedSelf = await pinSelf(LOAD_CPU);
   const backends = await startBackends({ count: DYNOS, cpu: LOAD_CPU });
-  // Direct gets its own backend on the proxies' core: the backend alone, on one core.
+  // For peak throughput, direct gets its own backend on the proxies' core: the backend
+  // alone on one core. For latency, direct goes to the very backends the proxies use, so
+  // the difference is the proxy's own hop.
   const directBackend = await startBackends({ count: 1, cpu: PROXY_CPU });
+  let directTarget: ServerChild = directBackend;
 
   const starters: Record<Peer, () => Promise<ServerChild | { skipped: string }>> = {
     switchyard: () => startSwitchyard({ balancer: 'p2c', backends: backends.ports, cpu: PROXY_CPU, profileDir }),
-    direct: async () => ({ ...directBackend, stop: async () => undefined }),
+    direct: async () => ({ ...directTarget, stop: async () => undefined }),
     'node-http-proxy': () => startNodePeer('http-proxy', backends.ports, PROXY_CPU),
     undici: () => startNodePeer('undici', backends.ports, PROXY_CPU),
     nginx: () => startNginx(backends.ports, PROXY_CPU),
@@ -56,7 +62,7 @@ async function main(argv: string[]): Promise<number> {
   const peers = ORDER.filter((p) => !only || only.includes(p));
   const rows = new Map<Peer, Row>(peers.map((peer) => [peer, { peer, peaks: [], quarters: [] }]));
   /** Starts a peer, runs `fn` on its URL, stops it; a skipped peer is noted once. */
-  const session = async (peer: Peer, fn: (url: string) => Promise<string>): Promise<void> => {
+  const session = async (peer: Peer, fn: (url: string, server: ServerChild) => Promise<string>): Promise<void> => {
     const row = rows.get(peer)!;
     if (row.skipped) return;
     const started = await starters[peer]();
@@ -66,7 +72,7 @@ async function main(argv: string[]): Promise<number> {
       return;
     }
     try {
-      console.log(`# ${peer}: ${await fn(`http://127.0.0.1:${started.ports[0]}`)}`);
+      console.log(`# ${peer}: ${await fn(`http://127.0.0.1:${started.ports[0]}`, started)}`);
     } finally {
       await started.stop();
     }
@@ -77,17 +83,21 @@ async function main(argv: string[]): Promise<number> {
     // on every peer alike; the report takes each peer's median round.
     for (let round = 0; round < rounds; round++) {
       for (const peer of peers) {
-        await session(peer, async (url) => {
+        await session(peer, async (url, server) => {
           const load = { url: url + '/', headers: BENCH_HEADERS, connections, cpu: LOAD_CPU, tool };
           await peak({ ...load, durationS: 1 }); // warm-up: JIT, pools, connections
+          const cpu0 = cpuSeconds(server.pid);
           const r = await peak({ ...load, durationS });
-          rows.get(peer)!.peaks.push(r);
-          return `${fmt(r.rps, 0)} req/s, p99 ${fmt(r.p99, 2)} ms`;
+          const cpu1 = cpuSeconds(server.pid);
+          const perCpuS = cpu0 !== undefined && cpu1 !== undefined && cpu1 > cpu0 ? r.requests / (cpu1 - cpu0) : undefined;
+          rows.get(peer)!.peaks.push({ ...r, perCpuS });
+          return `${fmt(r.rps, 0)} req/s, p99 ${fmt(r.p99, 2)} ms, ${perCpuS ? fmt(perCpuS, 0) : '-'} req per CPU-second`;
         });
       }
     }
     const syPeak = medianBy(rows.get('switchyard')?.peaks ?? [], (r) => r.rps);
     rate = syPeak ? Math.max(100, Math.round(syPeak.rps / 4)) : 0;
+    directTarget = backends;
     // The latency goal compares Switchyard with the backend alone; a peer slower than
     // Switchyard would run near its own peak at this rate, which measures nothing useful.
     for (let round = 0; rate > 0 && round < rounds; round++) {
@@ -116,23 +126,24 @@ function medianBy<T>(xs: readonly T[], key: (x: T) => number): T | undefined {
 }
 
 function report(rows: Row[], o: { durationS: number; connections: number; rounds: number; tool: LoadTool; rate: number; pinned: boolean }): void {
-  const peakOf = (p: Peer): LoadResult | undefined => medianBy(rows.find((r) => r.peer === p)?.peaks ?? [], (r) => r.rps);
+  const peakOf = (p: Peer): PeakRun | undefined => medianBy(rows.find((r) => r.peer === p)?.peaks ?? [], (r) => r.rps);
+  const perCpuOf = (p: Peer): number | undefined => medianBy(rows.find((r) => r.peer === p)?.peaks ?? [], (r) => r.perCpuS ?? 0)?.perCpuS;
   const quarterOf = (p: Peer): OpenLoopResult | undefined => medianBy(rows.find((r) => r.peer === p)?.quarters ?? [], (r) => r.p99);
   console.log(`\nnode ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? '?'}; ${o.tool}, ${o.connections} connections, ${o.durationS} s per run, median of ${o.rounds} interleaved rounds;`);
   console.log(o.pinned ? `proxy pinned to cpu ${PROXY_CPU}, load + backends to cpu ${LOAD_CPU} (taskset)` : 'not pinned (taskset missing)');
   console.log(`latency at a quarter of Switchyard's peak: open loop, ${o.rate || '-'} req/s\n`);
-  console.log('| peer | req/s | p50 ms | p99 ms | errors | 1/4-peak p50 ms | 1/4-peak p99 ms |');
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| peer | req/s | p50 ms | p99 ms | req per CPU-s | errors | 1/4-peak p50 ms | 1/4-peak p99 ms |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of rows) {
     const p = peakOf(r.peer);
     if (!p) {
-      console.log(`| ${r.peer} | skipped: ${r.skipped ?? 'not run'} | | | | | |`);
+      console.log(`| ${r.peer} | skipped: ${r.skipped ?? 'not run'} | | | | | | |`);
       continue;
     }
     const q = quarterOf(r.peer);
     const errors = [...r.peaks.map((x) => x.errors), ...r.quarters.map((x) => x.errors + x.timeouts)].reduce((a, b) => a + b, 0);
     console.log(
-      `| ${r.peer} | ${fmt(p.rps, 0)} | ${fmt(p.p50, 2)} | ${fmt(p.p99, 2)} | ${errors} | ${q ? fmt(q.p50, 3) : '-'} | ${q ? fmt(q.p99, 3) : '-'} |`,
+      `| ${r.peer} | ${fmt(p.rps, 0)} | ${fmt(p.p50, 2)} | ${fmt(p.p99, 2)} | ${fmt(perCpuOf(r.peer) ?? NaN, 0)} | ${errors} | ${q ? fmt(q.p50, 3) : '-'} | ${q ? fmt(q.p99, 3) : '-'} |`,
     );
   }
   const sy = peakOf('switchyard');
@@ -141,9 +152,19 @@ function report(rows: Row[], o: { durationS: number; connections: number; rounds
     console.log('Switchyard not measured: no ratios.');
     return;
   }
-  console.log(ratioLine('Switchyard / node-http-proxy', sy.rps, peakOf('node-http-proxy')?.rps, 1.5));
-  console.log(ratioLine('Switchyard / bare undici', sy.rps, peakOf('undici')?.rps, 0.9));
-  console.log(ratioLine('Switchyard / nginx (stretch)', sy.rps, peakOf('nginx')?.rps, 0.5));
+  const goals: [string, Peer, number][] = [
+    ['node-http-proxy', 'node-http-proxy', 1.5],
+    ['bare undici', 'undici', 0.9],
+    ['nginx (stretch)', 'nginx', 0.5],
+  ];
+  for (const [label, peer, goal] of goals) {
+    console.log(ratioLine(`req/s: Switchyard / ${label}`, sy.rps, peakOf(peer)?.rps, goal));
+  }
+  // The same ratios per CPU-second each server used: steadier when neighbours steal time.
+  const syCpu = perCpuOf('switchyard');
+  for (const [label, peer, goal] of goals) {
+    if (syCpu) console.log(ratioLine(`req per CPU-s: Switchyard / ${label}`, syCpu, perCpuOf(peer), goal));
+  }
   const direct = quarterOf('direct');
   const syq = quarterOf('switchyard');
   if (syq && direct) {

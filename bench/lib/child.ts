@@ -3,7 +3,7 @@
 // the proxy it measures. A child announces its ports with one stdout line and exits when
 // its stdin closes, so a crashed or interrupted bench never leaves servers behind.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
 const TASKSET = ['/usr/bin/taskset', '/bin/taskset'].find((p) => existsSync(p));
 
@@ -91,4 +91,23 @@ export function announce(ports: readonly number[], onStop: () => void = () => pr
   process.stdin.resume();
   // A plain exit (not death by signal) lets `--cpu-prof` write its profile.
   process.once('SIGTERM', onStop);
+}
+
+/** Kernel clock ticks per second of /proc/PID/stat times (USER_HZ, 100 on Linux). */
+const USER_HZ = 100;
+
+/**
+ * CPU seconds (user + system, every thread) a process has used so far, from /proc; undefined
+ * off Linux. On a machine shared with other work, requests per CPU-second of the proxy is
+ * the figure that other processes disturb least: it is what one whole core would serve.
+ */
+export function cpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / USER_HZ;
+  } catch {
+    return undefined;
+  }
 }

@@ -8,6 +8,8 @@ import { pinned } from './child';
 
 export interface LoadResult {
   rps: number;
+  /** Requests answered during the run. */
+  requests: number;
   /** Latencies in ms. */
   p50: number;
   p99: number;
@@ -74,7 +76,8 @@ async function wrk(o: PeakOptions): Promise<LoadResult> {
   const non2xx = /Non-2xx or 3xx responses: ([0-9]+)/.exec(out);
   const sockErr = /Socket errors: connect ([0-9]+), read ([0-9]+), write ([0-9]+), timeout ([0-9]+)/.exec(out);
   const errors = Number(non2xx?.[1] ?? 0) + (sockErr ? sockErr.slice(1).reduce((n, v) => n + Number(v), 0) : 0);
-  return { rps: Number(rps?.[1] ?? 0), p50: wrkLatency(out, '50'), p99: wrkLatency(out, '99'), errors };
+  const requests = /([0-9]+) requests in/.exec(out);
+  return { rps: Number(rps?.[1] ?? 0), requests: Number(requests?.[1] ?? 0), p50: wrkLatency(out, '50'), p99: wrkLatency(out, '99'), errors };
 }
 
 async function autocannon(o: PeakOptions): Promise<LoadResult> {
@@ -84,11 +87,11 @@ async function autocannon(o: PeakOptions): Promise<LoadResult> {
   const [cmd, argv] = pinned(o.cpu, process.execPath, args);
   const out = await capture(cmd, argv, (o.durationS + 15) * 1000);
   const r = JSON.parse(out) as {
-    requests: { average: number };
+    requests: { average: number; total: number };
     latency: { p50: number; p99: number };
     non2xx: number;
     errors: number;
     timeouts: number;
   };
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.non2xx + r.errors + r.timeouts };
+  return { rps: r.requests.average, requests: r.requests.total, p50: r.latency.p50, p99: r.latency.p99, errors: r.non2xx + r.errors + r.timeouts };
 }
