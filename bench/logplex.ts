@@ -1,0 +1,226 @@
+// Logplex ingest benchmark (issue 4, STYLE habit 15). One run measures, against the bare
+// FrameSplitter + parseSyslog baseline of bench/syslog-splitter.ts:
+//   1. syslog TCP ingest, 200-byte lines over 4 connections, into a channel with one WebSocket
+//      tail attached, on the memory store and on Redis (lines/s until the tail saw the last line);
+//   2. HTTP ingest, 100-line logplex-1 bodies, 4 connections;
+//   3. ingest → tail latency p50/p99 at 10,000 lines/s for a bounded duration.
+// The node under test runs on the main thread; senders and the tail reader run in a worker thread
+// (same clock for latency). Every loop is bounded in count and time. Run:
+//   npx tsc -p tsconfig.test.json && node build/bench/logplex.js [tcpLines] [memory|redis]
+import { connect } from 'node:net';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { request } from 'undici';
+import { WebSocket } from 'ws';
+import { loadConfig } from '../src/shared/config';
+import { silentLogger } from '../src/shared/log';
+import { encodeFrame } from '../src/shared/syslog/frame';
+import { formatSyslog, formatTimestamp } from '../src/shared/syslog/rfc5424';
+import { startLogplex, type LogplexNode } from '../src/logplex/index';
+import { deleteKeys, REDIS_URL, redisReachable } from '../test/fixtures/redis';
+import { measureSplitter } from './syslog-splitter';
+
+type Job =
+  | { kind: 'tcp'; port: number; token: string; lines: number; conns: number; sessionUrl: string }
+  | { kind: 'http'; base: string; token: string; bodies: number; perBody: number; conns: number; sessionUrl: string }
+  | { kind: 'latency'; port: number; token: string; rate: number; seconds: number; sessionUrl: string };
+
+interface JobResult {
+  seconds: number;
+  lines: number;
+  latenciesMs?: number[];
+}
+
+const LINE_BYTES = 200;
+const TIME_LIMIT_MS = 60_000;
+
+/** One 200-byte octet-counted frame; `tag` (fixed width) goes at the start of MSG. */
+function frame(token: string, tag: string): Buffer {
+  const time = formatTimestamp(Date.now());
+  const head = formatSyslog({ pri: 190, timestamp: time, hostname: 'host', appName: token, procId: 'web.1', msg: '' });
+  const msg = tag.padEnd(LINE_BYTES - 4 - head.length - 1, 'x');
+  const f = encodeFrame(formatSyslog({ pri: 190, timestamp: time, hostname: 'host', appName: token, procId: 'web.1', msg }));
+  if (f.length !== LINE_BYTES) throw new Error(`frame is ${f.length} bytes`);
+  return f;
+}
+
+/** Opens the tail and resolves once `expect` messages arrived (or rejects after the time limit). */
+function tail(url: string, expect: number, onMessage?: (m: string) => void): Promise<{ ws: WebSocket; all: Promise<number> }> {
+  const ws = new WebSocket(url.replace(/^http/, 'ws'));
+  let n = 0;
+  const all = new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`tail saw ${n} of ${expect} lines in ${TIME_LIMIT_MS} ms`)), TIME_LIMIT_MS);
+    ws.on('message', (d) => {
+      onMessage?.(String(d));
+      if (++n >= expect) {
+        clearTimeout(timer);
+        resolve(n);
+      }
+    });
+  });
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => resolve({ ws, all }));
+    ws.once('error', reject);
+  });
+}
+
+async function runJob(job: Job): Promise<JobResult> {
+  switch (job.kind) {
+    case 'tcp': {
+      const { ws, all } = await tail(job.sessionUrl, job.lines);
+      const per = Math.ceil(job.lines / job.conns);
+      const chunk = Buffer.concat(Array.from({ length: 320 }, (_, i) => frame(job.token, `n=${i}`)));
+      const start = performance.now();
+      await Promise.all(
+        Array.from({ length: job.conns }, (_, c) => {
+          const mine = Math.min(per, job.lines - c * per);
+          return new Promise<void>((resolve, reject) => {
+            const s = connect(job.port, '127.0.0.1');
+            s.on('error', reject);
+            let sent = 0;
+            const pump = (): void => {
+              while (sent < mine) {
+                const n = Math.min(320, mine - sent);
+                sent += n;
+                if (!s.write(n === 320 ? chunk : chunk.subarray(0, n * LINE_BYTES))) return void s.once('drain', pump);
+              }
+              s.end(resolve);
+            };
+            s.once('connect', pump);
+          });
+        }),
+      );
+      await all;
+      const seconds = (performance.now() - start) / 1000;
+      ws.terminate();
+      return { seconds, lines: job.lines };
+    }
+    case 'http': {
+      const total = job.bodies * job.perBody;
+      const { ws, all } = await tail(job.sessionUrl, total);
+      const body = Buffer.concat(Array.from({ length: job.perBody }, (_, i) => frame(job.token, `n=${i}`)));
+      const headers = {
+        'content-type': 'application/logplex-1',
+        'logplex-msg-count': String(job.perBody),
+        authorization: 'Basic ' + Buffer.from(`token:${job.token}`).toString('base64'),
+      };
+      let next = 0;
+      const start = performance.now();
+      await Promise.all(
+        Array.from({ length: job.conns }, async () => {
+          while (next < job.bodies) {
+            next++;
+            const res = await request(`${job.base}/logs`, { method: 'POST', headers, body });
+            await res.body.dump();
+            if (res.statusCode !== 204) throw new Error(`POST /logs ${res.statusCode}`);
+          }
+        }),
+      );
+      await all;
+      const seconds = (performance.now() - start) / 1000;
+      ws.terminate();
+      return { seconds, lines: total };
+    }
+    case 'latency': {
+      const total = job.rate * job.seconds;
+      const latencies: number[] = [];
+      const { ws, all } = await tail(job.sessionUrl, total, (m) => {
+        const sent = /t=(\d+\.\d+)/.exec(m);
+        if (sent) latencies.push(performance.now() - Number(sent[1]));
+      });
+      const s = connect(job.port, '127.0.0.1');
+      await new Promise((r) => s.once('connect', r));
+      // Every 10 ms, the lines due by now, each stamped with its send time.
+      const perTick = job.rate / 100;
+      let sent = 0;
+      const start = performance.now();
+      await new Promise<void>((resolve) => {
+        const timer = setInterval(() => {
+          const due = Math.min(total, Math.round(((performance.now() - start) / 1000) * job.rate));
+          const batch: Buffer[] = [];
+          while (sent < due && batch.length < perTick * 5) {
+            batch.push(frame(job.token, `t=${performance.now().toFixed(3)} `));
+            sent++;
+          }
+          if (batch.length) s.write(Buffer.concat(batch));
+          if (sent >= total) {
+            clearInterval(timer);
+            resolve();
+          }
+        }, 10);
+      });
+      await all;
+      s.end();
+      ws.terminate();
+      return { seconds: (performance.now() - start) / 1000, lines: total, latenciesMs: latencies };
+    }
+  }
+}
+
+function inWorker(job: Job): Promise<JobResult> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(__filename, { workerData: job });
+    w.once('message', resolve);
+    w.once('error', reject);
+  });
+}
+
+async function startNode(store: 'memory' | 'redis', prefix: string): Promise<{ node: LogplexNode; token: string; channel: number }> {
+  const config = loadConfig({ LOGPLEX_PORT: '0', LOGPLEX_SYSLOG_PORT: '0', REDIS_URL, LOGPLEX_SESSION_BUFFER: '100000', SWITCHYARD_GRACE_MS: '1000' });
+  const node = await startLogplex({ config, store, host: '127.0.0.1', apiToken: undefined, log: silentLogger, prefix });
+  const c = await node.store.createChannel('bench', ['app']);
+  return { node, token: c.tokens[0]!.token, channel: c.id };
+}
+
+async function session(node: LogplexNode, channel: number): Promise<string> {
+  const res = await request(`http://127.0.0.1:${node.httpPort}/v2/sessions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ channel_id: channel, tail: true, num: 0 }),
+  });
+  return ((await res.body.json()) as { url: string }).url;
+}
+
+const pct = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+};
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+
+async function main(): Promise<void> {
+  const tcpLines = Math.min(Number(process.argv[2] ?? 400_000) || 400_000, 2_000_000);
+  const base = measureSplitter(200_000);
+  console.log(`logplex bench node=${process.version} line_bytes=${LINE_BYTES} tcp_lines=${tcpLines}`);
+  console.log(`  baseline FrameSplitter + parseSyslog (one thread, no I/O): ${fmt(base.linesPerSec)} lines/s`);
+  const only = process.argv[3] as 'memory' | 'redis' | undefined;
+  const stores: ('memory' | 'redis')[] = only ? [only] : (await redisReachable()) ? ['memory', 'redis'] : ['memory'];
+  for (const store of stores) {
+    const prefix = `sybench:${process.pid}:`;
+    const { node, token, channel } = await startNode(store, prefix);
+    try {
+      const port = node.syslogPort;
+      const tcp = await inWorker({ kind: 'tcp', port, token, lines: tcpLines, conns: 4, sessionUrl: await session(node, channel) });
+      const tcpRate = tcp.lines / tcp.seconds;
+      console.log(`  [${store}] syslog TCP, 4 conns, 1 WebSocket tail: ${fmt(tcpRate)} lines/s (${(tcpRate / base.linesPerSec).toFixed(2)}x baseline)`);
+      const http = await inWorker({ kind: 'http', base: `http://127.0.0.1:${node.httpPort}`, token, bodies: Math.round(tcpLines / 200), perBody: 100, conns: 4, sessionUrl: await session(node, channel) });
+      console.log(`  [${store}] HTTP logplex-1, 100-line bodies, 4 conns, 1 tail: ${fmt(http.lines / http.seconds)} lines/s`);
+      const lat = await inWorker({ kind: 'latency', port, token, rate: 10_000, seconds: 3, sessionUrl: await session(node, channel) });
+      const l = lat.latenciesMs ?? [];
+      console.log(`  [${store}] ingest → tail latency at 10,000 lines/s for 3 s: p50 ${pct(l, 50).toFixed(2)} ms, p99 ${pct(l, 99).toFixed(2)} ms (${l.length} samples)`);
+    } finally {
+      await node.close();
+      if (store === 'redis') await deleteKeys(prefix);
+    }
+  }
+}
+
+if (isMainThread) {
+  main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+} else {
+  runJob(workerData as Job).then((r) => parentPort!.postMessage(r));
+}

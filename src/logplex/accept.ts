@@ -1,0 +1,175 @@
+// THE line's journey (DESIGN §4, docs/request-path.md): parse → resolve token → channel
+// (cached) → stamp → append to the channel log → fan out to this node's tail sessions.
+// Drains read the channel log on their own. One call handles one batch (an HTTP body, one
+// TCP read, one datagram): one store append per channel per batch, never one per line.
+import type { Logger } from '../shared/log';
+import { errorFields } from '../shared/log';
+import { parseSyslog, sdParam, SyslogParseError, TRUNCATED_MARKER } from '../shared/syslog/rfc5424';
+import type { LogLine, NewLine } from './lines';
+import type { LogplexMetrics, RejectReason, Transport } from './metrics';
+import { arrivalClock, stampTime } from './stamp';
+import type { LogStore, TokenInfo } from './store/index';
+import type { TailHub } from './tail/hub';
+import type { TokenCache } from './tokens';
+
+export interface Frame {
+  frame: Buffer;
+  truncated: boolean;
+}
+
+export interface AcceptReport {
+  accepted: number;
+  rejected: number;
+  /** The first rejected frame's problem, as `frame N: why` (N counts from 1). */
+  firstError?: string;
+  /** The store failed: the sender should retry (HTTP answers 503). */
+  storeFailed: boolean;
+}
+
+export interface AcceptDeps {
+  store: LogStore;
+  tokens: TokenCache;
+  hub: TailHub;
+  metrics: LogplexMetrics;
+  log: Logger;
+}
+
+/** A parsed frame waiting for its channel: the token it names and the line without source yet. */
+interface Parsed {
+  /** Position in the batch, for `frame N` in errors. */
+  index: number;
+  token: string;
+  /** Set when an SD-PARAM named the token: APP-NAME stays the source (DESIGN §4). */
+  source: string | undefined;
+  line: NewLine;
+}
+
+export class Acceptor {
+  #d: AcceptDeps;
+  constructor(deps: AcceptDeps) {
+    this.#d = deps;
+  }
+
+  /** Syslog over TCP or UDP: each frame names its token in APP-NAME or an SD-PARAM `token`. */
+  async syslog(frames: readonly Frame[], transport: Transport): Promise<AcceptReport> {
+    const r = new Report(this.#d.metrics, transport);
+    const clock = arrivalClock();
+    const parsed: Parsed[] = [];
+    for (let i = 0; i < frames.length; i++) {
+      const p = parse(frames[i]!, i, clock, r);
+      if (p instanceof SyslogParseError) r.reject(i, 'parse', `${p.code}: ${p.message}`);
+      else if (p.token === '') r.reject(i, 'no_token', 'no token in APP-NAME or SD-PARAM "token"');
+      else parsed.push(p);
+    }
+    const byChannel = new Map<number, NewLine[]>();
+    for (const p of parsed) {
+      // The cache answers synchronously; only a miss waits for the store.
+      const hit = this.#d.tokens.peek(p.token);
+      const info = hit === undefined ? await this.#resolve(p.token, r) : (hit ?? undefined);
+      if (info === undefined) {
+        r.reject(p.index, 'unknown_token', `unknown token ${p.token.slice(0, 48)}`);
+        continue;
+      }
+      p.line.source = p.source ?? info.name;
+      let batch = byChannel.get(info.channel);
+      if (!batch) byChannel.set(info.channel, (batch = []));
+      batch.push(p.line);
+    }
+    for (const [channel, lines] of byChannel) await this.#append(channel, lines, r);
+    return r.done();
+  }
+
+  /** HTTP: the Basic-auth token names the channel and the source of every frame in the body. */
+  async forToken(info: TokenInfo, frames: readonly Frame[], earlyErrors: number, firstError?: string): Promise<AcceptReport> {
+    const r = new Report(this.#d.metrics, 'http');
+    if (earlyErrors > 0) r.reject(frames.length, 'parse', firstError ?? 'bad frame', earlyErrors);
+    const clock = arrivalClock();
+    const lines: NewLine[] = [];
+    for (let i = 0; i < frames.length; i++) {
+      const p = parse(frames[i]!, i, clock, r);
+      if (p instanceof SyslogParseError) {
+        r.reject(i, 'parse', `${p.code}: ${p.message}`);
+        continue;
+      }
+      p.line.source = info.name;
+      lines.push(p.line);
+    }
+    await this.#append(info.channel, lines, r);
+    return r.done();
+  }
+
+  /** Step: resolve token → channel, from the cache when possible. */
+  async #resolve(token: string, r: Report): Promise<TokenInfo | undefined> {
+    try {
+      return await this.#d.tokens.resolve(token);
+    } catch (err) {
+      this.#d.metrics.storeErrors.inc({ op: 'resolve_token' });
+      r.storeFailed = true;
+      this.#d.log.warn('token lookup failed', errorFields(err));
+      return undefined;
+    }
+  }
+
+  /** Steps: append to the channel log, then fan out to this node's sessions. */
+  async #append(channel: number, lines: NewLine[], r: Report): Promise<void> {
+    if (lines.length === 0) return;
+    let stored: LogLine[] | undefined;
+    try {
+      stored = await this.#d.store.append(channel, lines);
+    } catch (err) {
+      this.#d.metrics.storeErrors.inc({ op: 'append' });
+      this.#d.log.warn('append failed', { channel, ...errorFields(err) });
+      r.storeFailed = true;
+      r.reject(-1, 'store', 'store unavailable', lines.length);
+      return;
+    }
+    if (stored === undefined) {
+      // Deleted on some node since its token was cached here.
+      this.#d.tokens.invalidateChannel(channel);
+      r.reject(-1, 'unknown_channel', `channel ${channel} no longer exists`, lines.length);
+      return;
+    }
+    this.#d.metrics.appendBatch.observe(lines.length);
+    r.accepted += stored.length;
+    this.#d.hub.publish(channel, stored);
+  }
+}
+
+/** Step: parse one frame (RFC 5424) and stamp it. */
+function parse(f: Frame, index: number, arrival: () => string, r: Report): Parsed | SyslogParseError {
+  if (f.truncated) r.metrics.framesTruncated.inc({ transport: r.transport });
+  const m = parseSyslog(f.frame);
+  if (m instanceof SyslogParseError) return m;
+  const sdToken = sdParam(m, 'token');
+  let end = m.msg.length;
+  while (end > 0 && (m.msg[end - 1] === 0x0a || m.msg[end - 1] === 0x0d)) end--;
+  let msg = m.msg.toString('utf8', 0, end);
+  if (f.truncated) msg += TRUNCATED_MARKER;
+  return {
+    index,
+    token: sdToken ?? m.appName,
+    source: sdToken !== undefined ? m.appName || undefined : undefined,
+    line: { time: stampTime(m.timestamp, arrival), pri: m.pri, source: '', ps: m.procId || '-', msg },
+  };
+}
+
+/** Counts of one batch, mirrored into the metrics as they happen. */
+class Report {
+  accepted = 0;
+  rejected = 0;
+  firstError: string | undefined;
+  storeFailed = false;
+  constructor(
+    readonly metrics: LogplexMetrics,
+    readonly transport: Transport,
+  ) {}
+  reject(index: number, reason: RejectReason, why: string, n = 1): void {
+    this.rejected += n;
+    this.firstError ??= index >= 0 ? `frame ${index + 1}: ${why}` : why;
+    this.metrics.framesRejected.inc({ transport: this.transport, reason }, n);
+  }
+  done(): AcceptReport {
+    if (this.accepted) this.metrics.linesIngested.inc({ transport: this.transport }, this.accepted);
+    return { accepted: this.accepted, rejected: this.rejected, storeFailed: this.storeFailed, ...(this.firstError ? { firstError: this.firstError } : {}) };
+  }
+}

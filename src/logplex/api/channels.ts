@@ -1,0 +1,71 @@
+// /v2/channels and tokens (DESIGN §4), shaped after Heroku's Logplex v2 API.
+import { ApiError, readJsonObject, rejectUnknown, sendJson } from '../../shared/json-api';
+import type { RouteTable } from '../../shared/json-api';
+import { authed, type RouteModule } from '../server';
+import type { Channel, LogStore } from '../store/index';
+import type { TokenCache } from '../tokens';
+import { channelIdParam, nameField, tokenNames } from './validate';
+
+export interface ChannelRoutesDeps {
+  store: LogStore;
+  tokens: TokenCache;
+  apiToken: string | undefined;
+  /** The channel's drains as GET /v2/channels/:id shows them (the drains module fills this in). */
+  drainsOf?: (channel: number) => Promise<unknown[]>;
+}
+
+export function channelView(c: Channel, drains: unknown[]): Record<string, unknown> {
+  return { channel_id: c.id, name: c.name, tokens: c.tokens.map((t) => ({ name: t.name, token: t.token })), drains };
+}
+
+export function channelRoutes(deps: ChannelRoutesDeps): RouteModule {
+  const { store, apiToken } = deps;
+  const find = async (raw: string): Promise<Channel> => {
+    const c = await store.getChannel(channelIdParam(raw));
+    if (!c) throw new ApiError('not_found', `no channel ${raw}`);
+    return c;
+  };
+  return (table: RouteTable) => {
+    table.add(
+      'POST',
+      '/v2/channels',
+      authed(apiToken, async (req, res) => {
+        const body = await readJsonObject(req);
+        rejectUnknown(body, ['name', 'tokens']);
+        const name = nameField(body, 'name', true);
+        const c = await store.createChannel(name, tokenNames(body));
+        sendJson(res, 201, channelView(c, []));
+      }),
+    );
+    table.add(
+      'GET',
+      '/v2/channels/:id',
+      authed(apiToken, async (_req, res, p) => {
+        const c = await find(p.id!);
+        sendJson(res, 200, channelView(c, (await deps.drainsOf?.(c.id)) ?? []));
+      }),
+    );
+    table.add(
+      'DELETE',
+      '/v2/channels/:id',
+      authed(apiToken, async (_req, res, p) => {
+        const id = channelIdParam(p.id!);
+        if (!(await store.deleteChannel(id))) throw new ApiError('not_found', `no channel ${p.id}`);
+        deps.tokens.invalidateChannel(id);
+        sendJson(res, 200, { channel_id: id, deleted: true });
+      }),
+    );
+    table.add(
+      'POST',
+      '/v2/channels/:id/tokens',
+      authed(apiToken, async (req, res, p) => {
+        const id = channelIdParam(p.id!);
+        const body = await readJsonObject(req);
+        rejectUnknown(body, ['name']);
+        const tok = await store.addToken(id, nameField(body, 'name', true));
+        if (!tok) throw new ApiError('not_found', `no channel ${p.id}`);
+        sendJson(res, 201, tok);
+      }),
+    );
+  };
+}

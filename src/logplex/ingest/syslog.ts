@@ -1,0 +1,142 @@
+// Syslog on LOGPLEX_SYSLOG_PORT (DESIGN §4 "Ingest"): TCP with RFC 6587 framing (octet
+// counting, or LF when a frame does not start with a digit; one FrameSplitter per socket, so a
+// sender stalled mid-frame holds at most the 10 KiB frame limit), and UDP with one message per
+// datagram (RFC 5426 §3.1). One TCP read or one tick of datagrams is one batch for accept.ts.
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { createServer, isIPv6, type Socket } from 'node:net';
+import type { Logger } from '../../shared/log';
+import { errorFields } from '../../shared/log';
+import { FrameSplitter, MAX_FRAME } from '../../shared/syslog/frame';
+import type { AcceptReport, Acceptor, Frame } from '../accept';
+import type { LogplexMetrics, Transport } from '../metrics';
+
+/** Batches one TCP connection may have waiting on the store before we stop reading it (TCP backpressure). */
+const MAX_PENDING_BATCHES = 8;
+/** Datagrams gathered in one tick before a batch is cut (bounds the UDP queue). */
+const MAX_UDP_BATCH = 1000;
+
+export interface SyslogIngest {
+  port: number;
+  close(graceMs: number): Promise<void>;
+}
+
+export interface SyslogDeps {
+  acceptor: Acceptor;
+  metrics: LogplexMetrics;
+  log: Logger;
+}
+
+export async function startSyslog(deps: SyslogDeps, host: string, port: number): Promise<SyslogIngest> {
+  const pending = new Set<Promise<void>>();
+  const track = (p: Promise<void>): void => {
+    pending.add(p);
+    void p.finally(() => pending.delete(p));
+  };
+  const report = (transport: Transport) => (r: AcceptReport) => {
+    if (r.rejected) deps.log.debug('frames rejected', { transport, accepted: r.accepted, rejected: r.rejected, first_error: r.firstError });
+  };
+  const sockets = new Set<Socket>();
+  const tcp = createServer((socket) => {
+    sockets.add(socket);
+    deps.metrics.syslogConnections.inc();
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => {
+      sockets.delete(socket);
+      deps.metrics.syslogConnections.dec();
+    });
+    connection(deps, socket, track, report('tcp'));
+  });
+  tcp.maxConnections = 10_000;
+  const boundPort = await new Promise<number>((resolve, reject) => {
+    tcp.once('error', reject);
+    tcp.listen(port, host, () => {
+      tcp.off('error', reject);
+      resolve((tcp.address() as { port: number }).port);
+    });
+  });
+  let udp: UdpSocket;
+  try {
+    udp = await bindUdp(deps, host, boundPort, track, report('udp'));
+  } catch (err) {
+    tcp.close();
+    throw err;
+  }
+  return {
+    port: boundPort,
+    async close(graceMs: number) {
+      const closed = new Promise<void>((resolve) => tcp.close(() => resolve()));
+      udp.close();
+      for (const s of sockets) s.end();
+      const timer = setTimeout(() => {
+        for (const s of sockets) s.destroy();
+      }, graceMs);
+      await Promise.allSettled([...pending]);
+      await closed;
+      clearTimeout(timer);
+    },
+  };
+}
+
+function connection(deps: SyslogDeps, socket: Socket, track: (p: Promise<void>) => void, done: (r: AcceptReport) => void): void {
+  let batch: Frame[] = [];
+  let inFlight = 0;
+  // Batches of one connection are appended in order: each waits for the one before it.
+  let chain: Promise<void> = Promise.resolve();
+  const splitter = new FrameSplitter({
+    maxFrame: MAX_FRAME,
+    onFrame: (frame, truncated) => batch.push({ frame, truncated }),
+    onError: (err) => {
+      deps.metrics.framesRejected.inc({ transport: 'tcp', reason: 'parse' });
+      deps.log.debug('bad syslog frame', { transport: 'tcp', ...errorFields(err) });
+    },
+  });
+  const flush = (): void => {
+    if (batch.length === 0) return;
+    const frames = batch;
+    batch = [];
+    if (++inFlight >= MAX_PENDING_BATCHES) socket.pause();
+    chain = chain.then(() =>
+      deps.acceptor.syslog(frames, 'tcp').then(done, (err: unknown) => deps.log.error('syslog batch failed', errorFields(err))),
+    ).finally(() => {
+      if (--inFlight < MAX_PENDING_BATCHES && socket.isPaused()) socket.resume();
+    });
+    track(chain);
+  };
+  socket.on('data', (chunk: Buffer) => {
+    splitter.push(chunk);
+    flush();
+  });
+  socket.on('end', () => {
+    // A last LF-less line counts as a frame when the sender closes (RFC 6587 §3.4.2).
+    splitter.end();
+    flush();
+  });
+}
+
+async function bindUdp(deps: SyslogDeps, host: string, port: number, track: (p: Promise<void>) => void, done: (r: AcceptReport) => void): Promise<UdpSocket> {
+  const udp = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4' });
+  udp.on('error', (err) => deps.log.warn('syslog udp error', errorFields(err)));
+  let batch: Frame[] = [];
+  const flush = (): void => {
+    if (batch.length === 0) return;
+    const frames = batch;
+    batch = [];
+    track(deps.acceptor.syslog(frames, 'udp').then(done, (err: unknown) => deps.log.error('syslog batch failed', errorFields(err))));
+  };
+  udp.on('message', (msg: Buffer) => {
+    let end = msg.length;
+    while (end > 0 && (msg[end - 1] === 0x0a || msg[end - 1] === 0x0d)) end--;
+    const truncated = end > MAX_FRAME;
+    batch.push({ frame: msg.subarray(0, Math.min(end, MAX_FRAME)), truncated });
+    if (batch.length === 1) setImmediate(flush);
+    else if (batch.length >= MAX_UDP_BATCH) flush();
+  });
+  await new Promise<void>((resolve, reject) => {
+    udp.once('error', reject);
+    udp.bind(port, host, () => {
+      udp.off('error', reject);
+      resolve();
+    });
+  });
+  return udp;
+}

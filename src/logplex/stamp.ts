@@ -1,0 +1,23 @@
+// The "stamp" step of a line's journey (DESIGN §4): the time every reader sees, in Logplex's
+// shape `2026-11-26T10:00:00.123456+00:00`. A sender's RFC 5424 TIMESTAMP is kept (converted
+// to UTC); NILVALUE or an unreadable time gets the time of arrival.
+import { formatTimestamp } from '../shared/syslog/rfc5424';
+
+const OUR_SHAPE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00$/;
+const FRACTION = /\.(\d+)/;
+
+export function stampTime(timestamp: string, arrival: () => string): string {
+  if (timestamp === '') return arrival();
+  // Fast path: stock senders (logger -T, our own agents) already send this shape.
+  if (timestamp.length === 32 && OUR_SHAPE.test(timestamp)) return timestamp;
+  const ms = Date.parse(timestamp);
+  if (Number.isNaN(ms)) return arrival();
+  const frac = FRACTION.exec(timestamp)?.[1] ?? '';
+  return formatTimestamp(ms, Number(frac.slice(3, 6).padEnd(3, '0')));
+}
+
+/** The arrival time of one batch, formatted at most once. */
+export function arrivalClock(now = Date.now()): () => string {
+  let text: string | undefined;
+  return () => (text ??= formatTimestamp(now));
+}

@@ -1,0 +1,253 @@
+// LogStore on Redis (DESIGN §2 keys). The channel log is a stream `channel:{C}:log` whose
+// entry ids are `SEQ-0` and whose fields are n (seq), t, p, s, d, m; one Lua script per batch
+// bumps `channel:{C}` `seq`, XADDs the batch with MAXLEN ~ and publishes it on `tail:{C}` for
+// the other nodes' tail sessions. Every multi-key call stays inside one `{C}` hash tag.
+import { randomUUID } from 'node:crypto';
+import type { RedisClient } from '../../shared/redis';
+import { RedisHealth } from '../../shared/redis';
+import type { LogLine, NewLine } from '../lines';
+import type { Channel, LogStore, ReadResult, RemoteLines, SessionRecord, TokenInfo, TokenRecord } from './index';
+
+// KEYS: channel hash, log stream, tail pub/sub channel.
+// ARGV: maxlen, node tag, the batch as JSON [[t, p, s, d, m], ...] (sent once: decoded here and
+// published as is). Returns the first seq of the batch, or -1 when the channel is gone.
+const APPEND_LUA = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+local batch = cjson.decode(ARGV[3])
+local n = #batch
+local first = redis.call('HINCRBY', KEYS[1], 'seq', n) - n + 1
+for i = 1, n do
+  local l = batch[i]
+  local seq = first + i - 1
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], seq .. '-0', 'n', seq, 't', l[1], 'p', l[2], 's', l[3], 'd', l[4], 'm', l[5])
+end
+redis.call('PUBLISH', KEYS[3], ARGV[2] .. ' ' .. first .. ' ' .. ARGV[3])
+return first
+`;
+
+type Entry = [id: string, fields: string[]];
+
+interface Scripted {
+  sylogAppend(...args: (string | number)[]): Promise<number>;
+}
+
+export class RedisLogStore implements LogStore {
+  readonly kind = 'redis';
+  #redis: RedisClient;
+  #sub: RedisClient | undefined;
+  #prefix: string;
+  #maxLen: number;
+  #health: RedisHealth;
+  /** Tags this node's publishes so its own subscriber skips them (local fan-out is direct). */
+  #node = randomUUID().slice(0, 8);
+  #watchers = new Map<string, Set<RemoteLines>>();
+
+  /** The command connection (readiness waits on it). */
+  get client(): RedisClient {
+    return this.#redis;
+  }
+
+  constructor(redis: RedisClient, opts: { prefix: string; historyLines: number }) {
+    this.#redis = redis;
+    this.#prefix = opts.prefix;
+    this.#maxLen = opts.historyLines;
+    this.#health = new RedisHealth(redis);
+    redis.defineCommand('sylogAppend', { numberOfKeys: 3, lua: APPEND_LUA });
+  }
+
+  #k(key: string): string {
+    return this.#prefix + key;
+  }
+  #ch(id: number, rest = ''): string {
+    return `${this.#prefix}channel:{${id}}${rest}`;
+  }
+
+  async nextId(): Promise<number> {
+    return this.#redis.incr(this.#k('channels:next-id'));
+  }
+
+  async createChannel(name: string, tokenNames: readonly string[]): Promise<Channel> {
+    const id = await this.nextId();
+    const createdAt = new Date().toISOString();
+    const tokens = [...new Set(tokenNames)].map((n) => ({ name: n, token: `t.${randomUUID()}` }));
+    // token:T lives in another slot, so this is a pipeline, not a transaction: tokens first,
+    // then the channel hash, so a half-written channel has no hash and refuses appends.
+    const p = this.#redis.pipeline();
+    for (const t of tokens) {
+      p.set(this.#k(`token:${t.token}`), JSON.stringify({ channel: id, name: t.name }));
+      p.hset(this.#ch(id, ':tokens'), t.name, t.token);
+    }
+    p.hset(this.#ch(id), 'name', name, 'created', createdAt);
+    await exec(p);
+    return { id, name, createdAt, tokens };
+  }
+
+  async getChannel(id: number): Promise<Channel | undefined> {
+    const [hash, tokens] = (await exec(this.#redis.pipeline().hgetall(this.#ch(id)).hgetall(this.#ch(id, ':tokens')))) as [
+      Record<string, string>,
+      Record<string, string>,
+    ];
+    if (hash.name === undefined) return undefined;
+    return {
+      id,
+      name: hash.name,
+      createdAt: hash.created ?? '',
+      tokens: Object.entries(tokens).map(([name, token]) => ({ name, token })),
+    };
+  }
+
+  async deleteChannel(id: number): Promise<boolean> {
+    const tokens = await this.#redis.hvals(this.#ch(id, ':tokens'));
+    // The hash first: from here on appends see the channel gone.
+    const existed = (await this.#redis.unlink(this.#ch(id))) > 0;
+    if (tokens.length) await this.#redis.unlink(...tokens.map((t) => this.#k(`token:${t}`)));
+    for (const pattern of [this.#ch(id, ':*'), `${this.#prefix}drain:{${id}}:*`]) await this.#unlinkMatching(pattern);
+    return existed || tokens.length > 0;
+  }
+
+  async #unlinkMatching(pattern: string): Promise<void> {
+    const match = pattern.replace(/[?[\]\\]/g, '\\$&').replace(/\{/g, '\\{').replace(/\}/g, '\\}');
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.#redis.scan(cursor, 'MATCH', match, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await this.#redis.unlink(...keys);
+    } while (cursor !== '0');
+  }
+
+  async addToken(channel: number, name: string): Promise<TokenRecord | undefined> {
+    if (!(await this.#redis.exists(this.#ch(channel)))) return undefined;
+    const token = `t.${randomUUID()}`;
+    // Names are unique per channel (the hash is name → token): an existing name keeps its token.
+    const created = await this.#redis.hsetnx(this.#ch(channel, ':tokens'), name, token);
+    if (!created) {
+      const existing = await this.#redis.hget(this.#ch(channel, ':tokens'), name);
+      return existing ? { name, token: existing } : undefined;
+    }
+    await this.#redis.set(this.#k(`token:${token}`), JSON.stringify({ channel, name }));
+    return { name, token };
+  }
+
+  async resolveToken(token: string): Promise<TokenInfo | undefined> {
+    const raw = await this.#redis.get(this.#k(`token:${token}`));
+    if (raw === null) return undefined;
+    const v = JSON.parse(raw) as TokenInfo;
+    return { channel: v.channel, name: v.name };
+  }
+
+  async append(channel: number, lines: readonly NewLine[]): Promise<LogLine[] | undefined> {
+    if (lines.length === 0) return [];
+    const wire: [string, number, string, string, string][] = new Array(lines.length);
+    for (let i = 0; i < lines.length; i++) {
+      const l = lines[i]!;
+      wire[i] = [l.time, l.pri, l.source, l.ps, l.msg];
+    }
+    const first = await (this.#redis as unknown as Scripted).sylogAppend(
+      this.#ch(channel),
+      this.#ch(channel, ':log'),
+      this.#k(`tail:{${channel}}`),
+      this.#maxLen,
+      this.#node,
+      JSON.stringify(wire),
+    );
+    if (first < 0) return undefined;
+    const out: LogLine[] = new Array(lines.length);
+    for (let i = 0; i < lines.length; i++) {
+      const l = lines[i]!;
+      out[i] = { seq: first + i, time: l.time, pri: l.pri, source: l.source, ps: l.ps, msg: l.msg };
+    }
+    return out;
+  }
+
+  async history(channel: number, num: number): Promise<LogLine[]> {
+    if (num <= 0) return [];
+    const entries = (await this.#redis.xrevrange(this.#ch(channel, ':log'), '+', '-', 'COUNT', num)) as Entry[];
+    return entries.reverse().map(toLine);
+  }
+
+  async readAfter(channel: number, afterSeq: number, count: number): Promise<ReadResult> {
+    const key = this.#ch(channel, ':log');
+    const [head, rest] = (await exec(
+      this.#redis.pipeline().xrange(key, '-', '+', 'COUNT', 1).xrange(key, `(${afterSeq}-0`, '+', 'COUNT', Math.max(count, 1)),
+    )) as [Entry[], Entry[]];
+    const firstSeq = head.length ? toLine(head[0]!).seq : 0;
+    return { lines: count <= 0 ? [] : rest.map(toLine), firstSeq };
+  }
+
+  async putSession(id: string, session: SessionRecord, ttlMs: number): Promise<void> {
+    await this.#redis.set(this.#k(`session:${id}`), JSON.stringify(session), 'PX', ttlMs);
+  }
+
+  async takeSession(id: string): Promise<SessionRecord | undefined> {
+    const raw = await this.#redis.getdel(this.#k(`session:${id}`));
+    return raw === null ? undefined : (JSON.parse(raw) as SessionRecord);
+  }
+
+  watchRemote(channel: number, onLines: RemoteLines): () => void {
+    const name = this.#k(`tail:{${channel}}`);
+    let set = this.#watchers.get(name);
+    if (!set) {
+      set = new Set();
+      this.#watchers.set(name, set);
+      void this.#subscriber().subscribe(name).catch(() => undefined);
+    }
+    set.add(onLines);
+    return () => {
+      const s = this.#watchers.get(name);
+      if (!s?.delete(onLines) || s.size > 0) return;
+      this.#watchers.delete(name);
+      void this.#sub?.unsubscribe(name).catch(() => undefined);
+    };
+  }
+
+  #subscriber(): RedisClient {
+    if (this.#sub) return this.#sub;
+    const sub = this.#redis.duplicate();
+    sub.on('error', () => undefined);
+    sub.on('message', (name: string, message: string) => this.#onMessage(name, message));
+    this.#sub = sub;
+    return sub;
+  }
+
+  #onMessage(name: string, message: string): void {
+    const set = this.#watchers.get(name);
+    if (!set) return;
+    const sp1 = message.indexOf(' ');
+    const sp2 = message.indexOf(' ', sp1 + 1);
+    if (sp1 < 0 || sp2 < 0 || message.slice(0, sp1) === this.#node) return;
+    const first = Number(message.slice(sp1 + 1, sp2));
+    let wire: [string, number, string, string, string][];
+    try {
+      wire = JSON.parse(message.slice(sp2 + 1)) as typeof wire;
+    } catch {
+      return;
+    }
+    const lines = wire.map(([time, pri, source, ps, msg], i) => ({ seq: first + i, time, pri: Number(pri), source, ps, msg }));
+    for (const cb of set) cb(lines);
+  }
+
+  healthy(): boolean {
+    return this.#health.up;
+  }
+
+  async close(): Promise<void> {
+    this.#watchers.clear();
+    this.#sub?.disconnect();
+    this.#sub = undefined;
+  }
+}
+
+function toLine([id, f]: Entry): LogLine {
+  const v: Record<string, string> = {};
+  for (let i = 0; i + 1 < f.length; i += 2) v[f[i]!] = f[i + 1]!;
+  return { seq: Number(v.n ?? id.split('-')[0]), time: v.t ?? '', pri: Number(v.p ?? 0), source: v.s ?? '', ps: v.d ?? '', msg: v.m ?? '' };
+}
+
+/** Runs a pipeline and rethrows the first command error. */
+async function exec(p: ReturnType<RedisClient['pipeline']>): Promise<unknown[]> {
+  const results = (await p.exec()) ?? [];
+  return results.map(([err, value]) => {
+    if (err) throw err;
+    return value;
+  });
+}
