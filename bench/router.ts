@@ -4,7 +4,7 @@
 // cpu 0; the load generator and the backends share cpu 1. Prints a markdown table to paste
 // into docs/benchmarks.md with the command line. Writes nothing itself.
 //
-//   npm run bench:router [-- --duration 5 --connections 64 --rounds 3 --tool wrk|autocannon --profile DIR
+//   npm run bench:router [-- --duration 5 --connections 64 --rounds 3 --tool wrk|autocannon --profile DIR (Node servers under --cpu-prof)
 //                            --peers switchyard,direct,node-http-proxy,undici,nginx]
 import { cpus } from 'node:os';
 import { startBackends } from './lib/backend';
@@ -55,8 +55,8 @@ async function main(argv: string[]): Promise<number> {
   const starters: Record<Peer, () => Promise<ServerChild | { skipped: string }>> = {
     switchyard: () => startSwitchyard({ balancer: 'p2c', backends: backends.ports, cpu: PROXY_CPU, profileDir }),
     direct: async () => ({ ...directTarget, stop: async () => undefined }),
-    'node-http-proxy': () => startNodePeer('http-proxy', backends.ports, PROXY_CPU),
-    undici: () => startNodePeer('undici', backends.ports, PROXY_CPU),
+    'node-http-proxy': () => startNodePeer('http-proxy', backends.ports, PROXY_CPU, profileDir),
+    undici: () => startNodePeer('undici', backends.ports, PROXY_CPU, profileDir),
     nginx: () => startNginx(backends.ports, PROXY_CPU),
   };
   const peers = ORDER.filter((p) => !only || only.includes(p));

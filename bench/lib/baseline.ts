@@ -15,8 +15,10 @@ import { announce, pinned, startChild, type ServerChild } from './child';
 
 export type NodePeer = 'http-proxy' | 'undici';
 
-export function startNodePeer(kind: NodePeer, backends: readonly number[], cpu?: number): Promise<ServerChild> {
-  return startChild(kind, __filename, [kind, backends.join(',')], { cpu });
+/** `profileDir`: run under `node --cpu-prof`, as Switchyard can, to compare where time goes. */
+export function startNodePeer(kind: NodePeer, backends: readonly number[], cpu?: number, profileDir?: string): Promise<ServerChild> {
+  const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  return startChild(kind, __filename, [kind, backends.join(',')], { cpu, nodeArgs });
 }
 
 const NGINX = ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/local/nginx/sbin/nginx'].find((p) => existsSync(p));
