@@ -1,5 +1,66 @@
-// `switchyard router`: not built yet (see the issues).
-export async function run(_argv: string[]): Promise<number> {
-  process.stderr.write('switchyard router: not implemented yet\n');
-  return 1;
+// `switchyard router` (DESIGN §1): one router node (data plane + control API) on Redis.
+// REDIS_URL and SWITCHYARD_API_TOKEN are required. With LOGPLEX_URL set, every new app gets its
+// Logplex channel (tokens `app`, `heroku`) and router lines go to it as `heroku[router]`
+// (batched, bounded, dropped and counted when Logplex is away); without it they go to stdout only.
+import { startRouter, type RouterNode } from '../router/index';
+import { RedisRouteStore } from '../router/store/redis';
+import { describeSettings, flagsToEnv, loadConfig } from '../shared/config';
+import { createLogger, type Level } from '../shared/log';
+import { LogplexClient } from '../shared/logplex-client';
+import { createRegistry } from '../shared/metrics';
+import { stopOnSignals } from '../shared/ops-http';
+import { LogplexAccessLog } from './platform/router-log-sink';
+import { channelHook } from './platform/wiring';
+
+export async function run(argv: string[]): Promise<number> {
+  const { env, rest } = flagsToEnv(argv);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(`Usage: switchyard router\n\nSettings:\n${describeSettings()}\n`);
+    return 0;
+  }
+  if (rest.length) {
+    process.stderr.write(`switchyard router: unknown argument ${rest[0]}\n`);
+    return 2;
+  }
+  const config = loadConfig({ ...process.env, ...env });
+  if (!config.REDIS_URL) {
+    process.stderr.write('switchyard router: REDIS_URL is required (e.g. REDIS_URL=redis://127.0.0.1:6379)\n');
+    return 2;
+  }
+  if (!config.SWITCHYARD_API_TOKEN) {
+    process.stderr.write('switchyard router: SWITCHYARD_API_TOKEN is required (16-256 printable ASCII characters)\n');
+    return 2;
+  }
+  const log = createLogger({ level: config.LOG_LEVEL as Level, fields: { svc: 'router' } });
+  const store = new RedisRouteStore(config.REDIS_URL, config.SWITCHYARD_PREFIX);
+  const registry = createRegistry('router');
+  const lpUrl = config.LOGPLEX_URL;
+  if (!lpUrl) log.warn('LOGPLEX_URL is not set: new apps get no Logplex channel and router lines go to stdout only');
+  const client = lpUrl ? new LogplexClient({ url: lpUrl, onBatchError: (e) => log.warn('router lines dropped', { code: e.code, lines: e.lines }) }) : undefined;
+  let node: RouterNode | undefined;
+  const sink = client ? new LogplexAccessLog(client, (app) => node?.table.table.app(app)?.app.routerToken, registry) : undefined;
+  try {
+    node = await startRouter({
+      config,
+      store,
+      host: config.SWITCHYARD_HOST ?? '0.0.0.0',
+      apiToken: config.SWITCHYARD_API_TOKEN,
+      log,
+      registry,
+      ...(lpUrl ? { onAppCreated: channelHook({ url: lpUrl, token: config.SWITCHYARD_API_TOKEN }) } : {}),
+      ...(sink ? { accessLog: sink } : {}),
+    });
+  } catch (err) {
+    await client?.close();
+    await store.close();
+    throw err;
+  }
+  const started = node;
+  stopOnSignals(async () => {
+    await started.close();
+    await client?.close();
+    await store.close();
+  }, log);
+  // Runs until a signal: stopOnSignals exits the process.
+  return new Promise<number>(() => undefined);
 }
