@@ -1,11 +1,12 @@
-// `switchyard router` (DESIGN §1): one router node (data plane + control API) on Redis.
+// `switchyard router` (DESIGN §1): one router node (data plane + control API) on Redis; SIGTERM
+// stops it gracefully.
 // REDIS_URL and SWITCHYARD_API_TOKEN are required. With LOGPLEX_URL set, every new app gets its
 // Logplex channel (tokens `app`, `heroku`) and router lines go to it as `heroku[router]`
 // (batched, bounded, dropped and counted when Logplex is away); without it they go to stdout only.
 import { startRouter, type RouterNode } from '../router/index';
 import { RedisRouteStore } from '../router/store/redis';
 import { describeSettings, flagsToEnv, loadConfig } from '../shared/config';
-import { createLogger, type Level } from '../shared/log';
+import { createLogger, errorFields, type Level } from '../shared/log';
 import { LogplexClient } from '../shared/logplex-client';
 import { createRegistry } from '../shared/metrics';
 import { stopOnSignals } from '../shared/ops-http';
@@ -24,11 +25,11 @@ export async function run(argv: string[]): Promise<number> {
   }
   const config = loadConfig({ ...process.env, ...env });
   if (!config.REDIS_URL) {
-    process.stderr.write('switchyard router: REDIS_URL is required (e.g. REDIS_URL=redis://127.0.0.1:6379)\n');
+    process.stderr.write('switchyard router: REDIS_URL is not set (e.g. REDIS_URL=redis://127.0.0.1:6379); `switchyard dev` runs without Redis\n');
     return 2;
   }
   if (!config.SWITCHYARD_API_TOKEN) {
-    process.stderr.write('switchyard router: SWITCHYARD_API_TOKEN is required (16-256 printable ASCII characters)\n');
+    process.stderr.write('switchyard router: SWITCHYARD_API_TOKEN is not set (16-256 printable ASCII characters; the control API requires it)\n');
     return 2;
   }
   const log = createLogger({ level: config.LOG_LEVEL as Level, fields: { svc: 'router' } });
@@ -51,11 +52,14 @@ export async function run(argv: string[]): Promise<number> {
       ...(sink ? { accessLog: sink } : {}),
     });
   } catch (err) {
+    log.error('router failed to start', errorFields(err));
     await client?.close();
     await store.close();
-    throw err;
+    return 1;
   }
   const started = node;
+  const state = started.table.state;
+  log.info('router ready', { port: started.port, admin_port: started.adminPort, ready: state.ready, reason: state.reason, apps: started.table.table.stats().apps });
   stopOnSignals(async () => {
     await started.close();
     await client?.close();
