@@ -9,7 +9,7 @@ import { describeSettings, flagsToEnv, loadConfig } from '../shared/config';
 import { createLogger, errorFields, type Level } from '../shared/log';
 import { LogplexClient } from '../shared/logplex-client';
 import { createRegistry } from '../shared/metrics';
-import { stopOnSignals } from '../shared/ops-http';
+import { runClustered } from '../router/cluster';
 import { LogplexAccessLog } from './platform/router-log-sink';
 import { channelHook } from './platform/wiring';
 
@@ -33,38 +33,50 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const log = createLogger({ level: config.LOG_LEVEL as Level, fields: { svc: 'router' } });
-  const store = new RedisRouteStore(config.REDIS_URL, config.SWITCHYARD_PREFIX);
-  const registry = createRegistry('router');
+  const redisUrl = config.REDIS_URL;
+  const apiToken = config.SWITCHYARD_API_TOKEN;
   const lpUrl = config.LOGPLEX_URL;
   if (!lpUrl) log.warn('LOGPLEX_URL is not set: new apps get no Logplex channel and router lines go to stdout only');
-  const client = lpUrl ? new LogplexClient({ url: lpUrl, onBatchError: (e) => log.warn('router lines dropped', { code: e.code, lines: e.lines }) }) : undefined;
-  let node: RouterNode | undefined;
-  const sink = client ? new LogplexAccessLog(client, (app) => node?.table.table.app(app)?.app.routerToken, registry) : undefined;
+  // One node per process; ROUTER_WORKERS > 1 runs one per worker on the same ports (cluster.ts).
+  const start = async (): Promise<{ close(): Promise<void> }> => {
+    const store = new RedisRouteStore(redisUrl, config.SWITCHYARD_PREFIX);
+    const registry = createRegistry('router');
+    const client = lpUrl ? new LogplexClient({ url: lpUrl, onBatchError: (e) => log.warn('router lines dropped', { code: e.code, lines: e.lines }) }) : undefined;
+    let node: RouterNode | undefined;
+    const sink = client ? new LogplexAccessLog(client, (app) => node?.table.table.app(app)?.app.routerToken, registry) : undefined;
+    try {
+      node = await startRouter({
+        config,
+        store,
+        host: config.SWITCHYARD_HOST ?? '0.0.0.0',
+        apiToken,
+        log,
+        registry,
+        ...(lpUrl ? { onAppCreated: channelHook({ url: lpUrl, token: apiToken }) } : {}),
+        ...(sink ? { accessLog: sink } : {}),
+      });
+    } catch (err) {
+      await client?.close();
+      await store.close();
+      throw err;
+    }
+    const started = node;
+    const state = started.table.state;
+    log.info('router ready', { port: started.port, admin_port: started.adminPort, ready: state.ready, reason: state.reason, apps: started.table.table.stats().apps });
+    return {
+      close: async () => {
+        await started.close();
+        await client?.close();
+        await store.close();
+      },
+    };
+  };
   try {
-    node = await startRouter({
-      config,
-      store,
-      host: config.SWITCHYARD_HOST ?? '0.0.0.0',
-      apiToken: config.SWITCHYARD_API_TOKEN,
-      log,
-      registry,
-      ...(lpUrl ? { onAppCreated: channelHook({ url: lpUrl, token: config.SWITCHYARD_API_TOKEN }) } : {}),
-      ...(sink ? { accessLog: sink } : {}),
-    });
+    await runClustered({ workers: config.ROUTER_WORKERS, start, log, graceMs: config.SWITCHYARD_GRACE_MS });
   } catch (err) {
     log.error('router failed to start', errorFields(err));
-    await client?.close();
-    await store.close();
     return 1;
   }
-  const started = node;
-  const state = started.table.state;
-  log.info('router ready', { port: started.port, admin_port: started.adminPort, ready: state.ready, reason: state.reason, apps: started.table.table.stats().apps });
-  stopOnSignals(async () => {
-    await started.close();
-    await client?.close();
-    await store.close();
-  }, log);
-  // Runs until a signal: stopOnSignals exits the process.
+  // Runs until a signal: stopOnSignals (in runClustered) exits the process.
   return new Promise<number>(() => undefined);
 }

@@ -63,22 +63,74 @@ export function failureCode(code: string, clientGone: boolean, connected: boolea
 /** Codes of a connection that died under a request: on a reused connection, the keep-alive race. */
 export const SOCKET_DIED = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE', 'UND_ERR_CLOSED']);
 
-class AttemptHandler implements Dispatcher.DispatchHandler {
-  readonly #spec: AttemptSpec;
-  readonly #done: (a: Attempt) => void;
-  readonly #dispatchedAt = performance.now();
-  #connectedAt = 0;
-  #abort: ((err?: Error) => void) | undefined;
-  #resume: (() => void) | undefined;
-  #started = false;
-  #bytes = 0;
-  #bodyPulled = false;
-  #clientGone = false;
+/**
+ * What every attempt on a dyno records, plain or upgrade: when it connected (undici's onConnect,
+ * just before the request is written), whether the response started, the client leaving, and
+ * exactly one outcome.
+ */
+export abstract class DynoAttempt {
+  protected readonly dispatchedAt = performance.now();
+  protected connectedAt = 0;
+  protected abort: ((err?: Error) => void) | undefined;
+  protected started = false;
+  protected bytes = 0;
+  protected gone = false;
   #settled = false;
+  readonly #done: (a: Attempt) => void;
+
+  constructor(done: (a: Attempt) => void) {
+    this.#done = done;
+  }
+
+  clientGone(): void {
+    if (this.#settled) return;
+    this.gone = true;
+    this.abort?.(new ClientGone('client closed the connection'));
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.abort = abort;
+    this.connectedAt = performance.now();
+    if (this.gone) abort(new ClientGone('client closed the connection'));
+  }
+
+  protected connectMs(): number {
+    return (this.connectedAt === 0 ? performance.now() : this.connectedAt) - this.dispatchedAt;
+  }
+
+  protected succeed(status: number): void {
+    this.settle({ ok: true, status, bytes: this.bytes, connectMs: this.connectMs(), serviceMs: performance.now() - this.connectedAt });
+  }
+
+  /** The failure outcome of `err`; `replayable` only when the caller knows no body byte went out. */
+  protected fail(err: Error, bodyUnsent: boolean): void {
+    const code = errorCode(err);
+    const sent = this.connectedAt !== 0;
+    this.settle({
+      ok: false,
+      error: new RouterError(failureCode(code, this.gone, sent, this.started), this.started ? 'responded' : sent ? 'sent' : 'not-sent', code || err.name),
+      bytes: this.bytes,
+      connectMs: this.connectMs(),
+      serviceMs: sent ? performance.now() - this.connectedAt : undefined,
+      replayable: bodyUnsent && sent && !this.started && !this.gone && SOCKET_DIED.has(code),
+    });
+  }
+
+  private settle(a: Attempt): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#done(a);
+  }
+}
+
+class AttemptHandler extends DynoAttempt implements Dispatcher.DispatchHandler {
+  readonly #spec: AttemptSpec;
+  #resume: (() => void) | undefined;
+  #bodyPulled = false;
 
   constructor(spec: AttemptSpec, done: (a: Attempt) => void) {
+    super(done);
     this.#spec = spec;
-    this.#done = done;
   }
 
   /** The request body, pulled by undici only once it writes the request: the first pull is "sent". */
@@ -94,18 +146,6 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
     };
   }
 
-  clientGone(): void {
-    if (this.#settled) return;
-    this.#clientGone = true;
-    this.#abort?.(new ClientGone('client closed the connection'));
-  }
-
-  onConnect(abort: (err?: Error) => void): void {
-    this.#abort = abort;
-    this.#connectedAt = performance.now();
-    if (this.#clientGone) abort(new ClientGone('client closed the connection'));
-  }
-
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
     if (statusCode < 200) return true; // 1xx: our own 100 Continue went out already; 103 is dropped
     const { res, setCookie } = this.#spec;
@@ -115,16 +155,16 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
       res.writeHead(statusCode, statusText || undefined, headers);
     } catch {
       // Node refused a header or status text it would not send: the dyno's response is malformed.
-      this.#abort?.(Object.assign(new Error('unsendable response head'), { code: 'HPE_SY_HEAD' }));
+      this.abort?.(Object.assign(new Error('unsendable response head'), { code: 'HPE_SY_HEAD' }));
       return false;
     }
-    this.#started = true;
+    this.started = true;
     this.#resume = resume;
     return true;
   }
 
   onData(chunk: Buffer): boolean {
-    this.#bytes += chunk.length;
+    this.bytes += chunk.length;
     const more = this.#spec.res.write(chunk);
     if (!more) this.#spec.res.once('drain', this.#resume!);
     return more;
@@ -132,31 +172,11 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
 
   onComplete(): void {
     this.#spec.res.end();
-    this.#settle({ ok: true, status: this.#spec.res.statusCode, bytes: this.#bytes, connectMs: this.#connectMs(), serviceMs: performance.now() - this.#connectedAt });
+    this.succeed(this.#spec.res.statusCode);
   }
 
   onError(err: Error): void {
-    const code = errorCode(err);
-    const hcode = failureCode(code, this.#clientGone, this.#connectedAt !== 0, this.#started);
-    const sent = this.#connectedAt !== 0;
-    this.#settle({
-      ok: false,
-      error: new RouterError(hcode, this.#started ? 'responded' : sent ? 'sent' : 'not-sent', code || err.name),
-      bytes: this.#bytes,
-      connectMs: this.#connectMs(),
-      serviceMs: sent ? performance.now() - this.#connectedAt : undefined,
-      replayable: sent && !this.#started && !this.#bodyPulled && !this.#clientGone && SOCKET_DIED.has(code),
-    });
-  }
-
-  #connectMs(): number {
-    return this.#connectedAt === 0 ? performance.now() - this.#dispatchedAt : this.#connectedAt - this.#dispatchedAt;
-  }
-
-  #settle(a: Attempt): void {
-    if (this.#settled) return;
-    this.#settled = true;
-    this.#done(a);
+    this.fail(err, !this.#bodyPulled);
   }
 }
 

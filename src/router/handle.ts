@@ -77,17 +77,10 @@ export function newContext(req: IncomingMessage): RequestContext {
 export async function handle(p: PlaneDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const ctx = newContext(req);
   try {
-    const bad = checkHead(req);
-    if (bad !== undefined) throw new RouterError(bad);
-    const table = p.table();
-    p.pools.follow(table);
-    const entry = table.lookup(ctx.host);
+    const entry = route(p, req, ctx);
     if (entry === undefined) return noSuchApp(p, req, res, ctx);
-    const app = (ctx.app = entry.app.name);
-    const inFlight = p.appInFlight.get(app) ?? 0;
-    const refused = admit(entry, inFlight, p.config.ROUTER_APP_MAX_INFLIGHT);
-    if (refused !== undefined) throw new RouterError(refused);
-    p.appInFlight.set(app, inFlight + 1);
+    const app = entry.app.name;
+    p.appInFlight.set(app, (p.appInFlight.get(app) ?? 0) + 1);
     p.metrics.inFlight.inc();
     try {
       await proxy(p, entry, req, res, ctx);
@@ -101,6 +94,26 @@ export async function handle(p: PlaneDeps, req: IncomingMessage, res: ServerResp
   } catch (err) {
     fail(p, req, res, ctx, err);
   }
+}
+
+/**
+ * Steps 1–3, for plain and upgrade requests alike: limits and framing, Host → app, app checks.
+ * Throws the RouterError of a refusal; undefined means no app owns the Host (404, counted here).
+ */
+export function route(p: PlaneDeps, req: IncomingMessage, ctx: RequestContext): AppEntry | undefined {
+  const bad = checkHead(req);
+  if (bad !== undefined) throw new RouterError(bad);
+  const table = p.table();
+  p.pools.follow(table);
+  const entry = table.lookup(ctx.host);
+  if (entry === undefined) {
+    p.metrics.unknownHost.inc();
+    return undefined;
+  }
+  ctx.app = entry.app.name;
+  const refused = admit(entry, p.appInFlight.get(ctx.app) ?? 0, p.config.ROUTER_APP_MAX_INFLIGHT);
+  if (refused !== undefined) throw new RouterError(refused);
+  return entry;
 }
 
 /** Steps 4–7 for a plain request: stream the response into `res`. */
@@ -178,7 +191,6 @@ export async function attempts(p: PlaneDeps, entry: AppEntry, req: IncomingMessa
 }
 
 function noSuchApp(p: PlaneDeps, req: IncomingMessage, res: ServerResponse, ctx: RequestContext): void {
-  p.metrics.unknownHost.inc();
   const page = errorBody('no_such_app', `No such app: ${ctx.host}`, ctx.requestId, prefersJson(req.headers.accept));
   writePage(res, 404, page.contentType, page.body, ctx.requestId, false);
   ctx.status = 404;
@@ -251,7 +263,7 @@ export function record(p: PlaneDeps, req: IncomingMessage, ctx: RequestContext, 
   const line = formatRouterLine(logRecord(req, ctx, code));
   p.writeLine(line);
   if (p.accessLog !== undefined && ctx.app !== undefined) {
-    p.accessLog.write({ app: ctx.app, line, status: ctx.status, code });
+    if (p.accessLog.write({ app: ctx.app, line, status: ctx.status, code }) === false) p.metrics.accessLogDropped.inc();
   }
 }
 

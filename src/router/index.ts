@@ -7,13 +7,13 @@ import type { Config } from '../shared/config';
 import type { Logger } from '../shared/log';
 import { createRegistry } from '../shared/metrics';
 import { closeServer, listen } from '../shared/ops-http';
-import { type OnAppCreated, type RouteInspector } from './admin/api';
+import type { OnAppCreated, RouteInspector } from './admin/api';
+import type { AccessLogSink, LineWriter } from './access-log';
 import { createAdminServer } from './admin/server';
 import { createRouterMetrics, type RouterMetrics } from './metrics';
+import { startDataPlane, type DataPlane } from './server';
 import type { RouteStore } from './store/index';
 import { TableSync } from './table/sync';
-import type { AccessLogSink, LineWriter } from './access-log';
-import { startDataPlane } from './server';
 
 export interface StartRouterOptions {
   config: Config;
@@ -27,17 +27,17 @@ export interface StartRouterOptions {
   onAppCreated?: OnAppCreated;
   /** Live in-flight counts for GET /v1/apps/:app and /v1/routes/:host (the data plane's). */
   inspector?: RouteInspector;
-  /** Defaults to a fresh registry with the default process metrics. */
-  registry?: Registry;
-  /** Gets every router line of a known app (the platform sends them to the app's channel). */
+  /** Gets every router line of a known app (the platform points it at Logplex). */
   accessLog?: AccessLogSink;
   /** Where router lines go besides the sink; default stdout. */
   writeLine?: LineWriter;
+  /** Defaults to a fresh registry with the default process metrics. */
+  registry?: Registry;
 }
 
 export interface RouterNode {
   adminPort: number;
-  /** The data plane's port. */
+  /** The data plane's port (ROUTER_PORT, or the ephemeral one for 0). */
   port: number;
   table: TableSync;
   registry: Registry;
@@ -52,8 +52,8 @@ export async function startRouter(opts: StartRouterOptions): Promise<RouterNode>
   const table = new TableSync({ store, resyncMs: config.ROUTER_RESYNC_MS, log, metrics });
   await table.start();
 
-  // Data plane (DESIGN §3 request path) on ROUTER_PORT; its in-flight counts feed the admin views.
-  let dataPlane: Awaited<ReturnType<typeof startDataPlane>>;
+  // Data plane on ROUTER_PORT; its in-flight counts feed the admin API's live stats.
+  let dataPlane: DataPlane;
   try {
     dataPlane = await startDataPlane({
       config,
@@ -104,7 +104,7 @@ export async function startRouter(opts: StartRouterOptions): Promise<RouterNode>
     await table.close();
     throw err;
   }
-  log.info('router listening', { host: opts.host, port: dataPlane.port, admin_port: adminPort });
+  log.info('router admin listening', { host: opts.host, admin_port: adminPort });
 
   let closing: Promise<void> | undefined;
   return {

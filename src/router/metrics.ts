@@ -88,7 +88,6 @@ export interface DataPlaneMetrics {
 
 export function createDataPlaneMetrics(registry: Registry): DataPlaneMetrics {
   const r = [registry];
-  const n = (s: string): string => metricName('router', s);
   return {
     requests: new Counter({ name: n('requests_total'), help: 'requests by app, status class and H code', labelNames: ['app', 'class', 'code'], registers: r }),
     unknownHost: new Counter({ name: n('unknown_host_total'), help: 'requests for a Host no app owns (404)', registers: r }),

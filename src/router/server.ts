@@ -76,6 +76,10 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
     connectionsCheckingInterval: Math.max(25, Math.min(1_000, Math.floor(config.ROUTER_HEADERS_TIMEOUT_MS / 4))),
     keepAlive: true,
   });
+  // A client connection silent for longer than any dyno-side timer (a stalled upload, say) is closed.
+  // It must outlast the response timeout, during which the client rightly sends nothing, so that
+  // H12 and H15 are the dyno-side timers' to report; WebSocket pipes set their own.
+  server.setTimeout(Math.max(config.ROUTER_RESPONSE_TIMEOUT_MS, config.ROUTER_IDLE_TIMEOUT_MS) + 1_000);
   // One more than allowed, so checkHead can see the 101st header instead of Node dropping it.
   server.maxHeadersCount = LIMITS.headers + 1;
   server.on('request', (req, res) => void handle(deps, req, res));

@@ -5,45 +5,24 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { admit } from './admit';
 import { errorBody, prefersJson, rawErrorResponse } from './error-page';
 import { RouterError } from './errors';
-import { ClientGone, errorCode, failureCode, type Attempt } from './forward';
-import { checkHead } from './framing';
+import { DynoAttempt, type Attempt } from './forward';
 import { formatRouterLine } from './access-log';
-import { attempts, logRecord, newContext, record, type PlaneDeps, type RequestContext } from './handle';
+import { attempts, logRecord, newContext, record, route, type PlaneDeps, type RequestContext } from './handle';
 import { downstreamHeaders } from './headers';
 
-class UpgradeHandler implements Dispatcher.DispatchHandler {
+class UpgradeHandler extends DynoAttempt implements Dispatcher.DispatchHandler {
   readonly #client: Duplex;
   readonly #head: Buffer;
   readonly #p: PlaneDeps;
-  readonly #done: (a: Attempt) => void;
-  readonly #dispatchedAt = performance.now();
-  #connectedAt = 0;
-  #abort: ((err?: Error) => void) | undefined;
-  #started = false;
-  #bytes = 0;
-  #clientGone = false;
-  #settled = false;
   #status = 0;
 
   constructor(p: PlaneDeps, client: Duplex, head: Buffer, done: (a: Attempt) => void) {
+    super(done);
     this.#p = p;
     this.#client = client;
     this.#head = head;
-    this.#done = done;
-  }
-
-  clientGone(): void {
-    this.#clientGone = true;
-    this.#abort?.(new ClientGone('client closed the connection'));
-  }
-
-  onConnect(abort: (err?: Error) => void): void {
-    this.#abort = abort;
-    this.#connectedAt = performance.now();
-    if (this.#clientGone) abort(new ClientGone('client closed the connection'));
   }
 
   onUpgrade(statusCode: number, rawHeaders: Buffer[] | string[] | null, upstream: Duplex): void {
@@ -54,7 +33,7 @@ class UpgradeHandler implements Dispatcher.DispatchHandler {
     this.#client.write(head + '\r\n');
     if (this.#head.length > 0) upstream.write(this.#head);
     pipe(this.#p, this.#client, upstream);
-    this.#settle({ ok: true, status: statusCode, bytes: 0, connectMs: this.#connectedAt - this.#dispatchedAt, serviceMs: performance.now() - this.#connectedAt });
+    this.succeed(statusCode);
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], _resume: () => void, statusText: string): boolean {
@@ -67,39 +46,25 @@ class UpgradeHandler implements Dispatcher.DispatchHandler {
       if (lower !== 'content-length') head += `${headers[i]}: ${headers[i + 1]}\r\n`;
     }
     this.#client.write(head + 'Connection: close\r\n\r\n');
-    this.#started = true;
+    this.started = true;
     this.#status = statusCode;
     return true;
   }
 
   onData(chunk: Buffer): boolean {
-    this.#bytes += chunk.length;
+    this.bytes += chunk.length;
     this.#client.write(chunk);
     return true;
   }
 
   onComplete(): void {
     this.#client.end();
-    this.#settle({ ok: true, status: this.#status, bytes: this.#bytes, connectMs: this.#connectedAt - this.#dispatchedAt, serviceMs: performance.now() - this.#connectedAt });
+    this.succeed(this.#status);
   }
 
   onError(err: Error): void {
-    const c = errorCode(err);
-    const connected = this.#connectedAt !== 0;
-    this.#settle({
-      ok: false,
-      error: new RouterError(failureCode(c, this.#clientGone, connected, this.#started), this.#started ? 'responded' : connected ? 'sent' : 'not-sent', c),
-      bytes: this.#bytes,
-      connectMs: (connected ? this.#connectedAt : performance.now()) - this.#dispatchedAt,
-      serviceMs: connected ? performance.now() - this.#connectedAt : undefined,
-      replayable: false,
-    });
-  }
-
-  #settle(a: Attempt): void {
-    if (this.#settled) return;
-    this.#settled = true;
-    this.#done(a);
+    // An upgrade carries no body: after a 101 the bytes are the pipe's, never replayed.
+    this.fail(err, false);
   }
 }
 
@@ -131,18 +96,8 @@ export async function handleUpgrade(p: PlaneDeps, req: IncomingMessage, client: 
   const ctx = newContext(req);
   client.on('error', () => undefined);
   try {
-    const bad = checkHead(req);
-    if (bad !== undefined) throw new RouterError(bad);
-    const table = p.table();
-    p.pools.follow(table);
-    const entry = table.lookup(ctx.host);
-    if (entry === undefined) {
-      p.metrics.unknownHost.inc();
-      return refuse(p, req, client, ctx, undefined);
-    }
-    ctx.app = entry.app.name;
-    const refused = admit(entry, p.appInFlight.get(ctx.app) ?? 0, p.config.ROUTER_APP_MAX_INFLIGHT);
-    if (refused !== undefined) throw new RouterError(refused);
+    const entry = route(p, req, ctx);
+    if (entry === undefined) return refuse(p, req, client, ctx, undefined);
     let current: UpgradeHandler | undefined;
     client.once('close', () => current?.clientGone());
     await attempts(p, entry, req, ctx, (pool, headers) =>

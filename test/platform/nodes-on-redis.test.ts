@@ -29,7 +29,7 @@ t.test('router and logplex nodes on Redis, with a dyno and switchyard logs', asy
   const lp = spawnCli(t, ['logplex', '--logplex-port', '0', '--logplex-syslog-port', '0'], base);
   const lpUrl = `http://127.0.0.1:${(await watchOutput(lp).waitFor(/msg="logplex listening" http=(\d+)/))[1]}`;
   const router = spawnCli(t, ['router', '--router-port', '0', '--router-admin-port', '0'], { ...base, LOGPLEX_URL: lpUrl });
-  const m = await watchOutput(router).waitFor(/msg="router listening" host=\S+ port=(\d+) admin_port=(\d+)/);
+  const m = await watchOutput(router).waitFor(/msg="router ready" port=(\d+) admin_port=(\d+)/);
   const routerUrl = `http://127.0.0.1:${m[1]}`;
   const adminUrl = `http://127.0.0.1:${m[2]}`;
 

@@ -15,6 +15,9 @@ t.test('a GET reaches the dyno and its response comes back with one router line'
   t.match(p.lines[0]!, /^at=info method=GET path="\/path\?q=1" host=hello\.localhost request_id=[0-9a-f-]{36} fwd="127\.0\.0\.1" dyno=web\.1 connect=\d+ms service=\d+ms status=200 bytes=512 protocol=http$/);
   t.equal(p.entries.length, 1);
   t.equal(p.entries[0]!.app, 'hello');
+  const metrics = await p.registry.metrics();
+  t.match(metrics, /switchyard_router_requests_total\{app="hello",class="2xx",code="none"\} 1/);
+  t.match(metrics, /switchyard_router_service_seconds_count 1/);
 });
 
 t.test('a POST body is streamed to the dyno', async (t) => {

@@ -23,3 +23,19 @@ t.test('close() with requests in flight loses none, then refuses new connections
   t.equal(p.lines.filter((l) => /status=200/.test(l)).length, 10);
   await t.rejects(request(p.url, { headers: { host: 'hello.localhost' } }), { code: 'ECONNREFUSED' });
 });
+
+t.test('a dyno that leaves the table finishes its in-flight request and gets no new ones', async (t) => {
+  const d1 = await startDyno(t, 'web.1');
+  const d2 = await startDyno(t, 'web.2');
+  const p = await startPlane(t, [app('hello', [dyno('web.1', d1.port)])]);
+  const slow = request(p.url, { headers: { host: 'hello.localhost', 'x-dyno-delay': '300', 'x-dyno-bytes': '50' } });
+  while (p.plane.inspector.inFlight('hello', 'web.1') === 0) await new Promise((r) => setTimeout(r, 5));
+  p.setTable([app('hello', [dyno('web.2', d2.port)])]);
+  const next = await request(p.url, { headers: { host: 'hello.localhost' } });
+  t.equal(next.headers['x-dyno-name'], 'web.2', 'new requests go to the dyno in the table');
+  await next.body.text();
+  const res = await slow;
+  t.equal(res.statusCode, 200, 'the request in flight on the departed dyno completed');
+  t.equal((await res.body.arrayBuffer()).byteLength, 50);
+  t.equal(d1.seen.length, 1);
+});

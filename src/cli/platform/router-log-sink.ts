@@ -31,13 +31,15 @@ export class LogplexAccessLog implements AccessLogSink {
     });
   }
 
-  write(entry: AccessLogEntry): void {
+  /** false (the data plane counts it as dropped) when the app has no channel or the queue was full. */
+  write(entry: AccessLogEntry): boolean {
     const token = this.#tokenOf(entry.app);
     if (!token) {
       this.#lines.inc({ result: 'no_channel' });
-      return;
+      return false;
     }
     const queued = this.#client.send({ token, procId: 'router', msg: entry.line });
     this.#lines.inc({ result: queued ? 'queued' : 'displaced' });
+    return queued;
   }
 }
