@@ -35,8 +35,8 @@ export interface LogplexContext {
 
 export interface LogplexOptions {
   config: Config;
-  /** 'memory' (dev), 'redis' (REDIS_URL from config), or a store built by the caller. */
-  store: 'memory' | 'redis' | LogStore;
+  /** 'memory' (dev), 'redis' (REDIS_URL from config), or a store built by the caller; default: redis when REDIS_URL is set. */
+  store?: 'memory' | 'redis' | LogStore;
   host: string;
   apiToken: string | undefined;
   log: Logger;
@@ -63,8 +63,9 @@ export interface LogplexNode {
 }
 
 function openStore(opts: LogplexOptions): { store: LogStore; quit: () => void } {
-  if (typeof opts.store === 'object') return { store: opts.store, quit: () => undefined };
-  if (opts.store === 'memory') return { store: new MemoryLogStore(opts.config.LOGPLEX_HISTORY_LINES), quit: () => undefined };
+  const kind = opts.store ?? (opts.config.REDIS_URL ? 'redis' : 'memory');
+  if (typeof kind === 'object') return { store: kind, quit: () => undefined };
+  if (kind === 'memory') return { store: new MemoryLogStore(opts.config.LOGPLEX_HISTORY_LINES), quit: () => undefined };
   const url = opts.config.REDIS_URL;
   if (!url) throw Object.assign(new Error('REDIS_URL is required for the redis store'), { code: 'SY_CONFIG' });
   const redis = createRedis(url);
