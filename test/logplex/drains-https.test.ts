@@ -67,6 +67,7 @@ t.test('a 4xx (not 429) drops the batch, counts it, and delivery goes on', async
   t.equal(st.dropped, 10);
   t.equal(st.delivered, 5);
   t.equal(st.lastError?.code, 'HTTP_400');
+  t.match(rig.reported.map((l) => l.msg), [/^Error L13 \(local delivery error\): drain \d+: 127\.0\.0\.1:\d+ answered 400$/]);
   t.same(splitFrames(sink.deliveries[2]!.body).map((f) => fields(f).rest), newLines(5, 11).map((l) => l.msg));
 });
 

@@ -47,9 +47,9 @@ export function validateDrainUrl(raw: unknown): URL {
   return u;
 }
 
-/** The URL as stored and compared for duplicates (409): WHATWG-normalised, no trailing `/` for syslog. */
+/** The URL as stored and compared for duplicates (409): WHATWG-normalised; syslog URLs lower-cased, without a trailing `/`. */
 export function canonicalUrl(u: URL): string {
-  return u.protocol.startsWith('syslog') ? `${u.protocol}//${u.host}` : u.href;
+  return u.protocol.startsWith('syslog') ? `${u.protocol}//${u.host.toLowerCase()}` : u.href;
 }
 
 export function createTransport(target: DrainTarget, opts: TransportOptions): Transport {

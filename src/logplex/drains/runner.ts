@@ -176,23 +176,26 @@ export class DrainRunner {
         metrics?.dropped.inc(label, n);
         await store.record(drain.channel, drain.id, { dropped: n, lastError: { at, message: outcome.message, code: outcome.code } });
         this.#d.log.warn('drain batch dropped', { drain: drain.id, code: outcome.code, lines: n });
+        this.#reportOnce('L13', outcome.message, at);
         return true;
       case 'retry':
         metrics?.retried.inc(label, n);
         await store.record(drain.channel, drain.id, { retried: n, lastError: { at, message: outcome.message, code: outcome.code } });
-        this.#reportOnce(outcome.code, outcome.message, at);
+        // 429/5xx/network are retried quietly (status and metrics show them); a certificate
+        // that does not verify will not fix itself, so the channel hears about it (L14).
+        if (outcome.code === 'L14') this.#reportOnce('L14', outcome.message, at);
+        else this.#d.log.debug('drain delivery failed', { drain: drain.id, code: outcome.code, err: outcome.message });
         return false;
     }
   }
 
-  /** L14 (certificate) and L13 (delivery) in the channel, once per distinct failure. */
-  #reportOnce(code: string, message: string, at: string): void {
+  /** L13 (refused for good) and L14 (certificate) in the channel, once per distinct failure. */
+  #reportOnce(code: 'L13' | 'L14', message: string, at: string): void {
     const key = `${code} ${message}`;
     if (key === this.#lastReported) return;
     this.#lastReported = key;
     this.#d.log.warn('drain delivery failed', { drain: this.id, code, err: message });
-    const lcode = code === 'L14' ? 'L14' : 'L13';
-    this.#d.report?.(deliveryErrorLine(lcode, `drain ${this.id}: ${message}`, at));
+    this.#d.report?.(deliveryErrorLine(code, `drain ${this.id}: ${message}`, at));
   }
 
   #idle(): Promise<void> {

@@ -29,6 +29,8 @@ export interface SchedulerOptions {
   backoff?: BackoffPolicy;
   /** Appends in-band L13/L14 lines to a channel. */
   report?: (channel: number, line: NewLine) => void;
+  /** Calls `wake` when lines arrive on `channel` (any node); returns the unsubscribe function. */
+  watch?: (channel: number, wake: () => void) => () => void;
 }
 
 export const DRAIN_DEFAULTS = { leaseMs: 10_000, tickMs: 2_000, perTick: 100, pollMs: 250 } as const;
@@ -36,11 +38,12 @@ export const DRAIN_DEFAULTS = { leaseMs: 10_000, tickMs: 2_000, perTick: 100, po
 export class DrainScheduler {
   readonly node: string;
   #o: SchedulerOptions & { leaseMs: number; tickMs: number; perTick: number; pollMs: number };
-  #runners = new Map<string, DrainRunner>();
+  #runners = new Map<string, { runner: DrainRunner; unwatch: () => void }>();
   #cursor = '0';
   #timer: NodeJS.Timeout | undefined;
   #ticking: Promise<void> | undefined;
   #stopped = false;
+  #again = false;
 
   constructor(opts: SchedulerOptions) {
     this.#o = { ...DRAIN_DEFAULTS, ...opts };
@@ -48,13 +51,30 @@ export class DrainScheduler {
   }
 
   start(): void {
-    const loop = (): void => {
+    this.#loop();
+  }
+
+  /** Ticks now (a drain was just created) instead of waiting for the timer. */
+  kick(): void {
+    this.#loop();
+  }
+
+  /** One tick at a time: a kick during a tick runs another right after it. */
+  #loop(): void {
+    if (this.#stopped) return;
+    if (this.#ticking) {
+      this.#again = true;
+      return;
+    }
+    clearTimeout(this.#timer);
+    this.#ticking = this.tick().finally(() => {
+      this.#ticking = undefined;
       if (this.#stopped) return;
-      this.#ticking = this.tick().finally(() => {
-        if (!this.#stopped) this.#timer = setTimeout(loop, this.#o.tickMs);
-      });
-    };
-    loop();
+      if (this.#again) {
+        this.#again = false;
+        this.#loop();
+      } else this.#timer = setTimeout(() => this.#loop(), this.#o.tickMs);
+    });
   }
 
   /** Drains this node delivers now, by `channel:id`. */
@@ -62,10 +82,6 @@ export class DrainScheduler {
     return [...this.#runners.keys()];
   }
 
-  /** Lines were appended to `channel`: wake its runners. */
-  wake(channel: number): void {
-    for (const [k, r] of this.#runners) if (k.startsWith(`${channel}:`)) r.wake();
-  }
 
   async tick(): Promise<void> {
     const { store, log } = this.#o;
@@ -91,7 +107,8 @@ export class DrainScheduler {
       if (exists && (await this.#o.store.acquire(channel, id, this.node, this.#o.leaseMs))) continue;
       this.#runners.delete(k);
       this.#o.log.info('drain released', { drain: id, reason: exists ? 'lease lost' : 'deleted' });
-      await r.stop();
+      r.unwatch();
+      await r.runner.stop();
       this.#o.metrics?.forget(id);
     }
   }
@@ -109,7 +126,8 @@ export class DrainScheduler {
       ...(this.#o.metrics ? { metrics: this.#o.metrics } : {}),
       ...(report ? { report: (line: NewLine) => report(d.channel, line) } : {}),
     });
-    this.#runners.set(key(d), runner);
+    const unwatch = this.#o.watch?.(d.channel, () => runner.wake()) ?? ((): void => undefined);
+    this.#runners.set(key(d), { runner, unwatch });
     this.#o.log.info('drain acquired', { drain: d.id, channel: d.channel, node: this.node });
     runner.start();
   }
@@ -121,7 +139,8 @@ export class DrainScheduler {
     await this.#ticking;
     await Promise.all(
       [...this.#runners].map(async ([k, r]) => {
-        await r.stop();
+        r.unwatch();
+        await r.runner.stop();
         const [channel, id] = k.split(':').map(Number) as [number, number];
         await this.#o.store.release(channel, id, this.node).catch(() => undefined);
       }),

@@ -33,6 +33,9 @@ export class SyslogTransport implements Transport {
 
   async send(payload: Payload): Promise<Outcome> {
     try {
+      // Let pending socket events run first, so a receiver that hung up since the last batch
+      // is noticed before we write into a dead connection (syslog has no application ack).
+      if (this.#sock) await new Promise((r) => setImmediate(r));
       const sock = this.#sock && !this.#sock.destroyed && !this.#broken ? this.#sock : await this.#connect();
       await this.#write(sock, payload.body);
       return { kind: 'ok' };
@@ -67,6 +70,7 @@ export class SyslogTransport implements Transport {
         sock.on('error', (err) => (this.#broken = err));
         sock.on('close', () => (this.#broken ??= Object.assign(new Error('connection closed'), { code: 'ECONNRESET' })));
         sock.on('data', () => undefined);
+        sock.on('end', () => (this.#broken ??= Object.assign(new Error('receiver hung up'), { code: 'ECONNRESET' })));
         this.#broken = undefined;
         this.#sock = sock;
         resolve(sock);

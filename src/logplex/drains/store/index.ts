@@ -77,7 +77,7 @@ export interface DrainStore {
 }
 
 /** What the memory drain store needs from the memory LogStore. */
-export type LogSource = Pick<LogStore, 'nextId' | 'readAfter' | 'history'>;
+export type LogSource = Pick<LogStore, 'nextId' | 'readAfter' | 'history' | 'getChannel'>;
 
 export const EMPTY_COUNTERS: Readonly<DrainCounters> = {
   delivered: 0,

@@ -38,7 +38,20 @@ export class MemoryDrainStore implements DrainStore {
 
   async get(channel: number, id: number): Promise<DrainRecord | undefined> {
     const s = this.#drains.get(key(channel, id));
+    if (s && !(await this.#log.getChannel(channel))) {
+      await this.#forgetDeleted();
+      return undefined;
+    }
     return s && { ...s.rec };
+  }
+
+  /** A deleted channel takes its drains along (as the Redis store's `channel:{C}:*` keys). */
+  async #forgetDeleted(): Promise<void> {
+    const channels = new Set([...this.#drains.values()].map((s) => s.rec.channel));
+    for (const c of channels) {
+      if (await this.#log.getChannel(c)) continue;
+      for (const [k, s] of this.#drains) if (s.rec.channel === c) this.#drains.delete(k);
+    }
   }
 
   async remove(channel: number, id: number): Promise<boolean> {
@@ -46,6 +59,7 @@ export class MemoryDrainStore implements DrainStore {
   }
 
   async scan(cursor: string, count: number): Promise<{ next: string; drains: DrainRecord[] }> {
+    if (cursor === '0') await this.#forgetDeleted();
     const all = [...this.#drains.values()];
     const from = Number(cursor) || 0;
     const slice = all.slice(from, from + Math.max(count, 1));
