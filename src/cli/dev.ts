@@ -4,7 +4,7 @@
 // whose lines go to that channel as `heroku[router]`. `--demo` adds the app `hello` with two
 // dynos, each a child `switchyard dyno` running the sample app.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { startLogplex } from '../logplex/index';
 import { viewerRoutes } from '../logplex/viewer/index';
 import { startRouter, type RouterNode } from '../router/index';
@@ -88,7 +88,7 @@ export async function run(argv: string[]): Promise<number> {
       demo ? `Try it (app "${DEMO_APP}" with dynos ${DEMO_DYNOS.join(', ')}):` : 'Try it:',
       ...(demo ? [] : [`  curl -X PUT ${adminUrl}/v1/apps/${app}`]),
       `  curl -H 'Host: ${app}.${config.ROUTER_DOMAIN}' http://${host}:${router.port}/`,
-      `  LOGPLEX_URL=${logplexUrl} npx switchyard logs --app ${app} --tail`,
+      `  LOGPLEX_URL=${logplexUrl} node ${relative(process.cwd(), join(__dirname, 'main.js'))} logs --app ${app} --tail`,
       '',
     ].join('\n') + '\n',
   );
