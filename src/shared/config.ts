@@ -8,8 +8,9 @@ type Spec =
   | { kind: 'enum'; def: string; values: readonly string[]; help: string }
   | { kind: 'url'; def: string | undefined; schemes: readonly string[]; help: string };
 
-const ms = (def: number, help: string): Spec => ({ kind: 'int', def, min: 1, max: 3_600_000, help });
-const port = (def: number, help: string): Spec => ({ kind: 'int', def, min: 0, max: 65535, help });
+// Typed as the 'int' member (not Spec) so Config gives these settings the type number.
+const ms = (def: number, help: string) => ({ kind: 'int', def, min: 1, max: 3_600_000, help }) as const satisfies Spec;
+const port = (def: number, help: string) => ({ kind: 'int', def, min: 0, max: 65535, help }) as const satisfies Spec;
 
 export const SETTINGS = {
   REDIS_URL: { kind: 'url', def: undefined, schemes: ['redis:', 'rediss:', 'redis-sentinel:', 'redis-cluster:'], help: 'Redis to run on; unset: `dev` uses the embedded store' },

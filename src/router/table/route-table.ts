@@ -29,6 +29,8 @@ export interface AppRecord {
   readonly routerToken?: string;
   readonly domains: readonly string[];
   readonly dynos: readonly DynoRecord[];
+  /** Grows with every change to the app (store/index.ts `RouteEvent`); sync.ts orders reloads by it. */
+  readonly version?: number;
 }
 
 /** What the request path needs of an app, precomputed when the snapshot is built. */
@@ -90,6 +92,38 @@ export class RouteTable {
     if (app) apps.set(name, app);
     else apps.delete(name);
     return RouteTable.build(apps.values(), now);
+  }
+
+  /**
+   * A copy with several apps replaced (undefined removes one), rebuilding only their entries.
+   * Unchanged entries stay valid while `now` is before `nextExpiry`; past it, everything is rebuilt.
+   */
+  withApps(changes: ReadonlyMap<string, AppRecord | undefined>, now: number): RouteTable {
+    if (now >= this.nextExpiry) {
+      const apps = new Map<string, AppRecord>();
+      for (const [n, e] of this.#byApp) apps.set(n, e.app);
+      for (const [n, app] of changes) {
+        if (app) apps.set(n, app);
+        else apps.delete(n);
+      }
+      return RouteTable.build(apps.values(), now);
+    }
+    const byApp = new Map(this.#byApp);
+    const byHost = new Map(this.#byHost);
+    let nextExpiry = this.nextExpiry;
+    for (const [name, app] of changes) {
+      const old = byApp.get(name);
+      if (old) for (const host of old.app.domains) if (byHost.get(host) === old) byHost.delete(host);
+      if (!app) {
+        byApp.delete(name);
+        continue;
+      }
+      const entry = entryFor(app, now);
+      byApp.set(name, entry);
+      for (const host of app.domains) byHost.set(host, entry);
+      for (const d of entry.routable) nextExpiry = Math.min(nextExpiry, d.leaseExpiresAt);
+    }
+    return new RouteTable(byApp, byHost, now, nextExpiry);
   }
 
   /** `host` must already be normalised (lower case, no port, no trailing dot): see resolve.ts. */

@@ -1,0 +1,106 @@
+// Composition root of one router node (DESIGN §3): config → store → table sync → admin API
+// (+ ops endpoints) → data plane. The store belongs to the caller (`switchyard router` makes a
+// Redis one, `dev` a memory one) and outlives the node.
+import type { Server } from 'node:http';
+import type { Registry } from 'prom-client';
+import type { Config } from '../shared/config';
+import type { Logger } from '../shared/log';
+import { createRegistry } from '../shared/metrics';
+import { closeServer, listen } from '../shared/ops-http';
+import { IDLE_INSPECTOR, type OnAppCreated, type RouteInspector } from './admin/api';
+import { createAdminServer } from './admin/server';
+import { createRouterMetrics, type RouterMetrics } from './metrics';
+import type { RouteStore } from './store/index';
+import { TableSync } from './table/sync';
+
+export interface StartRouterOptions {
+  config: Config;
+  store: RouteStore;
+  /** Bind address of every listener. */
+  host: string;
+  /** Bearer token of the control API; undefined = no auth (`dev` on loopback only). */
+  apiToken: string | undefined;
+  log: Logger;
+  /** Creates the Logplex channel of a new app (DESIGN §3 PUT /v1/apps/:app). */
+  onAppCreated?: OnAppCreated;
+  /** Live in-flight counts for GET /v1/apps/:app and /v1/routes/:host (the data plane's). */
+  inspector?: RouteInspector;
+  /** Defaults to a fresh registry with the default process metrics. */
+  registry?: Registry;
+}
+
+export interface RouterNode {
+  adminPort: number;
+  /** The data plane's port, once it is wired in. */
+  port?: number;
+  table: TableSync;
+  registry: Registry;
+  metrics: RouterMetrics;
+  close(): Promise<void>;
+}
+
+export async function startRouter(opts: StartRouterOptions): Promise<RouterNode> {
+  const { config, store, log } = opts;
+  const registry = opts.registry ?? createRegistry('router');
+  const metrics = createRouterMetrics(registry);
+  const table = new TableSync({ store, resyncMs: config.ROUTER_RESYNC_MS, log, metrics });
+  await table.start();
+
+  // ── Data plane ──────────────────────────────────────────────────────────────────────────
+  // Wired at merge: `startDataPlane({config, table: () => table.table, registry, metrics, log, host})`
+  // from ./server, listening on ROUTER_PORT; its in-flight counts become `inspector` below,
+  // and `close()` stops it before the admin server.
+  const dataPlane = undefined as { port: number; inspector: RouteInspector; close(): Promise<void> } | undefined;
+  // ────────────────────────────────────────────────────────────────────────────────────────
+
+  const admin: Server = createAdminServer({
+    store,
+    table: () => table.table,
+    routerDomain: config.ROUTER_DOMAIN,
+    maxInFlightPerDyno: config.ROUTER_APP_MAX_INFLIGHT,
+    inspector: opts.inspector ?? dataPlane?.inspector ?? IDLE_INSPECTOR,
+    ...(opts.onAppCreated ? { onAppCreated: opts.onAppCreated } : {}),
+    log,
+    apiToken: opts.apiToken,
+    metrics,
+    ops: {
+      registry,
+      readiness: () => {
+        const s = table.state;
+        return {
+          ready: s.ready,
+          detail: {
+            ...(s.reason ? { reason: s.reason } : {}),
+            degraded: s.degraded,
+            stale_seconds: Math.round(s.staleSeconds * 10) / 10,
+            table_age_seconds: Math.round(s.ageSeconds * 10) / 10,
+            ...table.table.stats(),
+          },
+        };
+      },
+    },
+  });
+  let adminPort: number;
+  try {
+    adminPort = await listen(admin, config.ROUTER_ADMIN_PORT, opts.host);
+  } catch (err) {
+    await table.close();
+    throw err;
+  }
+  log.info('router admin listening', { host: opts.host, admin_port: adminPort });
+
+  let closing: Promise<void> | undefined;
+  return {
+    adminPort,
+    ...(dataPlane ? { port: dataPlane.port } : {}),
+    table,
+    registry,
+    metrics,
+    close: () =>
+      (closing ??= (async () => {
+        await dataPlane?.close();
+        await closeServer(admin, config.SWITCHYARD_GRACE_MS);
+        await table.close();
+      })()),
+  };
+}

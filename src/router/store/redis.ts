@@ -1,0 +1,202 @@
+// RouteStore on Redis (DESIGN §2). Per-app writes are Lua scripts on one `{a}` hash tag that
+// bump the version and PUBLISH on `PREFIX route-events` (redis-scripts.ts). The two global
+// keys — the `apps` set and `domain:HOST` — are written by single-key commands around them,
+// ordered so that a crash in between leaves nothing a reader trusts (docs/decisions.md).
+import type Redis from 'ioredis';
+import { createRedis, RedisHealth, type RedisClient } from '../../shared/redis';
+import type { AppRecord } from '../table/route-table';
+import { StoreError, type AppSettings, type DynoInput, type RouteEvent, type RouteStore } from './index';
+import { appKeys, LOAD_CHUNK, loadApps, scanAppNames } from './redis-load';
+import * as scripts from './redis-scripts';
+
+/** Dynos whose lease ended this long ago are dropped at the app's next heartbeat. */
+const DEAD_DYNO_GC_MS = 10 * 60_000;
+
+type ScriptName = 'syPutApp' | 'syDeleteApp' | 'syAttachDomain' | 'syDetachDomain' | 'syPutDyno' | 'syDeleteDyno' | 'syReleaseDomain';
+type Scripted = { [K in ScriptName]: (...args: (string | number)[]) => Promise<unknown> };
+
+export class RedisRouteStore implements RouteStore {
+  readonly #client: RedisClient;
+  readonly #sub: RedisClient;
+  readonly #prefix: string;
+  readonly #channel: string;
+  readonly #health: RedisHealth[];
+  readonly #listeners = new Set<(e: RouteEvent) => void>();
+  #subscribed: Promise<unknown> | undefined;
+
+  constructor(url: string, prefix: string) {
+    this.#client = createRedis(url);
+    // Pub/sub needs its own connection; ioredis re-subscribes it after a reconnect.
+    this.#sub = createRedis(url);
+    this.#prefix = prefix;
+    this.#channel = `${prefix}route-events`;
+    this.#health = [new RedisHealth(this.#client), new RedisHealth(this.#sub)];
+    const defs: [ScriptName, scripts.ScriptDef][] = [
+      ['syPutApp', scripts.PUT_APP],
+      ['syDeleteApp', scripts.DELETE_APP],
+      ['syAttachDomain', scripts.ATTACH_DOMAIN],
+      ['syDetachDomain', scripts.DETACH_DOMAIN],
+      ['syPutDyno', scripts.PUT_DYNO],
+      ['syDeleteDyno', scripts.DELETE_DYNO],
+      ['syReleaseDomain', scripts.RELEASE_DOMAIN],
+    ];
+    for (const [name, def] of defs) this.#client.defineCommand(name, { numberOfKeys: def.numberOfKeys, lua: def.lua });
+    this.#sub.on('message', (channel: string, message: string) => this.#onMessage(channel, message));
+    this.#sub.on('ready', () => {
+      if (this.#listeners.size > 0 && this.#subscribed === undefined) this.#subscribe();
+    });
+  }
+
+  get #run(): Scripted {
+    return this.#client as unknown as Scripted;
+  }
+
+  get up(): boolean {
+    return this.#health.every((h) => h.up);
+  }
+
+  onHealth(listener: (up: boolean) => void): () => void {
+    let last = this.up;
+    const check = (): void => {
+      const now = this.up;
+      if (now !== last) listener((last = now));
+    };
+    for (const h of this.#health) h.on('up', check).on('down', check);
+    return () => {
+      for (const h of this.#health) h.off('up', check).off('down', check);
+    };
+  }
+
+  async listApps(): Promise<string[]> {
+    return (await scanAppNames(this.#client, this.#key('apps'))).sort();
+  }
+
+  async loadApp(name: string): Promise<AppRecord | undefined> {
+    return (await loadApps(this.#client, this.#prefix, [name]))[0];
+  }
+
+  async loadAll(): Promise<AppRecord[]> {
+    const names = await scanAppNames(this.#client, this.#key('apps'));
+    const out: AppRecord[] = [];
+    for (let i = 0; i < names.length; i += LOAD_CHUNK) {
+      out.push(...(await loadApps(this.#client, this.#prefix, names.slice(i, i + LOAD_CHUNK))));
+    }
+    return out;
+  }
+
+  async putApp(name: string, settings: AppSettings): Promise<{ app: AppRecord; created: boolean }> {
+    const fields: string[] = [];
+    for (const [k, v] of Object.entries(settings)) {
+      if (v !== undefined) fields.push(k, typeof v === 'boolean' ? (v ? '1' : '0') : String(v));
+    }
+    // The `apps` member first: a reader skips a member without its hash, never the reverse.
+    await this.#client.sadd(this.#key('apps'), name);
+    const [created] = (await this.#run.syPutApp(appKeys(this.#prefix, name).app, this.#channel, name, ...fields)) as [number, string];
+    const app = await this.loadApp(name);
+    if (!app) throw new StoreError('SY_APP_NOT_FOUND', `app ${name} was deleted while being written`);
+    return { app, created: created === 1 };
+  }
+
+  async deleteApp(name: string): Promise<boolean> {
+    const k = appKeys(this.#prefix, name);
+    const domains = (await this.#run.syDeleteApp(k.app, k.domains, k.dynos, k.leases, this.#channel, name)) as string[] | null;
+    await this.#client.srem(this.#key('apps'), name);
+    if (domains === null) return false;
+    for (const host of domains) await this.#run.syReleaseDomain(this.#key(`domain:${host}`), name);
+    return true;
+  }
+
+  async attachDomain(app: string, host: string): Promise<{ created: boolean }> {
+    const k = appKeys(this.#prefix, app);
+    if (!(await this.#client.exists(k.app))) throw notFound(app);
+    // Ownership is decided by one atomic SET NX on the global key (Cluster-safe: one key).
+    const domainKey = this.#key(`domain:${host}`);
+    const won = await this.#client.set(domainKey, app, 'NX');
+    if (won === null) {
+      const owner = await this.#client.get(domainKey);
+      if (owner !== null && owner !== app) throw new StoreError('SY_DOMAIN_TAKEN', `domain ${host} belongs to app ${owner}`, owner);
+      if (owner === null) return this.attachDomain(app, host);
+    }
+    const added = (await this.#run.syAttachDomain(k.app, k.domains, this.#channel, app, host)) as number | null;
+    if (added === null) {
+      // The app was deleted between the claim and the attach: give the name back.
+      await this.#run.syReleaseDomain(domainKey, app);
+      throw notFound(app);
+    }
+    return { created: added === 1 };
+  }
+
+  async detachDomain(app: string, host: string): Promise<boolean> {
+    const k = appKeys(this.#prefix, app);
+    const removed = (await this.#run.syDetachDomain(k.app, k.domains, this.#channel, app, host)) as number | null;
+    if (removed === null) throw notFound(app);
+    if (removed === 1) await this.#run.syReleaseDomain(this.#key(`domain:${host}`), app);
+    return removed === 1;
+  }
+
+  async putDyno(app: string, dyno: string, input: DynoInput): Promise<{ leaseExpiresAt: number; created: boolean }> {
+    const k = appKeys(this.#prefix, app);
+    const now = Date.now();
+    const leaseExpiresAt = now + input.ttl_s * 1000;
+    const json = JSON.stringify({ host: input.host, port: input.port, state: input.state });
+    const created = (await this.#run.syPutDyno(k.app, k.dynos, k.leases, this.#channel, app, dyno, json, leaseExpiresAt, now - DEAD_DYNO_GC_MS)) as number | null;
+    if (created === null) throw notFound(app);
+    return { leaseExpiresAt, created: created === 1 };
+  }
+
+  async deleteDyno(app: string, dyno: string): Promise<boolean> {
+    const k = appKeys(this.#prefix, app);
+    const removed = (await this.#run.syDeleteDyno(k.app, k.dynos, k.leases, this.#channel, app, dyno)) as number | null;
+    if (removed === null) throw notFound(app);
+    return removed === 1;
+  }
+
+  subscribe(onEvent: (event: RouteEvent) => void): () => void {
+    this.#listeners.add(onEvent);
+    if (this.#subscribed === undefined) this.#subscribe();
+    return () => this.#listeners.delete(onEvent);
+  }
+
+  #subscribe(): void {
+    this.#subscribed = this.#sub.subscribe(this.#channel).catch(() => {
+      // Redis away at start: tried again on 'ready' (ioredis' autoResubscribe covers later reconnects).
+      this.#subscribed = undefined;
+    });
+  }
+
+  /** Resolves once the SUBSCRIBE has been acknowledged (tests and start-up ordering). */
+  async subscribed(): Promise<void> {
+    await this.#subscribed;
+  }
+
+  async close(): Promise<void> {
+    this.#listeners.clear();
+    await Promise.all([quit(this.#client), quit(this.#sub)]);
+  }
+
+  #key(name: string): string {
+    return this.#prefix + name;
+  }
+
+  #onMessage(channel: string, message: string): void {
+    if (channel !== this.#channel) return;
+    let event: RouteEvent;
+    try {
+      event = JSON.parse(message) as RouteEvent;
+    } catch {
+      return;
+    }
+    if (typeof event?.app !== 'string' || typeof event.version !== 'number') return;
+    for (const l of this.#listeners) l(event);
+  }
+}
+
+const notFound = (app: string): StoreError => new StoreError('SY_APP_NOT_FOUND', `no app ${app}`);
+
+async function quit(client: RedisClient): Promise<void> {
+  try {
+    await (client as Redis).quit();
+  } catch {
+    client.disconnect();
+  }
+}

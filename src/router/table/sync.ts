@@ -1,0 +1,267 @@
+// Keeps this node's RouteTable in step with the store (DESIGN §3 "Route table"): a full load at
+// start, one app reloaded per route-event, a full resync every ROUTER_RESYNC_MS, a rebuild when
+// the next lease expires. While the store is unreachable the last table stays, built with the
+// last time the store was seen so no lease expires on heartbeats we cannot see, and the node
+// reports itself degraded; when the store returns, a full resync catches up.
+import type { Logger } from '../../shared/log';
+import { errorFields } from '../../shared/log';
+import type { RouterMetrics } from '../metrics';
+import type { RouteEvent, RouteStore } from '../store/index';
+import { RouteTable, type AppRecord } from './route-table';
+
+/** Apps queued for a reload; past this a full resync is cheaper than the queue. */
+const MAX_PENDING = 10_000;
+/** Apps reloaded in parallel per batch. */
+const RELOAD_BATCH = 500;
+/** Retry delay of a failed first load or reload batch. */
+const RETRY_MS = 1_000;
+
+export type DegradedReason = 'loading' | 'store_unreachable' | 'resync_failed';
+
+export interface SyncState {
+  ready: boolean;
+  degraded: boolean;
+  reason?: DegradedReason;
+  ageSeconds: number;
+  staleSeconds: number;
+}
+
+export interface TableSyncOptions {
+  store: RouteStore;
+  resyncMs: number;
+  log: Logger;
+  metrics: RouterMetrics;
+}
+
+export class TableSync {
+  readonly #o: TableSyncOptions;
+  #table = RouteTable.empty();
+  #loaded = false;
+  #closed = false;
+  /** Newest version applied per app (kept for deleted apps until the next full resync). */
+  #versions = new Map<string, number>();
+  /** Local sequence of applied reloads: a resync must not undo a reload that finished after it began. */
+  #seq = 0;
+  #appliedAt = new Map<string, number>();
+  #pending = new Map<string, number>();
+  #flushing = false;
+  #downSince: number | undefined;
+  #lastFull = 0;
+  #resyncFailed = false;
+  #resyncing: Promise<void> | undefined;
+  #resyncAgain = false;
+  #timers = new Set<NodeJS.Timeout>();
+  #expiry: NodeJS.Timeout | undefined;
+  #interval: NodeJS.Timeout | undefined;
+  #listeners = new Set<(table: RouteTable) => void>();
+  #unsubscribe: (() => void)[] = [];
+
+  constructor(opts: TableSyncOptions) {
+    this.#o = opts;
+    opts.metrics.tableSource.read = () => this.state;
+  }
+
+  /** The current snapshot: what the data plane routes on. */
+  get table(): RouteTable {
+    return this.#table;
+  }
+
+  get state(): SyncState {
+    const now = Date.now();
+    const down = this.#downSince !== undefined;
+    const reason: DegradedReason | undefined = !this.#loaded ? 'loading' : down ? 'store_unreachable' : this.#resyncFailed ? 'resync_failed' : undefined;
+    return {
+      ready: reason === undefined,
+      degraded: this.#loaded && reason !== undefined,
+      ...(reason ? { reason } : {}),
+      ageSeconds: this.#loaded ? (now - this.#lastFull) / 1000 : 0,
+      staleSeconds: down ? (now - this.#downSince!) / 1000 : 0,
+    };
+  }
+
+  onChange(listener: (table: RouteTable) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Subscribes, then loads everything once (a failure leaves the node not ready and retrying). */
+  async start(): Promise<void> {
+    const { store } = this.#o;
+    this.#unsubscribe.push(store.subscribe((e) => this.#onEvent(e)));
+    this.#unsubscribe.push(store.onHealth((up) => this.#onHealth(up)));
+    this.#interval = setInterval(() => void this.resync(), this.#o.resyncMs);
+    await this.resync();
+  }
+
+  /** Loads every app and swaps in a fresh snapshot; concurrent calls share one run plus one more. */
+  resync(): Promise<void> {
+    if (this.#resyncing) {
+      this.#resyncAgain = true;
+      return this.#resyncing;
+    }
+    this.#resyncing = this.#resyncOnce().finally(() => {
+      this.#resyncing = undefined;
+      if (this.#resyncAgain && !this.#closed) {
+        this.#resyncAgain = false;
+        void this.resync();
+      }
+    });
+    return this.#resyncing;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const u of this.#unsubscribe) u();
+    clearInterval(this.#interval);
+    clearTimeout(this.#expiry);
+    for (const t of this.#timers) clearTimeout(t);
+    this.#listeners.clear();
+    delete this.#o.metrics.tableSource.read;
+    await this.#resyncing?.catch(() => undefined);
+  }
+
+  async #resyncOnce(): Promise<void> {
+    const { store, log, metrics } = this.#o;
+    const seq0 = this.#seq;
+    let apps: AppRecord[];
+    try {
+      apps = await store.loadAll();
+    } catch (err) {
+      metrics.resyncs.inc({ result: 'error' });
+      this.#resyncFailed = true;
+      log.warn('route table resync failed', { ...errorFields(err), loaded: this.#loaded });
+      // Store away: the resync on reconnect catches up; otherwise retry soon instead of at the interval.
+      if (!this.#loaded || this.#downSince === undefined) this.#later(() => void this.resync(), RETRY_MS);
+      return;
+    }
+    if (this.#closed) return;
+    const merged = new Map<string, AppRecord>();
+    const versions = new Map<string, number>();
+    for (const app of apps) {
+      const applied = this.#versions.get(app.name) ?? -1;
+      // A reload that finished while loadAll ran may hold newer data than loadAll read.
+      const keep = (app.version ?? 0) < applied ? this.#table.app(app.name)?.app : app;
+      if (keep) merged.set(app.name, keep);
+      versions.set(app.name, Math.max(app.version ?? 0, applied));
+    }
+    for (const [name, seq] of this.#appliedAt) {
+      if (seq <= seq0 || merged.has(name)) continue;
+      const entry = this.#table.app(name);
+      if (entry) merged.set(name, entry.app);
+      versions.set(name, this.#versions.get(name) ?? 0);
+    }
+    this.#versions = versions;
+    this.#appliedAt = new Map([...this.#appliedAt].filter(([, seq]) => seq > seq0));
+    this.#lastFull = Date.now();
+    this.#resyncFailed = false;
+    this.#loaded = true;
+    metrics.resyncs.inc({ result: 'ok' });
+    this.#set(RouteTable.build(merged.values(), this.#now()));
+  }
+
+  #onEvent(e: RouteEvent): void {
+    if (this.#closed) return;
+    if (e.version <= (this.#versions.get(e.app) ?? -1)) {
+      this.#o.metrics.eventsApplied.inc({ result: 'stale' });
+      return;
+    }
+    this.#pending.set(e.app, Math.max(e.version, this.#pending.get(e.app) ?? 0));
+    if (this.#pending.size > MAX_PENDING) {
+      this.#pending.clear();
+      void this.resync();
+    }
+    this.#o.metrics.reloadQueue.set(this.#pending.size);
+    if (!this.#flushing) {
+      this.#flushing = true;
+      setImmediate(() => void this.#flush());
+    }
+  }
+
+  /** Reloads pending apps in batches and applies each batch as one new snapshot. */
+  async #flush(): Promise<void> {
+    const { store, metrics, log } = this.#o;
+    try {
+      while (this.#pending.size > 0 && !this.#closed) {
+        const batch = [...this.#pending].slice(0, RELOAD_BATCH);
+        for (const [app] of batch) this.#pending.delete(app);
+        metrics.reloadQueue.set(this.#pending.size);
+        const loaded = await Promise.all(batch.map(async ([app, v]) => [app, v, await store.loadApp(app)] as const));
+        if (this.#closed) return;
+        const seq = ++this.#seq;
+        const changes = new Map<string, AppRecord | undefined>();
+        for (const [app, eventVersion, record] of loaded) {
+          const version = record?.version ?? eventVersion;
+          if (version <= (this.#versions.get(app) ?? -1)) {
+            metrics.eventsApplied.inc({ result: 'stale' });
+            continue;
+          }
+          this.#versions.set(app, version);
+          this.#appliedAt.set(app, seq);
+          changes.set(app, record);
+          metrics.eventsApplied.inc({ result: 'applied' });
+        }
+        if (changes.size > 0) this.#set(this.#table.withApps(changes, this.#now()));
+      }
+    } catch (err) {
+      metrics.eventsApplied.inc({ result: 'error' });
+      log.warn('route reload failed; a full resync will catch up', errorFields(err));
+      // Store away: the resync on reconnect heals it. Otherwise retry soon rather than wait for the interval.
+      if (this.#downSince === undefined) this.#later(() => void this.resync(), RETRY_MS);
+    } finally {
+      this.#flushing = false;
+      if (this.#pending.size > 0 && !this.#closed) {
+        this.#flushing = true;
+        setImmediate(() => void this.#flush());
+      }
+    }
+  }
+
+  #onHealth(up: boolean): void {
+    const { log } = this.#o;
+    if (!up) {
+      this.#downSince ??= Date.now();
+      log.warn('store unreachable; routing on the last table, leases frozen', { apps: this.#table.stats().apps });
+      return;
+    }
+    const downFor = this.#downSince === undefined ? 0 : Date.now() - this.#downSince;
+    this.#downSince = undefined;
+    log.info('store reachable again; resyncing', { down_ms: downFor });
+    void this.resync();
+  }
+
+  /** The time leases are judged at: now, or frozen at the moment the store went away. */
+  #now(): number {
+    return this.#downSince ?? Date.now();
+  }
+
+  #set(table: RouteTable): void {
+    this.#table = table;
+    const s = table.stats();
+    const g = this.#o.metrics.tableSize;
+    g.set({ kind: 'apps' }, s.apps);
+    g.set({ kind: 'domains' }, s.domains);
+    g.set({ kind: 'dynos' }, s.dynos);
+    g.set({ kind: 'routable' }, s.routable);
+    this.#armExpiry(table);
+    for (const l of this.#listeners) l(table);
+  }
+
+  /** Rebuilds when the next lease runs out — unless the store is away, which freezes leases. */
+  #armExpiry(table: RouteTable): void {
+    clearTimeout(this.#expiry);
+    if (!Number.isFinite(table.nextExpiry) || this.#closed) return;
+    const delay = Math.min(Math.max(table.nextExpiry - Date.now() + 1, 0), 2 ** 31 - 1);
+    this.#expiry = setTimeout(() => {
+      if (this.#downSince !== undefined || this.#table !== table) return;
+      this.#set(RouteTable.build([...table.apps()].map((e) => e.app), Date.now()));
+    }, delay);
+  }
+
+  #later(fn: () => void, ms: number): void {
+    const t = setTimeout(() => {
+      this.#timers.delete(t);
+      if (!this.#closed) fn();
+    }, ms);
+    this.#timers.add(t);
+  }
+}
