@@ -7,9 +7,11 @@ import type { Config } from '../shared/config';
 import type { Logger } from '../shared/log';
 import { createRegistry } from '../shared/metrics';
 import { closeServer, listen } from '../shared/ops-http';
-import { IDLE_INSPECTOR, type OnAppCreated, type RouteInspector } from './admin/api';
+import type { OnAppCreated, RouteInspector } from './admin/api';
+import type { AccessLogSink, LineWriter } from './access-log';
 import { createAdminServer } from './admin/server';
 import { createRouterMetrics, type RouterMetrics } from './metrics';
+import { startDataPlane, type DataPlane } from './server';
 import type { RouteStore } from './store/index';
 import { TableSync } from './table/sync';
 
@@ -25,14 +27,18 @@ export interface StartRouterOptions {
   onAppCreated?: OnAppCreated;
   /** Live in-flight counts for GET /v1/apps/:app and /v1/routes/:host (the data plane's). */
   inspector?: RouteInspector;
+  /** Gets every router line of a known app (the platform points it at Logplex). */
+  accessLog?: AccessLogSink;
+  /** Where router lines go besides the sink; default stdout. */
+  writeLine?: LineWriter;
   /** Defaults to a fresh registry with the default process metrics. */
   registry?: Registry;
 }
 
 export interface RouterNode {
   adminPort: number;
-  /** The data plane's port, once it is wired in. */
-  port?: number;
+  /** The data plane's port (ROUTER_PORT, or the ephemeral one for 0). */
+  port: number;
   table: TableSync;
   registry: Registry;
   metrics: RouterMetrics;
@@ -46,19 +52,29 @@ export async function startRouter(opts: StartRouterOptions): Promise<RouterNode>
   const table = new TableSync({ store, resyncMs: config.ROUTER_RESYNC_MS, log, metrics });
   await table.start();
 
-  // ── Data plane ──────────────────────────────────────────────────────────────────────────
-  // Wired at merge: `startDataPlane({config, table: () => table.table, registry, metrics, log, host})`
-  // from ./server, listening on ROUTER_PORT; its in-flight counts become `inspector` below,
-  // and `close()` stops it before the admin server.
-  const dataPlane = undefined as { port: number; inspector: RouteInspector; close(): Promise<void> } | undefined;
-  // ────────────────────────────────────────────────────────────────────────────────────────
+  // Data plane on ROUTER_PORT; its in-flight counts feed the admin API's live stats.
+  let dataPlane: DataPlane;
+  try {
+    dataPlane = await startDataPlane({
+      config,
+      table: () => table.table,
+      registry,
+      log,
+      host: opts.host,
+      ...(opts.accessLog ? { accessLog: opts.accessLog } : {}),
+      ...(opts.writeLine ? { writeLine: opts.writeLine } : {}),
+    });
+  } catch (err) {
+    await table.close();
+    throw err;
+  }
 
   const admin: Server = createAdminServer({
     store,
     table: () => table.table,
     routerDomain: config.ROUTER_DOMAIN,
     maxInFlightPerDyno: config.ROUTER_APP_MAX_INFLIGHT,
-    inspector: opts.inspector ?? dataPlane?.inspector ?? IDLE_INSPECTOR,
+    inspector: opts.inspector ?? dataPlane.inspector,
     ...(opts.onAppCreated ? { onAppCreated: opts.onAppCreated } : {}),
     log,
     apiToken: opts.apiToken,
@@ -84,6 +100,7 @@ export async function startRouter(opts: StartRouterOptions): Promise<RouterNode>
   try {
     adminPort = await listen(admin, config.ROUTER_ADMIN_PORT, opts.host);
   } catch (err) {
+    await dataPlane.close(0);
     await table.close();
     throw err;
   }
@@ -92,13 +109,13 @@ export async function startRouter(opts: StartRouterOptions): Promise<RouterNode>
   let closing: Promise<void> | undefined;
   return {
     adminPort,
-    ...(dataPlane ? { port: dataPlane.port } : {}),
+    port: dataPlane.port,
     table,
     registry,
     metrics,
     close: () =>
       (closing ??= (async () => {
-        await dataPlane?.close();
+        await dataPlane.close();
         await closeServer(admin, config.SWITCHYARD_GRACE_MS);
         await table.close();
       })()),

@@ -1,0 +1,59 @@
+// Step 9 of the request path (DESIGN §3): one router log line per request, in Heroku's shape:
+//   at=info method=GET path="/" host=hello.localhost request_id=… fwd="127.0.0.1" dyno=web.1 connect=1ms service=4ms status=200 bytes=512 protocol=http
+// Failures start `at=error code=H12 desc="Request timeout"` and keep the same fields; a request that
+// took more than one attempt adds `attempts=N tried=web.1,web.3`. The line always goes to stdout;
+// an AccessLogSink (the platform points it at the app's Logplex channel) gets it too.
+import { H_CODES, type HCode } from './errors';
+
+export interface RouterLogRecord {
+  readonly code: HCode | undefined;
+  readonly method: string;
+  readonly path: string;
+  readonly host: string;
+  readonly requestId: string;
+  readonly fwd: string;
+  /** Empty when no dyno was picked (H10, H11, H14, H80, …), as in Heroku's lines. */
+  readonly dyno: string;
+  readonly connectMs: number | undefined;
+  readonly serviceMs: number | undefined;
+  readonly status: number;
+  readonly bytes: number | undefined;
+  readonly protocol: 'http' | 'https';
+  readonly tried: readonly string[];
+}
+
+export interface AccessLogEntry {
+  /** The app whose channel gets the line (source `heroku`, ps `router`). */
+  readonly app: string;
+  readonly line: string;
+  readonly status: number;
+  readonly code: HCode | undefined;
+}
+
+/**
+ * Must never block nor throw: a sink that cannot keep up drops (DESIGN §5) and answers false,
+ * which the data plane counts in switchyard_router_access_log_dropped_total.
+ */
+export interface AccessLogSink {
+  write(entry: AccessLogEntry): boolean | void;
+}
+
+const quoted = (v: string): string => '"' + v.replace(/[\\"]/g, (c) => '\\' + c).replace(/[\x00-\x1f\x7f]/g, ' ') + '"';
+const bare = (v: string): string => v.replace(/[\s"\\\x00-\x1f\x7f]/g, '_');
+const ms = (v: number | undefined): string => (v === undefined ? '' : `${Math.round(v)}ms`);
+
+export function formatRouterLine(r: RouterLogRecord): string {
+  const head = r.code === undefined ? 'at=info' : `at=error code=${r.code} desc=${quoted(H_CODES[r.code].desc)}`;
+  let line =
+    `${head} method=${bare(r.method)} path=${quoted(r.path)} host=${bare(r.host)} request_id=${bare(r.requestId)}` +
+    ` fwd=${quoted(r.fwd)} dyno=${r.dyno} connect=${ms(r.connectMs)} service=${ms(r.serviceMs)}` +
+    ` status=${r.status} bytes=${r.bytes ?? ''} protocol=${r.protocol}`;
+  if (r.tried.length > 1) line += ` attempts=${r.tried.length} tried=${r.tried.join(',')}`;
+  return line;
+}
+
+/** Writes each line to `write` (stdout by default). */
+export type LineWriter = (line: string) => void;
+export const stdoutLines: LineWriter = (line) => {
+  process.stdout.write(line + '\n');
+};

@@ -1,0 +1,97 @@
+// Step 6 of the request path (DESIGN §3): the headers a dyno sees, built as a NEW flat
+// [name, value, …] list from the client's raw headers (never by editing req.headers), and the
+// response headers the client sees. Hop-by-hop headers go both ways (RFC 9110 §7.6.1), including
+// every header the Connection header names.
+import { randomUUID } from 'node:crypto';
+
+/** RFC 9110 §7.6.1 and RFC 2616 §13.5.1; `expect` is answered by the router itself (100-continue). */
+const HOP_BY_HOP = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization',
+  'te', 'trailer', 'transfer-encoding', 'upgrade',
+]);
+/** Set by the router: a client's own values would let it lie about timing or origin. */
+const ROUTER_SET = new Set([
+  'x-request-id', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-port', 'x-request-start',
+  'via', 'connect-time', 'total-route-time', 'expect',
+]);
+
+const REQUEST_ID = /^[A-Za-z0-9+/=-]{20,200}$/;
+
+/** The client's X-Request-Id when it is 20–200 chars of [A-Za-z0-9+/=-], else a new UUID. */
+export function requestIdFor(raw: string | string[] | undefined): string {
+  return typeof raw === 'string' && REQUEST_ID.test(raw) ? raw : randomUUID();
+}
+
+export interface ForwardFacts {
+  readonly requestId: string;
+  /** Client address, appended to X-Forwarded-For. */
+  readonly remote: string;
+  readonly proto: 'http' | 'https';
+  readonly port: number;
+  /** ms since epoch when the router accepted the request (X-Request-Start). */
+  readonly acceptedAt: number;
+  /** ms spent on connect attempts before this one (Connect-Time). */
+  readonly connectMs: number;
+}
+
+/** Lower-cased tokens of a Connection header, or undefined when there is none (the common case). */
+function connectionTokens(value: string | undefined): Set<string> | undefined {
+  if (!value) return undefined;
+  const out = new Set<string>();
+  for (const t of value.split(',')) {
+    const name = t.trim().toLowerCase();
+    if (name) out.add(name);
+  }
+  return out;
+}
+
+/** Outgoing request headers for undici: a flat [name, value, …] list. */
+export function upstreamHeaders(raw: readonly string[], connection: string | undefined, f: ForwardFacts, now: number): string[] {
+  const named = connectionTokens(connection);
+  const out: string[] = [];
+  let xff = '';
+  let via = '';
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || (named !== undefined && named.has(lower))) continue;
+    if (ROUTER_SET.has(lower)) {
+      if (lower === 'x-forwarded-for') xff += (xff ? ', ' : '') + raw[i + 1]!;
+      else if (lower === 'via') via += (via ? ', ' : '') + raw[i + 1]!;
+      continue;
+    }
+    out.push(name, raw[i + 1]!);
+  }
+  out.push(
+    'x-request-id', f.requestId,
+    'x-forwarded-for', xff ? `${xff}, ${f.remote}` : f.remote,
+    'x-forwarded-proto', f.proto,
+    'x-forwarded-port', String(f.port),
+    'x-request-start', String(f.acceptedAt),
+    'via', via ? `${via}, 1.1 switchyard` : '1.1 switchyard',
+    'connect-time', String(Math.round(f.connectMs)),
+    'total-route-time', String(Math.max(0, Math.round(now - f.acceptedAt))),
+  );
+  return out;
+}
+
+/** Response headers for the client from undici's raw header buffers, hop-by-hop removed. */
+export function downstreamHeaders(raw: readonly Buffer[]): string[] {
+  const out: string[] = [];
+  let connection: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toString('latin1');
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower)) {
+      if (lower === 'connection') connection = raw[i + 1]!.toString('latin1');
+      continue;
+    }
+    out.push(name, raw[i + 1]!.toString('latin1'));
+  }
+  // The common `Connection: keep-alive` / `close` names no other header: skip the second pass.
+  const named = connection === undefined || /^\s*(keep-alive|close)\s*$/i.test(connection) ? undefined : connectionTokens(connection);
+  if (named === undefined) return out;
+  const kept: string[] = [];
+  for (let i = 0; i < out.length; i += 2) if (!named.has(out[i]!.toLowerCase())) kept.push(out[i]!, out[i + 1]!);
+  return kept;
+}

@@ -1,0 +1,137 @@
+// Step 8 of the request path (DESIGN §3): WebSocket and other Upgrade requests, with the same
+// resolve/admit/pick/connect/retry rules as plain requests (handle.ts `attempts`). After the dyno's
+// 101 the router is a raw byte pipe both ways, closed after ROUTER_IDLE_TIMEOUT_MS without a byte
+// either way (H15). A dyno that answers without upgrading gets its response relayed, then close.
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import { errorBody, prefersJson, rawErrorResponse } from './error-page';
+import { RouterError } from './errors';
+import { DynoAttempt, type Attempt } from './forward';
+import { formatRouterLine } from './access-log';
+import { attempts, logRecord, newContext, record, route, type PlaneDeps, type RequestContext } from './handle';
+import { downstreamHeaders } from './headers';
+
+class UpgradeHandler extends DynoAttempt implements Dispatcher.DispatchHandler {
+  readonly #client: Duplex;
+  readonly #head: Buffer;
+  readonly #p: PlaneDeps;
+  #status = 0;
+
+  constructor(p: PlaneDeps, client: Duplex, head: Buffer, done: (a: Attempt) => void) {
+    super(done);
+    this.#p = p;
+    this.#client = client;
+    this.#head = head;
+  }
+
+  onUpgrade(statusCode: number, rawHeaders: Buffer[] | string[] | null, upstream: Duplex): void {
+    let head = `HTTP/1.1 ${statusCode} Switching Protocols\r\n`;
+    const raw = rawHeaders ?? [];
+    // The 101's own Connection/Upgrade pair is what switches the client's protocol: kept as sent.
+    for (let i = 0; i < raw.length; i += 2) head += `${raw[i]!.toString()}: ${raw[i + 1]!.toString()}\r\n`;
+    this.#client.write(head + '\r\n');
+    if (this.#head.length > 0) upstream.write(this.#head);
+    pipe(this.#p, this.#client, upstream);
+    this.succeed(statusCode);
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], _resume: () => void, statusText: string): boolean {
+    if (statusCode < 200) return true;
+    // Not upgraded: relay the response, close-delimited (RFC 9112 §6.3 rule 8), then close.
+    const headers = downstreamHeaders(rawHeaders);
+    let head = `HTTP/1.1 ${statusCode} ${statusText.replace(/[\r\n]/g, '')}\r\n`;
+    for (let i = 0; i < headers.length; i += 2) {
+      const lower = headers[i]!.toLowerCase();
+      if (lower !== 'content-length') head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+    }
+    this.#client.write(head + 'Connection: close\r\n\r\n');
+    this.started = true;
+    this.#status = statusCode;
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.bytes += chunk.length;
+    this.#client.write(chunk);
+    return true;
+  }
+
+  onComplete(): void {
+    this.#client.end();
+    this.succeed(this.#status);
+  }
+
+  onError(err: Error): void {
+    // An upgrade carries no body: after a 101 the bytes are the pipe's, never replayed.
+    this.fail(err, false);
+  }
+}
+
+/** The byte pipe after a 101: both ways, one idle window (H15), either side's end closes both. */
+function pipe(p: PlaneDeps, client: Duplex, upstream: Duplex): void {
+  p.pipes.add(client);
+  p.metrics.websockets.inc();
+  const close = (): void => {
+    client.destroy();
+    upstream.destroy();
+  };
+  client.on('error', close);
+  upstream.on('error', close);
+  client.once('close', () => {
+    upstream.destroy();
+    if (p.pipes.delete(client)) p.metrics.websockets.dec();
+  });
+  upstream.once('close', () => client.destroy());
+  // Socket#setTimeout counts reads and writes on the client socket, i.e. bytes either way.
+  (client as import('node:net').Socket).setTimeout(p.config.ROUTER_IDLE_TIMEOUT_MS, () => {
+    p.metrics.upstreamErrors.labels('H15').inc();
+    close();
+  });
+  client.pipe(upstream);
+  upstream.pipe(client);
+}
+
+export async function handleUpgrade(p: PlaneDeps, req: IncomingMessage, client: Duplex, head: Buffer): Promise<void> {
+  const ctx = newContext(req);
+  client.on('error', () => undefined);
+  try {
+    const entry = route(p, req, ctx);
+    if (entry === undefined) return refuse(p, req, client, ctx, undefined);
+    let current: UpgradeHandler | undefined;
+    client.once('close', () => current?.clientGone());
+    await attempts(p, entry, req, ctx, (pool, headers) =>
+      new Promise<Attempt>((resolve) => {
+        current = new UpgradeHandler(p, client, head, resolve);
+        try {
+          pool.dispatch({ path: req.url!, method: req.method!, headers, upgrade: req.headers.upgrade ?? 'websocket' }, current);
+        } catch (err) {
+          current.onError(err as Error);
+        }
+      }),
+    );
+    record(p, req, ctx, undefined);
+  } catch (err) {
+    refuse(p, req, client, ctx, err);
+  }
+}
+
+/** The upgrade path's `fail`: the same page and log line, written as raw bytes on the socket. */
+function refuse(p: PlaneDeps, req: IncomingMessage, client: Duplex, ctx: RequestContext, err: unknown): void {
+  if (err === undefined) {
+    const page = errorBody('no_such_app', `No such app: ${ctx.host}`, ctx.requestId, prefersJson(req.headers.accept));
+    client.end(rawErrorResponse(404, page));
+    ctx.status = 404;
+    p.writeLine(formatRouterLine(logRecord(req, ctx, undefined)));
+    return;
+  }
+  const e = err instanceof RouterError ? err : new RouterError('H13', 'sent', 'internal');
+  ctx.status = e.status;
+  p.metrics.upstreamErrors.labels(e.code).inc();
+  if (e.progress === 'responded' || e.code === 'H27' || !client.writable) {
+    client.destroy();
+  } else {
+    client.end(rawErrorResponse(e.status, errorBody(e.code, e.desc, ctx.requestId, prefersJson(req.headers.accept))));
+  }
+  record(p, req, ctx, e.code);
+}
