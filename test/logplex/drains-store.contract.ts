@@ -125,4 +125,41 @@ export function drainStoreContract(t: Test, make: MakeStores): void {
       { delivered: 4, retried: 2, dropped: 1, lost: 3, lastSuccessAt: 'x', lastTime: 'y', lastError: err, backlog: 3, owner: undefined },
     );
   });
+
+  t.test('deleting a channel takes its drains along', async (t) => {
+    const s = await make(t, 100);
+    if (!s) return;
+    const c = await s.log.createChannel('gone', ['app']);
+    const keep = await s.log.createChannel('kept', ['app']);
+    const d = must(await s.drains.create(c.id, 'syslog://127.0.0.1:6514'));
+    const k = must(await s.drains.create(keep.id, 'syslog://127.0.0.1:6514'));
+    t.ok(await s.drains.acquire(c.id, d.id, 'A', 60_000));
+    t.ok(await s.log.deleteChannel(c.id));
+    t.equal(await s.drains.get(c.id, d.id), undefined, 'a scheduler renewing it sees it gone');
+    const { drains } = await s.drains.scan('0', 100);
+    t.same(drains.map((x) => x.id), [k.id]);
+    t.same((await s.drains.scan('0', 100)).drains.map((x) => x.id), [k.id], 'and the index forgot it');
+  });
+
+  t.test('reading ahead while re-delivering never repeats the batch in flight', async (t) => {
+    const s = await make(t, 100);
+    if (!s) return;
+    const c = await s.log.createChannel('c', ['app']);
+    const d = must(await s.drains.create(c.id, 'syslog://127.0.0.1:6514'));
+    await s.log.append(c.id, newLines(5));
+    const dead = s.drains.cursor(d);
+    await dead.open();
+    t.equal((await dead.read(10)).length, 5, 'the first owner read five lines and died');
+    const next = s.drains.cursor(d);
+    t.equal(await next.open(), 0);
+    const seqs = async (n: number): Promise<number[]> => (await next.read(n)).map((l) => l.seq);
+    t.same(await seqs(2), [1, 2]);
+    t.same(await seqs(2), [3, 4], 'the read-ahead continues after the unacked batch');
+    await s.log.append(c.id, newLines(2, 6));
+    const rest: number[] = [];
+    for (let got = await seqs(10); got.length; got = await seqs(10)) rest.push(...got);
+    t.same(rest, [5, 6, 7], 'the rest of what the dead owner read, then new lines, each once');
+    await next.ack([1, 2, 3, 4, 5, 6, 7]);
+    t.same(await seqs(10), []);
+  });
 }

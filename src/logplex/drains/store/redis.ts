@@ -180,7 +180,12 @@ export class RedisDrainStore implements DrainStore {
 
 /** The read position as a consumer group: pending entries (read, never acked) first, then new ones. */
 class GroupCursor implements DrainCursor {
-  #pendingFirst = true;
+  /**
+   * While re-delivering pending entries: the id after which to read the PEL next ('0' = its
+   * start), so a read-ahead does not return the batch still in flight; undefined once the PEL
+   * is done and reads take new entries ('>').
+   */
+  #pendingAfter: string | undefined = '0';
   constructor(
     readonly redis: RedisClient,
     readonly key: string,
@@ -188,7 +193,7 @@ class GroupCursor implements DrainCursor {
   ) {}
 
   async open(): Promise<number> {
-    this.#pendingFirst = true;
+    this.#pendingAfter = '0';
     const info = await this.#groupInfo();
     const [count, smallest] = (await this.redis.xpending(this.key, this.group)) as [number, string | null];
     if (count > 0 && smallest) return seqOf(smallest) - 1;
@@ -206,15 +211,18 @@ class GroupCursor implements DrainCursor {
   }
 
   async read(max: number): Promise<LogLine[]> {
-    if (this.#pendingFirst) {
-      const lines = await this.#read(max, '0');
-      if (lines.length) return lines;
-      this.#pendingFirst = false;
+    while (this.#pendingAfter !== undefined) {
+      const { lines, lastId } = await this.#read(max, this.#pendingAfter);
+      if (lastId === undefined) this.#pendingAfter = undefined;
+      else {
+        this.#pendingAfter = lastId;
+        if (lines.length) return lines;
+      }
     }
-    return this.#read(max, '>');
+    return (await this.#read(max, '>')).lines;
   }
 
-  async #read(max: number, from: '0' | '>'): Promise<LogLine[]> {
+  async #read(max: number, from: string): Promise<{ lines: LogLine[]; lastId: string | undefined }> {
     const res = (await this.redis.xreadgroup('GROUP', this.group, CONSUMER, 'COUNT', max, 'STREAMS', this.key, from)) as
       | [string, Entry[]][]
       | null;
@@ -227,8 +235,7 @@ class GroupCursor implements DrainCursor {
       else lines.push(toLine([id, f]));
     }
     if (gone.length) await this.redis.xack(this.key, this.group, ...gone);
-    if (from === '0' && lines.length === 0 && gone.length > 0) return this.#read(max, '0');
-    return lines;
+    return { lines, lastId: entries.length ? entries[entries.length - 1]![0] : undefined };
   }
 
   async ack(seqs: readonly number[]): Promise<void> {
