@@ -5,10 +5,10 @@
 // p2c sees the slow dyno's in-flight count grow and sends elsewhere. Goal: p2c's p99 at
 // least 3x better than random's. Prints a markdown table; writes nothing itself.
 //
-//   npm run bench:balance [-- --rate 400 --duration 5]
+//   npm run bench:balance [-- --rate 300 --duration 5 --no-pin]
 import type { Balancer } from '../src/router/table/route-table';
 import { startBackends } from './lib/backend';
-import { pinSelf } from './lib/child';
+import { disablePinning, pinSelf } from './lib/child';
 import { openLoop, type OpenLoopResult } from './lib/open-loop';
 import { argValue, fmt, ratioLine } from './lib/report';
 import { BENCH_HEADERS, startSwitchyard } from './lib/switchyard';
@@ -16,18 +16,19 @@ import { BENCH_HEADERS, startSwitchyard } from './lib/switchyard';
 const PROXY_CPU = 0;
 const LOAD_CPU = 1;
 const SERIAL_MS = [2, 2, 2, 20];
-const BALANCERS: readonly Balancer[] = ['p2c', 'round-robin', 'random'];
+const BALANCERS: readonly Balancer[] = ['random', 'round-robin', 'p2c'];
 /** Enough client connections for every request the slow dyno may queue. */
 const CONNECTIONS = 512;
 
 async function main(argv: string[]): Promise<number> {
-  const rate = Number(argValue(argv, '--rate') ?? 400);
+  const rate = Number(argValue(argv, '--rate') ?? 300);
   const durationS = Number(argValue(argv, '--duration') ?? 5);
   if (!(rate > 0 && rate <= 5000) || !(durationS > 0 && durationS <= 60)) {
     console.error('--rate must be 1-5000 req/s and --duration 1-60 s');
     return 2;
   }
-  await pinSelf(LOAD_CPU);
+  if (argv.includes('--no-pin')) disablePinning();
+  const pinnedSelf = await pinSelf(LOAD_CPU);
   const backends = await startBackends({ serialMs: SERIAL_MS, cpu: LOAD_CPU });
   const results = new Map<Balancer, OpenLoopResult>();
   try {
@@ -48,7 +49,7 @@ async function main(argv: string[]): Promise<number> {
     await backends.stop();
   }
   console.log(`\nnode ${process.version}; dynos: one worker each, ${SERIAL_MS.join(' / ')} ms per request; open loop ${rate} req/s for ${durationS} s`);
-  console.log('Switchyard pinned to cpu 0, load + dynos to cpu 1\n');
+  console.log(pinnedSelf ? `Switchyard pinned to cpu ${PROXY_CPU}, load + dynos to cpu ${LOAD_CPU}\n` : 'not pinned\n');
   console.log('| balancer | offered | ok | errors + timeouts | to the slow dyno | p50 ms | p99 ms | max ms |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   const slow = String(SERIAL_MS.indexOf(Math.max(...SERIAL_MS)));

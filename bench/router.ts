@@ -4,12 +4,12 @@
 // cpu 0; the load generator and the backends share cpu 1. Prints a markdown table to paste
 // into docs/benchmarks.md with the command line. Writes nothing itself.
 //
-//   npm run bench:router [-- --duration 5 --connections 64 --rounds 3 --tool wrk|autocannon --profile DIR (Node servers under --cpu-prof)
+//   npm run bench:router [-- --duration 5 --connections 64 --rounds 3 --tool wrk|autocannon --profile DIR (Node servers under --cpu-prof) --no-pin
 //                            --peers switchyard,direct,node-http-proxy,undici,nginx]
 import { cpus } from 'node:os';
 import { startBackends } from './lib/backend';
 import { startNginx, startNodePeer } from './lib/baseline';
-import { canPin, cpuSeconds, pinSelf, type ServerChild } from './lib/child';
+import { cpuSeconds, disablePinning, pinSelf, type ServerChild } from './lib/child';
 import { defaultTool, peak, type LoadResult, type LoadTool } from './lib/load';
 import { openLoop, type OpenLoopResult } from './lib/open-loop';
 import { BENCH_HEADERS, startSwitchyard } from './lib/switchyard';
@@ -44,6 +44,7 @@ async function main(argv: string[]): Promise<number> {
     console.error('--duration must be 1-60 s, --connections 1-1000 and --rounds 1-9');
     return 2;
   }
+  if (argv.includes('--no-pin')) disablePinning();
   const pinnedSelf = await pinSelf(LOAD_CPU);
   const backends = await startBackends({ count: DYNOS, cpu: LOAD_CPU });
   // For peak throughput, direct gets its own backend on the proxies' core: the backend
@@ -115,7 +116,7 @@ async function main(argv: string[]): Promise<number> {
     await backends.stop();
     await directBackend.stop();
   }
-  report([...rows.values()], { durationS, connections, rounds, tool, rate, pinned: canPin && pinnedSelf });
+  report([...rows.values()], { durationS, connections, rounds, tool, rate, pinned: pinnedSelf });
   return 0;
 }
 
@@ -130,7 +131,7 @@ function report(rows: Row[], o: { durationS: number; connections: number; rounds
   const perCpuOf = (p: Peer): number | undefined => medianBy(rows.find((r) => r.peer === p)?.peaks ?? [], (r) => r.perCpuS ?? 0)?.perCpuS;
   const quarterOf = (p: Peer): OpenLoopResult | undefined => medianBy(rows.find((r) => r.peer === p)?.quarters ?? [], (r) => r.p99);
   console.log(`\nnode ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? '?'}; ${o.tool}, ${o.connections} connections, ${o.durationS} s per run, median of ${o.rounds} interleaved rounds;`);
-  console.log(o.pinned ? `proxy pinned to cpu ${PROXY_CPU}, load + backends to cpu ${LOAD_CPU} (taskset)` : 'not pinned (taskset missing)');
+  console.log(o.pinned ? `proxy pinned to cpu ${PROXY_CPU}, load + backends to cpu ${LOAD_CPU} (taskset)` : 'not pinned (--no-pin, or taskset missing)');
   console.log(`latency at a quarter of Switchyard's peak: open loop, ${o.rate || '-'} req/s\n`);
   console.log('| peer | req/s | p50 ms | p99 ms | req per CPU-s | errors | 1/4-peak p50 ms | 1/4-peak p99 ms |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
