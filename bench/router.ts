@@ -13,7 +13,7 @@ import { cpuSeconds, disablePinning, pinSelf, type ServerChild } from './lib/chi
 import { defaultTool, peak, type LoadResult, type LoadTool } from './lib/load';
 import { openLoop, type OpenLoopResult } from './lib/open-loop';
 import { BENCH_HEADERS, startSwitchyard } from './lib/switchyard';
-import { argValue, fmt, ratioLine } from './lib/report';
+import { argValue, fmt, medianBy, ratioLine } from './lib/report';
 
 const PROXY_CPU = 0;
 const LOAD_CPU = 1;
@@ -118,12 +118,6 @@ async function main(argv: string[]): Promise<number> {
   }
   report([...rows.values()], { durationS, connections, rounds, tool, rate, pinned: pinnedSelf });
   return 0;
-}
-
-/** The element with the median key (the lower middle one of an even count). */
-function medianBy<T>(xs: readonly T[], key: (x: T) => number): T | undefined {
-  const sorted = [...xs].sort((a, b) => key(a) - key(b));
-  return sorted[Math.floor((sorted.length - 1) / 2)];
 }
 
 function report(rows: Row[], o: { durationS: number; connections: number; rounds: number; tool: LoadTool; rate: number; pinned: boolean }): void {
