@@ -127,7 +127,8 @@ async function runJob(job: Job): Promise<JobResult> {
         const sent = /t=(\d+\.\d+)/.exec(m);
         if (sent) latencies.push(performance.now() - Number(sent[1]));
       });
-      const s = connect(job.port, '127.0.0.1');
+      // Nagle off: a sender that batches every 10 ms must not wait for delayed ACKs (40 ms on Linux).
+      const s = connect({ port: job.port, host: '127.0.0.1', noDelay: true });
       await new Promise((r) => s.once('connect', r));
       // Every 10 ms, the lines due by now, each stamped with its send time.
       const perTick = job.rate / 100;
@@ -156,12 +157,15 @@ async function runJob(job: Job): Promise<JobResult> {
   }
 }
 
-function inWorker(job: Job): Promise<JobResult> {
-  return new Promise((resolve, reject) => {
+/** Runs a job in a worker; `elu` is the node's (main thread's) event-loop utilisation meanwhile. */
+async function inWorker(job: Job): Promise<JobResult & { elu: number }> {
+  const before = performance.eventLoopUtilization();
+  const r = await new Promise<JobResult>((resolve, reject) => {
     const w = new Worker(__filename, { workerData: job });
     w.once('message', resolve);
     w.once('error', reject);
   });
+  return { ...r, elu: performance.eventLoopUtilization(before).utilization };
 }
 
 async function startNode(store: 'memory' | 'redis', prefix: string): Promise<{ node: LogplexNode; token: string; channel: number }> {
@@ -184,6 +188,7 @@ const pct = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
 };
+const pctOf = (x: number): string => `${Math.round(x * 100)}%`;
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 async function main(): Promise<void> {
@@ -200,9 +205,9 @@ async function main(): Promise<void> {
       const port = node.syslogPort;
       const tcp = await inWorker({ kind: 'tcp', port, token, lines: tcpLines, conns: 4, sessionUrl: await session(node, channel) });
       const tcpRate = tcp.lines / tcp.seconds;
-      console.log(`  [${store}] syslog TCP, 4 conns, 1 WebSocket tail: ${fmt(tcpRate)} lines/s (${(tcpRate / base.linesPerSec).toFixed(2)}x baseline)`);
+      console.log(`  [${store}] syslog TCP, 4 conns, 1 WebSocket tail: ${fmt(tcpRate)} lines/s (${(tcpRate / base.linesPerSec).toFixed(2)}x baseline; node loop ${pctOf(tcp.elu)} busy)`);
       const http = await inWorker({ kind: 'http', base: `http://127.0.0.1:${node.httpPort}`, token, bodies: Math.round(tcpLines / 200), perBody: 100, conns: 4, sessionUrl: await session(node, channel) });
-      console.log(`  [${store}] HTTP logplex-1, 100-line bodies, 4 conns, 1 tail: ${fmt(http.lines / http.seconds)} lines/s`);
+      console.log(`  [${store}] HTTP logplex-1, 100-line bodies, 4 conns, 1 tail: ${fmt(http.lines / http.seconds)} lines/s (node loop ${pctOf(http.elu)} busy)`);
       const lat = await inWorker({ kind: 'latency', port, token, rate: 10_000, seconds: 3, sessionUrl: await session(node, channel) });
       const l = lat.latenciesMs ?? [];
       console.log(`  [${store}] ingest → tail latency at 10,000 lines/s for 3 s: p50 ${pct(l, 50).toFixed(2)} ms, p99 ${pct(l, 99).toFixed(2)} ms (${l.length} samples)`);

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { H_CODES, type HCode } from '../src/router/errors';
+import { L_CODES } from '../src/logplex/lines';
 
 const doc = readFileSync(join(__dirname, '..', '..', 'docs', 'errors.md'), 'utf8');
 
@@ -30,4 +31,17 @@ t.test('H codes: code table and docs/errors.md agree both ways', async (t) => {
   }
   for (const code of documented.keys()) t.ok(code in H_CODES, `${code} documented but not in errors.ts`);
   t.ok((Object.keys(H_CODES) as HCode[]).length >= 15);
+});
+
+t.test('L codes: code table and docs/errors.md agree both ways', async (t) => {
+  const documented = rows('L');
+  for (const [code, name] of Object.entries(L_CODES)) {
+    const cells = documented.get(code);
+    if (!cells) {
+      t.fail(`${code} is not documented in docs/errors.md`);
+      continue;
+    }
+    t.match(cells[1], `Error ${code} (${name}):`, `${code} line names "${name}"`);
+  }
+  for (const code of documented.keys()) t.ok(code in L_CODES, `${code} documented but not in lines.ts`);
 });

@@ -4,6 +4,9 @@ import { describeSettings, flagsToEnv, loadConfig } from '../shared/config';
 import { createLogger, type Level } from '../shared/log';
 import { stopOnSignals } from '../shared/ops-http';
 import { startLogplex } from '../logplex/index';
+import { viewerRoutes } from '../logplex/viewer/index';
+import { RedisRouteStore } from '../router/store/redis';
+import { appDirectory } from './platform/wiring';
 
 export async function run(argv: string[]): Promise<number> {
   const { env, rest } = flagsToEnv(argv);
@@ -25,8 +28,24 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const log = createLogger({ level: config.LOG_LEVEL as Level, fields: { svc: 'logplex' } });
-  const node = await startLogplex({ config, store: 'redis', host: config.SWITCHYARD_HOST ?? '0.0.0.0', apiToken: config.SWITCHYARD_API_TOKEN, log });
-  stopOnSignals(() => node.close(), log);
+  // The viewer and `switchyard logs` find apps by name (GET /v2/apps) in the routers' store.
+  const routes = new RedisRouteStore(config.REDIS_URL, config.SWITCHYARD_PREFIX);
+  const apiToken = config.SWITCHYARD_API_TOKEN;
+  const node = await startLogplex({
+    config,
+    store: 'redis',
+    host: config.SWITCHYARD_HOST ?? '0.0.0.0',
+    apiToken,
+    log,
+    routes: [() => viewerRoutes({ apiToken, apps: appDirectory(routes) })],
+  }).catch(async (err: unknown) => {
+    await routes.close();
+    throw err;
+  });
+  stopOnSignals(async () => {
+    await node.close();
+    await routes.close();
+  }, log);
   // Runs until a signal: stopOnSignals exits the process.
   return new Promise<number>(() => undefined);
 }

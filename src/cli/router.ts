@@ -1,5 +1,82 @@
-// `switchyard router`: not built yet (see the issues).
-export async function run(_argv: string[]): Promise<number> {
-  process.stderr.write('switchyard router: not implemented yet\n');
-  return 1;
+// `switchyard router` (DESIGN §1): one router node (data plane + control API) on Redis; SIGTERM
+// stops it gracefully.
+// REDIS_URL and SWITCHYARD_API_TOKEN are required. With LOGPLEX_URL set, every new app gets its
+// Logplex channel (tokens `app`, `heroku`) and router lines go to it as `heroku[router]`
+// (batched, bounded, dropped and counted when Logplex is away); without it they go to stdout only.
+import { startRouter, type RouterNode } from '../router/index';
+import { RedisRouteStore } from '../router/store/redis';
+import { describeSettings, flagsToEnv, loadConfig } from '../shared/config';
+import { createLogger, errorFields, type Level } from '../shared/log';
+import { LogplexClient } from '../shared/logplex-client';
+import { createRegistry } from '../shared/metrics';
+import { runClustered } from '../router/cluster';
+import { LogplexAccessLog } from './platform/router-log-sink';
+import { channelHook } from './platform/wiring';
+
+export async function run(argv: string[]): Promise<number> {
+  const { env, rest } = flagsToEnv(argv);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(`Usage: switchyard router\n\nSettings:\n${describeSettings()}\n`);
+    return 0;
+  }
+  if (rest.length) {
+    process.stderr.write(`switchyard router: unknown argument ${rest[0]}\n`);
+    return 2;
+  }
+  const config = loadConfig({ ...process.env, ...env });
+  if (!config.REDIS_URL) {
+    process.stderr.write('switchyard router: REDIS_URL is not set (e.g. REDIS_URL=redis://127.0.0.1:6379); `switchyard dev` runs without Redis\n');
+    return 2;
+  }
+  if (!config.SWITCHYARD_API_TOKEN) {
+    process.stderr.write('switchyard router: SWITCHYARD_API_TOKEN is not set (16-256 printable ASCII characters; the control API requires it)\n');
+    return 2;
+  }
+  const log = createLogger({ level: config.LOG_LEVEL as Level, fields: { svc: 'router' } });
+  const redisUrl = config.REDIS_URL;
+  const apiToken = config.SWITCHYARD_API_TOKEN;
+  const lpUrl = config.LOGPLEX_URL;
+  if (!lpUrl) log.warn('LOGPLEX_URL is not set: new apps get no Logplex channel and router lines go to stdout only');
+  // One node per process; ROUTER_WORKERS > 1 runs one per worker on the same ports (cluster.ts).
+  const start = async (): Promise<{ close(): Promise<void> }> => {
+    const store = new RedisRouteStore(redisUrl, config.SWITCHYARD_PREFIX);
+    const registry = createRegistry('router');
+    const client = lpUrl ? new LogplexClient({ url: lpUrl, onBatchError: (e) => log.warn('router lines dropped', { code: e.code, lines: e.lines }) }) : undefined;
+    let node: RouterNode | undefined;
+    const sink = client ? new LogplexAccessLog(client, (app) => node?.table.table.app(app)?.app.routerToken, registry) : undefined;
+    try {
+      node = await startRouter({
+        config,
+        store,
+        host: config.SWITCHYARD_HOST ?? '0.0.0.0',
+        apiToken,
+        log,
+        registry,
+        ...(lpUrl ? { onAppCreated: channelHook({ url: lpUrl, token: apiToken }) } : {}),
+        ...(sink ? { accessLog: sink } : {}),
+      });
+    } catch (err) {
+      await client?.close();
+      await store.close();
+      throw err;
+    }
+    const started = node;
+    const state = started.table.state;
+    log.info('router ready', { port: started.port, admin_port: started.adminPort, ready: state.ready, reason: state.reason, apps: started.table.table.stats().apps });
+    return {
+      close: async () => {
+        await started.close();
+        await client?.close();
+        await store.close();
+      },
+    };
+  };
+  try {
+    await runClustered({ workers: config.ROUTER_WORKERS, start, log, graceMs: config.SWITCHYARD_GRACE_MS });
+  } catch (err) {
+    log.error('router failed to start', errorFields(err));
+    return 1;
+  }
+  // Runs until a signal: stopOnSignals (in runClustered) exits the process.
+  return new Promise<number>(() => undefined);
 }

@@ -3,7 +3,7 @@
 // Drains read the channel log on their own. One call handles one batch (an HTTP body, one
 // TCP read, one datagram): one store append per channel per batch, never one per line.
 import type { Logger } from '../shared/log';
-import { errorFields } from '../shared/log';
+import { errorFields, type Fields } from '../shared/log';
 import { parseSyslog, sdParam, SyslogParseError, TRUNCATED_MARKER } from '../shared/syslog/rfc5424';
 import type { LogLine, NewLine } from './lines';
 import type { LogplexMetrics, RejectReason, Transport } from './metrics';
@@ -44,39 +44,81 @@ interface Parsed {
   line: NewLine;
 }
 
+/** While the store is down every batch fails: one warning per second is enough (the metric counts all). */
+const STORE_WARN_EVERY_MS = 1000;
+
 export class Acceptor {
   #d: AcceptDeps;
+  #lastWarn = 0;
+  #suppressed = 0;
   constructor(deps: AcceptDeps) {
     this.#d = deps;
   }
 
-  /** Syslog over TCP or UDP: each frame names its token in APP-NAME or an SD-PARAM `token`. */
-  async syslog(frames: readonly Frame[], transport: Transport): Promise<AcceptReport> {
+
+  /**
+   * Syslog over TCP or UDP: each frame names its token in APP-NAME or an SD-PARAM `token`.
+   * When every token is cached, the store appends are issued before this returns, so batches
+   * handed over in order are appended in order without waiting for each other; otherwise
+   * `issued` settles once they are (the caller holds later batches of the same stream until then).
+   */
+  syslog(frames: readonly Frame[], transport: Transport): { issued?: Promise<void>; done: Promise<AcceptReport> } {
     const r = new Report(this.#d.metrics, transport);
     const clock = arrivalClock();
     const parsed: Parsed[] = [];
+    let misses: Set<string> | undefined;
+    // A connection usually carries one token: look each run of equal tokens up once.
+    let lastToken = '';
     for (let i = 0; i < frames.length; i++) {
       const p = parse(frames[i]!, i, clock, r);
       if (p instanceof SyslogParseError) r.reject(i, 'parse', `${p.code}: ${p.message}`);
       else if (p.token === '') r.reject(i, 'no_token', 'no token in APP-NAME or SD-PARAM "token"');
-      else parsed.push(p);
+      else {
+        parsed.push(p);
+        if (p.token !== lastToken && this.#d.tokens.peek(p.token) === undefined) (misses ??= new Set()).add(p.token);
+        lastToken = p.token;
+      }
     }
+    if (!misses) return { done: this.#appendParsed(parsed, new Map(), r) };
+    const wanted = [...misses];
+    let issue: () => void = () => undefined;
+    const issued = new Promise<void>((resolve) => (issue = resolve));
+    const done = Promise.all(wanted.map((t) => this.#resolve(t, r))).then((infos) => {
+      const looked = new Map(wanted.map((t, i) => [t, infos[i]]));
+      const d = this.#appendParsed(parsed, looked, r);
+      issue();
+      return d;
+    });
+    return { issued, done };
+  }
+
+  /** Steps: channel of each line (cache, or this batch's lookups), then one append per channel. */
+  #appendParsed(parsed: Parsed[], looked: Map<string, TokenInfo | undefined>, r: Report): Promise<AcceptReport> {
     const byChannel = new Map<number, NewLine[]>();
+    let lastToken = '';
+    let info: TokenInfo | undefined;
+    let batch: NewLine[] = [];
     for (const p of parsed) {
-      // The cache answers synchronously; only a miss waits for the store.
-      const hit = this.#d.tokens.peek(p.token);
-      const info = hit === undefined ? await this.#resolve(p.token, r) : (hit ?? undefined);
+      if (p.token !== lastToken) {
+        info = looked.has(p.token) ? looked.get(p.token) : (this.#d.tokens.peek(p.token) ?? undefined);
+        lastToken = p.token;
+        if (info) {
+          const existing = byChannel.get(info.channel);
+          if (existing) batch = existing;
+          else byChannel.set(info.channel, (batch = []));
+        }
+      }
       if (info === undefined) {
         r.reject(p.index, 'unknown_token', `unknown token ${p.token.slice(0, 48)}`);
         continue;
       }
       p.line.source = p.source ?? info.name;
-      let batch = byChannel.get(info.channel);
-      if (!batch) byChannel.set(info.channel, (batch = []));
       batch.push(p.line);
     }
-    for (const [channel, lines] of byChannel) await this.#append(channel, lines, r);
-    return r.done();
+    // Each #append calls the store before its first await: the appends are issued here, in order.
+    const appends: Promise<void>[] = [];
+    for (const [channel, lines] of byChannel) appends.push(this.#append(channel, lines, r));
+    return Promise.all(appends).then(() => r.done());
   }
 
   /** HTTP: the Basic-auth token names the channel and the source of every frame in the body. */
@@ -105,7 +147,7 @@ export class Acceptor {
     } catch (err) {
       this.#d.metrics.storeErrors.inc({ op: 'resolve_token' });
       r.storeFailed = true;
-      this.#d.log.warn('token lookup failed', errorFields(err));
+      this.#storeFailed('token lookup failed', errorFields(err));
       return undefined;
     }
   }
@@ -118,7 +160,7 @@ export class Acceptor {
       stored = await this.#d.store.append(channel, lines);
     } catch (err) {
       this.#d.metrics.storeErrors.inc({ op: 'append' });
-      this.#d.log.warn('append failed', { channel, ...errorFields(err) });
+      this.#storeFailed('append failed', { channel, ...errorFields(err) });
       r.storeFailed = true;
       r.reject(-1, 'store', 'store unavailable', lines.length);
       return;
@@ -132,6 +174,17 @@ export class Acceptor {
     this.#d.metrics.appendBatch.observe(lines.length);
     r.accepted += stored.length;
     this.#d.hub.publish(channel, stored);
+  }
+
+  #storeFailed(event: string, fields: Fields): void {
+    const now = Date.now();
+    if (now - this.#lastWarn < STORE_WARN_EVERY_MS) {
+      this.#suppressed++;
+      return;
+    }
+    this.#d.log.warn(event, { ...fields, suppressed: this.#suppressed });
+    this.#lastWarn = now;
+    this.#suppressed = 0;
   }
 }
 

@@ -14,6 +14,7 @@ import { SessionRegistry } from './api/sessions';
 import { httpIngestRoutes } from './ingest/http';
 import { startSyslog, type SyslogIngest } from './ingest/syslog';
 import { createLogplexMetrics, type LogplexMetrics } from './metrics';
+import { startDrains, type DrainOptions, type Drains } from './drains/node';
 import { createLogplexServer, type RouteModule, type UpgradeHandler } from './server';
 import type { LogStore } from './store/index';
 import { MemoryLogStore } from './store/memory';
@@ -35,8 +36,8 @@ export interface LogplexContext {
 
 export interface LogplexOptions {
   config: Config;
-  /** 'memory' (dev), 'redis' (REDIS_URL from config), or a store built by the caller. */
-  store: 'memory' | 'redis' | LogStore;
+  /** 'memory' (dev), 'redis' (REDIS_URL from config), or a store built by the caller; default: redis when REDIS_URL is set. */
+  store?: 'memory' | 'redis' | LogStore;
   host: string;
   apiToken: string | undefined;
   log: Logger;
@@ -50,6 +51,8 @@ export interface LogplexOptions {
   sessionTtlMs?: number;
   /** Called on close() before the store goes (drains stop here). */
   onClose?: () => Promise<void>;
+  /** Drain scheduler knobs (lease, tick, CA for receivers); defaults suit production. */
+  drains?: DrainOptions;
 }
 
 export interface LogplexNode {
@@ -59,12 +62,14 @@ export interface LogplexNode {
   hub: TailHub;
   registry: Registry;
   context: LogplexContext;
+  drains: Drains;
   close(): Promise<void>;
 }
 
 function openStore(opts: LogplexOptions): { store: LogStore; quit: () => void } {
-  if (typeof opts.store === 'object') return { store: opts.store, quit: () => undefined };
-  if (opts.store === 'memory') return { store: new MemoryLogStore(opts.config.LOGPLEX_HISTORY_LINES), quit: () => undefined };
+  const kind = opts.store ?? (opts.config.REDIS_URL ? 'redis' : 'memory');
+  if (typeof kind === 'object') return { store: kind, quit: () => undefined };
+  if (kind === 'memory') return { store: new MemoryLogStore(opts.config.LOGPLEX_HISTORY_LINES), quit: () => undefined };
   const url = opts.config.REDIS_URL;
   if (!url) throw Object.assign(new Error('REDIS_URL is required for the redis store'), { code: 'SY_CONFIG' });
   const redis = createRedis(url);
@@ -93,8 +98,10 @@ export async function startLogplex(opts: LogplexOptions): Promise<LogplexNode> {
     ...(opts.sessionTtlMs ? { ttlMs: opts.sessionTtlMs } : {}),
   });
   const acceptor = new Acceptor({ store, tokens, hub, metrics, log });
+  const drains = startDrains(ctx, { prefix: opts.prefix ?? config.SWITCHYARD_PREFIX, ...opts.drains });
   const routes: RouteModule[] = [
-    channelRoutes({ store, tokens, apiToken: opts.apiToken, ...(opts.drainsOf ? { drainsOf: opts.drainsOf(ctx) } : {}) }),
+    channelRoutes({ store, tokens, apiToken: opts.apiToken, drainsOf: opts.drainsOf ? opts.drainsOf(ctx) : drains.drainsOf }),
+    drains.routes,
     sessions.routes(),
     httpIngestRoutes({ acceptor, tokens, metrics }),
     ...(opts.routes ?? []).map((make) => make(ctx)),
@@ -120,11 +127,14 @@ export async function startLogplex(opts: LogplexOptions): Promise<LogplexNode> {
       hub,
       registry,
       context: ctx,
+      drains,
       async close() {
         // Config's `ms()` settings type as string | number (shared/config.ts); they are numbers.
         const grace = Number(config.SWITCHYARD_GRACE_MS);
         sessions?.closeAll();
         await Promise.all([closeServer(server, grace), s.close(grace)]);
+        // Drains flush their batch in flight and release their leases before the store goes.
+        await drains.close();
         await opts.onClose?.();
         hub.close();
         await store.close();
@@ -132,6 +142,7 @@ export async function startLogplex(opts: LogplexOptions): Promise<LogplexNode> {
       },
     };
   } catch (err) {
+    await drains.close();
     server.close();
     await syslog?.close(0);
     await store.close();

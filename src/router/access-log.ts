@@ -30,9 +30,12 @@ export interface AccessLogEntry {
   readonly code: HCode | undefined;
 }
 
-/** Must never block nor throw: a sink that cannot keep up drops and counts (DESIGN §5). */
+/**
+ * Must never block nor throw: a sink that cannot keep up drops (DESIGN §5) and answers false,
+ * which the data plane counts in switchyard_router_access_log_dropped_total.
+ */
 export interface AccessLogSink {
-  write(entry: AccessLogEntry): void;
+  write(entry: AccessLogEntry): boolean | void;
 }
 
 const quoted = (v: string): string => '"' + v.replace(/[\\"]/g, (c) => '\\' + c).replace(/[\x00-\x1f\x7f]/g, ' ') + '"';

@@ -118,3 +118,26 @@ t.test('a stock sender: logger --rfc5424 --octet-count -T', { skip: !existsSync(
   });
   t.match(lines[0], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00 app\[-\]: hello from logger$/);
 });
+
+t.test('one TCP read with interleaved tokens of two channels lands in each, in order', async (t) => {
+  const node = await startNode(t);
+  const a = await node.channel();
+  const b = await node.channel();
+  const frames: Buffer[] = [];
+  for (let i = 1; i <= 6; i++) {
+    frames.push(encodeFrame(logplexMsg(a.tokens.app!, 'web.1', `a${i}`)));
+    frames.push(encodeFrame(logplexMsg(i % 2 ? b.tokens.heroku! : b.tokens.app!, 'web.2', `b${i}`)));
+    if (i === 3) frames.push(encodeFrame(logplexMsg('t.nobody', 'web.3', 'lost')));
+  }
+  await sendTcp(node.syslogPort, Buffer.concat(frames));
+  const ha = await eventually(async () => {
+    const h = await history(node, a.id);
+    return h.length === 6 ? h : undefined;
+  });
+  const hb = await eventually(async () => {
+    const h = await history(node, b.id);
+    return h.length === 6 ? h : undefined;
+  });
+  t.same(ha.map((l) => l.split(': ')[1]), ['a1', 'a2', 'a3', 'a4', 'a5', 'a6']);
+  t.same(hb.map((l) => l.slice(33)), ['heroku[web.2]: b1', 'app[web.2]: b2', 'heroku[web.2]: b3', 'app[web.2]: b4', 'heroku[web.2]: b5', 'app[web.2]: b6']);
+});

@@ -11,8 +11,9 @@ const LINES = 3000;
 const PAD = 'p'.repeat(8 * 1024);
 
 t.test('a stalled WebSocket reader gets L11 with the exact loss; a fast reader gets everything', async (t) => {
-  const node = await startNode(t, { store: 'memory', env: { LOGPLEX_SESSION_BUFFER: '10' } });
+  const node = await startNode(t, { store: 'memory', env: { LOGPLEX_SESSION_BUFFER: '200' } });
   const ch = await node.channel();
+  let wake = (): void => undefined;
   const open = async (): Promise<{ ws: WebSocket; msgs: string[]; done: Promise<void> }> => {
     const s = await node.api('POST', '/v2/sessions', { channel_id: ch.id, tail: true, num: 0 });
     const ws = new WebSocket(s.body.url.replace(/^http/, 'ws'));
@@ -22,6 +23,7 @@ t.test('a stalled WebSocket reader gets L11 with the exact loss; a fast reader g
       ws.on('message', (d) => {
         const m = String(d);
         msgs.push(m.length > 200 ? m.slice(0, 120) : m);
+        wake();
         if (m.endsWith(': the end')) resolve();
       }),
     );
@@ -38,7 +40,15 @@ t.test('a stalled WebSocket reader gets L11 with the exact loss; a fast reader g
   t.teardown(() => sender.destroy());
   await new Promise((r) => sender.once('connect', r));
   const tok = ch.tokens.app!;
-  for (let i = 1; i <= LINES; i++) sender.write(encodeFrame(logplexMsg(tok, 'web.1', `n=${i} ${PAD}`)));
+  // Paced in rounds of 100 that the fast reader finishes before the next one: it never lags by
+  // more than its buffer, so any loss it saw would be a bug; the stalled one falls behind by all.
+  for (let i = 1; i <= LINES; i += 100) {
+    const frames: Buffer[] = [];
+    for (let j = i; j < i + 100 && j <= LINES; j++) frames.push(encodeFrame(logplexMsg(tok, 'web.1', `n=${j} ${PAD}`)));
+    sender.write(Buffer.concat(frames));
+    const want = Math.min(i + 99, LINES);
+    while (fast.msgs.length < want) await new Promise<void>((r) => (wake = r));
+  }
   sender.write(encodeFrame(logplexMsg(tok, 'web.1', 'the end')));
 
   await fast.done;

@@ -96,3 +96,18 @@ t.test('session URLs: open once, expire unopened, unknown is 404', async (t) => 
   const noAuth = await node.api('POST', '/v2/sessions', { channel_id: ch.id }, { authorization: '' });
   t.equal(noAuth.status, 401);
 });
+
+t.test('WebSocket frames: short, 16-bit and 64-bit lengths and UTF-8 arrive as sent', async (t) => {
+  const node = await startNode(t);
+  const ch = await node.channel();
+  const s = await node.api('POST', '/v2/sessions', { channel_id: ch.id, tail: true, num: 0 });
+  const ws = new WebSocket(s.body.url.replace(/^http/, 'ws'));
+  t.teardown(() => ws.terminate());
+  const msgs: string[] = [];
+  const three = new Promise<void>((resolve) => ws.on('message', (d, isBinary) => !isBinary && msgs.push(String(d)) === 3 && resolve()));
+  await new Promise((r) => ws.once('open', r));
+  const mid = 'm'.repeat(300);
+  await sendLines(node, ch.tokens.app!, [['web.1', 'héllo ✓'], ['web.1', mid], ['web.1', 'z'.repeat(9000)]]);
+  await three;
+  t.same(msgs.map((m) => m.slice(33)), ['app[web.1]: héllo ✓', `app[web.1]: ${mid}`, `app[web.1]: ${'z'.repeat(9000)}`]);
+});

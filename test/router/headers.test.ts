@@ -80,3 +80,30 @@ t.test('Expect: 100-continue is answered, then the body is forwarded', async (t)
   t.equal(d.seen[0]!.headers.expect, undefined, 'the router answered the expectation itself');
   t.equal(d.seen[0]!.bodyBytes, 5);
 });
+
+t.test("the dyno's hop-by-hop response headers do not reach the client", async (t) => {
+  const { createServer } = await import('node:net');
+  const raw = createServer((sock) => {
+    sock.on('error', () => undefined);
+    sock.once('data', () =>
+      sock.end('HTTP/1.1 200 OK\r\nConnection: close, X-Internal\r\nX-Internal: secret\r\nKeep-Alive: timeout=77\r\nProxy-Authenticate: Basic\r\nX-Public: yes\r\nContent-Length: 2\r\n\r\nok'),
+    );
+  });
+  await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => raw.close(() => resolve())));
+  const p = await startPlane(t, [app('hello', [dyno('web.1', (raw.address() as { port: number }).port)])]);
+  const res = await request(p.url, { headers: { host: 'hello.localhost' } });
+  t.equal(await res.body.text(), 'ok');
+  t.equal(res.headers['x-public'], 'yes');
+  t.equal(res.headers['x-internal'], undefined);
+  t.equal(res.headers['proxy-authenticate'], undefined);
+  t.not(res.headers['keep-alive'], 'timeout=77', "the dyno's keep-alive is its own, not the client's");
+  t.not(res.headers.connection, 'close, X-Internal');
+});
+
+t.test('a sink that drops a line is counted', async (t) => {
+  const d = await startDyno(t);
+  const p = await startPlane(t, [app('hello', [dyno('web.1', d.port)])], {}, { write: () => false });
+  await (await request(p.url, { headers: { host: 'hello.localhost' } })).body.text();
+  t.match(await p.registry.metrics(), /switchyard_router_access_log_dropped_total 1/);
+});

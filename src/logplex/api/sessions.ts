@@ -52,12 +52,14 @@ export class SessionRegistry {
   routes(): RouteModule {
     return (table: RouteTable) => {
       table.add('POST', '/v2/sessions', authed(this.#deps.apiToken, (req, res) => this.#create(req, res)));
-      table.add('GET', '/sessions/:id', async (_req, res, p) => {
+      table.add('GET', '/sessions/:id', async (req, res, p) => {
+        // A HEAD (link previews, probes) must not use up the one-time URL.
+        if (req.method === 'HEAD') throw new ApiError('method_not_allowed', 'HEAD would open the session; use GET');
         const rec = await this.#deps.store.takeSession(p.id!);
         if (!rec) throw new ApiError('not_found', 'no such session (unknown, expired, or already opened)');
         res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
         res.flushHeaders();
-        await this.#run(rec, textSink(res), 'text', () => res.destroy());
+        await this.#run(rec, textSink(res), 'text', () => res.end());
       });
     };
   }
@@ -68,6 +70,11 @@ export class SessionRegistry {
     return (req, socket, head) => {
       const m = /^\/sessions\/([A-Za-z0-9_-]{1,128})$/.exec((req.url ?? '').split('?', 1)[0]!);
       if (!m) return false;
+      // Only a WebSocket handshake may use up the session; ws answers anything else 400.
+      if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+        socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+        return true;
+      }
       this.#deps.store.takeSession(m[1]!).then(
         (rec) => {
           if (!rec) {
@@ -76,7 +83,7 @@ export class SessionRegistry {
           }
           wss.handleUpgrade(req, socket, head, (ws) => {
             ws.on('error', () => ws.terminate());
-            void this.#run(rec, webSocketSink(ws, socket as Socket), 'websocket', () => ws.terminate());
+            void this.#run(rec, webSocketSink(ws, socket as Socket), 'websocket', () => ws.close(1001, 'server shutting down'));
           });
         },
         (err: unknown) => {

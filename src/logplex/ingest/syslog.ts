@@ -11,7 +11,7 @@ import type { AcceptReport, Acceptor, Frame } from '../accept';
 import type { LogplexMetrics, Transport } from '../metrics';
 
 /** Batches one TCP connection may have waiting on the store before we stop reading it (TCP backpressure). */
-const MAX_PENDING_BATCHES = 8;
+const MAX_PENDING_BATCHES = 16;
 /** Datagrams gathered in one tick before a batch is cut (bounds the UDP queue). */
 const MAX_UDP_BATCH = 1000;
 
@@ -80,8 +80,9 @@ export async function startSyslog(deps: SyslogDeps, host: string, port: number):
 function connection(deps: SyslogDeps, socket: Socket, track: (p: Promise<void>) => void, done: (r: AcceptReport) => void): void {
   let batch: Frame[] = [];
   let inFlight = 0;
-  // Batches of one connection are appended in order: each waits for the one before it.
-  let chain: Promise<void> = Promise.resolve();
+  // Set while an earlier batch still waits for a token lookup: later batches queue behind it so
+  // that one connection's lines are appended in the order they were sent.
+  let gate: Promise<void> | undefined;
   const splitter = new FrameSplitter({
     maxFrame: MAX_FRAME,
     onFrame: (frame, truncated) => batch.push({ frame, truncated }),
@@ -90,17 +91,31 @@ function connection(deps: SyslogDeps, socket: Socket, track: (p: Promise<void>) 
       deps.log.debug('bad syslog frame', { transport: 'tcp', ...errorFields(err) });
     },
   });
+  const run = (frames: Frame[]): Promise<void> | undefined => {
+    const b = deps.acceptor.syslog(frames, 'tcp');
+    track(
+      b.done.then(done, (err: unknown) => deps.log.error('syslog batch failed', errorFields(err))).finally(() => {
+        if (--inFlight < MAX_PENDING_BATCHES && socket.isPaused()) socket.resume();
+      }),
+    );
+    return b.issued;
+  };
+  const hold = (p: Promise<void>): void => {
+    gate = p;
+    void p.finally(() => {
+      if (gate === p) gate = undefined;
+    });
+  };
   const flush = (): void => {
     if (batch.length === 0) return;
     const frames = batch;
     batch = [];
     if (++inFlight >= MAX_PENDING_BATCHES) socket.pause();
-    chain = chain.then(() =>
-      deps.acceptor.syslog(frames, 'tcp').then(done, (err: unknown) => deps.log.error('syslog batch failed', errorFields(err))),
-    ).finally(() => {
-      if (--inFlight < MAX_PENDING_BATCHES && socket.isPaused()) socket.resume();
-    });
-    track(chain);
+    if (gate) hold(gate.then(() => run(frames)));
+    else {
+      const issued = run(frames);
+      if (issued) hold(issued);
+    }
   };
   socket.on('data', (chunk: Buffer) => {
     splitter.push(chunk);
@@ -121,7 +136,7 @@ async function bindUdp(deps: SyslogDeps, host: string, port: number, track: (p: 
     if (batch.length === 0) return;
     const frames = batch;
     batch = [];
-    track(deps.acceptor.syslog(frames, 'udp').then(done, (err: unknown) => deps.log.error('syslog batch failed', errorFields(err))));
+    track(deps.acceptor.syslog(frames, 'udp').done.then(done, (err: unknown) => deps.log.error('syslog batch failed', errorFields(err))));
   };
   udp.on('message', (msg: Buffer) => {
     let end = msg.length;

@@ -1,7 +1,9 @@
-// Reading apps out of Redis for the route table (DESIGN §2 keys): one pipeline of four
-// commands per app (HGETALL app, SMEMBERS domains, HGETALL dynos, ZRANGE leases), in chunks,
-// so a full load of 100,000 apps costs a few hundred round trips, not 400,000.
+// Reading apps out of Redis for the route table (DESIGN §2 keys): the LOAD_APPS script reads
+// each app's four keys (HGETALL app, SMEMBERS domains, HGETALL dynos, ZRANGE leases) for a
+// chunk of apps per call, with a few chunks in flight: 100,000 apps cost 200 calls.
 import type { RedisClient } from '../../shared/redis';
+import { Cluster } from 'ioredis';
+import { LOAD_APPS } from './redis-scripts';
 import { BALANCERS, DYNO_STATES, type AppRecord, type Balancer, type DynoRecord, type DynoState } from '../table/route-table';
 
 export interface AppKeys {
@@ -17,27 +19,48 @@ export const appKeys = (prefix: string, app: string): AppKeys => {
 };
 
 /** Apps per pipeline: large enough to amortise round trips, small enough to bound one reply. */
-export const LOAD_CHUNK = 1000;
+export const LOAD_CHUNK = 500;
+/** Pipelines in flight during a full load. */
+export const LOAD_PARALLEL = 3;
 
-type Reply = [Error | null, unknown][] | null;
+type AppReply = [string[], string[], string[], string[]] | null;
+type Loader = { syLoadApps(numKeys: number, ...keys: string[]): Promise<AppReply[]> };
 
-/** Loads `names` in one pipeline; apps whose `app:{a}` hash is missing (deleted meanwhile) are left out. */
+/** Defines `syLoadApps` (redis-scripts.ts LOAD_APPS) on a client; loadApps needs it. */
+export function defineLoadCommand(client: RedisClient): void {
+  client.defineCommand('syLoadApps', { lua: LOAD_APPS.lua });
+}
+
+/**
+ * Loads `names` (apps whose `app:{a}` hash is missing are left out): one script call for the
+ * whole chunk on a single node or Sentinel, one call per app on Cluster.
+ */
 export async function loadApps(client: RedisClient, prefix: string, names: readonly string[]): Promise<AppRecord[]> {
-  const p = client.pipeline();
-  for (const name of names) {
-    const k = appKeys(prefix, name);
-    p.hgetall(k.app).smembers(k.domains).hgetall(k.dynos).zrange(k.leases, 0, -1, 'WITHSCORES');
-  }
-  const replies: Reply = await p.exec();
-  if (!replies) throw Object.assign(new Error('pipeline aborted'), { code: 'SY_REDIS_UNREACHABLE' });
+  const replies = client instanceof Cluster ? await perApp(client, prefix, names) : await wholeChunk(client, prefix, names);
   const out: AppRecord[] = [];
   for (let i = 0; i < names.length; i++) {
-    const r = replies.slice(i * 4, i * 4 + 4);
-    for (const [err] of r) if (err) throw err;
-    const app = parseApp(names[i]!, r[0]![1] as Record<string, string>, r[1]![1] as string[], r[2]![1] as Record<string, string>, r[3]![1] as string[]);
+    const r = replies[i];
+    const app = r ? parseApp(names[i]!, r[0], r[1], r[2], r[3]) : undefined;
     if (app) out.push(app);
   }
   return out;
+}
+
+function keysOf(prefix: string, name: string): string[] {
+  const k = appKeys(prefix, name);
+  return [k.app, k.domains, k.dynos, k.leases];
+}
+
+async function wholeChunk(client: RedisClient, prefix: string, names: readonly string[]): Promise<AppReply[]> {
+  const keys = names.flatMap((n) => keysOf(prefix, n));
+  return (client as unknown as Loader).syLoadApps(keys.length, ...keys);
+}
+
+/** Cluster: one call per app (one slot each); ioredis routes each to its node. */
+async function perApp(client: RedisClient, prefix: string, names: readonly string[]): Promise<AppReply[]> {
+  const loader = client as unknown as Loader;
+  const replies = await Promise.all(names.map((n) => loader.syLoadApps(4, ...keysOf(prefix, n))));
+  return replies.map((r) => r[0] ?? null);
 }
 
 /** Every member of the `apps` set, by SSCAN (never one huge SMEMBERS reply). */
@@ -52,19 +75,16 @@ export async function scanAppNames(client: RedisClient, key: string): Promise<st
   return [...names];
 }
 
-export function parseApp(
-  name: string,
-  hash: Record<string, string>,
-  domains: string[],
-  dynoHash: Record<string, string>,
-  leases: string[],
-): AppRecord | undefined {
-  if (!hash || Object.keys(hash).length === 0) return undefined;
+/** Builds an AppRecord from the flat replies of LOAD_APP (HGETALL, SMEMBERS, HGETALL, ZRANGE WITHSCORES). */
+export function parseApp(name: string, hashPairs: string[], domains: string[], dynoPairs: string[], leases: string[]): AppRecord | undefined {
+  if (hashPairs.length === 0) return undefined;
+  const hash: Record<string, string> = {};
+  for (let i = 0; i + 1 < hashPairs.length; i += 2) hash[hashPairs[i]!] = hashPairs[i + 1]!;
   const expiry = new Map<string, number>();
   for (let i = 0; i + 1 < leases.length; i += 2) expiry.set(leases[i]!, Number(leases[i + 1]));
   const dynos: DynoRecord[] = [];
-  for (const [dyno, json] of Object.entries(dynoHash)) {
-    const d = parseDyno(dyno, json, expiry.get(dyno) ?? 0);
+  for (let i = 0; i + 1 < dynoPairs.length; i += 2) {
+    const d = parseDyno(dynoPairs[i]!, dynoPairs[i + 1]!, expiry.get(dynoPairs[i]!) ?? 0);
     if (d) dynos.push(d);
   }
   dynos.sort((a, b) => (a.name < b.name ? -1 : 1));

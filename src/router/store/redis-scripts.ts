@@ -106,3 +106,23 @@ export const RELEASE_DOMAIN: ScriptDef = {
   lua: `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`,
 };
+
+/**
+ * KEYS: app, domains, dynos, leases of one or more apps, four by four. → per app false (no app)
+ * or {hash, domains, dynos, leases} as flat arrays. A full load is bound by the client's
+ * per-command cost, so a single node loads hundreds of apps per call; on Cluster each call
+ * carries one app (one hash tag), since keys of many apps live in many slots.
+ */
+export const LOAD_APPS: ScriptDef = {
+  numberOfKeys: -1,
+  lua: `local out = {}
+for i = 1, #KEYS, 4 do
+  local h = redis.call('HGETALL', KEYS[i])
+  if #h == 0 then
+    out[#out + 1] = false
+  else
+    out[#out + 1] = {h, redis.call('SMEMBERS', KEYS[i + 1]), redis.call('HGETALL', KEYS[i + 2]), redis.call('ZRANGE', KEYS[i + 3], 0, -1, 'WITHSCORES')}
+  end
+end
+return out`,
+};

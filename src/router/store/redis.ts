@@ -6,7 +6,7 @@ import type Redis from 'ioredis';
 import { createRedis, RedisHealth, type RedisClient } from '../../shared/redis';
 import type { AppRecord } from '../table/route-table';
 import { StoreError, type AppSettings, type DynoInput, type RouteEvent, type RouteStore } from './index';
-import { appKeys, LOAD_CHUNK, loadApps, scanAppNames } from './redis-load';
+import { appKeys, defineLoadCommand, LOAD_CHUNK, LOAD_PARALLEL, loadApps, scanAppNames } from './redis-load';
 import * as scripts from './redis-scripts';
 
 /** Dynos whose lease ended this long ago are dropped at the app's next heartbeat. */
@@ -41,6 +41,7 @@ export class RedisRouteStore implements RouteStore {
       ['syReleaseDomain', scripts.RELEASE_DOMAIN],
     ];
     for (const [name, def] of defs) this.#client.defineCommand(name, { numberOfKeys: def.numberOfKeys, lua: def.lua });
+    defineLoadCommand(this.#client);
     this.#sub.on('message', (channel: string, message: string) => this.#onMessage(channel, message));
     this.#sub.on('ready', () => {
       if (this.#listeners.size > 0 && this.#subscribed === undefined) this.#subscribe();
@@ -77,10 +78,18 @@ export class RedisRouteStore implements RouteStore {
 
   async loadAll(): Promise<AppRecord[]> {
     const names = await scanAppNames(this.#client, this.#key('apps'));
+    const chunks: string[][] = [];
+    for (let i = 0; i < names.length; i += LOAD_CHUNK) chunks.push(names.slice(i, i + LOAD_CHUNK));
     const out: AppRecord[] = [];
-    for (let i = 0; i < names.length; i += LOAD_CHUNK) {
-      out.push(...(await loadApps(this.#client, this.#prefix, names.slice(i, i + LOAD_CHUNK))));
-    }
+    // A few pipelines in flight overlap Redis' work with our parsing; more only queue up.
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < chunks.length) {
+        const chunk = chunks[next++]!;
+        for (const app of await loadApps(this.#client, this.#prefix, chunk)) out.push(app);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(LOAD_PARALLEL, chunks.length) }, worker));
     return out;
   }
 

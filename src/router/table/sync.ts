@@ -223,7 +223,9 @@ export class TableSync {
       log.warn('store unreachable; routing on the last table, leases frozen', { apps: this.#table.stats().apps });
       return;
     }
-    const downFor = this.#downSince === undefined ? 0 : Date.now() - this.#downSince;
+    // The first connection is not a recovery: start() loads (and retries) on its own.
+    if (this.#downSince === undefined) return;
+    const downFor = Date.now() - this.#downSince;
     this.#downSince = undefined;
     log.info('store reachable again; resyncing', { down_ms: downFor });
     void this.resync();

@@ -1,0 +1,153 @@
+// Drain delivery benchmark (issue 5, STYLE habit 15): lines/s one Logplex node delivers from a
+// channel log to a local HTTP receiver (logplex-1 POSTs of 500 lines) and to a syslog TCP
+// receiver (octet-counted RFC 5424), on the memory store and on Redis (consumer groups). The
+// peer in the same run is the transport ceiling: the same bytes sent by a bare loop (undici
+// POSTs of pre-built bodies; one socket writing pre-built frames). Receivers run in a worker
+// thread. The channel log is filled before the drain starts, so the figure is delivery alone
+// (read, frame, send, ack). Every loop is bounded in count and time. Run:
+//   npx tsc -p tsconfig.test.json && node build/bench/drains.js [lines]
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createTcpServer, connect, type AddressInfo } from 'node:net';
+import { isMainThread, parentPort, Worker } from 'node:worker_threads';
+import { request } from 'undici';
+import { frameBatch } from '../src/logplex/drains/frames';
+import type { LogLine, NewLine } from '../src/logplex/lines';
+import { startLogplex } from '../src/logplex/index';
+import { loadConfig } from '../src/shared/config';
+import { silentLogger } from '../src/shared/log';
+import { deleteKeys, REDIS_URL, redisReachable } from '../test/fixtures/redis';
+
+const TIME_LIMIT_MS = 120_000;
+const MSG = 'at=info method=GET path="/" host=hello.localhost request_id=0123456789abcdef fwd="127.0.0.1" dyno=web.1 connect=1ms service=4ms status=200 bytes=512';
+
+/** Worker: an HTTP and a syslog receiver that count lines and report each count reached. */
+function receivers(): void {
+  let target = 0;
+  let http = 0;
+  let tcp = 0;
+  const report = (kind: string, n: number): void => {
+    if (target && n >= target) parentPort!.postMessage({ kind, n });
+  };
+  const hs = createHttpServer((req, res) => {
+    const n = Number(req.headers['logplex-msg-count'] ?? 0);
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200).end();
+      http += n;
+      report('http', http);
+    });
+  });
+  const ts = createTcpServer((sock) => {
+    // Counts octet-counted frames without copying: LEN SP MSG.
+    let need = 0;
+    let len = '';
+    sock.on('data', (chunk: Buffer) => {
+      let i = 0;
+      while (i < chunk.length) {
+        if (need > 0) {
+          const take = Math.min(need, chunk.length - i);
+          need -= take;
+          i += take;
+          if (need === 0) tcp++;
+          continue;
+        }
+        const c = chunk[i++]!;
+        if (c === 0x20) {
+          need = Number(len);
+          len = '';
+        } else len += String.fromCharCode(c);
+      }
+      report('tcp', tcp);
+    });
+  });
+  parentPort!.on('message', (m: { reset: number }) => {
+    target = m.reset;
+    http = 0;
+    tcp = 0;
+  });
+  hs.listen(0, '127.0.0.1', () =>
+    ts.listen(0, '127.0.0.1', () => parentPort!.postMessage({ ports: { http: (hs.address() as AddressInfo).port, tcp: (ts.address() as AddressInfo).port } })),
+  );
+}
+
+function lines(n: number, from = 1): NewLine[] {
+  return Array.from({ length: n }, (_, i) => ({ time: '2026-11-26T10:00:00.123456+00:00', pri: 134, source: 'app', ps: 'web.1', msg: `${MSG} n=${from + i}` }));
+}
+
+async function main(): Promise<void> {
+  const N = Number(process.argv[2] ?? 200_000);
+  const worker = new Worker(__filename);
+  const ports = await new Promise<{ http: number; tcp: number }>((r) => worker.once('message', (m) => r(m.ports)));
+  const reached = (kind: string, n: number): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${kind}: not all ${n} lines in ${TIME_LIMIT_MS} ms`)), TIME_LIMIT_MS);
+      const on = (m: { kind?: string }): void => {
+        if (m.kind !== kind) return;
+        clearTimeout(timer);
+        worker.off('message', on);
+        resolve();
+      };
+      worker.on('message', on);
+      worker.postMessage({ reset: n });
+    });
+  const sample: LogLine[] = lines(500).map((l, i) => ({ seq: i + 1, ...l }));
+  const rate = (n: number, ms: number): string => `${Math.round((n / ms) * 1000).toLocaleString('en-US')} lines/s`;
+  process.stdout.write(`drains lines=${N} line_bytes=${frameBatch(sample.slice(0, 1), 'rfc5424', 'd.x').length} node=${process.version}\n`);
+
+  // Peers: the same bytes through the bare transports.
+  const body = frameBatch(sample, 'logplex', 'host');
+  let t0 = performance.now();
+  for (let sent = 0; sent < N; sent += 500) {
+    const res = await request(`http://127.0.0.1:${ports.http}/`, { method: 'POST', headers: { 'logplex-msg-count': '500' }, body });
+    await res.body.dump();
+  }
+  const peerHttp = performance.now() - t0;
+  const frames = frameBatch(sample, 'rfc5424', 'd.x');
+  const done = reached('tcp', N);
+  t0 = performance.now();
+  const sock = connect(ports.tcp, '127.0.0.1');
+  for (let sent = 0; sent < N; sent += 500) if (!sock.write(frames)) await new Promise((r) => sock.once('drain', r));
+  await done;
+  const peerTcp = performance.now() - t0;
+  sock.destroy();
+  process.stdout.write(`  peer  http (undici, 500-line POSTs): ${rate(N, peerHttp)}\n  peer  tcp  (bare socket writes):    ${rate(N, peerTcp)}\n`);
+
+  const stores: ('memory' | 'redis')[] = ['memory'];
+  if (await redisReachable()) stores.push('redis');
+  for (const store of stores) {
+    const prefix = `sybench:drains:${process.pid}:`;
+    const config = loadConfig({ LOGPLEX_PORT: '0', LOGPLEX_SYSLOG_PORT: '0', LOGPLEX_HISTORY_LINES: String(N + 1000), SWITCHYARD_GRACE_MS: '2000', ...(store === 'redis' ? { REDIS_URL } : {}) });
+    const node = await startLogplex({ config, store, host: '127.0.0.1', apiToken: undefined, log: silentLogger, prefix, drains: { tickMs: 600_000, pollMs: 5 } });
+    try {
+      for (const [kind, url, peer] of [
+        ['http', `http://127.0.0.1:${ports.http}/logs`, peerHttp],
+        ['tcp', `syslog://127.0.0.1:${ports.tcp}`, peerTcp],
+      ] as const) {
+        const ch = await node.store.createChannel(`bench-${kind}`, ['app']);
+        const d = await node.drains.store.create(ch.id, url);
+        if (d === 'conflict') throw new Error('conflict');
+        // The log is filled first (ingest has its own bench); the clock runs from the moment
+        // the scheduler takes the drain until the receiver counted the last line.
+        for (let i = 0; i < N; i += 5_000) await node.store.append(ch.id, lines(Math.min(5_000, N - i), i + 1));
+        const all = reached(kind, N);
+        t0 = performance.now();
+        node.drains.scheduler.kick();
+        await all;
+        const ms = performance.now() - t0;
+        await node.drains.store.remove(ch.id, d.id);
+        process.stdout.write(`  drain ${kind.padEnd(4)} ${store.padEnd(6)}: ${rate(N, ms)} (${(peer / ms).toFixed(2)}x the peer)\n`);
+      }
+    } finally {
+      await node.close();
+      if (store === 'redis') await deleteKeys(prefix);
+    }
+  }
+  await worker.terminate();
+}
+
+if (isMainThread) {
+  main().catch((err) => {
+    process.stderr.write(`${String(err)}\n`);
+    process.exit(1);
+  });
+} else receivers();

@@ -1,0 +1,27 @@
+// How the router and Logplex meet (DESIGN §5), shared by `dev` and `switchyard router`/`logplex`:
+// a new app gets a Logplex channel with tokens `app` (its dynos) and `heroku` (the platform and
+// the router), and Logplex learns app names from the router's store for GET /v2/apps.
+import type { OnAppCreated } from '../../router/admin/api';
+import type { RouteStore } from '../../router/store/index';
+import type { AppDirectory } from '../../logplex/viewer/index';
+import { logplex, tokenNamed, type Endpoint } from './api';
+
+export const CHANNEL_TOKENS = ['app', 'heroku'] as const;
+
+/** The control API's hook: POST /v2/channels on Logplex; the `heroku` token becomes the router token. */
+export function channelHook(ep: Endpoint): OnAppCreated {
+  return async (app) => {
+    const c = await logplex.createChannel(ep, app, CHANNEL_TOKENS);
+    const routerToken = tokenNamed(c, 'heroku');
+    if (!routerToken) throw Object.assign(new Error('Logplex returned no heroku token'), { code: 'SY_NO_TOKEN' });
+    return { channel: String(c.channel_id), router_token: routerToken };
+  };
+}
+
+/** Apps that have a channel, from the route store. */
+export function appDirectory(store: RouteStore): AppDirectory {
+  return async () =>
+    (await store.loadAll())
+      .filter((a) => a.channel !== undefined && /^[0-9]+$/.test(a.channel))
+      .map((a) => ({ name: a.name, channel_id: Number(a.channel) }));
+}

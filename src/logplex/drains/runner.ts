@@ -1,0 +1,222 @@
+// One drain delivered by this node (DESIGN §4 "Drains"): read a batch at the drain's read
+// position, deliver it, ack only after the receiver accepted it, back off on failure, and turn
+// lines that left the channel log before delivery into an in-band L10 line
+// (heroku/logplex:src/logplex_drain_buffer.erl, logplex_syslog_utils.erl `overflow_msg/2`).
+// The lease is the scheduler's business: it starts and stops runners.
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from '../../shared/log';
+import { errorFields } from '../../shared/log';
+import type { LogLine, NewLine } from '../lines';
+import { deliveryErrorLine, overflowLine } from '../lines';
+import type { BackoffPolicy } from './backoff';
+import { sleep } from './backoff';
+import { framedSize } from './frames';
+import type { DrainMetrics } from './metrics';
+import type { DrainCursor, DrainRecord, DrainStore } from './store/index';
+import type { Outcome, Payload, Transport } from './transport';
+
+/** DESIGN §4: a batch is at most 500 lines or 1 MiB. The runner holds at most one read batch. */
+export const BATCH_LINES = 500;
+export const BATCH_BYTES = 1024 * 1024;
+
+export interface RunnerDeps {
+  drain: DrainRecord;
+  store: DrainStore;
+  transport: Transport;
+  backoff: BackoffPolicy;
+  log: Logger;
+  metrics?: DrainMetrics;
+  /** How long to wait for new lines when the log has none (woken early by `wake()`). */
+  pollMs: number;
+  /** In-band L13/L14 lines for the channel (where `logs --tail` shows them). */
+  report?: (line: NewLine) => void;
+  now?: () => Date;
+}
+
+interface InFlight {
+  payload: Payload;
+  seqs: number[];
+  lastTime: string | undefined;
+}
+
+export class DrainRunner {
+  #d: RunnerDeps;
+  #stopping = new AbortController();
+  #wake: (() => void) | undefined;
+  #done: Promise<void> | undefined;
+  #buf: LogLine[] = [];
+  #inflight: InFlight | undefined;
+  #last = 0;
+  #lastTime: string | undefined;
+  #lastReported = '';
+
+  constructor(deps: RunnerDeps) {
+    this.#d = deps;
+  }
+
+  get id(): number {
+    return this.#d.drain.id;
+  }
+  /** Lines held in memory: bounded by BATCH_LINES (plus an L10 line). */
+  get buffered(): number {
+    return this.#buf.length + (this.#inflight?.payload.count ?? 0);
+  }
+
+  start(): void {
+    this.#done ??= this.#loop().catch((err) => this.#d.log.error('drain runner died', { drain: this.id, ...errorFields(err) }));
+  }
+
+  /** New lines were appended to the channel: stop waiting for the poll. */
+  wake(): void {
+    this.#wake?.();
+  }
+
+  /** Finishes the attempt in flight (bounded by the transport's timeouts), then stops. */
+  async stop(): Promise<void> {
+    this.#stopping.abort();
+    this.#wake?.();
+    await this.#done;
+    await this.#d.transport.close();
+  }
+
+  get #stopped(): boolean {
+    return this.#stopping.signal.aborted;
+  }
+
+  async #loop(): Promise<void> {
+    const { store, drain } = this.#d;
+    const cursor = store.cursor(drain);
+    let open = false;
+    let failures = 0;
+    while (!this.#stopped) {
+      try {
+        if (!open) {
+          this.#last = await cursor.open();
+          this.#lastTime = (await store.status(drain.channel, drain.id)).lastTime ?? drain.createdAt;
+          this.#buf = [];
+          open = true;
+        }
+        if (!this.#inflight && !(await this.#prepare(cursor))) {
+          await this.#idle();
+          continue;
+        }
+        const done = await this.#attempt(cursor, this.#inflight!);
+        failures = done ? 0 : failures + 1;
+        if (!done) await sleep(this.#d.backoff.delay(failures), this.#stopping.signal);
+      } catch (err) {
+        // The store failed (Redis away): start over from the stored position; what was read
+        // and not acked comes again (at-least-once).
+        this.#d.log.warn('drain store error', { drain: drain.id, ...errorFields(err) });
+        open = false;
+        this.#inflight = undefined;
+        failures++;
+        await sleep(this.#d.backoff.delay(failures), this.#stopping.signal);
+      }
+    }
+  }
+
+  /** Builds the next payload from the buffer (reading when empty); false when there is nothing. */
+  async #prepare(cursor: DrainCursor): Promise<boolean> {
+    if (this.#buf.length === 0) this.#buf = await cursor.read(BATCH_LINES);
+    if (this.#buf.length === 0) return false;
+    const now = this.#now();
+    const lines: LogLine[] = [];
+    const seqs: number[] = [];
+    let bytes = 0;
+    let lost = 0;
+    let taken = 0;
+    for (const line of this.#buf) {
+      const gap = line.seq - this.#last - 1;
+      const extra = gap > 0 ? 1 : 0;
+      const size = framedSize(line);
+      if (lines.length > 0 && (lines.length + 1 + extra > BATCH_LINES || bytes + size > BATCH_BYTES)) break;
+      if (gap > 0) {
+        lines.push({ seq: 0, ...overflowLine('L10', gap, this.#lastTime ?? line.time, now) });
+        lost += gap;
+      }
+      lines.push(line);
+      seqs.push(line.seq);
+      bytes += size;
+      this.#last = line.seq;
+      this.#lastTime = line.time;
+      taken++;
+    }
+    this.#buf = this.#buf.slice(taken);
+    if (lost > 0) {
+      this.#d.metrics?.lost.inc({ drain: String(this.id) }, lost);
+      await this.#d.store.record(this.#d.drain.channel, this.id, { lost });
+    }
+    this.#inflight = { payload: this.#d.transport.encode(lines, randomUUID()), seqs, lastTime: this.#lastTime };
+    this.#d.metrics?.backlog.set({ drain: String(this.id) }, this.buffered);
+    return true;
+  }
+
+  /** One send of the in-flight payload; true when it is settled (delivered or dropped). */
+  async #attempt(cursor: DrainCursor, f: InFlight): Promise<boolean> {
+    const { store, drain, metrics } = this.#d;
+    const label = { drain: String(drain.id) };
+    const t0 = performance.now();
+    const outcome: Outcome = await this.#d.transport.send(f.payload);
+    metrics?.latency.observe(label, (performance.now() - t0) / 1000);
+    const at = this.#now();
+    const n = f.payload.count;
+    switch (outcome.kind) {
+      case 'ok':
+        await cursor.ack(f.seqs);
+        this.#inflight = undefined;
+        metrics?.delivered.inc(label, n);
+        await store.record(drain.channel, drain.id, { delivered: n, lastSuccessAt: at, lastTime: f.lastTime });
+        this.#lastReported = '';
+        return true;
+      case 'reject':
+        // The receiver will never take this batch (a 4xx other than 429): drop it, count it, move on.
+        await cursor.ack(f.seqs);
+        this.#inflight = undefined;
+        metrics?.dropped.inc(label, n);
+        await store.record(drain.channel, drain.id, { dropped: n, lastError: { at, message: outcome.message, code: outcome.code } });
+        this.#d.log.warn('drain batch dropped', { drain: drain.id, code: outcome.code, lines: n });
+        this.#reportOnce('L13', outcome.message, at);
+        return true;
+      case 'retry':
+        metrics?.retried.inc(label, n);
+        await store.record(drain.channel, drain.id, { retried: n, lastError: { at, message: outcome.message, code: outcome.code } });
+        // 429/5xx/network are retried quietly (status and metrics show them); a certificate
+        // that does not verify will not fix itself, so the channel hears about it (L14).
+        if (outcome.code === 'L14') this.#reportOnce('L14', outcome.message, at);
+        else this.#d.log.debug('drain delivery failed', { drain: drain.id, code: outcome.code, err: outcome.message });
+        return false;
+    }
+  }
+
+  /** L13 (refused for good) and L14 (certificate) in the channel, once per distinct failure. */
+  #reportOnce(code: 'L13' | 'L14', message: string, at: string): void {
+    const key = `${code} ${message}`;
+    if (key === this.#lastReported) return;
+    this.#lastReported = key;
+    this.#d.log.warn('drain delivery failed', { drain: this.id, code, err: message });
+    this.#d.report?.(deliveryErrorLine(code, `drain ${this.id}: ${message}`, at));
+  }
+
+  #idle(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, this.#d.pollMs);
+      this.#wake = done;
+      if (this.#stopped) done();
+    });
+  }
+
+  #now(): string {
+    return formatTime(this.#d.now?.() ?? new Date());
+  }
+}
+
+/** Logplex's time shape: `2026-11-26T10:00:00.123456+00:00`. */
+export function formatTime(d: Date): string {
+  return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000+00:00');
+}

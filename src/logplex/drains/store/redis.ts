@@ -1,0 +1,250 @@
+// DrainStore on Redis (DESIGN §2 keys; every multi-key script stays inside one `{C}` tag):
+//   channel:{C}:drains   hash  drain id → JSON {token, url, created_at}
+//   channel:{C}:log      the channel log; consumer group `drain:D` is the drain's read position
+//   drain:{C}:D:owner    the lease (SET NX PX; the owner renews it)
+//   drain:{C}:D:status   hash of delivery counters, so every node can show them
+//   drains               set of `C:D`, so schedulers find every drain without SCAN
+// The group has one consumer, `owner`: whichever node holds the lease reads as it, so a new
+// owner's first XREADGROUP from 0 returns what the dead one read but never acked.
+import { randomUUID } from 'node:crypto';
+import type { RedisClient } from '../../../shared/redis';
+import type { LogLine } from '../../lines';
+import { toLine } from '../../store/redis';
+import { applyDelta } from './memory';
+import type { DrainCounters, DrainCursor, DrainError, DrainRecord, DrainStatus, DrainStore, StatusDelta } from './index';
+import { EMPTY_COUNTERS } from './index';
+
+// KEYS: drains hash, log stream. ARGV: id, JSON record, url, group. 0 = duplicate url.
+const CREATE_LUA = `
+for _, v in ipairs(redis.call('HVALS', KEYS[1])) do
+  if cjson.decode(v).url == ARGV[3] then return 0 end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+pcall(redis.call, 'XGROUP', 'CREATE', KEYS[2], ARGV[4], '$', 'MKSTREAM')
+return 1
+`;
+// KEYS: owner. ARGV: node, ttl ms. Take a free lease or renew our own.
+const ACQUIRE_LUA = `
+local cur = redis.call('GET', KEYS[1])
+if cur == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+if cur then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+`;
+const RELEASE_LUA = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
+interface Scripted {
+  sydrainCreate(k1: string, k2: string, id: number, json: string, url: string, group: string): Promise<number>;
+  sydrainAcquire(k: string, node: string, ttl: number): Promise<number>;
+  sydrainRelease(k: string, node: string): Promise<number>;
+}
+
+type Entry = [id: string, fields: string[] | null];
+const CONSUMER = 'owner';
+const seqOf = (id: string): number => Number(id.slice(0, id.indexOf('-')));
+
+export class RedisDrainStore implements DrainStore {
+  #redis: RedisClient;
+  #prefix: string;
+
+  constructor(redis: RedisClient, opts: { prefix: string }) {
+    this.#redis = redis;
+    this.#prefix = opts.prefix;
+    redis.defineCommand('sydrainCreate', { numberOfKeys: 2, lua: CREATE_LUA });
+    redis.defineCommand('sydrainAcquire', { numberOfKeys: 1, lua: ACQUIRE_LUA });
+    redis.defineCommand('sydrainRelease', { numberOfKeys: 1, lua: RELEASE_LUA });
+  }
+
+  get #s(): Scripted {
+    return this.#redis as unknown as Scripted;
+  }
+  #drains(c: number): string {
+    return `${this.#prefix}channel:{${c}}:drains`;
+  }
+  #log(c: number): string {
+    return `${this.#prefix}channel:{${c}}:log`;
+  }
+  #d(c: number, id: number, rest: string): string {
+    return `${this.#prefix}drain:{${c}}:${id}:${rest}`;
+  }
+  #index(): string {
+    return `${this.#prefix}drains`;
+  }
+
+  async create(channel: number, url: string): Promise<DrainRecord | 'conflict'> {
+    const id = await this.#redis.incr(`${this.#prefix}channels:next-id`);
+    const rec: DrainRecord = { id, channel, token: `d.${randomUUID()}`, url, createdAt: new Date().toISOString() };
+    const json = JSON.stringify({ token: rec.token, url, created_at: rec.createdAt });
+    const ok = await this.#s.sydrainCreate(this.#drains(channel), this.#log(channel), id, json, url, group(id));
+    if (!ok) return 'conflict';
+    await this.#redis.sadd(this.#index(), `${channel}:${id}`);
+    return rec;
+  }
+
+  async list(channel: number): Promise<DrainRecord[]> {
+    const all = await this.#redis.hgetall(this.#drains(channel));
+    return Object.entries(all)
+      .map(([id, json]) => parseRecord(channel, Number(id), json))
+      .sort((a, b) => a.id - b.id);
+  }
+
+  async get(channel: number, id: number): Promise<DrainRecord | undefined> {
+    const json = await this.#redis.hget(this.#drains(channel), String(id));
+    return json === null ? undefined : parseRecord(channel, id, json);
+  }
+
+  async remove(channel: number, id: number): Promise<boolean> {
+    const removed = await this.#redis.hdel(this.#drains(channel), String(id));
+    await this.#redis
+      .pipeline()
+      .unlink(this.#d(channel, id, 'owner'), this.#d(channel, id, 'status'))
+      .srem(this.#index(), `${channel}:${id}`)
+      .exec();
+    await this.#redis.xgroup('DESTROY', this.#log(channel), group(id)).catch(() => undefined);
+    return removed > 0;
+  }
+
+  async scan(cursor: string, count: number): Promise<{ next: string; drains: DrainRecord[] }> {
+    const [next, members] = await this.#redis.sscan(this.#index(), cursor, 'COUNT', Math.max(count, 1));
+    const ids = members.map((m) => m.split(':').map(Number) as [number, number]);
+    const p = this.#redis.pipeline();
+    for (const [c, d] of ids) p.hget(this.#drains(c), String(d));
+    const res = (await p.exec()) ?? [];
+    const drains: DrainRecord[] = [];
+    const stale: string[] = [];
+    ids.forEach(([c, d], i) => {
+      const json = res[i]?.[1] as string | null | undefined;
+      if (typeof json === 'string') drains.push(parseRecord(c, d, json));
+      else if (!res[i]?.[0]) stale.push(`${c}:${d}`); // its channel was deleted
+    });
+    if (stale.length) await this.#redis.srem(this.#index(), ...stale);
+    return { next, drains };
+  }
+
+  async acquire(channel: number, id: number, node: string, ttlMs: number): Promise<boolean> {
+    return (await this.#s.sydrainAcquire(this.#d(channel, id, 'owner'), node, ttlMs)) === 1;
+  }
+
+  async release(channel: number, id: number, node: string): Promise<void> {
+    await this.#s.sydrainRelease(this.#d(channel, id, 'owner'), node);
+  }
+
+  cursor(drain: DrainRecord): DrainCursor {
+    return new GroupCursor(this.#redis, this.#log(drain.channel), group(drain.id));
+  }
+
+  async record(channel: number, id: number, delta: StatusDelta): Promise<void> {
+    const key = this.#d(channel, id, 'status');
+    const p = this.#redis.pipeline();
+    for (const f of ['delivered', 'retried', 'dropped', 'lost'] as const) if (delta[f]) p.hincrby(key, f, delta[f]!);
+    const set: Record<string, string> = {};
+    if (delta.lastSuccessAt) set.last_success_at = delta.lastSuccessAt;
+    if (delta.lastError) set.last_error = JSON.stringify(delta.lastError);
+    if (delta.lastTime) set.last_time = delta.lastTime;
+    if (Object.keys(set).length) p.hset(key, set);
+    if (p.length) await p.exec();
+  }
+
+  async status(channel: number, id: number): Promise<DrainStatus> {
+    const log = this.#log(channel);
+    const [status, owner, groups, last] = ((await this.#redis
+      .pipeline()
+      .hgetall(this.#d(channel, id, 'status'))
+      .get(this.#d(channel, id, 'owner'))
+      .xinfo('GROUPS', log)
+      .xrevrange(log, '+', '-', 'COUNT', 1)
+      .exec()) ?? []).map(([, v]) => v) as [Record<string, string>, string | null, unknown[][] | undefined, Entry[] | undefined];
+    const counters: DrainCounters = { ...EMPTY_COUNTERS };
+    applyDelta(counters, {
+      delivered: Number(status?.delivered ?? 0),
+      retried: Number(status?.retried ?? 0),
+      dropped: Number(status?.dropped ?? 0),
+      lost: Number(status?.lost ?? 0),
+      lastSuccessAt: status?.last_success_at ?? null,
+      lastError: status?.last_error ? (JSON.parse(status.last_error) as DrainError) : null,
+      lastTime: status?.last_time ?? null,
+    });
+    const g = (groups ?? []).map(fieldsOf).find((f) => f.name === group(id));
+    let backlog = 0;
+    if (g) {
+      const pending = Number(g.pending ?? 0);
+      const lag = typeof g.lag === 'number' ? g.lag : Math.max(0, (last?.[0] ? seqOf(last[0][0]) : 0) - seqOf(String(g['last-delivered-id'] ?? '0-0')));
+      backlog = pending + lag;
+    }
+    return { ...counters, backlog, owner: owner ?? null };
+  }
+}
+
+/** The read position as a consumer group: pending entries (read, never acked) first, then new ones. */
+class GroupCursor implements DrainCursor {
+  #pendingFirst = true;
+  constructor(
+    readonly redis: RedisClient,
+    readonly key: string,
+    readonly group: string,
+  ) {}
+
+  async open(): Promise<number> {
+    this.#pendingFirst = true;
+    const info = await this.#groupInfo();
+    const [count, smallest] = (await this.redis.xpending(this.key, this.group)) as [number, string | null];
+    if (count > 0 && smallest) return seqOf(smallest) - 1;
+    return seqOf(String(info['last-delivered-id'] ?? '0-0'));
+  }
+
+  async #groupInfo(): Promise<Record<string, unknown>> {
+    const find = async (): Promise<Record<string, unknown> | undefined> =>
+      ((await this.redis.xinfo('GROUPS', this.key).catch(() => [])) as unknown[][]).map(fieldsOf).find((f) => f.name === this.group);
+    const found = await find();
+    if (found) return found;
+    // The log was deleted and recreated under us: start again at its end.
+    await this.redis.xgroup('CREATE', this.key, this.group, '$', 'MKSTREAM').catch(() => undefined);
+    return (await find()) ?? {};
+  }
+
+  async read(max: number): Promise<LogLine[]> {
+    if (this.#pendingFirst) {
+      const lines = await this.#read(max, '0');
+      if (lines.length) return lines;
+      this.#pendingFirst = false;
+    }
+    return this.#read(max, '>');
+  }
+
+  async #read(max: number, from: '0' | '>'): Promise<LogLine[]> {
+    const res = (await this.redis.xreadgroup('GROUP', this.group, CONSUMER, 'COUNT', max, 'STREAMS', this.key, from)) as
+      | [string, Entry[]][]
+      | null;
+    const entries = res?.[0]?.[1] ?? [];
+    const lines: LogLine[] = [];
+    const gone: string[] = [];
+    for (const [id, f] of entries) {
+      // A pending entry trimmed from the log comes back without fields: lost, and counted by the seq gap.
+      if (f === null) gone.push(id);
+      else lines.push(toLine([id, f]));
+    }
+    if (gone.length) await this.redis.xack(this.key, this.group, ...gone);
+    if (from === '0' && lines.length === 0 && gone.length > 0) return this.#read(max, '0');
+    return lines;
+  }
+
+  async ack(seqs: readonly number[]): Promise<void> {
+    if (seqs.length) await this.redis.xack(this.key, this.group, ...seqs.map((s) => `${s}-0`));
+  }
+}
+
+const group = (id: number): string => `drain:${id}`;
+
+function parseRecord(channel: number, id: number, json: string): DrainRecord {
+  const v = JSON.parse(json) as { token: string; url: string; created_at: string };
+  return { id, channel, token: v.token, url: v.url, createdAt: v.created_at };
+}
+
+function fieldsOf(flat: unknown[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = flat[i + 1];
+  return out;
+}

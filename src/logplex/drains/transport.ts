@@ -1,0 +1,69 @@
+// What every drain transport offers the runner (DESIGN §4 "Drains"). A transport encodes a
+// batch once into a Payload and sends that same Payload until it is accepted or refused, so
+// a retry is byte-identical (same body, same Logplex-Frame-Id).
+import type { LogLine } from '../lines';
+
+export interface Payload {
+  body: Buffer;
+  count: number;
+  /** Unique per batch, kept across retries of that batch. */
+  frameId: string;
+}
+
+/**
+ * `ok`: the receiver took the batch (ack it). `retry`: 429, 5xx, network, timeout or TLS
+ * failure; send the same payload again after a backoff. `reject`: a 4xx other than 429, the
+ * receiver will never take it; drop and count it.
+ */
+export type Outcome =
+  | { kind: 'ok' }
+  | { kind: 'retry'; code: string; message: string }
+  | { kind: 'reject'; code: string; message: string };
+
+export interface Transport {
+  encode(lines: readonly LogLine[], frameId: string): Payload;
+  send(payload: Payload, signal?: AbortSignal): Promise<Outcome>;
+  close(): Promise<void>;
+}
+
+export interface DrainTarget {
+  url: URL;
+  /** The drain token `d.` + UUID (HOSTNAME for syslog drains, a header for HTTPS drains). */
+  token: string;
+}
+
+export interface TransportOptions {
+  /** Extra trusted CAs (PEM), for tests and private receivers; the system roots stay trusted. */
+  ca?: string | Buffer;
+  connectTimeoutMs: number;
+  /** HTTP: request sent → response headers; also the response body. Syslog: one write. */
+  responseTimeoutMs: number;
+}
+
+export const DEFAULT_TRANSPORT_OPTIONS: TransportOptions = { connectTimeoutMs: 5_000, responseTimeoutMs: 30_000 };
+
+/** Node/OpenSSL codes for a certificate that does not verify (DESIGN §4 L14). */
+const CERT_CODES = new Set([
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_REVOKED',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_SIGNATURE_FAILURE',
+  'HOSTNAME_MISMATCH',
+]);
+
+/** A failed send as a retry outcome; certificate failures carry code L14. */
+export function failure(err: unknown): Outcome {
+  const e = err as { code?: unknown; message?: unknown; cause?: { code?: unknown; message?: unknown } };
+  const code = typeof e?.code === 'string' ? e.code : typeof e?.cause?.code === 'string' ? e.cause.code : 'ERR_DRAIN';
+  const message = String(e?.cause?.message ?? e?.message ?? err);
+  if (CERT_CODES.has(code)) return { kind: 'retry', code: 'L14', message: `${code}: ${message}` };
+  return { kind: 'retry', code, message };
+}

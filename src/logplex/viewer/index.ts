@@ -1,0 +1,81 @@
+// The browser log viewer (DESIGN §4 `GET /`): plain HTML, CSS and JS, no build step, nothing
+// fetched from outside. The files live beside this module in src/logplex/viewer/ and are read
+// once, at start-up, from the package root (dist/ and build/ hold only compiled TS), so editing
+// the page needs no build. `GET /v2/apps` gives the page (and `switchyard logs`) app → channel.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { sendJson, type RouteTable } from '../../shared/json-api';
+import { authed, type RouteModule } from '../server';
+
+export interface ViewerAsset {
+  type: string;
+  body: Buffer;
+}
+
+/** One app and its channel, as the composition root knows them (the router's store). */
+export interface AppChannel {
+  name: string;
+  channel_id: number;
+}
+
+export type AppDirectory = () => Promise<AppChannel[]>;
+
+const FILES: readonly [path: string, file: string, type: string][] = [
+  ['/', 'index.html', 'text/html; charset=utf-8'],
+  ['/viewer/viewer.css', 'viewer.css', 'text/css; charset=utf-8'],
+  ['/viewer/viewer.js', 'viewer.js', 'text/javascript; charset=utf-8'],
+];
+
+/** The package root's src/logplex/viewer/, found by walking up from this compiled file. */
+function assetDir(): string {
+  for (let dir = __dirname, i = 0; i < 8; i++, dir = dirname(dir)) {
+    const candidate = join(dir, 'src', 'logplex', 'viewer');
+    if (existsSync(join(candidate, 'index.html'))) return candidate;
+    if (existsSync(join(dir, 'index.html')) && existsSync(join(dir, 'viewer.js'))) return dir;
+  }
+  throw Object.assign(new Error('viewer assets not found (src/logplex/viewer/)'), { code: 'SY_VIEWER_ASSETS' });
+}
+
+let cached: Map<string, ViewerAsset> | undefined;
+
+/** URL path → asset; read once. */
+export function viewerAssets(): Map<string, ViewerAsset> {
+  if (cached) return cached;
+  const dir = assetDir();
+  cached = new Map(FILES.map(([path, file, type]) => [path, { type, body: readFileSync(join(dir, file)) }]));
+  return cached;
+}
+
+/**
+ * `GET /`, the page's CSS and JS (no auth: the page asks for the token when the API wants one),
+ * and `GET /v2/apps` → `[{name, channel_id}]` (API auth) when a directory is given.
+ */
+export function viewerRoutes(opts: { apiToken: string | undefined; apps?: AppDirectory }): RouteModule {
+  const assets = viewerAssets();
+  return (table: RouteTable) => {
+    for (const [path, asset] of assets) {
+      table.add('GET', path, (_req, res) => {
+        res.writeHead(200, {
+          'content-type': asset.type,
+          'content-length': asset.body.length,
+          'cache-control': 'no-cache',
+          'x-content-type-options': 'nosniff',
+          // Nothing from outside: scripts, styles and sockets from this origin only.
+          'content-security-policy': "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:",
+        });
+        res.end(asset.body);
+      });
+    }
+    const apps = opts.apps;
+    if (apps) {
+      table.add(
+        'GET',
+        '/v2/apps',
+        authed(opts.apiToken, async (_req, res) => {
+          const list = await apps();
+          sendJson(res, 200, list.sort((a, b) => a.name.localeCompare(b.name)));
+        }),
+      );
+    }
+  };
+}
