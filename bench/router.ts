@@ -1,11 +1,12 @@
 // Router throughput and latency against its peers, measured in ONE run (STYLE habit 15):
 // direct to the backend, node-http-proxy, a bare undici proxy, nginx when installed, and
 // Switchyard with every routing feature on. Each proxy runs alone in a child pinned to
-// cpu 0; the load generator and the backends share cpu 1. Prints a markdown table to paste
+// cpu 0 (unless --no-pin); the load generator and the backends share cpu 1. Prints a markdown table to paste
 // into docs/benchmarks.md with the command line. Writes nothing itself.
 //
-//   npm run bench:router [-- --duration 5 --connections 64 --rounds 3 --tool wrk|autocannon --profile DIR (Node servers under --cpu-prof) --no-pin
-//                            --peers switchyard,direct,node-http-proxy,undici,nginx]
+//   npm run bench:router [-- --duration 5 --connections 64 --rounds 3 --tool wrk|autocannon
+//                            --peers direct,node-http-proxy,undici,nginx,switchyard
+//                            --profile DIR (Node servers under --cpu-prof) --no-pin]
 import { cpus } from 'node:os';
 import { startBackends } from './lib/backend';
 import { startNginx, startNodePeer } from './lib/baseline';
