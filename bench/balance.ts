@@ -5,40 +5,43 @@
 // p2c sees the slow dyno's in-flight count grow and sends elsewhere. Goal: p2c's p99 at
 // least 3x better than random's. Prints a markdown table; writes nothing itself.
 //
-//   npm run bench:balance [-- --rate 400 --duration 5]
+//   npm run bench:balance [-- --rate 300 --duration 5 --rounds 3 --no-pin]
 import type { Balancer } from '../src/router/table/route-table';
 import { startBackends } from './lib/backend';
-import { pinSelf } from './lib/child';
+import { disablePinning, pinSelf } from './lib/child';
 import { openLoop, type OpenLoopResult } from './lib/open-loop';
-import { argValue, fmt, ratioLine } from './lib/report';
+import { argValue, fmt, medianBy, ratioLine } from './lib/report';
 import { BENCH_HEADERS, startSwitchyard } from './lib/switchyard';
 
 const PROXY_CPU = 0;
 const LOAD_CPU = 1;
 const SERIAL_MS = [2, 2, 2, 20];
-const BALANCERS: readonly Balancer[] = ['p2c', 'round-robin', 'random'];
+const BALANCERS: readonly Balancer[] = ['random', 'round-robin', 'p2c'];
 /** Enough client connections for every request the slow dyno may queue. */
 const CONNECTIONS = 512;
 
 async function main(argv: string[]): Promise<number> {
-  const rate = Number(argValue(argv, '--rate') ?? 400);
+  const rate = Number(argValue(argv, '--rate') ?? 300);
   const durationS = Number(argValue(argv, '--duration') ?? 5);
-  if (!(rate > 0 && rate <= 5000) || !(durationS > 0 && durationS <= 60)) {
-    console.error('--rate must be 1-5000 req/s and --duration 1-60 s');
+  const rounds = Number(argValue(argv, '--rounds') ?? 3);
+  if (!(rate > 0 && rate <= 5000) || !(durationS > 0 && durationS <= 60) || !(rounds >= 1 && rounds <= 9)) {
+    console.error('--rate must be 1-5000 req/s, --duration 1-60 s and --rounds 1-9');
     return 2;
   }
-  await pinSelf(LOAD_CPU);
+  if (argv.includes('--no-pin')) disablePinning();
+  const pinnedSelf = await pinSelf(LOAD_CPU);
   const backends = await startBackends({ serialMs: SERIAL_MS, cpu: LOAD_CPU });
-  const results = new Map<Balancer, OpenLoopResult>();
+  const results = new Map<Balancer, OpenLoopResult[]>(BALANCERS.map((b) => [b, []]));
   try {
-    for (const balancer of BALANCERS) {
+    // Interleaved rounds, each balancer's median round reported: see bench/router.ts.
+    for (let round = 0; round < rounds; round++) for (const balancer of BALANCERS) {
       const sy = await startSwitchyard({ balancer, backends: backends.ports, cpu: PROXY_CPU });
       try {
         const origin = `http://127.0.0.1:${sy.ports[0]}`;
         const load = { origin, headers: BENCH_HEADERS, connections: CONNECTIONS };
         await openLoop({ ...load, rate: 50, durationMs: 1000 }); // warm-up, well under capacity
         const r = await openLoop({ ...load, rate, durationMs: durationS * 1000, drainMs: 20_000, countHeader: 'x-dyno' });
-        results.set(balancer, r);
+        results.get(balancer)!.push(r);
         console.log(`# ${balancer}: p50 ${fmt(r.p50, 2)} ms, p99 ${fmt(r.p99, 2)} ms`);
       } finally {
         await sy.stop();
@@ -47,19 +50,25 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     await backends.stop();
   }
-  console.log(`\nnode ${process.version}; dynos: one worker each, ${SERIAL_MS.join(' / ')} ms per request; open loop ${rate} req/s for ${durationS} s`);
-  console.log('Switchyard pinned to cpu 0, load + dynos to cpu 1\n');
+  console.log(
+    `\nnode ${process.version}; dynos: one worker each, ${SERIAL_MS.join(' / ')} ms per request; open loop ${rate} req/s for ${durationS} s;` +
+      ` median (by p99) of ${rounds} interleaved rounds`,
+  );
+  console.log(pinnedSelf ? `Switchyard pinned to cpu ${PROXY_CPU}, load + dynos to cpu ${LOAD_CPU}\n` : 'not pinned\n');
   console.log('| balancer | offered | ok | errors + timeouts | to the slow dyno | p50 ms | p99 ms | max ms |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   const slow = String(SERIAL_MS.indexOf(Math.max(...SERIAL_MS)));
-  for (const [b, r] of results) {
+  const median = new Map(BALANCERS.map((b) => [b, medianBy(results.get(b)!, (r) => r.p99)!]));
+  for (const [b, r] of median) {
     const share = `${fmt((100 * (r.counts[slow] ?? 0)) / Math.max(1, r.ok), 1)}%`;
     console.log(`| ${b} | ${r.offered} | ${r.ok} | ${r.errors + r.timeouts} | ${share} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.max, 2)} |`);
   }
-  const p2c = results.get('p2c')!.p99;
+  const p2c = median.get('p2c')!.p99;
   console.log('');
-  console.log(ratioLine("random's p99 / p2c's p99", results.get('random')!.p99, p2c, 3));
-  console.log(ratioLine("round-robin's p99 / p2c's p99", results.get('round-robin')!.p99, p2c));
+  console.log(ratioLine("random's p99 / p2c's p99", median.get('random')!.p99, p2c, 3));
+  console.log(ratioLine("round-robin's p99 / p2c's p99", median.get('round-robin')!.p99, p2c));
+  const perRound = results.get('p2c')!.map((r, i) => fmt(results.get('random')![i]!.p99 / r.p99, 1) + 'x');
+  console.log(`random / p2c p99 in each round: ${perRound.join(', ')}`);
   return 0;
 }
 

@@ -1,19 +1,20 @@
 // Router throughput and latency against its peers, measured in ONE run (STYLE habit 15):
 // direct to the backend, node-http-proxy, a bare undici proxy, nginx when installed, and
 // Switchyard with every routing feature on. Each proxy runs alone in a child pinned to
-// cpu 0; the load generator and the backends share cpu 1. Prints a markdown table to paste
+// cpu 0 (unless --no-pin); the load generator and the backends share cpu 1. Prints a markdown table to paste
 // into docs/benchmarks.md with the command line. Writes nothing itself.
 //
-//   npm run bench:router [-- --duration 5 --connections 64 --rounds 3 --tool wrk|autocannon --profile DIR (Node servers under --cpu-prof)
-//                            --peers switchyard,direct,node-http-proxy,undici,nginx]
+//   npm run bench:router [-- --duration 5 --connections 64 --rounds 3 --tool wrk|autocannon
+//                            --peers direct,node-http-proxy,undici,nginx,switchyard
+//                            --profile DIR (Node servers under --cpu-prof) --no-pin]
 import { cpus } from 'node:os';
 import { startBackends } from './lib/backend';
 import { startNginx, startNodePeer } from './lib/baseline';
-import { canPin, cpuSeconds, pinSelf, type ServerChild } from './lib/child';
+import { cpuSeconds, disablePinning, pinSelf, type ServerChild } from './lib/child';
 import { defaultTool, peak, type LoadResult, type LoadTool } from './lib/load';
 import { openLoop, type OpenLoopResult } from './lib/open-loop';
 import { BENCH_HEADERS, startSwitchyard } from './lib/switchyard';
-import { argValue, fmt, ratioLine } from './lib/report';
+import { argValue, fmt, medianBy, ratioLine } from './lib/report';
 
 const PROXY_CPU = 0;
 const LOAD_CPU = 1;
@@ -44,6 +45,7 @@ async function main(argv: string[]): Promise<number> {
     console.error('--duration must be 1-60 s, --connections 1-1000 and --rounds 1-9');
     return 2;
   }
+  if (argv.includes('--no-pin')) disablePinning();
   const pinnedSelf = await pinSelf(LOAD_CPU);
   const backends = await startBackends({ count: DYNOS, cpu: LOAD_CPU });
   // For peak throughput, direct gets its own backend on the proxies' core: the backend
@@ -115,14 +117,8 @@ async function main(argv: string[]): Promise<number> {
     await backends.stop();
     await directBackend.stop();
   }
-  report([...rows.values()], { durationS, connections, rounds, tool, rate, pinned: canPin && pinnedSelf });
+  report([...rows.values()], { durationS, connections, rounds, tool, rate, pinned: pinnedSelf });
   return 0;
-}
-
-/** The element with the median key (the lower middle one of an even count). */
-function medianBy<T>(xs: readonly T[], key: (x: T) => number): T | undefined {
-  const sorted = [...xs].sort((a, b) => key(a) - key(b));
-  return sorted[Math.floor((sorted.length - 1) / 2)];
 }
 
 function report(rows: Row[], o: { durationS: number; connections: number; rounds: number; tool: LoadTool; rate: number; pinned: boolean }): void {
@@ -130,7 +126,7 @@ function report(rows: Row[], o: { durationS: number; connections: number; rounds
   const perCpuOf = (p: Peer): number | undefined => medianBy(rows.find((r) => r.peer === p)?.peaks ?? [], (r) => r.perCpuS ?? 0)?.perCpuS;
   const quarterOf = (p: Peer): OpenLoopResult | undefined => medianBy(rows.find((r) => r.peer === p)?.quarters ?? [], (r) => r.p99);
   console.log(`\nnode ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? '?'}; ${o.tool}, ${o.connections} connections, ${o.durationS} s per run, median of ${o.rounds} interleaved rounds;`);
-  console.log(o.pinned ? `proxy pinned to cpu ${PROXY_CPU}, load + backends to cpu ${LOAD_CPU} (taskset)` : 'not pinned (taskset missing)');
+  console.log(o.pinned ? `proxy pinned to cpu ${PROXY_CPU}, load + backends to cpu ${LOAD_CPU} (taskset)` : 'not pinned (--no-pin, or taskset missing)');
   console.log(`latency at a quarter of Switchyard's peak: open loop, ${o.rate || '-'} req/s\n`);
   console.log('| peer | req/s | p50 ms | p99 ms | req per CPU-s | errors | 1/4-peak p50 ms | 1/4-peak p99 ms |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');

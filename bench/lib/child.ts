@@ -13,16 +13,27 @@ const START_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 5_000;
 
 export const canPin = TASKSET !== undefined;
+let pinning = canPin;
 
-/** `cmd args` wrapped in `taskset -c CPU` when a CPU is asked for and taskset exists. */
+/**
+ * Turns pinning off (`--no-pin`): when other work crowds both cores, a process held to one
+ * busy core waits for it, where the scheduler would have moved it to the other.
+ */
+export function disablePinning(): void {
+  pinning = false;
+}
+
+export const isPinning = (): boolean => pinning;
+
+/** `cmd args` wrapped in `taskset -c CPU` when a CPU is asked for and pinning is on. */
 export function pinned(cpu: number | undefined, cmd: string, args: readonly string[]): [string, string[]] {
-  if (cpu === undefined || TASKSET === undefined) return [cmd, [...args]];
+  if (cpu === undefined || TASKSET === undefined || !pinning) return [cmd, [...args]];
   return [TASKSET, ['-c', String(cpu), cmd, ...args]];
 }
 
 /** Pins the current process (every thread) to `cpu`; false when taskset is missing. */
 export async function pinSelf(cpu: number): Promise<boolean> {
-  if (TASKSET === undefined) return false;
+  if (TASKSET === undefined || !pinning) return false;
   const child = spawn(TASKSET, ['-a', '-p', '-c', String(cpu), String(process.pid)], { stdio: 'ignore' });
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve).on('error', () => resolve(null)));
   return code === 0;

@@ -21,3 +21,9 @@ export function ratioLine(label: string, ours: number, theirs: number | undefine
   const r = ours / theirs;
   return `${label}: ${fmt(r, 2)}x` + (goal === undefined ? '' : ` (goal >= ${goal}x: ${r >= goal ? 'met' : 'MISSED'})`);
 }
+
+/** The element with the median key (the lower middle one of an even count). */
+export function medianBy<T>(xs: readonly T[], key: (x: T) => number): T | undefined {
+  const sorted = [...xs].sort((a, b) => key(a) - key(b));
+  return sorted[Math.floor((sorted.length - 1) / 2)];
+}
