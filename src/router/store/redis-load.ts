@@ -23,8 +23,11 @@ export const LOAD_CHUNK = 500;
 /** Pipelines in flight during a full load. */
 export const LOAD_PARALLEL = 3;
 
-type AppReply = [string[], string[], string[], string[]] | null;
-type Loader = { syLoadApps(numKeys: number, ...keys: string[]): Promise<AppReply[]> };
+type AppReply = [string[], string[], string[], string[]] | false;
+type Loader = { syLoadApps(numKeys: number, ...keys: string[]): Promise<string> };
+
+/** Lua's cjson encodes an empty table as {}: anything but an array is empty here. */
+const list = (v: unknown): string[] => (Array.isArray(v) ? (v as string[]) : []);
 
 /** Defines `syLoadApps` (redis-scripts.ts LOAD_APPS) on a client; loadApps needs it. */
 export function defineLoadCommand(client: RedisClient): void {
@@ -40,7 +43,7 @@ export async function loadApps(client: RedisClient, prefix: string, names: reado
   const out: AppRecord[] = [];
   for (let i = 0; i < names.length; i++) {
     const r = replies[i];
-    const app = r ? parseApp(names[i]!, r[0], r[1], r[2], r[3]) : undefined;
+    const app = r ? parseApp(names[i]!, list(r[0]), list(r[1]), list(r[2]), list(r[3])) : undefined;
     if (app) out.push(app);
   }
   return out;
@@ -53,14 +56,14 @@ function keysOf(prefix: string, name: string): string[] {
 
 async function wholeChunk(client: RedisClient, prefix: string, names: readonly string[]): Promise<AppReply[]> {
   const keys = names.flatMap((n) => keysOf(prefix, n));
-  return (client as unknown as Loader).syLoadApps(keys.length, ...keys);
+  return JSON.parse(await (client as unknown as Loader).syLoadApps(keys.length, ...keys)) as AppReply[];
 }
 
 /** Cluster: one call per app (one slot each); ioredis routes each to its node. */
 async function perApp(client: RedisClient, prefix: string, names: readonly string[]): Promise<AppReply[]> {
   const loader = client as unknown as Loader;
   const replies = await Promise.all(names.map((n) => loader.syLoadApps(4, ...keysOf(prefix, n))));
-  return replies.map((r) => r[0] ?? null);
+  return replies.map((r) => (JSON.parse(r) as AppReply[])[0] ?? false);
 }
 
 /** Every member of the `apps` set, by SSCAN (never one huge SMEMBERS reply). */

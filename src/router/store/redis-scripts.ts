@@ -108,10 +108,11 @@ return 0`,
 };
 
 /**
- * KEYS: app, domains, dynos, leases of one or more apps, four by four. → per app false (no app)
- * or {hash, domains, dynos, leases} as flat arrays. A full load is bound by the client's
- * per-command cost, so a single node loads hundreds of apps per call; on Cluster each call
- * carries one app (one hash tag), since keys of many apps live in many slots.
+ * KEYS: app, domains, dynos, leases of one or more apps, four by four. → one JSON text: per app
+ * false (no app) or [hash, domains, dynos, leases] as flat arrays (an empty one encodes as {}).
+ * A full load is bound by the client's per-reply cost: one JSON.parse per call beats a million
+ * bulk strings. A single node loads hundreds of apps per call; on Cluster each call carries one
+ * app (one hash tag), since keys of many apps live in many slots.
  */
 export const LOAD_APPS: ScriptDef = {
   numberOfKeys: -1,
@@ -124,5 +125,5 @@ for i = 1, #KEYS, 4 do
     out[#out + 1] = {h, redis.call('SMEMBERS', KEYS[i + 1]), redis.call('HGETALL', KEYS[i + 2]), redis.call('ZRANGE', KEYS[i + 3], 0, -1, 'WITHSCORES')}
   end
 end
-return out`,
+return cjson.encode(out)`,
 };
