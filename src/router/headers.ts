@@ -78,17 +78,20 @@ export function upstreamHeaders(raw: readonly string[], connection: string | und
 /** Response headers for the client from undici's raw header buffers, hop-by-hop removed. */
 export function downstreamHeaders(raw: readonly Buffer[]): string[] {
   const out: string[] = [];
-  let named: Set<string> | undefined;
-  for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.length === 10 && raw[i]!.toString('latin1').toLowerCase() === 'connection') {
-      named = connectionTokens(raw[i + 1]!.toString('latin1'));
-    }
-  }
+  let connection: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toString('latin1');
     const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || (named !== undefined && named.has(lower))) continue;
+    if (HOP_BY_HOP.has(lower)) {
+      if (lower === 'connection') connection = raw[i + 1]!.toString('latin1');
+      continue;
+    }
     out.push(name, raw[i + 1]!.toString('latin1'));
   }
-  return out;
+  // The common `Connection: keep-alive` / `close` names no other header: skip the second pass.
+  const named = connection === undefined || /^\s*(keep-alive|close)\s*$/i.test(connection) ? undefined : connectionTokens(connection);
+  if (named === undefined) return out;
+  const kept: string[] = [];
+  for (let i = 0; i < out.length; i += 2) if (!named.has(out[i]!.toLowerCase())) kept.push(out[i]!, out[i + 1]!);
+  return kept;
 }

@@ -2,12 +2,12 @@
 // client-facing limits and timeouts and turns what Node's parser rejects into raw H25/H26/H28
 // responses; every request it accepts goes to handle.ts, every Upgrade to upgrade.ts.
 import { createHash, randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Registry } from 'prom-client';
 import type { Config } from '../shared/config';
-import type { Logger } from '../shared/log';
+import { errorFields, type Logger } from '../shared/log';
 import { closeServer, listen } from '../shared/ops-http';
 import { formatRouterLine, stdoutLines, type AccessLogSink, type LineWriter } from './access-log';
 import { DynoLoad, Ejections, Pickers } from './balance';
@@ -82,10 +82,17 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
   server.setTimeout(Math.max(config.ROUTER_RESPONSE_TIMEOUT_MS, config.ROUTER_IDLE_TIMEOUT_MS) + 1_000);
   // One more than allowed, so checkHead can see the 101st header instead of Node dropping it.
   server.maxHeadersCount = LIMITS.headers + 1;
-  server.on('request', (req, res) => void handle(deps, req, res));
+  // handle.ts answers every failure itself; a throw that escapes it is a bug, and must cost one
+  // connection, never the process (Node 20 exits on an unhandled rejection).
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    handle(deps, req, res).catch((err: unknown) => bug(deps, err, res.socket));
+  };
+  server.on('request', onRequest);
   // We answer 100-continue ourselves, once a dyno is ready for the body (forward.ts).
-  server.on('checkContinue', (req, res) => void handle(deps, req, res));
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void handleUpgrade(deps, req, socket, head));
+  server.on('checkContinue', onRequest);
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    handleUpgrade(deps, req, socket, head).catch((err: unknown) => bug(deps, err, socket));
+  });
   server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => clientError(deps, err, socket as Socket));
   server.on('connection', (socket: Socket) => {
     metrics.clientConnections.inc();
@@ -111,6 +118,11 @@ async function stop(server: Server, deps: PlaneDeps, graceMs: number): Promise<v
     for (const s of deps.pipes) s.destroy();
   }
   await deps.pools.close();
+}
+
+function bug(p: PlaneDeps, err: unknown, socket: Duplex | null): void {
+  p.log.error('request path threw', errorFields(err));
+  socket?.destroy();
 }
 
 /** What llhttp refused, by error code: 431 H25 (too large), 408 H28 (too slow), 400 H26 (malformed). */

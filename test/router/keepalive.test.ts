@@ -60,3 +60,16 @@ t.test('a POST whose body went out on the dying connection is not replayed: H13'
   t.same(d.requests, ['GET /one HTTP/1.1', 'POST /pay HTTP/1.1'], 'the dyno saw the POST once');
   t.match(p.lines[1]!, /^at=error code=H13 /);
 });
+
+t.test('pooled dyno connections idle for ROUTER_POOL_IDLE_MS are closed by the router', async (t) => {
+  const { startDyno } = await import('../fixtures/dyno');
+  const d = await startDyno(t);
+  const p = await startPlane(t, [app('hello', [dyno('web.1', d.port)])], { ROUTER_POOL_IDLE_MS: '100' });
+  await (await request(p.url, { headers: { host: 'hello.localhost' } })).body.text();
+  t.equal(d.connections(), 1, 'kept alive after the response');
+  for (let i = 0; i < 100 && d.connections() > 0; i++) await new Promise((r) => setTimeout(r, 20));
+  t.equal(d.connections(), 0, 'closed once idle');
+  const again = await request(p.url, { headers: { host: 'hello.localhost' } });
+  t.equal(again.statusCode, 200, 'and a new one opens for the next request');
+  await again.body.text();
+});

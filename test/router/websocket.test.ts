@@ -58,3 +58,20 @@ t.test('WebSocket idle beyond ROUTER_IDLE_TIMEOUT_MS: both sides closed', async 
   const code = await new Promise<number>((resolve) => ws.once('close', (c) => resolve(c)));
   t.equal(code, 1006, 'closed without a close frame: the pipe was cut');
 });
+
+t.test('a table change never closes an open WebSocket', async (t) => {
+  const d = await startDyno(t, 'web.1');
+  const d2 = await startDyno(t, 'web.2');
+  const p = await startPlane(t, [app('hello', [dyno('web.1', d.port)])]);
+  const ws = await open(p.url.replace('http', 'ws'), 'hello.localhost');
+  p.setTable([app('hello', [dyno('web.2', d2.port)])]);
+  // A request on the new table makes the router close the departed dyno's pool.
+  const { request } = await import('undici');
+  await (await request(p.url, { headers: { host: 'hello.localhost' } })).body.text();
+  const echoed = await new Promise<string>((resolve) => {
+    ws.once('message', (m) => resolve(m.toString()));
+    ws.send('still here');
+  });
+  t.equal(echoed, 'still here');
+  ws.close();
+});
