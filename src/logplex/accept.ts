@@ -3,7 +3,7 @@
 // Drains read the channel log on their own. One call handles one batch (an HTTP body, one
 // TCP read, one datagram): one store append per channel per batch, never one per line.
 import type { Logger } from '../shared/log';
-import { errorFields } from '../shared/log';
+import { errorFields, type Fields } from '../shared/log';
 import { parseSyslog, sdParam, SyslogParseError, TRUNCATED_MARKER } from '../shared/syslog/rfc5424';
 import type { LogLine, NewLine } from './lines';
 import type { LogplexMetrics, RejectReason, Transport } from './metrics';
@@ -44,11 +44,17 @@ interface Parsed {
   line: NewLine;
 }
 
+/** While the store is down every batch fails: one warning per second is enough (the metric counts all). */
+const STORE_WARN_EVERY_MS = 1000;
+
 export class Acceptor {
   #d: AcceptDeps;
+  #lastWarn = 0;
+  #suppressed = 0;
   constructor(deps: AcceptDeps) {
     this.#d = deps;
   }
+
 
   /**
    * Syslog over TCP or UDP: each frame names its token in APP-NAME or an SD-PARAM `token`.
@@ -141,7 +147,7 @@ export class Acceptor {
     } catch (err) {
       this.#d.metrics.storeErrors.inc({ op: 'resolve_token' });
       r.storeFailed = true;
-      this.#d.log.warn('token lookup failed', errorFields(err));
+      this.#storeFailed('token lookup failed', errorFields(err));
       return undefined;
     }
   }
@@ -154,7 +160,7 @@ export class Acceptor {
       stored = await this.#d.store.append(channel, lines);
     } catch (err) {
       this.#d.metrics.storeErrors.inc({ op: 'append' });
-      this.#d.log.warn('append failed', { channel, ...errorFields(err) });
+      this.#storeFailed('append failed', { channel, ...errorFields(err) });
       r.storeFailed = true;
       r.reject(-1, 'store', 'store unavailable', lines.length);
       return;
@@ -168,6 +174,17 @@ export class Acceptor {
     this.#d.metrics.appendBatch.observe(lines.length);
     r.accepted += stored.length;
     this.#d.hub.publish(channel, stored);
+  }
+
+  #storeFailed(event: string, fields: Fields): void {
+    const now = Date.now();
+    if (now - this.#lastWarn < STORE_WARN_EVERY_MS) {
+      this.#suppressed++;
+      return;
+    }
+    this.#d.log.warn(event, { ...fields, suppressed: this.#suppressed });
+    this.#lastWarn = now;
+    this.#suppressed = 0;
   }
 }
 

@@ -25,6 +25,22 @@ t.test('channels: create, read, add a token, delete', async (t) => {
   await t.rejects(sendLines(node, tok.body.token, [['router', 'gone']]), /401/, 'tokens of a deleted channel stop working');
 });
 
+t.test('GET /v2/channels lists channels, filtered by ?name=', async (t) => {
+  const node = await startNode(t);
+  const a = await node.api('POST', '/v2/channels', { name: 'hello', tokens: ['app'] });
+  const b = await node.api('POST', '/v2/channels', { name: 'other' });
+  const all = await node.api('GET', '/v2/channels');
+  t.equal(all.status, 200);
+  t.same(all.body, [
+    { channel_id: a.body.channel_id, name: 'hello' },
+    { channel_id: b.body.channel_id, name: 'other' },
+  ]);
+  t.same((await node.api('GET', '/v2/channels?name=other')).body, [{ channel_id: b.body.channel_id, name: 'other' }]);
+  t.same((await node.api('GET', '/v2/channels?name=nope')).body, []);
+  t.equal((await node.api('GET', '/v2/channels?color=red')).status, 400);
+  t.equal((await node.api('GET', '/v2/channels', undefined, { authorization: '' })).status, 401);
+});
+
 t.test('auth: Bearer or Basic with the token as password; anything else 401', async (t) => {
   const node = await startNode(t);
   const basic = 'Basic ' + Buffer.from(`:${API_TOKEN}`).toString('base64');

@@ -44,3 +44,34 @@ t.test('another node sees appended lines through watchRemote; the appending node
   t.ok(lines[0]!.seq >= 1);
   t.same(seenA, [], 'own publishes are skipped');
 });
+
+t.test('deleteChannel leaves no key of the channel behind (DESIGN §2 keys)', async (t) => {
+  const prefix = await prefixFor(t);
+  if (prefix === undefined) return;
+  const redis = createRedis(REDIS_URL);
+  const store = new RedisLogStore(redis, { prefix, historyLines: 100 });
+  t.teardown(async () => {
+    await store.close();
+    redis.disconnect();
+  });
+  const keep = await store.createChannel('keep', ['app']);
+  const c = await store.createChannel('gone', ['app', 'heroku']);
+  await store.append(c.id, [{ time: 't', pri: 134, source: 'app', ps: 'web.1', msg: 'x' }]);
+  // A key another module (drains) keeps under the channel's hash tag.
+  await redis.set(`${prefix}drain:{${c.id}}:7:owner`, 'node-a');
+  const keysOf = async (): Promise<string[]> => {
+    const out: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      out.push(...keys.map((k) => k.slice(prefix.length)));
+    } while (cursor !== '0');
+    return out.sort();
+  };
+  t.ok((await keysOf()).includes(`channel:{${c.id}}:log`));
+  await store.deleteChannel(c.id);
+  const left = await keysOf();
+  t.same(left.filter((k) => k.includes(`{${c.id}}`)), [], 'no channel:{C}* or drain:{C}* key');
+  t.same(left.filter((k) => k.startsWith('token:')), [`token:${keep.tokens[0]!.token}`], 'only the other channel’s token');
+});

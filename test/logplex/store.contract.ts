@@ -24,6 +24,25 @@ export function storeContract(t: Test, make: MakeStore): void {
     t.equal(await s.resolveToken('t.nope'), undefined);
   });
 
+  t.test('listChannels: id and name, oldest first, bounded; deleted ones leave', async (t) => {
+    const s = await make(t, 100);
+    if (!s) return;
+    const a = await s.createChannel('one', []);
+    const b = await s.createChannel('two', []);
+    const c = await s.createChannel('three', []);
+    t.same(await s.listChannels(10), [
+      { id: a.id, name: 'one' },
+      { id: b.id, name: 'two' },
+      { id: c.id, name: 'three' },
+    ]);
+    t.same(await s.listChannels(2), [
+      { id: a.id, name: 'one' },
+      { id: b.id, name: 'two' },
+    ]);
+    await s.deleteChannel(b.id);
+    t.same((await s.listChannels(10)).map((x) => x.name), ['one', 'three']);
+  });
+
   t.test('addToken: new names get new tokens, an existing name keeps its token', async (t) => {
     const s = await make(t, 100);
     if (!s) return;

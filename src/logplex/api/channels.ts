@@ -14,6 +14,9 @@ export interface ChannelRoutesDeps {
   drainsOf?: (channel: number) => Promise<unknown[]>;
 }
 
+/** GET /v2/channels lists at most this many channels (oldest first). */
+export const LIST_LIMIT = 10_000;
+
 export function channelView(c: Channel, drains: unknown[]): Record<string, unknown> {
   return { channel_id: c.id, name: c.name, tokens: c.tokens.map((t) => ({ name: t.name, token: t.token })), drains };
 }
@@ -35,6 +38,18 @@ export function channelRoutes(deps: ChannelRoutesDeps): RouteModule {
         const name = nameField(body, 'name', true);
         const c = await store.createChannel(name, tokenNames(body));
         sendJson(res, 201, channelView(c, []));
+      }),
+    );
+    table.add(
+      'GET',
+      '/v2/channels',
+      authed(apiToken, async (req, res) => {
+        const q = new URL(req.url ?? '/', 'http://x').searchParams;
+        const unknown = [...q.keys()].find((k) => k !== 'name');
+        if (unknown !== undefined) throw new ApiError('invalid_params', `unknown query parameter "${unknown}"; allowed: name`);
+        const name = q.get('name');
+        const all = await store.listChannels(LIST_LIMIT);
+        sendJson(res, 200, all.filter((c) => name === null || c.name === name).map((c) => ({ channel_id: c.id, name: c.name })));
       }),
     );
     table.add(

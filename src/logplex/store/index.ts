@@ -47,6 +47,8 @@ export interface LogStore {
   nextId(): Promise<number>;
   createChannel(name: string, tokenNames: readonly string[]): Promise<Channel>;
   getChannel(id: number): Promise<Channel | undefined>;
+  /** Every channel's id and name, oldest first, at most `limit` (the viewer's app picker, `logs --app`). */
+  listChannels(limit: number): Promise<{ id: number; name: string }[]>;
   /** Removes the channel, its tokens, its log and every other `channel:{C}:*` key. */
   deleteChannel(id: number): Promise<boolean>;
   /** A new `t.` + UUID token; undefined when the channel does not exist. */

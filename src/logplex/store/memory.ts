@@ -72,6 +72,15 @@ export class MemoryLogStore implements LogStore {
     return st && copy(st.channel);
   }
 
+  async listChannels(limit: number): Promise<{ id: number; name: string }[]> {
+    const out: { id: number; name: string }[] = [];
+    for (const { channel } of this.#channels.values()) {
+      if (out.length >= limit) break;
+      out.push({ id: channel.id, name: channel.name });
+    }
+    return out;
+  }
+
   async deleteChannel(id: number): Promise<boolean> {
     const st = this.#channels.get(id);
     if (!st) return false;

@@ -3,6 +3,7 @@
 // bumps `channel:{C}` `seq`, XADDs the batch, trims with MAXLEN ~ and publishes it on `tail:{C}` for
 // the other nodes' tail sessions. Every multi-key call stays inside one `{C}` hash tag.
 import { randomUUID } from 'node:crypto';
+import { Cluster } from 'ioredis';
 import type { RedisClient } from '../../shared/redis';
 import { RedisHealth } from '../../shared/redis';
 import type { LogLine, NewLine } from '../lines';
@@ -80,6 +81,7 @@ export class RedisLogStore implements LogStore {
       p.hset(this.#ch(id, ':tokens'), t.name, t.token);
     }
     p.hset(this.#ch(id), 'name', name, 'created', createdAt);
+    p.zadd(this.#k('channels'), id, String(id));
     await exec(p);
     return { id, name, createdAt, tokens };
   }
@@ -98,23 +100,47 @@ export class RedisLogStore implements LogStore {
     };
   }
 
+  async listChannels(limit: number): Promise<{ id: number; name: string }[]> {
+    const ids = await this.#redis.zrange(this.#k('channels'), 0, limit - 1);
+    if (ids.length === 0) return [];
+    const p = this.#redis.pipeline();
+    for (const id of ids) p.hget(this.#ch(Number(id)), 'name');
+    const names = (await exec(p)) as (string | null)[];
+    const out: { id: number; name: string }[] = [];
+    ids.forEach((id, i) => {
+      if (names[i] !== null) out.push({ id: Number(id), name: names[i]! });
+    });
+    return out;
+  }
+
   async deleteChannel(id: number): Promise<boolean> {
+    await this.#redis.zrem(this.#k('channels'), String(id));
     const tokens = await this.#redis.hvals(this.#ch(id, ':tokens'));
     // The hash first: from here on appends see the channel gone.
     const existed = (await this.#redis.unlink(this.#ch(id))) > 0;
-    if (tokens.length) await this.#redis.unlink(...tokens.map((t) => this.#k(`token:${t}`)));
+    // token:T keys hash to different slots: one UNLINK each (pipelined), never one multi-key call.
+    if (tokens.length) {
+      const p = this.#redis.pipeline();
+      for (const t of tokens) p.unlink(this.#k(`token:${t}`));
+      await exec(p);
+    }
     for (const pattern of [this.#ch(id, ':*'), `${this.#prefix}drain:{${id}}:*`]) await this.#unlinkMatching(pattern);
     return existed || tokens.length > 0;
   }
 
+  /** Every key of one `{C}` hash tag matching `pattern` (same slot: multi-key UNLINK is fine). */
   async #unlinkMatching(pattern: string): Promise<void> {
     const match = pattern.replace(/[?[\]\\]/g, '\\$&').replace(/\{/g, '\\{').replace(/\}/g, '\\}');
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.#redis.scan(cursor, 'MATCH', match, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await this.#redis.unlink(...keys);
-    } while (cursor !== '0');
+    // SCAN walks one node: on a Cluster, walk every master (the keys live on one of them).
+    const nodes = this.#redis instanceof Cluster ? this.#redis.nodes('master') : [this.#redis];
+    for (const node of nodes) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', match, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length) await this.#redis.unlink(...keys);
+      } while (cursor !== '0');
+    }
   }
 
   async addToken(channel: number, name: string): Promise<TokenRecord | undefined> {

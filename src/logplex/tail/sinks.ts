@@ -86,7 +86,8 @@ export function textFrames(lines: readonly string[]): Buffer {
       buf.writeUInt32BE(len, o + 4);
       o += 8;
     }
-    o += buf.write(lines[i]!, o, len, 'utf8');
+    // Same byte and character count: pure ASCII, which latin1 copies without UTF-8 encoding.
+    o += buf.write(lines[i]!, o, len, len === lines[i]!.length ? 'latin1' : 'utf8');
   }
   return buf;
 }
