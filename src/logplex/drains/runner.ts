@@ -16,7 +16,11 @@ import type { DrainMetrics } from './metrics';
 import type { DrainCursor, DrainRecord, DrainStore } from './store/index';
 import type { Outcome, Payload, Transport } from './transport';
 
-/** DESIGN §4: a batch is at most 500 lines or 1 MiB. The runner holds at most one read batch. */
+/**
+ * DESIGN §4: a batch is at most 500 lines or 1 MiB. The runner holds the batch in flight and
+ * reads the next one while sending it (so Redis and the receiver work at the same time):
+ * at most two batches in memory.
+ */
 export const BATCH_LINES = 500;
 export const BATCH_BYTES = 1024 * 1024;
 
@@ -46,6 +50,9 @@ export class DrainRunner {
   #wake: (() => void) | undefined;
   #done: Promise<void> | undefined;
   #buf: LogLine[] = [];
+  /** The next read, started while the batch in flight is being sent. */
+  #next: Promise<LogLine[]> | undefined;
+  #prefetched = 0;
   #inflight: InFlight | undefined;
   #last = 0;
   #lastTime: string | undefined;
@@ -58,9 +65,9 @@ export class DrainRunner {
   get id(): number {
     return this.#d.drain.id;
   }
-  /** Lines held in memory: bounded by BATCH_LINES (plus an L10 line). */
+  /** Lines held in memory: at most two batches (plus an L10 line). */
   get buffered(): number {
-    return this.#buf.length + (this.#inflight?.payload.count ?? 0);
+    return this.#buf.length + this.#prefetched + (this.#inflight?.payload.count ?? 0);
   }
 
   start(): void {
@@ -95,6 +102,8 @@ export class DrainRunner {
           this.#last = await cursor.open();
           this.#lastTime = (await store.status(drain.channel, drain.id)).lastTime ?? drain.createdAt;
           this.#buf = [];
+          this.#next = undefined;
+          this.#prefetched = 0;
           open = true;
         }
         if (!this.#inflight && !(await this.#prepare(cursor))) {
@@ -118,7 +127,12 @@ export class DrainRunner {
 
   /** Builds the next payload from the buffer (reading when empty); false when there is nothing. */
   async #prepare(cursor: DrainCursor): Promise<boolean> {
-    if (this.#buf.length === 0) this.#buf = await cursor.read(BATCH_LINES);
+    if (this.#buf.length === 0) {
+      const next = this.#next;
+      this.#next = undefined;
+      this.#buf = next ? await next : await cursor.read(BATCH_LINES);
+      this.#prefetched = 0;
+    }
     if (this.#buf.length === 0) return false;
     const now = this.#now();
     const lines: LogLine[] = [];
@@ -143,6 +157,7 @@ export class DrainRunner {
       taken++;
     }
     this.#buf = this.#buf.slice(taken);
+    if (this.#buf.length === 0) this.#prefetch(cursor);
     if (lost > 0) {
       this.#d.metrics?.lost.inc({ drain: String(this.id) }, lost);
       await this.#d.store.record(this.#d.drain.channel, this.id, { lost });
@@ -150,6 +165,16 @@ export class DrainRunner {
     this.#inflight = { payload: this.#d.transport.encode(lines, randomUUID()), seqs, lastTime: this.#lastTime };
     this.#d.metrics?.backlog.set({ drain: String(this.id) }, this.buffered);
     return true;
+  }
+
+  #prefetch(cursor: DrainCursor): void {
+    const next = cursor.read(BATCH_LINES).then((lines) => {
+      if (this.#next === next) this.#prefetched = lines.length;
+      return lines;
+    });
+    // A failed read surfaces when #prepare awaits it; until then it must not be "unhandled".
+    next.catch(() => undefined);
+    this.#next = next;
   }
 
   /** One send of the in-flight payload; true when it is settled (delivered or dropped). */
@@ -163,18 +188,20 @@ export class DrainRunner {
     const n = f.payload.count;
     switch (outcome.kind) {
       case 'ok':
-        await cursor.ack(f.seqs);
+        // Ack and status go out together (one round trip on Redis: ioredis pipelines them).
+        await Promise.all([cursor.ack(f.seqs), store.record(drain.channel, drain.id, { delivered: n, lastSuccessAt: at, lastTime: f.lastTime })]);
         this.#inflight = undefined;
         metrics?.delivered.inc(label, n);
-        await store.record(drain.channel, drain.id, { delivered: n, lastSuccessAt: at, lastTime: f.lastTime });
         this.#lastReported = '';
         return true;
       case 'reject':
         // The receiver will never take this batch (a 4xx other than 429): drop it, count it, move on.
-        await cursor.ack(f.seqs);
+        await Promise.all([
+          cursor.ack(f.seqs),
+          store.record(drain.channel, drain.id, { dropped: n, lastError: { at, message: outcome.message, code: outcome.code } }),
+        ]);
         this.#inflight = undefined;
         metrics?.dropped.inc(label, n);
-        await store.record(drain.channel, drain.id, { dropped: n, lastError: { at, message: outcome.message, code: outcome.code } });
         this.#d.log.warn('drain batch dropped', { drain: drain.id, code: outcome.code, lines: n });
         this.#reportOnce('L13', outcome.message, at);
         return true;

@@ -265,7 +265,8 @@ export class RedisLogStore implements LogStore {
   }
 }
 
-function toLine([id, f]: Entry): LogLine {
+/** A channel-log stream entry (`SEQ-0`, fields n t p s d m) as a LogLine; drains read the same entries. */
+export function toLine([id, f]: Entry): LogLine {
   const v: Record<string, string> = {};
   for (let i = 0; i + 1 < f.length; i += 2) v[f[i]!] = f[i + 1]!;
   return { seq: Number(v.n ?? id.split('-')[0]), time: v.t ?? '', pri: Number(v.p ?? 0), source: v.s ?? '', ps: v.d ?? '', msg: v.m ?? '' };

@@ -84,14 +84,19 @@ export class MemoryDrainStore implements DrainStore {
   cursor(drain: DrainRecord): DrainCursor {
     const state = (): DrainState | undefined => this.#drains.get(key(drain.channel, drain.id));
     const log = this.#log;
+    // Like a consumer group: reads move this cursor's position; a new cursor (a new owner)
+    // starts again after the last acked line, so read-but-unacked lines come again.
+    let readPos = 0;
     return {
       async open(): Promise<number> {
-        return state()?.acked ?? 0;
+        readPos = state()?.acked ?? 0;
+        return readPos;
       },
       async read(max: number): Promise<LogLine[]> {
-        const s = state();
-        if (!s) return [];
-        return (await log.readAfter(drain.channel, s.acked, max)).lines;
+        if (!state()) return [];
+        const { lines } = await log.readAfter(drain.channel, readPos, max);
+        if (lines.length) readPos = lines[lines.length - 1]!.seq;
+        return lines;
       },
       async ack(seqs: readonly number[]): Promise<void> {
         const s = state();

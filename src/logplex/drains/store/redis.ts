@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RedisClient } from '../../../shared/redis';
 import type { LogLine } from '../../lines';
+import { toLine } from '../../store/redis';
 import { applyDelta } from './memory';
 import type { DrainCounters, DrainCursor, DrainError, DrainRecord, DrainStatus, DrainStore, StatusDelta } from './index';
 import { EMPTY_COUNTERS } from './index';
@@ -223,7 +224,7 @@ class GroupCursor implements DrainCursor {
     for (const [id, f] of entries) {
       // A pending entry trimmed from the log comes back without fields: lost, and counted by the seq gap.
       if (f === null) gone.push(id);
-      else lines.push(toLine(id, f));
+      else lines.push(toLine([id, f]));
     }
     if (gone.length) await this.redis.xack(this.key, this.group, ...gone);
     if (from === '0' && lines.length === 0 && gone.length > 0) return this.#read(max, '0');
@@ -246,10 +247,4 @@ function fieldsOf(flat: unknown[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = flat[i + 1];
   return out;
-}
-
-function toLine(id: string, f: string[]): LogLine {
-  const v: Record<string, string> = {};
-  for (let i = 0; i + 1 < f.length; i += 2) v[f[i]!] = f[i + 1]!;
-  return { seq: Number(v.n ?? seqOf(id)), time: v.t ?? '', pri: Number(v.p ?? 0), source: v.s ?? '', ps: v.d ?? '', msg: v.m ?? '' };
 }
