@@ -82,3 +82,16 @@ t.test('logs: an unknown app is a clear message and exit 1', async (t) => {
   t.equal(code, 1);
   t.match(out.output(), /switchyard logs: no app named "nosuchapp" \(apps: none yet\)/);
 });
+
+t.test('dev: a port already in use is one clear line and exit 1', async (t) => {
+  const { createServer } = await import('node:net');
+  const busy = createServer();
+  await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+  t.teardown(() => busy.close());
+  const port = (busy.address() as { port: number }).port;
+  const child = spawnCli(t, ['dev', '--router-port', String(port), '--router-admin-port', '0', '--logplex-port', '0', '--logplex-syslog-port', '0']);
+  const out = watchOutput(child);
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  t.equal(code, 1);
+  t.match(out.output(), new RegExp(`switchyard dev: 127\\.0\\.0\\.1:${port} is already in use; choose other ports with --router-port`));
+});
