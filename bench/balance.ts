@@ -1,0 +1,72 @@
+// Balancers under a slow dyno (DESIGN §3 step 4): four single-worker dynos, three taking
+// 2 ms per request and one taking 20 ms, and the same open-loop offered load through
+// Switchyard for p2c, round-robin and random. A balancer that keeps feeding the slow dyno
+// its share (a quarter) overloads it (50 req/s of capacity) and its queue sets the p99;
+// p2c sees the slow dyno's in-flight count grow and sends elsewhere. Goal: p2c's p99 at
+// least 3x better than random's. Prints a markdown table; writes nothing itself.
+//
+//   npm run bench:balance [-- --rate 400 --duration 5]
+import type { Balancer } from '../src/router/table/route-table';
+import { startBackends } from './lib/backend';
+import { pinSelf } from './lib/child';
+import { openLoop, type OpenLoopResult } from './lib/open-loop';
+import { argValue, fmt, ratioLine } from './lib/report';
+import { BENCH_HEADERS, startSwitchyard } from './lib/switchyard';
+
+const PROXY_CPU = 0;
+const LOAD_CPU = 1;
+const SERIAL_MS = [2, 2, 2, 20];
+const BALANCERS: readonly Balancer[] = ['p2c', 'round-robin', 'random'];
+/** Enough client connections for every request the slow dyno may queue. */
+const CONNECTIONS = 512;
+
+async function main(argv: string[]): Promise<number> {
+  const rate = Number(argValue(argv, '--rate') ?? 400);
+  const durationS = Number(argValue(argv, '--duration') ?? 5);
+  if (!(rate > 0 && rate <= 5000) || !(durationS > 0 && durationS <= 60)) {
+    console.error('--rate must be 1-5000 req/s and --duration 1-60 s');
+    return 2;
+  }
+  await pinSelf(LOAD_CPU);
+  const backends = await startBackends({ serialMs: SERIAL_MS, cpu: LOAD_CPU });
+  const results = new Map<Balancer, OpenLoopResult>();
+  try {
+    for (const balancer of BALANCERS) {
+      const sy = await startSwitchyard({ balancer, backends: backends.ports, cpu: PROXY_CPU });
+      try {
+        const origin = `http://127.0.0.1:${sy.ports[0]}`;
+        const load = { origin, headers: BENCH_HEADERS, connections: CONNECTIONS };
+        await openLoop({ ...load, rate: 50, durationMs: 1000 }); // warm-up, well under capacity
+        const r = await openLoop({ ...load, rate, durationMs: durationS * 1000, drainMs: 20_000, countHeader: 'x-dyno' });
+        results.set(balancer, r);
+        console.log(`# ${balancer}: p50 ${fmt(r.p50, 2)} ms, p99 ${fmt(r.p99, 2)} ms`);
+      } finally {
+        await sy.stop();
+      }
+    }
+  } finally {
+    await backends.stop();
+  }
+  console.log(`\nnode ${process.version}; dynos: one worker each, ${SERIAL_MS.join(' / ')} ms per request; open loop ${rate} req/s for ${durationS} s`);
+  console.log('Switchyard pinned to cpu 0, load + dynos to cpu 1\n');
+  console.log('| balancer | offered | ok | errors + timeouts | to the slow dyno | p50 ms | p99 ms | max ms |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  const slow = String(SERIAL_MS.indexOf(Math.max(...SERIAL_MS)));
+  for (const [b, r] of results) {
+    const share = `${fmt((100 * (r.counts[slow] ?? 0)) / Math.max(1, r.ok), 1)}%`;
+    console.log(`| ${b} | ${r.offered} | ${r.ok} | ${r.errors + r.timeouts} | ${share} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.max, 2)} |`);
+  }
+  const p2c = results.get('p2c')!.p99;
+  console.log('');
+  console.log(ratioLine("random's p99 / p2c's p99", results.get('random')!.p99, p2c, 3));
+  console.log(ratioLine("round-robin's p99 / p2c's p99", results.get('round-robin')!.p99, p2c));
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,155 @@
+// The peers Switchyard is measured against in the same run (STYLE habit 15). Each spreads
+// requests over the same backends in turn and reuses upstream connections, the fairest
+// setup of each: node-http-proxy with a keep-alive Agent, a bare undici proxy (node:http
+// server + one undici Pool per backend + `stream`, no features), and nginx when it is installed.
+// The Node peers run as a child: `node baseline.js http-proxy|undici PORT,PORT...`.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer as createNetServer, connect, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import httpProxy from 'http-proxy';
+import { Pool } from 'undici';
+import { announce, pinned, startChild, type ServerChild } from './child';
+
+export type NodePeer = 'http-proxy' | 'undici';
+
+/** `profileDir`: run under `node --cpu-prof`, as Switchyard can, to compare where time goes. */
+export function startNodePeer(kind: NodePeer, backends: readonly number[], cpu?: number, profileDir?: string): Promise<ServerChild> {
+  const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  return startChild(kind, __filename, [kind, backends.join(',')], { cpu, nodeArgs });
+}
+
+const NGINX = ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/local/nginx/sbin/nginx'].find((p) => existsSync(p));
+
+/** nginx on one core (one process, `worker_processes 1`), or why it was skipped. */
+export async function startNginx(backends: readonly number[], cpu?: number): Promise<ServerChild | { skipped: string }> {
+  if (!NGINX) return { skipped: 'nginx not installed (apt-get install -y nginx to include it)' };
+  const dir = mkdtempSync(join(tmpdir(), 'sy-bench-nginx-'));
+  const port = await freePort();
+  // master_process off: one process serves (no setuid to a worker user that could not
+  // read the temp dir); upstream keepalive with HTTP/1.1 and an empty Connection header
+  // is how nginx reuses upstream connections.
+  writeFileSync(
+    join(dir, 'nginx.conf'),
+    `daemon off;
+master_process off;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  upstream dynos {
+${backends.map((p) => `    server 127.0.0.1:${p};`).join('\n')}
+    keepalive 256;
+  }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://dynos;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+`,
+  );
+  const [cmd, argv] = pinned(cpu, NGINX, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')]);
+  const child = spawn(cmd, argv, { stdio: 'ignore' });
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      await new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGQUIT');
+      });
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  for (let i = 0; i < 100 && child.exitCode === null; i++) {
+    if (await canConnect(port)) return { name: 'nginx', ports: [port], pid: child.pid!, stop };
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await stop();
+  return { skipped: 'nginx did not start (see its error log)' };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createNetServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = connect(port, '127.0.0.1');
+    sock.once('connect', () => {
+      sock.destroy();
+      resolve(true);
+    });
+    sock.once('error', () => resolve(false));
+  });
+}
+
+// RFC 9110 §7.6.1: connection-specific fields are not forwarded.
+const HOP = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer'];
+
+function endToEnd(h: IncomingHttpHeaders): IncomingHttpHeaders {
+  const out = { ...h };
+  for (const name of HOP) delete out[name];
+  return out;
+}
+
+function httpProxyPeer(ports: readonly number[]): Server {
+  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  const proxy = httpProxy.createProxyServer({ agent });
+  // node-http-proxy kills the process on an error without a listener (its issue #579).
+  proxy.on('error', (_err, _req, res) => {
+    if ('writeHead' in res && !res.headersSent) res.writeHead(502);
+    res.end();
+  });
+  const targets = ports.map((port) => ({ host: '127.0.0.1', port, protocol: 'http:' }));
+  let next = 0;
+  return createServer((req, res) => proxy.web(req, res, { target: targets[next++ % targets.length]! }));
+}
+
+/** undici's `stream` API writes the answer straight into `res`: its fastest call for a proxy. */
+function undiciPeer(ports: readonly number[]): Server {
+  const pools = ports.map((port) => new Pool(`http://127.0.0.1:${port}`, { pipelining: 1 }));
+  let next = 0;
+  return createServer((req, res) => {
+    const pool = pools[next++ % pools.length]!;
+    const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
+    const opts = { path: req.url ?? '/', method: req.method as 'GET', headers: endToEnd(req.headers), body: hasBody ? req : null };
+    pool
+      .stream(opts, ({ statusCode, headers }) => {
+        res.writeHead(statusCode, endToEnd(headers as IncomingHttpHeaders));
+        return res;
+      })
+      .catch(() => {
+        if (!res.headersSent) res.writeHead(502);
+        res.end();
+      });
+  });
+}
+
+async function main(argv: string[]): Promise<void> {
+  const kind = argv[0] as NodePeer;
+  const ports = (argv[1] ?? '').split(',').map(Number);
+  const server = kind === 'undici' ? undiciPeer(ports) : httpProxyPeer(ports);
+  server.keepAliveTimeout = 60_000;
+  server.listen(0, '127.0.0.1', () => announce([(server.address() as AddressInfo).port]));
+}
+
+if (require.main === module) void main(process.argv.slice(2));
