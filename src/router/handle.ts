@@ -81,14 +81,14 @@ export async function handle(p: PlaneDeps, req: IncomingMessage, res: ServerResp
     if (entry === undefined) return noSuchApp(p, req, res, ctx);
     const app = entry.app.name;
     p.appInFlight.set(app, (p.appInFlight.get(app) ?? 0) + 1);
-    p.metrics.inFlight.inc();
+    p.metrics.live.inFlight++;
     try {
       await proxy(p, entry, req, res, ctx);
     } finally {
       const n = p.appInFlight.get(app)! - 1;
       if (n === 0) p.appInFlight.delete(app);
       else p.appInFlight.set(app, n);
-      p.metrics.inFlight.dec();
+      p.metrics.live.inFlight--;
     }
     record(p, req, ctx, undefined);
   } catch (err) {
@@ -259,7 +259,7 @@ export function logRecord(req: IncomingMessage, ctx: RequestContext, code: HCode
 /** Step 9: metrics, stdout, and the app's channel. */
 export function record(p: PlaneDeps, req: IncomingMessage, ctx: RequestContext, code: HCode | undefined): void {
   const app = ctx.app ?? '';
-  p.metrics.requests.labels(app, statusClass(ctx.status), code ?? 'none').inc();
+  p.metrics.countRequest(app, statusClass(ctx.status), code ?? 'none');
   const line = formatRouterLine(logRecord(req, ctx, code));
   p.writeLine(line);
   if (p.accessLog !== undefined && ctx.app !== undefined) {

@@ -71,9 +71,13 @@ export function createRouterMetrics(registry: Registry): RouterMetrics {
 export interface DataPlaneMetrics {
   /** Requests by app, status class (2xx…5xx, 499) and H code (`none` when forwarded fine). */
   readonly requests: Counter<'app' | 'class' | 'code'>;
+  /** requests{app, class, code} += 1, through a cache of label children (one Map.get per request). */
+  countRequest(app: string, statusClass: string, code: string): void;
   readonly unknownHost: Counter<string>;
   readonly serviceSeconds: Histogram<string>;
   readonly connectSeconds: Histogram<string>;
+  /** Live counts the gauges read when scraped: the request path adds to a number, not a metric. */
+  readonly live: { inFlight: number; clientConnections: number; websockets: number };
   readonly inFlight: Gauge<string>;
   /** Failures of a dyno or of the client, by H code (H12, H13, H19, H21, …). */
   readonly upstreamErrors: Counter<'code'>;
@@ -88,17 +92,40 @@ export interface DataPlaneMetrics {
 
 export function createDataPlaneMetrics(registry: Registry): DataPlaneMetrics {
   const r = [registry];
+  const live = { inFlight: 0, clientConnections: 0, websockets: 0 };
+  const liveGauge = (name: string, help: string, key: keyof typeof live): Gauge<string> =>
+    new Gauge({
+      name: n(name),
+      help,
+      registers: r,
+      collect() {
+        this.set(live[key]);
+      },
+    });
+  const requests = new Counter({ name: n('requests_total'), help: 'requests by app, status class and H code', labelNames: ['app', 'class', 'code'] as const, registers: r });
+  // As bounded as the labels themselves: apps × status classes × H codes.
+  const children = new Map<string, { inc(): void }>();
   return {
-    requests: new Counter({ name: n('requests_total'), help: 'requests by app, status class and H code', labelNames: ['app', 'class', 'code'], registers: r }),
+    live,
+    requests,
+    countRequest(app, statusClass, code) {
+      const key = `${app}\0${statusClass}\0${code}`;
+      let child = children.get(key);
+      if (child === undefined) {
+        child = requests.labels(app, statusClass, code);
+        children.set(key, child);
+      }
+      child.inc();
+    },
     unknownHost: new Counter({ name: n('unknown_host_total'), help: 'requests for a Host no app owns (404)', registers: r }),
     serviceSeconds: new Histogram({ name: n('service_seconds'), help: 'request sent to dyno until response end', buckets: LATENCY_BUCKETS, registers: r }),
     connectSeconds: new Histogram({ name: n('connect_seconds'), help: 'time to obtain a dyno connection', buckets: LATENCY_BUCKETS, registers: r }),
-    inFlight: new Gauge({ name: n('in_flight'), help: 'requests in flight on this node', registers: r }),
+    inFlight: liveGauge('in_flight', 'requests in flight on this node', 'inFlight'),
     upstreamErrors: new Counter({ name: n('upstream_errors_total'), help: 'failed requests by H code', labelNames: ['code'], registers: r }),
     retries: new Counter({ name: n('retries_total'), help: 'extra attempts by reason', labelNames: ['reason'], registers: r }),
     ejections: new Counter({ name: n('ejections_total'), help: 'dynos put on connect-failure back-off', registers: r }),
-    clientConnections: new Gauge({ name: n('client_connections'), help: 'open client connections', registers: r }),
-    websockets: new Gauge({ name: n('websocket_connections'), help: 'open upgraded (WebSocket) pipes', registers: r }),
+    clientConnections: liveGauge('client_connections', 'open client connections', 'clientConnections'),
+    websockets: liveGauge('websocket_connections', 'open upgraded (WebSocket) pipes', 'websockets'),
     accessLogDropped: new Counter({ name: n('access_log_dropped_total'), help: 'router log lines the sink refused', registers: r }),
   };
 }

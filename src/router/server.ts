@@ -95,8 +95,8 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
   });
   server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => clientError(deps, err, socket as Socket));
   server.on('connection', (socket: Socket) => {
-    metrics.clientConnections.inc();
-    socket.once('close', () => metrics.clientConnections.dec());
+    metrics.live.clientConnections++;
+    socket.once('close', () => metrics.live.clientConnections--);
   });
   listener.port = await listen(server, opts.port ?? config.ROUTER_PORT, opts.host);
   return {
@@ -146,7 +146,7 @@ function clientError(p: PlaneDeps, err: Error & { code?: string }, socket: Socke
   // (the dyno never gets a complete request) and let handle.ts know this line is already written.
   p.refused.add(socket);
   socket.end(rawErrorResponse(info.status, errorBody(code, info.desc, requestId, false)), () => socket.destroy());
-  p.metrics.requests.labels('', `${Math.floor(info.status / 100)}xx`, code).inc();
+  p.metrics.countRequest('', `${Math.floor(info.status / 100)}xx`, code);
   p.metrics.upstreamErrors.labels(code).inc();
   // No app is known before the head parsed: stdout only.
   p.writeLine(

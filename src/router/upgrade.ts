@@ -71,7 +71,7 @@ class UpgradeHandler extends DynoAttempt implements Dispatcher.DispatchHandler {
 /** The byte pipe after a 101: both ways, one idle window (H15), either side's end closes both. */
 function pipe(p: PlaneDeps, client: Duplex, upstream: Duplex): void {
   p.pipes.add(client);
-  p.metrics.websockets.inc();
+  p.metrics.live.websockets++;
   const close = (): void => {
     client.destroy();
     upstream.destroy();
@@ -80,7 +80,7 @@ function pipe(p: PlaneDeps, client: Duplex, upstream: Duplex): void {
   upstream.on('error', close);
   client.once('close', () => {
     upstream.destroy();
-    if (p.pipes.delete(client)) p.metrics.websockets.dec();
+    if (p.pipes.delete(client)) p.metrics.live.websockets--;
   });
   upstream.once('close', () => client.destroy());
   // Socket#setTimeout counts reads and writes on the client socket, i.e. bytes either way.

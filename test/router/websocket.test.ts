@@ -75,3 +75,13 @@ t.test('a table change never closes an open WebSocket', async (t) => {
   t.equal(echoed, 'still here');
   ws.close();
 });
+
+t.test('open WebSockets and client connections show in the gauges', async (t) => {
+  const d = await startDyno(t);
+  const p = await startPlane(t, [app('hello', [dyno('web.1', d.port)])]);
+  const ws = await open(p.url.replace('http', 'ws'), 'hello.localhost');
+  const text = await p.registry.metrics();
+  t.match(text, /switchyard_router_websocket_connections 1/);
+  t.match(text, /switchyard_router_client_connections 1/);
+  ws.close();
+});
