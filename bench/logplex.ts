@@ -8,6 +8,7 @@
 // (same clock for latency). Every loop is bounded in count and time. Run:
 //   npx tsc -p tsconfig.test.json && node build/bench/logplex.js [tcpLines] [memory|redis]
 import { connect } from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { request } from 'undici';
 import { WebSocket } from 'ws';
@@ -28,6 +29,8 @@ interface JobResult {
   seconds: number;
   lines: number;
   latenciesMs?: number[];
+  /** p99 of the worker's own event-loop delay meanwhile: the machine's scheduling noise floor. */
+  loopDelayP99Ms?: number;
 }
 
 const LINE_BYTES = 200;
@@ -128,6 +131,8 @@ async function runJob(job: Job): Promise<JobResult> {
         if (sent) latencies.push(performance.now() - Number(sent[1]));
       });
       // Nagle off: a sender that batches every 10 ms must not wait for delayed ACKs (40 ms on Linux).
+      const loop = monitorEventLoopDelay({ resolution: 1 });
+      loop.enable();
       const s = connect({ port: job.port, host: '127.0.0.1', noDelay: true });
       await new Promise((r) => s.once('connect', r));
       // Every 10 ms, the lines due by now, each stamped with its send time.
@@ -152,7 +157,8 @@ async function runJob(job: Job): Promise<JobResult> {
       await all;
       s.end();
       ws.terminate();
-      return { seconds: (performance.now() - start) / 1000, lines: total, latenciesMs: latencies };
+      loop.disable();
+      return { seconds: (performance.now() - start) / 1000, lines: total, latenciesMs: latencies, loopDelayP99Ms: loop.percentile(99) / 1e6 };
     }
   }
 }
@@ -210,7 +216,7 @@ async function main(): Promise<void> {
       console.log(`  [${store}] HTTP logplex-1, 100-line bodies, 4 conns, 1 tail: ${fmt(http.lines / http.seconds)} lines/s (node loop ${pctOf(http.elu)} busy)`);
       const lat = await inWorker({ kind: 'latency', port, token, rate: 10_000, seconds: 3, sessionUrl: await session(node, channel) });
       const l = lat.latenciesMs ?? [];
-      console.log(`  [${store}] ingest → tail latency at 10,000 lines/s for 3 s: p50 ${pct(l, 50).toFixed(2)} ms, p99 ${pct(l, 99).toFixed(2)} ms (${l.length} samples)`);
+      console.log(`  [${store}] ingest → tail latency at 10,000 lines/s for 3 s: p50 ${pct(l, 50).toFixed(2)} ms, p99 ${pct(l, 99).toFixed(2)} ms (${l.length} samples; the sender's own event-loop delay p99 ${(lat.loopDelayP99Ms ?? NaN).toFixed(2)} ms)`);
     } finally {
       await node.close();
       if (store === 'redis') await deleteKeys(prefix);

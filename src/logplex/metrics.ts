@@ -5,8 +5,11 @@ import { metricName } from '../shared/metrics';
 const name = (n: string): string => metricName('logplex', n);
 
 export type Transport = 'http' | 'tcp' | 'udp';
-/** Why a frame was not stored: unparseable, no token, a token we do not know, a deleted channel. */
-export type RejectReason = 'parse' | 'no_token' | 'unknown_token' | 'unknown_channel' | 'store';
+/**
+ * Why a frame was not stored: unparseable, no token, a token we do not know, a deleted channel,
+ * the store failed, or (UDP, which has no backpressure) too many batches already waiting on the store.
+ */
+export type RejectReason = 'parse' | 'no_token' | 'unknown_token' | 'unknown_channel' | 'store' | 'overload';
 
 export interface LogplexMetrics {
   linesIngested: Counter<'transport'>;

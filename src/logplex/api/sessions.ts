@@ -55,7 +55,9 @@ export class SessionRegistry {
       table.add('GET', '/sessions/:id', async (req, res, p) => {
         // A HEAD (link previews, probes) must not use up the one-time URL.
         if (req.method === 'HEAD') throw new ApiError('method_not_allowed', 'HEAD would open the session; use GET');
-        const rec = await this.#deps.store.takeSession(p.id!);
+        const rec = await this.#deps.store.takeSession(p.id!).catch(() => {
+          throw new ApiError('unavailable', 'log store unavailable; retry');
+        });
         if (!rec) throw new ApiError('not_found', 'no such session (unknown, expired, or already opened)');
         res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
         res.flushHeaders();
@@ -105,7 +107,7 @@ export class SessionRegistry {
     const body = await readJsonObject(req);
     rejectUnknown(body, ['channel_id', 'num', 'tail', 'dyno', 'ps', 'source']);
     const channel = intField(body, 'channel_id', { min: 1, max: Number.MAX_SAFE_INTEGER });
-    const num = intField(body, 'num', { min: 0, max: this.#deps.maxNum, def: 100 });
+    const num = intField(body, 'num', { min: 0, max: this.#deps.maxNum, def: Math.min(100, this.#deps.maxNum) });
     const tail = boolField(body, 'tail', false);
     const dyno = psField(body, 'dyno');
     const ps = psField(body, 'ps');

@@ -14,6 +14,8 @@ import type { LogplexMetrics, Transport } from '../metrics';
 const MAX_PENDING_BATCHES = 16;
 /** Datagrams gathered in one tick before a batch is cut (bounds the UDP queue). */
 const MAX_UDP_BATCH = 1000;
+/** UDP batches waiting on the store; past this, datagrams are dropped and counted (UDP cannot push back). */
+const MAX_UDP_PENDING = 16;
 
 export interface SyslogIngest {
   port: number;
@@ -132,13 +134,24 @@ async function bindUdp(deps: SyslogDeps, host: string, port: number, track: (p: 
   const udp = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4' });
   udp.on('error', (err) => deps.log.warn('syslog udp error', errorFields(err)));
   let batch: Frame[] = [];
+  let pending = 0;
   const flush = (): void => {
     if (batch.length === 0) return;
     const frames = batch;
     batch = [];
-    track(deps.acceptor.syslog(frames, 'udp').done.then(done, (err: unknown) => deps.log.error('syslog batch failed', errorFields(err))));
+    pending++;
+    track(
+      deps.acceptor
+        .syslog(frames, 'udp')
+        .done.then(done, (err: unknown) => deps.log.error('syslog batch failed', errorFields(err)))
+        .finally(() => pending--),
+    );
   };
   udp.on('message', (msg: Buffer) => {
+    if (pending >= MAX_UDP_PENDING) {
+      deps.metrics.framesRejected.inc({ transport: 'udp', reason: 'overload' });
+      return;
+    }
     let end = msg.length;
     while (end > 0 && (msg[end - 1] === 0x0a || msg[end - 1] === 0x0d)) end--;
     const truncated = end > MAX_FRAME;

@@ -8,6 +8,8 @@ import type { TailSink } from './session';
 
 /** Bytes a WebSocket may have queued before the session buffers instead (like a stream's highWaterMark). */
 const WS_HIGH_WATER = 64 * 1024;
+/** A quiet tail is pinged this often; a reader that has not answered the previous ping is gone (RFC 6455 §5.5.2). */
+const WS_PING_MS = 30_000;
 
 export function textSink(res: ServerResponse): TailSink {
   let closeCb: (() => void) | undefined;
@@ -19,6 +21,8 @@ export function textSink(res: ServerResponse): TailSink {
   };
   res.on('close', onClose);
   res.on('error', onClose);
+  // A reader that vanished without a FIN is noticed by TCP keep-alive even on a quiet channel.
+  res.socket?.setKeepAlive(true, WS_PING_MS);
   return {
     write: (lines) => (closed ? false : res.write(lines.join('\n') + '\n')),
     onDrain: (cb) => void res.on('drain', cb),
@@ -39,6 +43,15 @@ export function webSocketSink(ws: WebSocket, socket: Socket): TailSink {
     closed = true;
     closeCb?.();
   };
+  let alive = true;
+  ws.on('pong', () => (alive = true));
+  const ping = setInterval(() => {
+    if (!alive) return ws.terminate();
+    alive = false;
+    ws.ping();
+  }, WS_PING_MS);
+  ping.unref();
+  ws.on('close', () => clearInterval(ping));
   ws.on('close', onClose);
   ws.on('error', onClose);
   return {
