@@ -125,4 +125,19 @@ export function drainStoreContract(t: Test, make: MakeStores): void {
       { delivered: 4, retried: 2, dropped: 1, lost: 3, lastSuccessAt: 'x', lastTime: 'y', lastError: err, backlog: 3, owner: undefined },
     );
   });
+
+  t.test('deleting a channel takes its drains along', async (t) => {
+    const s = await make(t, 100);
+    if (!s) return;
+    const c = await s.log.createChannel('gone', ['app']);
+    const keep = await s.log.createChannel('kept', ['app']);
+    const d = must(await s.drains.create(c.id, 'syslog://127.0.0.1:6514'));
+    const k = must(await s.drains.create(keep.id, 'syslog://127.0.0.1:6514'));
+    t.ok(await s.drains.acquire(c.id, d.id, 'A', 60_000));
+    t.ok(await s.log.deleteChannel(c.id));
+    t.equal(await s.drains.get(c.id, d.id), undefined, 'a scheduler renewing it sees it gone');
+    const { drains } = await s.drains.scan('0', 100);
+    t.same(drains.map((x) => x.id), [k.id]);
+    t.same((await s.drains.scan('0', 100)).drains.map((x) => x.id), [k.id], 'and the index forgot it');
+  });
 }
