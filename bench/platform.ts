@@ -26,10 +26,10 @@ async function main(): Promise<void> {
   const deadline = Date.now() + 20_000;
   while (!(/dyno=web\.1 msg="dyno up"/.test(out) && /dyno=web\.2 msg="dyno up"/.test(out)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   const router = /router +(http:\S+)/.exec(out)?.[1];
-  const logplex = /Logplex API +(http:\S+)\/v2\/apps/.exec(out)?.[1];
+  const logplex = /Logplex API +(http:\S+)\/v2\/channels/.exec(out)?.[1];
   if (!router || !logplex) throw new Error('dev did not start:\n' + out);
   try {
-    const apps = (await (await request(logplex + '/v2/apps')).body.json()) as { name: string; channel_id: number }[];
+    const apps = (await (await request(logplex + '/v2/channels?name=hello')).body.json()) as { name: string; channel_id: number }[];
     const s = await request(logplex + '/v2/sessions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ channel_id: apps[0]!.channel_id, num: 0, tail: true }) });
     const { url } = (await s.body.json()) as { url: string };
     const ws = new WebSocket(url.replace(/^http/, 'ws'));

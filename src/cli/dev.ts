@@ -16,7 +16,7 @@ import { createRegistry } from '../shared/metrics';
 import { stopOnSignals } from '../shared/ops-http';
 import { control, type Endpoint } from './platform/api';
 import { LogplexAccessLog } from './platform/router-log-sink';
-import { appDirectory, channelHook } from './platform/wiring';
+import { channelHook } from './platform/wiring';
 
 export const DEMO_APP = 'hello';
 const DEMO_DYNOS = ['web.1', 'web.2'];
@@ -45,7 +45,7 @@ export async function run(argv: string[]): Promise<number> {
     host,
     apiToken: undefined,
     log: log.child({ svc: 'logplex' }),
-    routes: [() => viewerRoutes({ apiToken: undefined, apps: appDirectory(routes) })],
+    routes: [() => viewerRoutes()],
   }).catch(portInUse);
   if (typeof lp === 'number') return lp;
   const logplexUrl = `http://${host}:${lp.httpPort}`;
@@ -82,7 +82,7 @@ export async function run(argv: string[]): Promise<number> {
       'Switchyard dev is running (embedded store, no API token, loopback only):',
       `  router        http://${host}:${router.port}   (every app is APP.${config.ROUTER_DOMAIN})`,
       `  control API   ${adminUrl}/v1/apps`,
-      `  Logplex API   ${logplexUrl}/v2/apps   (syslog tcp/udp ${host}:${lp.syslogPort})`,
+      `  Logplex API   ${logplexUrl}/v2/channels   (syslog tcp/udp ${host}:${lp.syslogPort})`,
       `  log viewer    ${logplexUrl}/`,
       `  metrics       ${adminUrl}/metrics   ${logplexUrl}/metrics`,
       '',

@@ -49,9 +49,9 @@ t.test('dev --demo: a request appears in `switchyard logs` and over the WebSocke
   t.notMatch(onceOut.output(), new RegExp(`app\\[(?!${escape(dyno)}\\])`), '--dyno keeps one dyno');
 
   // The WebSocket tail (what the viewer uses).
-  const apps = (await (await request(dev.logplex + '/v2/apps')).body.json()) as { name: string; channel_id: number }[];
+  const apps = (await (await request(dev.logplex + '/v2/channels?name=hello')).body.json()) as { name: string; channel_id: number }[];
   const hello = apps.find((a) => a.name === 'hello');
-  t.ok(hello, 'GET /v2/apps lists hello with its channel');
+  t.ok(hello, 'GET /v2/channels?name=hello finds its channel');
   const sres = await request(dev.logplex + '/v2/sessions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ channel_id: hello!.channel_id, num: 0, tail: true }) });
   t.equal(sres.statusCode, 201);
   const session = (await sres.body.json()) as { url: string };
