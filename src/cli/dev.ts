@@ -10,13 +10,13 @@ import { viewerRoutes } from '../logplex/viewer/index';
 import { startRouter, type RouterNode } from '../router/index';
 import { MemoryRouteStore } from '../router/store/memory';
 import { describeSettings, flagsToEnv, loadConfig } from '../shared/config';
-import { createLogger, errorFields, type Level } from '../shared/log';
+import { createLogger, errorFields, type Level, type Logger } from '../shared/log';
 import { LogplexClient } from '../shared/logplex-client';
 import { createRegistry } from '../shared/metrics';
 import { stopOnSignals } from '../shared/ops-http';
 import { control, type Endpoint } from './platform/api';
 import { LogplexAccessLog } from './platform/router-log-sink';
-import { appDirectory, channelHook } from './platform/wiring';
+import { channelHook } from './platform/wiring';
 
 export const DEMO_APP = 'hello';
 const DEMO_DYNOS = ['web.1', 'web.2'];
@@ -45,8 +45,9 @@ export async function run(argv: string[]): Promise<number> {
     host,
     apiToken: undefined,
     log: log.child({ svc: 'logplex' }),
-    routes: [() => viewerRoutes({ apiToken: undefined, apps: appDirectory(routes) })],
-  });
+    routes: [() => viewerRoutes()],
+  }).catch(portInUse);
+  if (typeof lp === 'number') return lp;
   const logplexUrl = `http://${host}:${lp.httpPort}`;
   const lpEp: Endpoint = { url: logplexUrl, token: undefined };
   const client = new LogplexClient({ url: logplexUrl, onBatchError: (e) => log.warn('router lines dropped', { code: e.code, lines: e.lines }) });
@@ -58,7 +59,7 @@ export async function run(argv: string[]): Promise<number> {
   } catch (err) {
     await client.close();
     await lp.close();
-    throw err;
+    return portInUse(err);
   }
   const router = node;
   const adminUrl = `http://${host}:${router.adminPort}`;
@@ -72,7 +73,7 @@ export async function run(argv: string[]): Promise<number> {
 
   if (demo) {
     await control.putApp({ url: adminUrl, token: undefined }, DEMO_APP);
-    for (const dyno of DEMO_DYNOS) children.push(startDemoDyno(dyno, adminUrl, logplexUrl, config.LOG_LEVEL));
+    for (const dyno of DEMO_DYNOS) children.push(startDemoDyno(dyno, adminUrl, logplexUrl, config.LOG_LEVEL, log));
   }
   const app = demo ? DEMO_APP : 'myapp';
   process.stdout.write(
@@ -81,7 +82,7 @@ export async function run(argv: string[]): Promise<number> {
       'Switchyard dev is running (embedded store, no API token, loopback only):',
       `  router        http://${host}:${router.port}   (every app is APP.${config.ROUTER_DOMAIN})`,
       `  control API   ${adminUrl}/v1/apps`,
-      `  Logplex API   ${logplexUrl}/v2/apps   (syslog tcp/udp ${host}:${lp.syslogPort})`,
+      `  Logplex API   ${logplexUrl}/v2/channels   (syslog tcp/udp ${host}:${lp.syslogPort})`,
       `  log viewer    ${logplexUrl}/`,
       `  metrics       ${adminUrl}/metrics   ${logplexUrl}/metrics`,
       '',
@@ -96,14 +97,24 @@ export async function run(argv: string[]): Promise<number> {
   return new Promise<number>(() => undefined);
 }
 
-function startDemoDyno(dyno: string, adminUrl: string, logplexUrl: string, level: string): ChildProcess {
+/** A port already taken is a one-line message and exit 1; anything else goes on up. */
+function portInUse(err: unknown): number {
+  const e = err as { code?: string; address?: string; port?: number };
+  if (e.code !== 'EADDRINUSE') throw err;
+  process.stderr.write(
+    `switchyard dev: ${e.address}:${e.port} is already in use; choose other ports with --router-port, --router-admin-port, --logplex-port and --logplex-syslog-port (0 = any free port)\n`,
+  );
+  return 1;
+}
+
+function startDemoDyno(dyno: string, adminUrl: string, logplexUrl: string, level: string, log: Logger): ChildProcess {
   const main = join(__dirname, 'main.js');
   const app = join(__dirname, 'demo-app.js');
   const child = spawn(process.execPath, [main, 'dyno', '--app', DEMO_APP, '--name', dyno, '--', process.execPath, app], {
     env: { ...process.env, ROUTER_ADMIN_URL: adminUrl, LOGPLEX_URL: logplexUrl, LOG_LEVEL: level },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
-  child.on('error', (err) => process.stderr.write(`at=error msg="demo dyno failed" dyno=${dyno} ${JSON.stringify(errorFields(err))}\n`));
+  child.on('error', (err) => log.error('demo dyno failed', { dyno, ...errorFields(err) }));
   return child;
 }
 

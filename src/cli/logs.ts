@@ -1,5 +1,6 @@
 // `switchyard logs --app A [--tail] [--num N] [--dyno web.1] [--source app]` (DESIGN §1): like
-// `heroku logs`. The app's channel comes from Logplex's `GET /v2/apps` (name → channel_id);
+// `heroku logs`. The app's channel comes from Logplex's `GET /v2/channels?name=A` (the newest
+// channel of that name: a channel is named after its app);
 // then a session (POST /v2/sessions) is streamed as text to stdout, coloured by source on a TTY.
 import { request } from 'undici';
 import { flagsToEnv, loadConfig } from '../shared/config';
@@ -30,10 +31,9 @@ export async function run(argv: string[]): Promise<number> {
   const app = opts.values.get('app')!;
   try {
     const num = intOption(opts, 'num', 100, 0, 1_000_000);
-    const apps = await logplex.listApps(ep);
-    const found = apps.find((a) => a.name === app);
+    const found = (await logplex.listChannels(ep, app)).sort((a, b) => b.channel_id - a.channel_id)[0];
     if (!found) {
-      const known = apps.map((a) => a.name).join(', ') || 'none yet';
+      const known = [...new Set((await logplex.listChannels(ep)).map((a) => a.name))].sort().join(', ') || 'none yet';
       process.stderr.write(`switchyard logs: no app named "${app}" (apps: ${known})\n`);
       return 1;
     }

@@ -5,33 +5,17 @@
 // (batched, bounded, dropped and counted when Logplex is away); without it they go to stdout only.
 import { startRouter, type RouterNode } from '../router/index';
 import { RedisRouteStore } from '../router/store/redis';
-import { describeSettings, flagsToEnv, loadConfig } from '../shared/config';
 import { createLogger, errorFields, type Level } from '../shared/log';
 import { LogplexClient } from '../shared/logplex-client';
 import { createRegistry } from '../shared/metrics';
 import { runClustered } from '../router/cluster';
 import { LogplexAccessLog } from './platform/router-log-sink';
+import { nodeConfig } from './platform/node-config';
 import { channelHook } from './platform/wiring';
 
 export async function run(argv: string[]): Promise<number> {
-  const { env, rest } = flagsToEnv(argv);
-  if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(`Usage: switchyard router\n\nSettings:\n${describeSettings()}\n`);
-    return 0;
-  }
-  if (rest.length) {
-    process.stderr.write(`switchyard router: unknown argument ${rest[0]}\n`);
-    return 2;
-  }
-  const config = loadConfig({ ...process.env, ...env });
-  if (!config.REDIS_URL) {
-    process.stderr.write('switchyard router: REDIS_URL is not set (e.g. REDIS_URL=redis://127.0.0.1:6379); `switchyard dev` runs without Redis\n');
-    return 2;
-  }
-  if (!config.SWITCHYARD_API_TOKEN) {
-    process.stderr.write('switchyard router: SWITCHYARD_API_TOKEN is not set (16-256 printable ASCII characters; the control API requires it)\n');
-    return 2;
-  }
+  const config = nodeConfig('router', argv);
+  if (typeof config === 'number') return config;
   const log = createLogger({ level: config.LOG_LEVEL as Level, fields: { svc: 'router' } });
   const redisUrl = config.REDIS_URL;
   const apiToken = config.SWITCHYARD_API_TOKEN;

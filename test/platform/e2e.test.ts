@@ -49,9 +49,9 @@ t.test('dev --demo: a request appears in `switchyard logs` and over the WebSocke
   t.notMatch(onceOut.output(), new RegExp(`app\\[(?!${escape(dyno)}\\])`), '--dyno keeps one dyno');
 
   // The WebSocket tail (what the viewer uses).
-  const apps = (await (await request(dev.logplex + '/v2/apps')).body.json()) as { name: string; channel_id: number }[];
+  const apps = (await (await request(dev.logplex + '/v2/channels?name=hello')).body.json()) as { name: string; channel_id: number }[];
   const hello = apps.find((a) => a.name === 'hello');
-  t.ok(hello, 'GET /v2/apps lists hello with its channel');
+  t.ok(hello, 'GET /v2/channels?name=hello finds its channel');
   const sres = await request(dev.logplex + '/v2/sessions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ channel_id: hello!.channel_id, num: 0, tail: true }) });
   t.equal(sres.statusCode, 201);
   const session = (await sres.body.json()) as { url: string };
@@ -81,4 +81,17 @@ t.test('logs: an unknown app is a clear message and exit 1', async (t) => {
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   t.equal(code, 1);
   t.match(out.output(), /switchyard logs: no app named "nosuchapp" \(apps: none yet\)/);
+});
+
+t.test('dev: a port already in use is one clear line and exit 1', async (t) => {
+  const { createServer } = await import('node:net');
+  const busy = createServer();
+  await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+  t.teardown(() => busy.close());
+  const port = (busy.address() as { port: number }).port;
+  const child = spawnCli(t, ['dev', '--router-port', String(port), '--router-admin-port', '0', '--logplex-port', '0', '--logplex-syslog-port', '0']);
+  const out = watchOutput(child);
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  t.equal(code, 1);
+  t.match(out.output(), new RegExp(`switchyard dev: 127\\.0\\.0\\.1:${port} is already in use; choose other ports with --router-port`));
 });

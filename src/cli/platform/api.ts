@@ -63,7 +63,7 @@ export interface ChannelView {
   tokens: { name: string; token: string }[];
 }
 
-export interface AppChannel {
+export interface ChannelRef {
   name: string;
   channel_id: number;
 }
@@ -77,12 +77,13 @@ export const control = {
   deleteDyno: (ep: Endpoint, app: string, dyno: string) => call<unknown>(ep, 'DELETE', `/v1/apps/${encodeURIComponent(app)}/dynos/${encodeURIComponent(dyno)}`),
 };
 
-/** Logplex API (DESIGN §4, plus GET /v2/apps from the viewer module). */
+/** Logplex API (DESIGN §4). */
 export const logplex = {
   createChannel: (ep: Endpoint, name: string, tokens: readonly string[]) =>
     call<ChannelView>(ep, 'POST', '/v2/channels', { name, tokens: tokens.map((n) => ({ name: n })) }),
   getChannel: (ep: Endpoint, id: number | string) => call<ChannelView>(ep, 'GET', `/v2/channels/${encodeURIComponent(String(id))}`),
-  listApps: (ep: Endpoint) => call<AppChannel[]>(ep, 'GET', '/v2/apps'),
+  /** Every channel, or those named `name` (a channel is named after its app). */
+  listChannels: (ep: Endpoint, name?: string) => call<ChannelRef[]>(ep, 'GET', '/v2/channels' + (name ? `?name=${encodeURIComponent(name)}` : '')),
   createSession: (ep: Endpoint, body: { channel_id: number; num: number; tail: boolean; dyno?: string; source?: string }) =>
     call<{ id: string; url: string }>(ep, 'POST', '/v2/sessions', body),
 };

@@ -1,9 +1,7 @@
 // How the router and Logplex meet (DESIGN §5), shared by `dev` and `switchyard router`/`logplex`:
 // a new app gets a Logplex channel with tokens `app` (its dynos) and `heroku` (the platform and
-// the router), and Logplex learns app names from the router's store for GET /v2/apps.
+// the router). The channel is named after the app, so `GET /v2/channels?name=APP` finds it.
 import type { OnAppCreated } from '../../router/admin/api';
-import type { RouteStore } from '../../router/store/index';
-import type { AppDirectory } from '../../logplex/viewer/index';
 import { logplex, tokenNamed, type Endpoint } from './api';
 
 export const CHANNEL_TOKENS = ['app', 'heroku'] as const;
@@ -16,12 +14,4 @@ export function channelHook(ep: Endpoint): OnAppCreated {
     if (!routerToken) throw Object.assign(new Error('Logplex returned no heroku token'), { code: 'SY_NO_TOKEN' });
     return { channel: String(c.channel_id), router_token: routerToken };
   };
-}
-
-/** Apps that have a channel, from the route store. */
-export function appDirectory(store: RouteStore): AppDirectory {
-  return async () =>
-    (await store.loadAll())
-      .filter((a) => a.channel !== undefined && /^[0-9]+$/.test(a.channel))
-      .map((a) => ({ name: a.name, channel_id: Number(a.channel) }));
 }

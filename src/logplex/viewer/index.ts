@@ -1,24 +1,16 @@
 // The browser log viewer (DESIGN §4 `GET /`): plain HTML, CSS and JS, no build step, nothing
 // fetched from outside. The files live beside this module in src/logplex/viewer/ and are read
 // once, at start-up, from the package root (dist/ and build/ hold only compiled TS), so editing
-// the page needs no build. `GET /v2/apps` gives the page (and `switchyard logs`) app → channel.
+// the page needs no build. The page lists apps with `GET /v2/channels` (a channel is named after its app).
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { sendJson, type RouteTable } from '../../shared/json-api';
-import { authed, type RouteModule } from '../server';
+import type { RouteTable } from '../../shared/json-api';
+import type { RouteModule } from '../server';
 
 export interface ViewerAsset {
   type: string;
   body: Buffer;
 }
-
-/** One app and its channel, as the composition root knows them (the router's store). */
-export interface AppChannel {
-  name: string;
-  channel_id: number;
-}
-
-export type AppDirectory = () => Promise<AppChannel[]>;
 
 const FILES: readonly [path: string, file: string, type: string][] = [
   ['/', 'index.html', 'text/html; charset=utf-8'],
@@ -46,11 +38,8 @@ export function viewerAssets(): Map<string, ViewerAsset> {
   return cached;
 }
 
-/**
- * `GET /`, the page's CSS and JS (no auth: the page asks for the token when the API wants one),
- * and `GET /v2/apps` → `[{name, channel_id}]` (API auth) when a directory is given.
- */
-export function viewerRoutes(opts: { apiToken: string | undefined; apps?: AppDirectory }): RouteModule {
+/** `GET /` and the page's CSS and JS, without auth: the page asks for the token when the API wants one. */
+export function viewerRoutes(): RouteModule {
   const assets = viewerAssets();
   return (table: RouteTable) => {
     for (const [path, asset] of assets) {
@@ -65,17 +54,6 @@ export function viewerRoutes(opts: { apiToken: string | undefined; apps?: AppDir
         });
         res.end(asset.body);
       });
-    }
-    const apps = opts.apps;
-    if (apps) {
-      table.add(
-        'GET',
-        '/v2/apps',
-        authed(opts.apiToken, async (_req, res) => {
-          const list = await apps();
-          sendJson(res, 200, list.sort((a, b) => a.name.localeCompare(b.name)));
-        }),
-      );
     }
   };
 }

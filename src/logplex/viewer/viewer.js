@@ -121,8 +121,15 @@
       ws.onclose = function () { if (gen === state.gen) { state.ws = null; scheduleReconnect('disconnected'); } };
     }).catch(function (err) { if (gen === state.gen) scheduleReconnect(err.message || 'failed'); });
   }
+  // A channel is named after its app; an app created again gets a new channel: keep the newest.
+  function latestByName(channels) {
+    var byName = {};
+    channels.forEach(function (c) { if (!byName[c.name] || byName[c.name].channel_id < c.channel_id) byName[c.name] = c; });
+    return Object.keys(byName).sort().map(function (n) { return byName[n]; });
+  }
   function loadApps() {
-    return api('GET', '/v2/apps').then(function (apps) {
+    return api('GET', '/v2/channels').then(function (apps) {
+      apps = latestByName(apps);
       el.auth.hidden = true;
       var want = new URLSearchParams(location.hash.slice(1)).get('app') || el.app.value;
       el.app.innerHTML = '';
