@@ -3,6 +3,7 @@
 // Failures start `at=error code=H12 desc="Request timeout"` and keep the same fields; a request that
 // took more than one attempt adds `attempts=N tried=web.1,web.3`. The line always goes to stdout;
 // an AccessLogSink (the platform points it at the app's Logplex channel) gets it too.
+import { writeSync } from 'node:fs';
 import { H_CODES, type HCode } from './errors';
 
 export interface RouterLogRecord {
@@ -38,8 +39,12 @@ export interface AccessLogSink {
   write(entry: AccessLogEntry): boolean | void;
 }
 
-const quoted = (v: string): string => '"' + v.replace(/[\\"]/g, (c) => '\\' + c).replace(/[\x00-\x1f\x7f]/g, ' ') + '"';
-const bare = (v: string): string => v.replace(/[\s"\\\x00-\x1f\x7f]/g, '_');
+// Most values need no escaping: one test() (no allocation) before any replace.
+const NEEDS_QUOTING = /[\\"\x00-\x1f\x7f]/;
+const NEEDS_BARE = /[\s"\\\x00-\x1f\x7f]/;
+const quoted = (v: string): string =>
+  NEEDS_QUOTING.test(v) ? '"' + v.replace(/[\\"]/g, (c) => '\\' + c).replace(/[\x00-\x1f\x7f]/g, ' ') + '"' : '"' + v + '"';
+const bare = (v: string): string => (NEEDS_BARE.test(v) ? v.replace(/[\s"\\\x00-\x1f\x7f]/g, '_') : v);
 const ms = (v: number | undefined): string => (v === undefined ? '' : `${Math.round(v)}ms`);
 
 export function formatRouterLine(r: RouterLogRecord): string {
@@ -54,6 +59,28 @@ export function formatRouterLine(r: RouterLogRecord): string {
 
 /** Writes each line to `write` (stdout by default). */
 export type LineWriter = (line: string) => void;
+// Lines written in one turn of the event loop go out in one stdout write (stdout to a file or a
+// pipe may be synchronous: one write per request stalled the loop under load). Nothing is lost
+// at exit: a pending batch is written synchronously then.
+let pending = '';
+let scheduled = false;
+const flush = (): void => {
+  scheduled = false;
+  const out = pending;
+  pending = '';
+  if (out !== '') process.stdout.write(out);
+};
+let exitHooked = false;
 export const stdoutLines: LineWriter = (line) => {
-  process.stdout.write(line + '\n');
+  pending += line + '\n';
+  if (scheduled) return;
+  scheduled = true;
+  setImmediate(flush);
+  if (!exitHooked) {
+    exitHooked = true;
+    process.once('exit', () => {
+      if (pending !== '') writeSync(1, pending);
+      pending = '';
+    });
+  }
 };
