@@ -44,14 +44,26 @@ t.test('router and logplex nodes on Redis, with a dyno and switchyard logs', asy
   await watchOutput(dyno).waitFor(/msg="dyno up"/);
 
   const id = 'redis-' + randomUUID();
-  const res = await request(`${routerUrl}/via-redis`, { headers: { host: 'redisapp.localhost', 'x-request-id': id } });
+  // "dyno up" means the dyno registered as up in Redis; the router learns it through a route event
+  // and a reload, which can lag on a loaded machine. Wait (bounded) until the router routes to it.
+  const routed = Date.now() + 20_000;
+  let res = await request(`${routerUrl}/warmup`, { headers: { host: 'redisapp.localhost' } });
+  while (res.statusCode !== 200 && Date.now() < routed) {
+    await res.body.dump();
+    await new Promise((r) => setTimeout(r, 100));
+    res = await request(`${routerUrl}/warmup`, { headers: { host: 'redisapp.localhost' } });
+  }
+  await res.body.dump();
+  res = await request(`${routerUrl}/via-redis`, { headers: { host: 'redisapp.localhost', 'x-request-id': id } });
   t.equal(res.statusCode, 200);
   t.equal(await res.body.text(), 'hi');
 
+  // Each `switchyard logs` is a process start; bound the wait by time, not by a count of tries.
   let out = '';
-  for (let i = 0; i < 40 && !(out.includes(`request_id=${id}`) && out.includes('app[web.1]: served /via-redis')); i++) {
+  const shipped = Date.now() + 30_000;
+  while (!(out.includes(`request_id=${id}`) && out.includes('app[web.1]: served /via-redis')) && Date.now() < shipped) {
+    if (out) await new Promise((r) => setTimeout(r, 100));
     out = (await logs(t, env, 'redisapp')).out;
-    if (!out.includes(`request_id=${id}`)) await new Promise((r) => setTimeout(r, 100));
   }
   t.match(out, new RegExp(`heroku\\[router\\]: at=info method=GET path="/via-redis" host=redisapp\\.localhost request_id=${id} .*dyno=web\\.1 .*status=200`));
   t.match(out, /app\[web\.1\]: served \/via-redis/);
