@@ -267,9 +267,25 @@ export class RedisLogStore implements LogStore {
 
 /** A channel-log stream entry (`SEQ-0`, fields n t p s d m) as a LogLine; drains read the same entries. */
 export function toLine([id, f]: Entry): LogLine {
-  const v: Record<string, string> = {};
-  for (let i = 0; i + 1 < f.length; i += 2) v[f[i]!] = f[i + 1]!;
-  return { seq: Number(v.n ?? id.split('-')[0]), time: v.t ?? '', pri: Number(v.p ?? 0), source: v.s ?? '', ps: v.d ?? '', msg: v.m ?? '' };
+  // Fields into locals (no per-entry dictionary object): this runs once per line read.
+  let n: string | undefined;
+  let t = '';
+  let p: string | undefined;
+  let s = '';
+  let d = '';
+  let m = '';
+  for (let i = 0; i + 1 < f.length; i += 2) {
+    const v = f[i + 1]!;
+    switch (f[i]) {
+      case 'n': n = v; break;
+      case 't': t = v; break;
+      case 'p': p = v; break;
+      case 's': s = v; break;
+      case 'd': d = v; break;
+      case 'm': m = v; break;
+    }
+  }
+  return { seq: Number(n ?? id.split('-')[0]), time: t, pri: Number(p ?? 0), source: s, ps: d, msg: m };
 }
 
 /** Runs a pipeline and rethrows the first command error. */
