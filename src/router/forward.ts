@@ -1,15 +1,20 @@
 // Steps 5–7 of the request path (DESIGN §3): send one attempt to one dyno over its pool and
 // stream the response back. An attempt ends in exactly one Attempt value; it never throws.
-// Progress is recorded as it happens (STYLE habit 10): undici calls onConnect just before it
-// writes the request on a socket, so an error before onConnect means nothing was sent.
+// Progress is recorded as it happens (STYLE habit 10): `onConnect` runs just before the request
+// is written on a socket, so an error before it means nothing was sent; a connection knows
+// whether it was reused, which tells a keep-alive race from a dyno that died.
 // Failures are told apart by `code`, never by message (habit 4):
-//   connect phase:   UND_ERR_CONNECT_TIMEOUT → H19; anything else (ECONNREFUSED, …) → H21
-//   before headers:  UND_ERR_HEADERS_TIMEOUT → H12 (a timer fired) ≠ socket closed → H13; HPE_* → H17
-//   during the body: UND_ERR_BODY_TIMEOUT → H15; anything else → H18; client left → H27
+//   connect phase:   *_CONNECT_TIMEOUT → H19; anything else (ECONNREFUSED, …) → H21
+//   before headers:  *_HEADERS_TIMEOUT → H12 (a timer fired) ≠ socket closed → H13; HPE_* → H17
+//   during the body: *_BODY_TIMEOUT → H15; anything else → H18; client left → H27
+// Plain requests run on our own client (AttemptHandler: upstream/pool.ts + upstream/response-parser.ts);
+// upgrades on undici (upgrade.ts). Both share DynoAttempt's bookkeeping and these codes.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Dispatcher } from 'undici';
 import { RouterError, type HCode } from './errors';
 import { downstreamHeaders } from './headers';
+import type { Deadlines, Expiring } from './upstream/deadlines';
+import type { Conn, ConnRequester, ConnUser, DynoPool } from './upstream/pool';
+import { ResponseParseError, ResponseParser, type ResponseSink } from './upstream/response-parser';
 
 export type Attempt =
   | { readonly ok: true; readonly status: number; readonly bytes: number; readonly connectMs: number; readonly serviceMs: number }
@@ -24,11 +29,18 @@ export type Attempt =
     };
 
 export interface AttemptSpec {
-  readonly pool: Dispatcher;
+  readonly pool: DynoPool;
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
-  readonly headers: string[];
+  readonly method: string;
+  /** The whole request head (requestHead), written in one go. */
+  readonly head: string;
   readonly hasBody: boolean;
+  /** The body goes out chunked (the client sent it chunked, without a length). */
+  readonly chunked: boolean;
+  readonly responseTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly deadlines: Deadlines;
   /** A Set-Cookie value to add to the response (affinity). */
   readonly setCookie: string | undefined;
 }
@@ -51,17 +63,17 @@ export function errorCode(err: Error): string {
 /** The H code of a failed attempt, from the error's `code` and how far the attempt got. */
 export function failureCode(code: string, clientGone: boolean, connected: boolean, started: boolean): HCode {
   if (clientGone) return 'H27';
-  if (!connected) return code === 'UND_ERR_CONNECT_TIMEOUT' ? 'H19' : 'H21';
+  if (!connected) return code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'SY_CONNECT_TIMEOUT' ? 'H19' : 'H21';
   if (!started) {
-    if (code === 'UND_ERR_HEADERS_TIMEOUT') return 'H12';
+    if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'SY_HEADERS_TIMEOUT') return 'H12';
     if (code.startsWith('HPE_') || code === 'UND_ERR_INVALID_ARG') return 'H17';
     return 'H13';
   }
-  return code === 'UND_ERR_BODY_TIMEOUT' ? 'H15' : 'H18';
+  return code === 'UND_ERR_BODY_TIMEOUT' || code === 'SY_BODY_TIMEOUT' ? 'H15' : 'H18';
 }
 
 /** Codes of a connection that died under a request: on a reused connection, the keep-alive race. */
-export const SOCKET_DIED = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE', 'UND_ERR_CLOSED']);
+export const SOCKET_DIED = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE', 'UND_ERR_CLOSED', 'SY_SOCKET_CLOSED']);
 
 /**
  * What every attempt on a dyno records, plain or upgrade: when it connected (undici's onConnect,
@@ -75,6 +87,8 @@ export abstract class DynoAttempt {
   protected started = false;
   protected bytes = 0;
   protected gone = false;
+  /** Whether the connection served an earlier request; undici does not say, so it is assumed. */
+  protected reused = true;
   #settled = false;
   readonly #done: (a: Attempt) => void;
 
@@ -112,7 +126,7 @@ export abstract class DynoAttempt {
       bytes: this.bytes,
       connectMs: this.connectMs(),
       serviceMs: sent ? performance.now() - this.connectedAt : undefined,
-      replayable: bodyUnsent && sent && !this.started && !this.gone && SOCKET_DIED.has(code),
+      replayable: bodyUnsent && sent && this.reused && !this.started && !this.gone && SOCKET_DIED.has(code),
     });
   }
 
@@ -123,60 +137,235 @@ export abstract class DynoAttempt {
   }
 }
 
-class AttemptHandler extends DynoAttempt implements Dispatcher.DispatchHandler {
+/** Bodies up to this size are sent with their head in one write (see #complete). */
+const SMALL_BODY = 16 * 1024;
+
+/** A failure of our own upstream client, with the code `failureCode` reads. */
+class UpstreamError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * One request/response exchange on one dyno connection from our pool (upstream/pool.ts):
+ * connect, write the head and stream the body, read the response with ResponseParser and stream
+ * it into `res` with backpressure both ways, under the response (H12) and idle (H15) timers.
+ */
+class AttemptHandler extends DynoAttempt implements ConnRequester, ConnUser, ResponseSink, Expiring {
   readonly #spec: AttemptSpec;
-  #resume: (() => void) | undefined;
-  #bodyPulled = false;
+  readonly #parser: ResponseParser;
+  #conn: Conn | undefined;
+  /** When the response (H12) or, once the head is in, the idle window (H15) runs out. */
+  deadline = 0;
+  /** The last body slice read, held back so the final one goes out with `res.end`. */
+  #pending: Buffer | undefined;
+  #finished = false;
+  #reusable = false;
+  #bodyStarted = false;
+  #bodyDone: boolean;
+  #waitingDrain = false;
+  #resPaused = false;
+  #wroteBody = false;
 
   constructor(spec: AttemptSpec, done: (a: Attempt) => void) {
     super(done);
     this.#spec = spec;
+    this.#bodyDone = !spec.hasBody;
+    this.#parser = new ResponseParser(this, spec.method === 'HEAD');
   }
 
-  /** The request body, pulled by undici only once it writes the request: the first pull is "sent". */
-  body(): AsyncIterable<Buffer> | null {
-    if (!this.#spec.hasBody) return null;
-    return {
-      [Symbol.asyncIterator]: () => {
-        this.#bodyPulled = true;
-        // RFC 9110 §10.1.1: 100 Continue once a dyno is ready to take the body.
-        if (this.#spec.req.headers.expect !== undefined) this.#spec.res.writeContinue();
-        return this.#spec.req[Symbol.asyncIterator]();
-      },
-    };
+  start(): void {
+    this.#spec.pool.acquire(this);
   }
 
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
-    if (statusCode < 200) return true; // 1xx: our own 100 Continue went out already; 103 is dropped
+  onConnectFailed(code: string, err: Error | undefined): void {
+    this.fail(err ?? new UpstreamError(code, 'connect failed'), true);
+  }
+
+  onConnected(conn: Conn): void {
+    if (this.gone) {
+      // The client left while we connected: the connection is fresh and unused, so keep it.
+      conn.release(true);
+      this.fail(new ClientGone('client closed the connection'), true);
+      return;
+    }
+    this.#conn = conn;
+    this.reused = conn.reused;
+    conn.user = this;
+    this.onConnect(this.#abort);
+    this.deadline = performance.now() + this.#spec.responseTimeoutMs;
+    this.#spec.deadlines.watch(this);
+    conn.socket.write(this.#spec.head, 'latin1');
+    if (this.#spec.hasBody) this.#sendBody();
+  }
+
+  // ---- request body: client → dyno, paused while the dyno's socket is full ----
+
+  #sendBody(): void {
+    const { req, res } = this.#spec;
+    // RFC 9110 §10.1.1: 100 Continue once a dyno is ready to take the body.
+    if (req.headers.expect !== undefined) res.writeContinue();
+    req.on('data', this.#onBodyChunk);
+    req.once('end', this.#onBodyEnd);
+  }
+
+  readonly #onBodyChunk = (chunk: Buffer): void => {
+    if (chunk.length === 0 || this.#conn === undefined) return;
+    this.#bodyStarted = true;
+    const socket = this.#conn.socket;
+    let ok: boolean;
+    if (this.#spec.chunked) {
+      socket.cork();
+      socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
+      socket.write(chunk);
+      ok = socket.write('\r\n', 'latin1');
+      socket.uncork();
+    } else {
+      ok = socket.write(chunk);
+    }
+    if (!ok) {
+      this.#waitingDrain = true;
+      this.#spec.req.pause();
+    }
+  };
+
+  readonly #onBodyEnd = (): void => {
+    this.#bodyDone = true;
+    if (this.#spec.chunked && this.#conn !== undefined) this.#conn.socket.write('0\r\n\r\n', 'latin1');
+  };
+
+  #stopBody(): void {
+    this.#spec.req.removeListener('data', this.#onBodyChunk);
+    this.#spec.req.removeListener('end', this.#onBodyEnd);
+  }
+
+  onDrain(): void {
+    if (!this.#waitingDrain) return;
+    this.#waitingDrain = false;
+    this.#spec.req.resume();
+  }
+
+  // ---- response: dyno → client ----
+
+  onData(chunk: Buffer): void {
+    if (this.#finished) return;
+    let extra: Buffer | undefined;
+    try {
+      extra = this.#parser.execute(chunk);
+    } catch (err) {
+      const code = err instanceof ResponseParseError ? 'HPE_SY_RESPONSE' : errorCode(err as Error);
+      this.#abort(new UpstreamError(code, (err as Error).message));
+      return;
+    }
+    if (this.#finished) return;
+    if (this.#parser.done) {
+      // Bytes after the response's end: we no longer know where the next one would start.
+      this.#complete(extra === undefined);
+      return;
+    }
+    if (this.started) this.deadline = performance.now() + this.#spec.idleTimeoutMs;
+    if (this.#pending !== undefined) {
+      const p = this.#pending;
+      this.#pending = undefined;
+      this.#write(p);
+    }
+  }
+
+  onHead(status: number, reason: string, rawHeaders: string[]): void {
+    // We never ask for an upgrade on this path (Upgrade is hop-by-hop): a 101 is a broken dyno.
+    if (status === 101) throw new ResponseParseError('101 without an upgrade request', 'head');
     const { res, setCookie } = this.#spec;
     const headers = downstreamHeaders(rawHeaders);
     if (setCookie !== undefined) headers.push('set-cookie', `switchyard-affinity=${setCookie}; Path=/; HttpOnly; SameSite=Lax`);
     try {
-      res.writeHead(statusCode, statusText || undefined, headers);
+      res.writeHead(status, reason || undefined, headers);
     } catch {
       // Node refused a header or status text it would not send: the dyno's response is malformed.
-      this.abort?.(Object.assign(new Error('unsendable response head'), { code: 'HPE_SY_HEAD' }));
-      return false;
+      throw new ResponseParseError('unsendable response head', 'head');
     }
     this.started = true;
-    this.#resume = resume;
-    return true;
+    this.deadline = performance.now() + this.#spec.idleTimeoutMs;
   }
 
-  onData(chunk: Buffer): boolean {
+  onBody(chunk: Buffer): void {
     this.bytes += chunk.length;
-    const more = this.#spec.res.write(chunk);
-    if (!more) this.#spec.res.once('drain', this.#resume!);
-    return more;
+    if (this.#pending !== undefined) this.#write(this.#pending);
+    this.#pending = chunk;
   }
 
-  onComplete(): void {
-    this.#spec.res.end();
+  onEnd(reusable: boolean): void {
+    this.#reusable = reusable;
+  }
+
+  #write(chunk: Buffer): void {
+    const { res } = this.#spec;
+    this.#wroteBody = true;
+    if (res.write(chunk) || this.#resPaused) return;
+    this.#resPaused = true;
+    this.#conn?.socket.pause();
+    res.once('drain', this.#onResDrain);
+  }
+
+  readonly #onResDrain = (): void => {
+    this.#resPaused = false;
+    if (!this.#finished) this.#conn?.socket.resume();
+  };
+
+  onClose(err: (Error & { code?: string }) | undefined): void {
+    if (this.#finished) return;
+    if (this.#parser.finish()) {
+      this.#complete(false);
+      return;
+    }
+    this.#conn = undefined;
+    this.#fail(err ?? new UpstreamError('SY_SOCKET_CLOSED', 'dyno closed the connection'));
+  }
+
+  #complete(cleanTail: boolean): void {
+    this.#finished = true;
+    this.#spec.deadlines.unwatch(this);
+    if (!this.#bodyDone) this.#stopBody();
+    const conn = this.#conn!;
+    if (this.#resPaused) conn.socket.resume();
+    conn.release(this.#reusable && cleanTail && this.#bodyDone);
+    const last = this.#pending;
+    this.#pending = undefined;
+    const { res } = this.#spec;
+    if (last === undefined) res.end();
+    // A small whole body goes out as a latin1 string (bytes map 1:1): Node joins a string to the
+    // pending head and sends both in one write, where a Buffer costs a second writev entry.
+    else if (!this.#wroteBody && last.length <= SMALL_BODY) res.end(last.toString('latin1'), 'latin1');
+    else res.end(last);
     this.succeed(this.#spec.res.statusCode);
   }
 
-  onError(err: Error): void {
-    this.fail(err, !this.#bodyPulled);
+  expire(): void {
+    if (this.started) this.#abort(new UpstreamError('SY_BODY_TIMEOUT', 'idle timeout'));
+    else this.#abort(new UpstreamError('SY_HEADERS_TIMEOUT', 'response timeout'));
+  }
+
+  /** Ends the exchange early (a timer, a malformed response, the client leaving): the connection is closed. */
+  readonly #abort = (err?: Error): void => {
+    if (this.#finished) return;
+    const conn = this.#conn;
+    this.#conn = undefined;
+    if (conn !== undefined) {
+      conn.user = undefined;
+      conn.destroy();
+    }
+    this.#fail(err ?? new UpstreamError('SY_ABORTED', 'aborted'));
+  };
+
+  #fail(err: Error): void {
+    this.#finished = true;
+    this.#spec.deadlines.unwatch(this);
+    this.#stopBody();
+    this.#pending = undefined;
+    this.fail(err, !this.#bodyStarted);
   }
 }
 
@@ -186,14 +375,19 @@ export interface ClientWatch {
 }
 
 /** Runs one attempt on `spec.pool`; resolves with its outcome, never rejects. */
-export function forward(spec: AttemptSpec, path: string, method: string, watch: ClientWatch): Promise<Attempt> {
+export function forward(spec: AttemptSpec, watch: ClientWatch): Promise<Attempt> {
   return new Promise((resolve) => {
     const handler = new AttemptHandler(spec, resolve);
     watch.current = handler;
-    try {
-      spec.pool.dispatch({ path, method, headers: spec.headers, body: handler.body() as never, idempotent: false }, handler);
-    } catch (err) {
-      handler.onError(err as Error);
-    }
+    handler.start();
   });
+}
+
+/** The request head for a dyno: request line, the headers of step 6, and our body framing. */
+export function requestHead(method: string, path: string, headers: readonly string[], chunked: boolean): string {
+  // Every piece was already validated: method, target and client headers by Node's strict
+  // parser, our own values by construction. Nothing here can carry a CR or LF.
+  let head = `${method} ${path} HTTP/1.1\r\n`;
+  for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  return chunked ? head + 'transfer-encoding: chunked\r\n\r\n' : head + '\r\n';
 }

@@ -11,8 +11,7 @@ import { admit } from './admit';
 import type { DynoLoad, Ejections, Pick, Pickers } from './balance';
 import { errorBody, prefersJson } from './error-page';
 import { RouterError, type HCode } from './errors';
-import type { Dispatcher } from 'undici';
-import { forward, type Attempt, type ClientWatch } from './forward';
+import { forward, requestHead, type Attempt, type ClientWatch } from './forward';
 import { checkHead, hasBody } from './framing';
 import { requestIdFor, upstreamHeaders } from './headers';
 import type { DataPlaneMetrics } from './metrics';
@@ -123,12 +122,31 @@ async function proxy(p: PlaneDeps, entry: AppEntry, req: IncomingMessage, res: S
     if (!res.writableFinished) watch.current?.clientGone();
   });
   const body = hasBody(req);
-  await attempts(p, entry, req, ctx, (pool, headers, pick) =>
-    forward({ pool, req, res, headers, hasBody: body, setCookie: pick.setCookie }, req.url!, req.method!, watch),
+  // A body the client sent chunked goes on chunked; one with a length keeps its Content-Length.
+  const chunked = body && req.headers['content-length'] === undefined;
+  const method = req.method!;
+  const { ROUTER_RESPONSE_TIMEOUT_MS: responseTimeoutMs, ROUTER_IDLE_TIMEOUT_MS: idleTimeoutMs } = p.config;
+  await attempts(p, entry, req, ctx, (headers, pick) =>
+    forward(
+      {
+        pool: p.pools.get(pick.dyno.host, pick.dyno.port),
+        req,
+        res,
+        method,
+        head: requestHead(method, req.url!, headers, chunked),
+        hasBody: body,
+        chunked,
+        setCookie: pick.setCookie,
+        responseTimeoutMs,
+        idleTimeoutMs,
+        deadlines: p.pools.deadlines,
+      },
+      watch,
+    ),
   );
 }
 
-export type RunAttempt = (pool: Dispatcher, headers: string[], pick: Pick) => Promise<Attempt>;
+export type RunAttempt = (headers: string[], pick: Pick) => Promise<Attempt>;
 
 /**
  * Steps 4–5 and their retries, for plain and upgrade requests alike: pick a dyno, run one attempt,
@@ -154,9 +172,8 @@ export async function attempts(p: PlaneDeps, entry: AppEntry, req: IncomingMessa
       { requestId: ctx.requestId, remote: req.socket.remoteAddress ?? '', proto: 'http', port: p.listener.port, acceptedAt: ctx.acceptedAt, connectMs },
       Date.now(),
     );
-    const pool = p.pools.get(pick!.dyno.host, pick!.dyno.port);
     p.load.add(pick!.key, 1);
-    const a = await run(pool, headers, pick!);
+    const a = await run(headers, pick!);
     p.load.add(pick!.key, -1);
     connectMs += a.connectMs;
     ctx.connectMs = connectMs;

@@ -75,18 +75,18 @@ export function upstreamHeaders(raw: readonly string[], connection: string | und
   return out;
 }
 
-/** Response headers for the client from undici's raw header buffers, hop-by-hop removed. */
-export function downstreamHeaders(raw: readonly Buffer[]): string[] {
+/** Response headers for the client from the dyno's raw [name, value, …] list, hop-by-hop removed. */
+export function downstreamHeaders(raw: readonly string[]): string[] {
   const out: string[] = [];
   let connection: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toString('latin1');
+    const name = raw[i]!;
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower)) {
-      if (lower === 'connection') connection = raw[i + 1]!.toString('latin1');
+      if (lower === 'connection') connection = raw[i + 1]!;
       continue;
     }
-    out.push(name, raw[i + 1]!.toString('latin1'));
+    out.push(name, raw[i + 1]!);
   }
   // The common `Connection: keep-alive` / `close` names no other header: skip the second pass.
   const named = connection === undefined || /^\s*(keep-alive|close)\s*$/i.test(connection) ? undefined : connectionTokens(connection);

@@ -1,6 +1,6 @@
 // Every router metric, named in one place (STYLE habit 13). The control plane's come first;
 // the data plane adds its own here.
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, type MetricObjectWithValues, type MetricValueWithName, type Registry } from 'prom-client';
 import { LATENCY_BUCKETS, metricName } from '../shared/metrics';
 
 const n = (name: string): string => metricName('router', name);
@@ -74,8 +74,8 @@ export interface DataPlaneMetrics {
   /** requests{app, class, code} += 1, through a cache of label children (one Map.get per request). */
   countRequest(app: string, statusClass: string, code: string): void;
   readonly unknownHost: Counter<string>;
-  readonly serviceSeconds: Histogram<string>;
-  readonly connectSeconds: Histogram<string>;
+  readonly serviceSeconds: LatencyHistogram;
+  readonly connectSeconds: LatencyHistogram;
   /** Live counts the gauges read when scraped: the request path adds to a number, not a metric. */
   readonly live: { inFlight: number; clientConnections: number; websockets: number };
   readonly inFlight: Gauge<string>;
@@ -118,8 +118,8 @@ export function createDataPlaneMetrics(registry: Registry): DataPlaneMetrics {
       child.inc();
     },
     unknownHost: new Counter({ name: n('unknown_host_total'), help: 'requests for a Host no app owns (404)', registers: r }),
-    serviceSeconds: new Histogram({ name: n('service_seconds'), help: 'request sent to dyno until response end', buckets: LATENCY_BUCKETS, registers: r }),
-    connectSeconds: new Histogram({ name: n('connect_seconds'), help: 'time to obtain a dyno connection', buckets: LATENCY_BUCKETS, registers: r }),
+    serviceSeconds: new LatencyHistogram(n('service_seconds'), 'request sent to dyno until response end', LATENCY_BUCKETS, registry),
+    connectSeconds: new LatencyHistogram(n('connect_seconds'), 'time to obtain a dyno connection', LATENCY_BUCKETS, registry),
     inFlight: liveGauge('in_flight', 'requests in flight on this node', 'inFlight'),
     upstreamErrors: new Counter({ name: n('upstream_errors_total'), help: 'failed requests by H code', labelNames: ['code'], registers: r }),
     retries: new Counter({ name: n('retries_total'), help: 'extra attempts by reason', labelNames: ['reason'], registers: r }),
@@ -128,4 +128,61 @@ export function createDataPlaneMetrics(registry: Registry): DataPlaneMetrics {
     websockets: liveGauge('websocket_connections', 'open upgraded (WebSocket) pipes', 'websockets'),
     accessLogDropped: new Counter({ name: n('access_log_dropped_total'), help: 'router log lines the sink refused', registers: r }),
   };
+}
+
+/**
+ * A label-less histogram for the request path: `observe` is a bucket search and three adds,
+ * where prom-client's Histogram validates and hashes labels and allocates per call (1.6 µs of
+ * a ~65 µs request in profiles). It registers as a custom metric: the registry only reads
+ * name, help, type, aggregator and `get()`, and prints it like any prom-client histogram.
+ */
+export class LatencyHistogram {
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  readonly #bounds: readonly number[];
+  /** Per bucket, not cumulative; the last slot counts values above every bound (+Inf). */
+  readonly #counts: Float64Array;
+  #sum = 0;
+  #count = 0;
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    buckets: readonly number[],
+    registry: Registry,
+  ) {
+    this.#bounds = [...buckets].sort((a, b) => a - b);
+    this.#counts = new Float64Array(this.#bounds.length + 1);
+    registry.registerMetric(this as never);
+  }
+
+  observe(value: number): void {
+    if (!Number.isFinite(value)) return;
+    const b = this.#bounds;
+    let i = 0;
+    while (i < b.length && value > b[i]!) i++;
+    this.#counts[i]!++;
+    this.#sum += value;
+    this.#count++;
+  }
+
+  async get(): Promise<MetricObjectWithValues<MetricValueWithName<string>>> {
+    const bucket = `${this.name}_bucket`;
+    const values: MetricValueWithName<string>[] = [];
+    let acc = 0;
+    for (let i = 0; i < this.#bounds.length; i++) {
+      acc += this.#counts[i]!;
+      values.push({ labels: { le: this.#bounds[i]! }, value: acc, metricName: bucket });
+    }
+    values.push({ labels: { le: '+Inf' }, value: this.#count, metricName: bucket });
+    values.push({ labels: {}, value: this.#sum, metricName: `${this.name}_sum` });
+    values.push({ labels: {}, value: this.#count, metricName: `${this.name}_count` });
+    return { name: this.name, help: this.help, type: 'histogram' as never, values, aggregator: 'sum', collect: () => undefined };
+  }
+
+  reset(): void {
+    this.#counts.fill(0);
+    this.#sum = 0;
+    this.#count = 0;
+  }
 }

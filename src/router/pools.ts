@@ -1,38 +1,66 @@
-// Step 5 of the request path (DESIGN §3): one undici keep-alive Pool per dyno host:port.
-// Pooled connections idle for ROUTER_POOL_IDLE_MS (4 s, below Node's 5 s server default) are
-// closed by undici, which shrinks the keep-alive race. When the table changes, the pools of dynos
-// that left it are closed; undici's close() lets their in-flight requests finish first.
+// Step 5 of the request path (DESIGN §3): the connections to every dyno, keyed host:port.
+// Plain requests use our own keep-alive pools (upstream/pool.ts: chosen by measurement, see
+// docs/decisions.md); Upgrade requests, rare and long-lived, use an undici Pool per dyno, whose
+// upgrade support hands over the socket after the 101. When the table changes, the pools of
+// dynos that left it are closed; requests already running on them finish first.
 import { Pool } from 'undici';
 import type { Config } from '../shared/config';
 import type { RouteTable } from './table/route-table';
+import { Deadlines } from './upstream/deadlines';
+import { DynoPool, type PoolCounts, type PoolOptions } from './upstream/pool';
+
+/** Idle connections kept per dyno: enough for a burst of this many requests to reuse them. */
+export const MAX_IDLE_PER_DYNO = 256;
 
 export class Pools {
-  readonly #pools = new Map<string, Pool>();
-  readonly #options: Pool.Options;
+  readonly #pools = new Map<string, DynoPool>();
+  readonly #upgrades = new Map<string, Pool>();
+  readonly #options: PoolOptions;
+  readonly #undiciOptions: Pool.Options;
+  readonly #sweeper: NodeJS.Timeout;
+  readonly counts: PoolCounts = { open: 0, idle: 0 };
+  /** The H12/H15 deadlines of every exchange on these pools. */
+  readonly deadlines: Deadlines;
   #table: RouteTable | undefined;
 
   constructor(config: Config) {
-    this.#options = {
+    this.#options = { connectTimeoutMs: config.ROUTER_CONNECT_TIMEOUT_MS, idleMs: config.ROUTER_POOL_IDLE_MS, maxIdle: MAX_IDLE_PER_DYNO };
+    this.#undiciOptions = {
       connect: { timeout: config.ROUTER_CONNECT_TIMEOUT_MS },
-      // H12: request sent → response headers; H15: rolling idle window on the response body.
       headersTimeout: config.ROUTER_RESPONSE_TIMEOUT_MS,
       bodyTimeout: config.ROUTER_IDLE_TIMEOUT_MS,
       keepAliveTimeout: config.ROUTER_POOL_IDLE_MS,
       keepAliveMaxTimeout: config.ROUTER_POOL_IDLE_MS,
-      keepAliveTimeoutThreshold: 1000,
       pipelining: 1,
-      strictContentLength: true,
     };
+    // One timer for every idle connection of every dyno, instead of one per connection.
+    const sweepMs = Math.max(50, Math.min(1_000, Math.floor(config.ROUTER_POOL_IDLE_MS / 4)));
+    this.#sweeper = setInterval(() => {
+      const now = performance.now();
+      for (const pool of this.#pools.values()) pool.sweep(now, sweepMs);
+    }, sweepMs);
+    this.#sweeper.unref();
+    this.deadlines = new Deadlines(Deadlines.tickFor(config.ROUTER_RESPONSE_TIMEOUT_MS, config.ROUTER_IDLE_TIMEOUT_MS));
   }
 
-  get(host: string, port: number): Pool {
+  get(host: string, port: number): DynoPool {
     const key = `${host}:${port}`;
     let pool = this.#pools.get(key);
     if (pool === undefined) {
-      pool = new Pool(`http://${key}`, this.#options);
+      pool = new DynoPool(host, port, this.#options, this.counts);
+      this.#pools.set(key, pool);
+    }
+    return pool;
+  }
+
+  upgrades(host: string, port: number): Pool {
+    const key = `${host}:${port}`;
+    let pool = this.#upgrades.get(key);
+    if (pool === undefined) {
+      pool = new Pool(`http://${key}`, this.#undiciOptions);
       // A pool's own errors reach the request handlers; this keeps an unexpected one from killing the process.
       pool.on('connectionError', () => undefined);
-      this.#pools.set(key, pool);
+      this.#upgrades.set(key, pool);
     }
     return pool;
   }
@@ -41,12 +69,17 @@ export class Pools {
   follow(table: RouteTable): void {
     if (table === this.#table) return;
     this.#table = table;
-    if (this.#pools.size === 0) return;
+    if (this.#pools.size === 0 && this.#upgrades.size === 0) return;
     const live = new Set<string>();
     for (const entry of table.apps()) for (const d of entry.app.dynos) live.add(`${d.host}:${d.port}`);
     for (const [key, pool] of this.#pools) {
       if (live.has(key)) continue;
       this.#pools.delete(key);
+      pool.close();
+    }
+    for (const [key, pool] of this.#upgrades) {
+      if (live.has(key)) continue;
+      this.#upgrades.delete(key);
       void pool.close().catch(() => undefined);
     }
   }
@@ -55,16 +88,24 @@ export class Pools {
     return this.#pools.size;
   }
 
-  /** Graceful: waits for in-flight requests on every pool, then closes the sockets. */
+  /** After the server drained: idle connections close; upgrade pools finish what runs, then close. */
   async close(): Promise<void> {
-    const all = [...this.#pools.values()];
+    clearInterval(this.#sweeper);
+    this.deadlines.stop();
+    for (const pool of this.#pools.values()) pool.destroy();
     this.#pools.clear();
+    const all = [...this.#upgrades.values()];
+    this.#upgrades.clear();
     await Promise.all(all.map((p) => p.close().catch(() => undefined)));
   }
 
   destroy(): Promise<void> {
-    const all = [...this.#pools.values()];
+    clearInterval(this.#sweeper);
+    this.deadlines.stop();
+    for (const pool of this.#pools.values()) pool.destroy();
     this.#pools.clear();
+    const all = [...this.#upgrades.values()];
+    this.#upgrades.clear();
     return Promise.all(all.map((p) => p.destroy().catch(() => undefined))).then(() => undefined);
   }
 }

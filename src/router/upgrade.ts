@@ -39,7 +39,7 @@ class UpgradeHandler extends DynoAttempt implements Dispatcher.DispatchHandler {
   onHeaders(statusCode: number, rawHeaders: Buffer[], _resume: () => void, statusText: string): boolean {
     if (statusCode < 200) return true;
     // Not upgraded: relay the response, close-delimited (RFC 9112 §6.3 rule 8), then close.
-    const headers = downstreamHeaders(rawHeaders);
+    const headers = downstreamHeaders(rawHeaders.map((b) => b.toString('latin1')));
     let head = `HTTP/1.1 ${statusCode} ${statusText.replace(/[\r\n]/g, '')}\r\n`;
     for (let i = 0; i < headers.length; i += 2) {
       const lower = headers[i]!.toLowerCase();
@@ -100,11 +100,11 @@ export async function handleUpgrade(p: PlaneDeps, req: IncomingMessage, client: 
     if (entry === undefined) return refuse(p, req, client, ctx, undefined);
     let current: UpgradeHandler | undefined;
     client.once('close', () => current?.clientGone());
-    await attempts(p, entry, req, ctx, (pool, headers) =>
+    await attempts(p, entry, req, ctx, (headers, pick) =>
       new Promise<Attempt>((resolve) => {
         current = new UpgradeHandler(p, client, head, resolve);
         try {
-          pool.dispatch({ path: req.url!, method: req.method!, headers, upgrade: req.headers.upgrade ?? 'websocket' }, current);
+          p.pools.upgrades(pick.dyno.host, pick.dyno.port).dispatch({ path: req.url!, method: req.method!, headers, upgrade: req.headers.upgrade ?? 'websocket' }, current);
         } catch (err) {
           current.onError(err as Error);
         }

@@ -1,0 +1,189 @@
+// Step 5 of the request path (DESIGN §3): keep-alive TCP connections to one dyno. A request
+// takes the most recently used idle connection (the least likely to have been closed by the
+// dyno meanwhile) or opens a new one within ROUTER_CONNECT_TIMEOUT_MS; afterwards the
+// connection goes back only if its response said it may (ResponseParser's `reusable`). Idle
+// connections are bounded per dyno and closed after ROUTER_POOL_IDLE_MS, below Node's 5 s
+// server keep-alive, which shrinks the keep-alive race. Each connection knows whether it was
+// reused, so the request path can tell a keep-alive race from a dyno that died (step 5).
+import { connect, type Socket } from 'node:net';
+
+/** Who is using a connection right now: gets its bytes, its drain and its end. */
+export interface ConnUser {
+  onData(chunk: Buffer): void;
+  onDrain(): void;
+  /** The socket closed while in use; `err` when it closed on an error (ECONNRESET, …). */
+  onClose(err: (Error & { code?: string }) | undefined): void;
+}
+
+/** Who asked for a connection: told once, either way. */
+export interface ConnRequester {
+  onConnected(conn: Conn): void;
+  /** `code`: SY_CONNECT_TIMEOUT, or the socket error's code (ECONNREFUSED, …). */
+  onConnectFailed(code: string, err: Error | undefined): void;
+}
+
+export interface PoolOptions {
+  readonly connectTimeoutMs: number;
+  readonly idleMs: number;
+  /** Idle connections kept per dyno; more are closed when released. */
+  readonly maxIdle: number;
+}
+
+/** Live counts for the gauges, shared by every pool of one data plane. */
+export interface PoolCounts {
+  open: number;
+  idle: number;
+}
+
+export class Conn {
+  user: ConnUser | undefined;
+  /** True once the connection served a request before this one. */
+  reused = false;
+  idleSince = 0;
+  #error: (Error & { code?: string }) | undefined;
+
+  constructor(
+    readonly socket: Socket,
+    private readonly pool: DynoPool,
+  ) {
+    // One set of listeners for the connection's life; the current user is looked up per event.
+    socket.on('data', (chunk: Buffer) => {
+      const u = this.user;
+      // Bytes nobody asked for (on an idle connection) mean we no longer know where responses start.
+      if (u === undefined) socket.destroy();
+      else u.onData(chunk);
+    });
+    socket.on('drain', () => this.user?.onDrain());
+    socket.on('error', (err: Error & { code?: string }) => {
+      this.#error = err;
+    });
+    socket.on('close', () => {
+      const u = this.user;
+      this.user = undefined;
+      pool.forget(this);
+      u?.onClose(this.#error);
+    });
+  }
+
+  /** Hands the connection back: kept for the next request when `reusable`, else closed. */
+  release(reusable: boolean): void {
+    this.user = undefined;
+    this.pool.release(this, reusable);
+  }
+
+  /** Closes the connection now; a user still attached is told through onClose. */
+  destroy(): void {
+    this.socket.destroy();
+  }
+}
+
+export class DynoPool {
+  readonly #idle: Conn[] = [];
+  readonly #all = new Set<Conn>();
+  #closed = false;
+
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    private readonly options: PoolOptions,
+    private readonly counts: PoolCounts,
+  ) {}
+
+  /** Calls back `r` exactly once: with a connection, or with why none could be had. */
+  acquire(r: ConnRequester): void {
+    if (this.#closed) {
+      r.onConnectFailed('SY_POOL_CLOSED', undefined);
+      return;
+    }
+    for (let conn = this.#idle.pop(); conn !== undefined; conn = this.#idle.pop()) {
+      this.counts.idle--;
+      if (conn.socket.destroyed || !conn.socket.writable) continue;
+      conn.reused = true;
+      r.onConnected(conn);
+      return;
+    }
+    this.#open(r);
+  }
+
+  #open(r: ConnRequester): void {
+    const socket = connect({ host: this.host, port: this.port, noDelay: true });
+    let settled = false;
+    const settle = (): boolean => {
+      if (settled) return false;
+      settled = true;
+      clearTimeout(timer);
+      socket.removeListener('connect', onConnect);
+      socket.removeListener('error', onError);
+      return true;
+    };
+    const onConnect = (): void => {
+      if (!settle()) return;
+      const conn = new Conn(socket, this);
+      this.#all.add(conn);
+      this.counts.open++;
+      r.onConnected(conn);
+    };
+    const onError = (err: Error & { code?: string }): void => {
+      if (!settle()) return;
+      socket.destroy();
+      r.onConnectFailed(err.code ?? 'SY_CONNECT_ERROR', err);
+    };
+    const timer = setTimeout(() => {
+      if (!settle()) return;
+      socket.on('error', () => undefined);
+      socket.destroy();
+      r.onConnectFailed('SY_CONNECT_TIMEOUT', undefined);
+    }, this.options.connectTimeoutMs);
+    socket.once('connect', onConnect);
+    socket.once('error', onError);
+  }
+
+  release(conn: Conn, reusable: boolean): void {
+    if (!reusable || this.#closed || conn.socket.destroyed || this.#idle.length >= this.options.maxIdle) {
+      conn.socket.destroy();
+      return;
+    }
+    conn.idleSince = performance.now();
+    this.#idle.push(conn);
+    this.counts.idle++;
+  }
+
+  /** Called by a connection as it closes, idle or not. */
+  forget(conn: Conn): void {
+    if (!this.#all.delete(conn)) return;
+    this.counts.open--;
+    const i = this.#idle.indexOf(conn);
+    if (i !== -1) {
+      this.#idle.splice(i, 1);
+      this.counts.idle--;
+    }
+  }
+
+  /** Closes idle connections that would pass `idleMs` before the next sweep (oldest are first). */
+  sweep(now: number, sweepMs: number): void {
+    const limit = now - this.options.idleMs + sweepMs;
+    while (this.#idle.length > 0 && this.#idle[0]!.idleSince <= limit) {
+      this.counts.idle--;
+      this.#idle.shift()!.destroy();
+    }
+  }
+
+  /** No new requests; idle connections close now, busy ones when their response ends. */
+  close(): void {
+    this.#closed = true;
+    for (const conn of this.#idle.splice(0)) {
+      this.counts.idle--;
+      conn.destroy();
+    }
+  }
+
+  /** Every connection, busy or not, closed now. */
+  destroy(): void {
+    this.close();
+    for (const conn of [...this.#all]) conn.destroy();
+  }
+
+  get busy(): number {
+    return this.#all.size - this.#idle.length;
+  }
+}

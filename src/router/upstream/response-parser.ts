@@ -1,0 +1,355 @@
+// Step 7 of the request path (DESIGN §3): reads one dyno response off a keep-alive connection,
+// incrementally, as bytes arrive. Strict where a lenient reader would let a dyno confuse the
+// router about where one response ends and the next begins (RFC 9112): bare LF, obs-fold,
+// a malformed status line or header, conflicting Content-Length, or bad chunk framing are
+// refused as a malformed response (H17 before the head is complete, H18 after). It decides the
+// body's framing (RFC 9112 §6.3) and whether the connection may carry another request.
+
+/** What the parser hands on; each callback runs synchronously inside `execute`. */
+export interface ResponseSink {
+  /** A final (≥ 200, or 101) response head; `rawHeaders` is a flat [name, value, …] list. */
+  onHead(status: number, reason: string, rawHeaders: string[]): void;
+  /** A slice of the body, already de-chunked; valid only during the call. */
+  onBody(chunk: Buffer): void;
+  /** The response ended; `reusable` says whether the connection may carry another request. */
+  onEnd(reusable: boolean): void;
+}
+
+/** Why a response was refused; `phase` says whether a head had been delivered yet. */
+export class ResponseParseError extends Error {
+  constructor(
+    readonly reason: string,
+    readonly phase: 'head' | 'body',
+  ) {
+    super(`malformed response ${phase}: ${reason}`);
+  }
+}
+
+/** Bounds on what one response may make us hold before it is refused. */
+export const RESPONSE_LIMITS = Object.freeze({ headBytes: 64 * 1024, headers: 200, chunkSizeDigits: 12 });
+
+/** RFC 9110 §5.1 tchar. */
+const TOKEN = charTable((c) => /[!#$%&'*+.^_`|~0-9A-Za-z-]/.test(String.fromCharCode(c)));
+/** RFC 9110 §5.5 field-value and reason-phrase chars: HTAB, SP, VCHAR, obs-text; never CR, LF or NUL. */
+const FIELD = charTable((c) => c === 0x09 || (c >= 0x20 && c !== 0x7f));
+const DIGITS = /^[0-9]{1,15}$/;
+const CRLF = 0x0a;
+
+type Framing = 'none' | 'length' | 'chunked' | 'close';
+// Chunked body states (RFC 9112 §7.1).
+const enum C {
+  Size,
+  SizeLf,
+  Ext,
+  Data,
+  DataCr,
+  DataLf,
+  Trailer,
+  TrailerLf,
+}
+
+export class ResponseParser {
+  #sink: ResponseSink;
+  /** The request was HEAD: the response has no body whatever its headers say. */
+  #head: boolean;
+  /** Head bytes received so far when a head spans reads. */
+  #partial: Buffer | undefined;
+  #inHead = true;
+  #framing: Framing = 'none';
+  #remaining = 0;
+  #keepAlive = true;
+  #chunk = C.Size;
+  #sizeDigits = 0;
+  #trailerLineBytes = 0;
+  #done = false;
+
+  constructor(sink: ResponseSink, requestWasHead: boolean) {
+    this.#sink = sink;
+    this.#head = requestWasHead;
+  }
+
+  get done(): boolean {
+    return this.#done;
+  }
+
+  /** True once a head is delivered and the body runs until the dyno closes (no length given). */
+  get closeDelimited(): boolean {
+    return !this.#inHead && this.#framing === 'close';
+  }
+
+  /**
+   * Parses `data`; returns the bytes past the end of the response (a well-behaved dyno sends
+   * none: the caller must not reuse a connection that had some), or undefined. Throws
+   * ResponseParseError on a malformed response.
+   */
+  execute(data: Buffer): Buffer | undefined {
+    let at = 0;
+    while (at < data.length && !this.#done) {
+      if (this.#inHead) at = this.#readHead(data, at);
+      else at = this.#readBody(data, at);
+    }
+    return at < data.length ? data.subarray(at) : undefined;
+  }
+
+  /** The dyno closed the connection: the end of a close-delimited body, else a truncation. */
+  finish(): boolean {
+    if (this.#done) return true;
+    if (!this.#inHead && this.#framing === 'close') {
+      this.#end(false);
+      return true;
+    }
+    return false;
+  }
+
+  #readHead(data: Buffer, at: number): number {
+    let buf = data;
+    let start = at;
+    if (this.#partial !== undefined) {
+      buf = Buffer.concat([this.#partial, data.subarray(at)]);
+      start = 0;
+    }
+    const end = buf.indexOf('\r\n\r\n', start, 'latin1');
+    if (end === -1) {
+      if (buf.length - start > RESPONSE_LIMITS.headBytes) throw new ResponseParseError('head too large', 'head');
+      checkLineEnds(buf, start, buf.length);
+      this.#partial = start === 0 && buf !== data ? buf : Buffer.from(buf.subarray(start));
+      return data.length;
+    }
+    if (end - start > RESPONSE_LIMITS.headBytes) throw new ResponseParseError('head too large', 'head');
+    this.#partial = undefined;
+    const next = buf === data ? end + 4 : data.length - (buf.length - (end + 4));
+    this.#parseHead(buf.toString('latin1', start, end));
+    if (!this.#inHead && !this.#done && (this.#framing === 'none' || (this.#framing === 'length' && this.#remaining === 0))) this.#end(this.#keepAlive);
+    return next;
+  }
+
+  #parseHead(head: string): void {
+    // Lines split on CRLF only: a bare CR or LF left inside a line fails the character checks.
+    let eol = head.indexOf('\r\n');
+    if (eol === -1) eol = head.length;
+    const status = statusOf(head, eol);
+    if (status === -1) throw new ResponseParseError('status line', 'head');
+    const minor = head.charCodeAt(7);
+    const reason = eol > 13 ? head.slice(13, eol) : '';
+    const raw: string[] = [];
+    let length: string | undefined;
+    let te: string | undefined;
+    let connection = '';
+    for (let at = eol + 2; at < head.length; at = eol + 2) {
+      eol = head.indexOf('\r\n', at);
+      if (eol === -1) eol = head.length;
+      if (raw.length >= RESPONSE_LIMITS.headers * 2) throw new ResponseParseError('too many headers', 'head');
+      // RFC 9110 §5.1 token, then field-value chars (VCHAR, SP, HTAB, obs-text). obs-fold (a line
+      // starting with SP or HTAB) fails the token rule here, as it should.
+      let i = at;
+      while (i < eol && TOKEN[head.charCodeAt(i)] === 1) i++;
+      if (i === at || i === eol || head.charCodeAt(i) !== 0x3a) throw new ResponseParseError('header name', 'head');
+      const name = head.slice(at, i);
+      i++;
+      while (i < eol && isOws(head.charCodeAt(i))) i++;
+      const from = i;
+      let to = i;
+      for (; i < eol; i++) {
+        const c = head.charCodeAt(i);
+        if (FIELD[c] !== 1) throw new ResponseParseError('header value', 'head');
+        if (!isOws(c)) to = i + 1;
+      }
+      const value = head.slice(from, to);
+      raw.push(name, value);
+      switch (name.length) {
+        case 10:
+          if (name.toLowerCase() === 'connection') connection += (connection ? ',' : '') + value.toLowerCase();
+          break;
+        case 14:
+          if (name.toLowerCase() === 'content-length') {
+            // RFC 9110 §8.6: a list of identical values is one length; anything else is refused.
+            for (const v of value.split(',')) {
+              const t = v.trim();
+              if (!DIGITS.test(t) || (length !== undefined && length !== t)) throw new ResponseParseError('content-length', 'head');
+              length = t;
+            }
+          }
+          break;
+        case 17:
+          if (name.toLowerCase() === 'transfer-encoding') te = te === undefined ? value : `${te}, ${value}`;
+          break;
+      }
+    }
+    // 1xx interim responses (100, 103) are skipped; the final head follows on the same bytes.
+    if (status < 200 && status !== 101) return;
+    this.#inHead = false;
+    this.#keepAlive = minor === 0x31 ? !/(^|,)\s*close\s*(,|$)/.test(connection) : /(^|,)\s*keep-alive\s*(,|$)/.test(connection);
+    this.#sink.onHead(status, reason, raw);
+    if (this.#done) return;
+    if (this.#head || status === 204 || status === 304 || status === 101) {
+      this.#framing = 'none';
+      // After a 101 the connection belongs to the new protocol, never to the pool.
+      if (status === 101) this.#keepAlive = false;
+    } else if (te !== undefined) {
+      // RFC 9112 §6.3: Transfer-Encoding overrides Content-Length; chunked must be the final coding,
+      // otherwise the body runs to the close. Either way a message carrying both is not reused.
+      const codings = te.toLowerCase().split(',');
+      const last = codings[codings.length - 1]!.trim();
+      if (last === 'chunked') {
+        this.#framing = 'chunked';
+        this.#chunk = C.Size;
+        this.#sizeDigits = 0;
+        this.#remaining = 0;
+      } else {
+        this.#framing = 'close';
+      }
+      if (length !== undefined) this.#keepAlive = false;
+    } else if (length !== undefined) {
+      this.#framing = 'length';
+      this.#remaining = Number(length);
+    } else {
+      this.#framing = 'close';
+    }
+    if (this.#framing === 'close') this.#keepAlive = false;
+  }
+
+  #readBody(data: Buffer, at: number): number {
+    switch (this.#framing) {
+      case 'length': {
+        const take = Math.min(this.#remaining, data.length - at);
+        this.#remaining -= take;
+        const end = at + take;
+        this.#sink.onBody(at === 0 && end === data.length ? data : data.subarray(at, end));
+        if (this.#remaining === 0) this.#end(this.#keepAlive);
+        return end;
+      }
+      case 'close':
+        this.#sink.onBody(at === 0 ? data : data.subarray(at));
+        return data.length;
+      case 'chunked':
+        return this.#readChunked(data, at);
+      default:
+        return at;
+    }
+  }
+
+  #readChunked(data: Buffer, at: number): number {
+    let i = at;
+    while (i < data.length && !this.#done) {
+      const b = data[i]!;
+      switch (this.#chunk) {
+        case C.Size: {
+          const v = hexValue(b);
+          if (v >= 0) {
+            if (++this.#sizeDigits > RESPONSE_LIMITS.chunkSizeDigits) throw new ResponseParseError('chunk size', 'body');
+            this.#remaining = this.#remaining * 16 + v;
+            i++;
+          } else if (this.#sizeDigits === 0) {
+            throw new ResponseParseError('chunk size', 'body');
+          } else if (b === 0x0d) {
+            this.#chunk = C.SizeLf;
+            i++;
+          } else if (b === 0x3b /* ; */ || b === 0x20 || b === 0x09) {
+            this.#chunk = C.Ext;
+            i++;
+          } else {
+            throw new ResponseParseError('chunk size', 'body');
+          }
+          break;
+        }
+        case C.Ext:
+          // Chunk extensions are ignored (RFC 9112 §7.1.1), but a bare LF or control byte is not.
+          if (b === 0x0d) this.#chunk = C.SizeLf;
+          else if (b === CRLF || (b < 0x20 && b !== 0x09) || b === 0x7f) throw new ResponseParseError('chunk extension', 'body');
+          i++;
+          break;
+        case C.SizeLf:
+          if (b !== CRLF) throw new ResponseParseError('chunk size line', 'body');
+          i++;
+          this.#sizeDigits = 0;
+          if (this.#remaining === 0) {
+            this.#chunk = C.Trailer;
+            this.#trailerLineBytes = 0;
+          } else {
+            this.#chunk = C.Data;
+          }
+          break;
+        case C.Data: {
+          const take = Math.min(this.#remaining, data.length - i);
+          this.#sink.onBody(data.subarray(i, i + take));
+          this.#remaining -= take;
+          i += take;
+          if (this.#remaining === 0) this.#chunk = C.DataCr;
+          break;
+        }
+        case C.DataCr:
+          if (b !== 0x0d) throw new ResponseParseError('chunk data end', 'body');
+          this.#chunk = C.DataLf;
+          i++;
+          break;
+        case C.DataLf:
+          if (b !== CRLF) throw new ResponseParseError('chunk data end', 'body');
+          this.#chunk = C.Size;
+          i++;
+          break;
+        case C.Trailer:
+          // Trailer fields are dropped; an empty line ends the message.
+          if (b === 0x0d) {
+            this.#chunk = C.TrailerLf;
+          } else if (b === CRLF || ++this.#trailerLineBytes > RESPONSE_LIMITS.headBytes) {
+            throw new ResponseParseError('trailer', 'body');
+          }
+          i++;
+          break;
+        case C.TrailerLf:
+          if (b !== CRLF) throw new ResponseParseError('trailer', 'body');
+          i++;
+          if (this.#trailerLineBytes === 0) this.#end(this.#keepAlive);
+          this.#trailerLineBytes = 0;
+          this.#chunk = C.Trailer;
+          break;
+      }
+    }
+    return i;
+  }
+
+  #end(reusable: boolean): void {
+    this.#done = true;
+    this.#sink.onEnd(reusable);
+  }
+}
+
+function charTable(ok: (c: number) => boolean): Uint8Array {
+  const t = new Uint8Array(256);
+  for (let c = 0; c < 256; c++) t[c] = ok(c) ? 1 : 0;
+  return t;
+}
+
+const isOws = (c: number): boolean => c === 0x20 || c === 0x09;
+
+/** `HTTP/1.x NNN[ reason]` (RFC 9112 §4): the status code, or -1 when the line is malformed. */
+function statusOf(head: string, eol: number): number {
+  if (eol < 12 || !head.startsWith('HTTP/1.', 0)) return -1;
+  const minor = head.charCodeAt(7);
+  if ((minor !== 0x30 && minor !== 0x31) || head.charCodeAt(8) !== 0x20) return -1;
+  const d1 = head.charCodeAt(9) - 0x30;
+  const d2 = head.charCodeAt(10) - 0x30;
+  const d3 = head.charCodeAt(11) - 0x30;
+  if (d1 < 1 || d1 > 9 || d2 < 0 || d2 > 9 || d3 < 0 || d3 > 9) return -1;
+  if (eol > 12) {
+    if (head.charCodeAt(12) !== 0x20) return -1;
+    for (let i = 13; i < eol; i++) if (FIELD[head.charCodeAt(i)] !== 1) return -1;
+  }
+  return d1 * 100 + d2 * 10 + d3;
+}
+
+function hexValue(b: number): number {
+  if (b >= 0x30 && b <= 0x39) return b - 0x30;
+  if (b >= 0x61 && b <= 0x66) return b - 0x57;
+  if (b >= 0x41 && b <= 0x46) return b - 0x37;
+  return -1;
+}
+
+/** Refuses a head that uses a bare LF (or a CR not followed by LF) before it is complete. */
+function checkLineEnds(buf: Buffer, from: number, to: number): void {
+  let i = buf.indexOf(CRLF, from);
+  while (i !== -1 && i < to) {
+    if (i === from || buf[i - 1] !== 0x0d) throw new ResponseParseError('bare LF', 'head');
+    i = buf.indexOf(CRLF, i + 1);
+  }
+}
