@@ -109,6 +109,7 @@ t.test('open WebSockets count toward H11 while open, and give their slot back on
   const wsUrl = p.url.replace('http', 'ws');
   const a = await open(wsUrl, 'hello.localhost');
   const b = await open(wsUrl, 'hello.localhost');
+  t.equal(p.plane.inspector.appInFlight('hello'), 2, 'each open pipe holds one slot');
   t.equal(await get(), 503, 'two open pipes fill the app at 2 per dyno');
   t.match(p.lines.at(-1)!, /^at=error code=H11 /);
   await t.rejects(open(wsUrl, 'hello.localhost'), /status 503/, 'a third upgrade is shed too');
@@ -120,6 +121,7 @@ t.test('open WebSockets count toward H11 while open, and give their slot back on
   b.close();
   c.close();
   await pipesClosed(p);
+  t.equal(p.plane.inspector.appInFlight('hello'), 0, 'every slot given back, none twice');
   t.equal(await get(), 200);
 });
 
