@@ -41,7 +41,7 @@ export interface DataPlaneOptions {
 
 export interface DataPlane {
   readonly port: number;
-  readonly inspector: { inFlight(app: string, dyno: string): number };
+  readonly inspector: { inFlight(app: string, dyno: string): number; appInFlight(app: string): number };
   /** Stops accepting, lets in-flight requests finish within `graceMs`, then closes what is left. */
   close(graceMs?: number): Promise<void>;
 }
@@ -101,7 +101,10 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
   listener.port = await listen(server, opts.port ?? config.ROUTER_PORT, opts.host);
   return {
     port: listener.port,
-    inspector: { inFlight: (app, dyno) => deps.load.get(`${app}/${dyno}`) },
+    inspector: {
+      inFlight: (app, dyno) => deps.load.get(`${app}/${dyno}`),
+      appInFlight: (app) => deps.appInFlight.get(app) ?? 0,
+    },
     close: (graceMs = config.SWITCHYARD_GRACE_MS) => stop(server, deps, graceMs),
   };
 }

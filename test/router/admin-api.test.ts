@@ -2,6 +2,8 @@
 // 4xx while the node keeps serving. Memory store here; the Redis store passes the same contract.
 import net from 'node:net';
 import t, { type Test } from 'tap';
+import { WebSocket } from 'ws';
+import { startDyno } from '../fixtures/dyno';
 import { eventually, startTestRouter, TEST_TOKEN, type TestRouter, type TestRouterOptions } from '../fixtures/router';
 
 async function node(t: Test, opts: TestRouterOptions = {}): Promise<TestRouter> {
@@ -106,6 +108,21 @@ t.test('dynos: register with defaults, heartbeat, deregister; routes follow', as
   t.match(await r.api('DELETE', '/v1/apps/hello/dynos/web.1'), { status: 404, body: { id: 'not_found' } });
   t.match(await r.api('PUT', '/v1/apps/nosuch/dynos/web.1', { host: '127.0.0.1', port: 1 }), { status: 404 });
   await eventually(async () => (await r.api('GET', '/v1/routes/hello.localhost')).body.code === 'H14');
+});
+
+t.test('routes: H11 counts open WebSockets, as the data plane does', async (t) => {
+  const d = await startDyno(t);
+  const r = await node(t, { config: { ROUTER_APP_MAX_INFLIGHT: '1' } });
+  await r.api('PUT', '/v1/apps/piped', {});
+  await r.api('PUT', '/v1/apps/piped/dynos/web.1', { host: '127.0.0.1', port: d.port });
+  const code = async (): Promise<string | undefined> => (await r.api('GET', '/v1/routes/piped.localhost')).body.code;
+  await eventually(async () => (await code()) === undefined, 2000, 'routable → no code');
+  const ws = new WebSocket(`ws://127.0.0.1:${r.node.port}/`, { headers: { host: 'piped.localhost' } });
+  ws.on('error', () => undefined);
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('unexpected-response', () => reject(new Error('not upgraded'))));
+  t.equal(await code(), 'H11', 'one open pipe fills a cap of 1, though no request is in flight at the dyno');
+  ws.close();
+  await eventually(async () => (await code()) === undefined, 2000, 'the closed pipe gave its slot back');
 });
 
 t.test('routes: the H code this node would answer with, from its own table', async (t) => {

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { startDyno } from '../fixtures/dyno';
+import { eventually } from '../fixtures/router';
 
 t.test('two workers share one port and both serve requests', async (t) => {
   const d = await startDyno(t);
@@ -14,7 +15,7 @@ t.test('two workers share one port and both serve requests', async (t) => {
   t.teardown(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
-  for (let i = 0; i < 200 && (out.match(/^listening /gm) ?? []).length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+  await eventually(() => (out.match(/^listening /gm) ?? []).length >= 2, 10_000, 'both workers listening');
   const ports = new Set([...out.matchAll(/^listening (\d+)$/gm)].map((m) => m[1]));
   t.equal(ports.size, 1, 'one port for both workers');
   const port = [...ports][0]!;

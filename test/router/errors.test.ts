@@ -3,6 +3,7 @@ import t from 'tap';
 import { request } from 'undici';
 import { startDyno } from '../fixtures/dyno';
 import { app, dyno, startPlane } from '../fixtures/plane';
+import { eventually } from '../fixtures/router';
 
 t.test('unknown host: 404 "no such app", a metric, no app log', async (t) => {
   const p = await startPlane(t, []);
@@ -37,7 +38,7 @@ t.test('H11: beyond ROUTER_APP_MAX_INFLIGHT per dyno, shed at once', async (t) =
   const d = await startDyno(t);
   const p = await startPlane(t, [app('hello', [dyno('web.1', d.port)])], { ROUTER_APP_MAX_INFLIGHT: '1' });
   const slow = request(p.url, { headers: { host: 'hello.localhost', 'x-dyno-delay': '300' } });
-  while (p.plane.inspector.inFlight('hello', 'web.1') === 0) await new Promise((r) => setTimeout(r, 5));
+  await eventually(() => p.plane.inspector.inFlight('hello', 'web.1') > 0, 5000, 'the slow request in flight at the dyno');
   const shed = await request(p.url, { headers: { host: 'hello.localhost' } });
   t.equal(shed.statusCode, 503);
   t.match(await shed.body.text(), /H11/);

@@ -4,6 +4,7 @@ import { connect } from 'node:net';
 import { request } from 'undici';
 import { startDyno } from '../fixtures/dyno';
 import { app, dyno, startPlane } from '../fixtures/plane';
+import { eventually } from '../fixtures/router';
 
 t.test('the dyno sees X-Request-Id, X-Forwarded-*, X-Request-Start, Via and timing headers', async (t) => {
   const d = await startDyno(t);
@@ -57,7 +58,7 @@ t.test('hop-by-hop headers, and those Connection names, are removed both ways', 
   );
   let got = '';
   sock.on('data', (c) => (got += c.toString()));
-  while (!got.includes('"dyno"')) await new Promise((r) => setTimeout(r, 10));
+  await eventually(() => got.includes('"dyno"'), 5000, 'the echo body');
   sock.destroy();
   const h = d.seen[0]!.headers;
   for (const gone of ['x-secret', 'keep-alive', 'te', 'proxy-authorization']) t.equal(h[gone], undefined, `${gone} removed`);
@@ -73,9 +74,9 @@ t.test('Expect: 100-continue is answered, then the body is forwarded', async (t)
   sock.write('POST / HTTP/1.1\r\nHost: hello.localhost\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n');
   let got = '';
   sock.on('data', (c) => (got += c.toString()));
-  while (!got.includes('100 Continue')) await new Promise((r) => setTimeout(r, 10));
+  await eventually(() => got.includes('100 Continue'), 5000, '100 Continue');
   sock.write('hello');
-  while (!got.includes('"bodyBytes":5')) await new Promise((r) => setTimeout(r, 10));
+  await eventually(() => got.includes('"bodyBytes":5'), 5000, 'the response to the 5-byte body');
   sock.destroy();
   t.equal(d.seen[0]!.headers.expect, undefined, 'the router answered the expectation itself');
   t.equal(d.seen[0]!.bodyBytes, 5);

@@ -4,6 +4,7 @@ import { request } from 'undici';
 import { connect } from 'node:net';
 import { startDyno } from '../fixtures/dyno';
 import { app, dyno, startPlane } from '../fixtures/plane';
+import { eventually } from '../fixtures/router';
 
 const env = { ROUTER_RESPONSE_TIMEOUT_MS: '300', ROUTER_IDLE_TIMEOUT_MS: '300' };
 
@@ -72,6 +73,6 @@ t.test('H27: the client leaves first → logged as status 499', async (t) => {
   sock.write('GET / HTTP/1.1\r\nHost: hello.localhost\r\nx-dyno-delay: 250\r\n\r\n');
   await new Promise((r) => setTimeout(r, 100));
   sock.destroy();
-  while (p.lines.length === 0) await new Promise((r) => setTimeout(r, 20));
+  await eventually(() => p.lines.length > 0, 5000, 'the H27 line');
   t.match(p.lines[0]!, /^at=error code=H27 desc="Client Request Interrupted" .*status=499 /);
 });

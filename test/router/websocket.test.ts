@@ -1,8 +1,10 @@
 // Step 8: Upgrade requests are proxied as a byte pipe after the 101, with the same rules.
 import t from 'tap';
 import { WebSocket } from 'ws';
+import { request } from 'undici';
 import { refusingPort, startDyno } from '../fixtures/dyno';
-import { app, dyno, startPlane } from '../fixtures/plane';
+import { app, dyno, startPlane, type TestPlane } from '../fixtures/plane';
+import { eventually } from '../fixtures/router';
 
 function open(url: string, host: string): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
@@ -51,12 +53,76 @@ t.test('WebSocket to an app with no dynos: 503 H14; unknown host: 404', async (t
   t.match(p.lines[0]!, /^at=error code=H14 /);
 });
 
-t.test('WebSocket idle beyond ROUTER_IDLE_TIMEOUT_MS: both sides closed', async (t) => {
+/** Resolves once the router has no open pipe left (it saw the close), bounded. */
+async function pipesClosed(p: TestPlane): Promise<void> {
+  await eventually(async () => /switchyard_router_websocket_connections 0/.test(await p.registry.metrics()), 2000, 'pipes closed');
+}
+
+t.test('WebSocket idle beyond ROUTER_IDLE_TIMEOUT_MS: both sides closed, one H15 line after the 101 line', async (t) => {
   const d = await startDyno(t);
   const p = await startPlane(t, [app('hello', [dyno('web.1', d.port)])], { ROUTER_IDLE_TIMEOUT_MS: '200' });
-  const ws = await open(p.url.replace('http', 'ws'), 'hello.localhost');
+  const ws = await open(p.url.replace('http', 'ws') + '/idle', 'hello.localhost');
+  const echoed = new Promise<void>((resolve) => ws.once('message', () => resolve()));
+  ws.send('one message, then silence');
+  await echoed;
   const code = await new Promise<number>((resolve) => ws.once('close', (c) => resolve(c)));
   t.equal(code, 1006, 'closed without a close frame: the pipe was cut');
+  await pipesClosed(p);
+  t.equal(p.lines.length, 2, 'the 101 line and the H15 line, nothing more');
+  t.match(p.lines[0]!, /^at=info method=GET path="\/idle" .*status=101 /);
+  t.match(p.lines[1]!, /^at=error code=H15 desc="Idle connection" method=GET path="\/idle" host=hello\.localhost .*dyno=web\.1 .*status=503 bytes=\d+ protocol=http$/);
+  t.match(p.lines[1]!, / service=\d+ms /);
+  t.ok(Number(/bytes=(\d+)/.exec(p.lines[1]!)![1]) > 0, 'bytes counts what the pipe relayed to the client');
+  t.same(
+    p.entries.map((e) => [e.app, e.code, e.status]),
+    [['hello', undefined, 101], ['hello', 'H15', 503]],
+    'both lines reach the app channel',
+  );
+  t.equal(p.entries[1]!.line, p.lines[1]);
+  const metrics = await p.registry.metrics();
+  t.match(metrics, /switchyard_router_upstream_errors_total\{code="H15"\} 1/);
+  t.match(metrics, /switchyard_router_requests_total\{app="hello",class="1xx",code="none"\} 1/, 'counted once as a request');
+});
+
+t.test('WebSocket closed normally: exactly one router line', async (t) => {
+  const d = await startDyno(t);
+  const p = await startPlane(t, [app('hello', [dyno('web.1', d.port)])]);
+  const ws = await open(p.url.replace('http', 'ws'), 'hello.localhost');
+  const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+  ws.close();
+  await closed;
+  await pipesClosed(p);
+  t.equal(p.lines.length, 1);
+  t.match(p.lines[0]!, /^at=info .*status=101 /);
+  t.equal(p.entries.length, 1);
+  t.notMatch(await p.registry.metrics(), /code="H15"/);
+});
+
+t.test('open WebSockets count toward H11 while open, and give their slot back once on close', async (t) => {
+  const d = await startDyno(t);
+  const p = await startPlane(t, [app('hello', [dyno('web.1', d.port)])], { ROUTER_APP_MAX_INFLIGHT: '2' });
+  const get = async (): Promise<number> => {
+    const res = await request(p.url, { headers: { host: 'hello.localhost' } });
+    await res.body.text();
+    return res.statusCode;
+  };
+  const wsUrl = p.url.replace('http', 'ws');
+  const a = await open(wsUrl, 'hello.localhost');
+  const b = await open(wsUrl, 'hello.localhost');
+  t.equal(p.plane.inspector.appInFlight('hello'), 2, 'each open pipe holds one slot');
+  t.equal(await get(), 503, 'two open pipes fill the app at 2 per dyno');
+  t.match(p.lines.at(-1)!, /^at=error code=H11 /);
+  await t.rejects(open(wsUrl, 'hello.localhost'), /status 503/, 'a third upgrade is shed too');
+  a.close();
+  await eventually(async () => (await get()) === 200, 2000, 'a slot freed by the close');
+  const c = await open(wsUrl, 'hello.localhost');
+  // Released exactly once: a double release would leave room for this request.
+  t.equal(await get(), 503, 'the reopened pipe takes the freed slot, and only that one');
+  b.close();
+  c.close();
+  await pipesClosed(p);
+  t.equal(p.plane.inspector.appInFlight('hello'), 0, 'every slot given back, none twice');
+  t.equal(await get(), 200);
 });
 
 t.test('a table change never closes an open WebSocket', async (t) => {

@@ -11,38 +11,44 @@ const WS_HIGH_WATER = 64 * 1024;
 /** A quiet tail is pinged this often; a reader that has not answered the previous ping is gone (RFC 6455 §5.5.2). */
 const WS_PING_MS = 30_000;
 
-export function textSink(res: ServerResponse): TailSink {
-  let closeCb: (() => void) | undefined;
-  let closed = false;
-  const onClose = (): void => {
-    if (closed) return;
-    closed = true;
-    closeCb?.();
+/** A transport may report its end as 'close', 'error' or both: the session hears of it once. */
+class CloseLatch {
+  #closed = false;
+  #cb: (() => void) | undefined;
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  readonly fire = (): void => {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#cb?.();
   };
-  res.on('close', onClose);
-  res.on('error', onClose);
+
+  readonly onClose = (cb: () => void): void => {
+    this.#cb = cb;
+  };
+}
+
+export function textSink(res: ServerResponse): TailSink {
+  const latch = new CloseLatch();
+  res.on('close', latch.fire);
+  res.on('error', latch.fire);
   // A reader that vanished without a FIN is noticed by TCP keep-alive even on a quiet channel.
   res.socket?.setKeepAlive(true, WS_PING_MS);
   return {
-    write: (lines) => (closed ? false : res.write(lines.join('\n') + '\n')),
+    write: (lines) => (latch.closed ? false : res.write(lines.join('\n') + '\n')),
     onDrain: (cb) => void res.on('drain', cb),
-    onClose: (cb) => {
-      closeCb = cb;
-    },
+    onClose: latch.onClose,
     end: () => {
-      if (!closed) res.end();
+      if (!latch.closed) res.end();
     },
   };
 }
 
 export function webSocketSink(ws: WebSocket, socket: Socket): TailSink {
-  let closeCb: (() => void) | undefined;
-  let closed = false;
-  const onClose = (): void => {
-    if (closed) return;
-    closed = true;
-    closeCb?.();
-  };
+  const latch = new CloseLatch();
   let alive = true;
   ws.on('pong', () => (alive = true));
   const ping = setInterval(() => {
@@ -52,11 +58,11 @@ export function webSocketSink(ws: WebSocket, socket: Socket): TailSink {
   }, WS_PING_MS);
   ping.unref();
   ws.on('close', () => clearInterval(ping));
-  ws.on('close', onClose);
-  ws.on('error', onClose);
+  ws.on('close', latch.fire);
+  ws.on('error', latch.fire);
   return {
     write: (lines) => {
-      if (closed || ws.readyState !== ws.OPEN) return false;
+      if (latch.closed || ws.readyState !== ws.OPEN) return false;
       // The whole batch as one buffer of complete frames, written in one call: one
       // ws.send per line cost two buffers and a writev slot each. Safe beside ws's own
       // writes (pings, close) because frames are never split and the server negotiates
@@ -65,11 +71,9 @@ export function webSocketSink(ws: WebSocket, socket: Socket): TailSink {
       return ws.bufferedAmount < WS_HIGH_WATER;
     },
     onDrain: (cb) => void socket.on('drain', cb),
-    onClose: (cb) => {
-      closeCb = cb;
-    },
+    onClose: latch.onClose,
     end: () => {
-      if (!closed) ws.close(1000, 'end of history');
+      if (!latch.closed) ws.close(1000, 'end of history');
     },
   };
 }

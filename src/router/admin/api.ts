@@ -14,6 +14,11 @@ import * as v from './validate';
 /** Live per-dyno stats from the data plane; the default knows of nothing in flight. */
 export interface RouteInspector {
   inFlight(app: string, dyno: string): number;
+  /**
+   * The app's count that H11 is decided on (requests plus open WebSocket pipes); a source that
+   * does not know it leaves it out, and the sum of its dynos' counts stands in.
+   */
+  appInFlight?(app: string): number;
 }
 
 export const IDLE_INSPECTOR: RouteInspector = { inFlight: () => 0 };
@@ -160,8 +165,11 @@ export function adminRoutes(o: AdminApiOptions, onRoute: (req: IncomingMessage, 
     const entry = o.table().lookup(host);
     if (!entry) throw new ApiError('not_found', `no app for host ${host}`);
     const name = entry.app.name;
-    let appInFlight = 0;
-    for (const d of entry.app.dynos) appInFlight += o.inspector.inFlight(name, d.name);
+    let appInFlight = o.inspector.appInFlight?.(name);
+    if (appInFlight === undefined) {
+      appInFlight = 0;
+      for (const d of entry.app.dynos) appInFlight += o.inspector.inFlight(name, d.name);
+    }
     const code = admit(entry, appInFlight, o.maxInFlightPerDyno);
     sendJson(res, 200, {
       host,
