@@ -239,8 +239,14 @@ class AttemptHandler extends DynoAttempt implements ConnRequester, ConnUser, Res
   };
 
   #stopBody(): void {
-    this.#spec.req.removeListener('data', this.#onBodyChunk);
-    this.#spec.req.removeListener('end', this.#onBodyEnd);
+    const { req } = this.#spec;
+    req.removeListener('data', this.#onBodyChunk);
+    req.removeListener('end', this.#onBodyEnd);
+    // The rest of an unsent body is read and dropped, so the client's next request can be parsed.
+    if (this.#waitingDrain) {
+      this.#waitingDrain = false;
+      req.resume();
+    }
   }
 
   onDrain(): void {

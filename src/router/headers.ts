@@ -45,7 +45,7 @@ function connectionTokens(value: string | undefined): Set<string> | undefined {
   return out;
 }
 
-/** Outgoing request headers for undici: a flat [name, value, …] list. */
+/** Outgoing request headers, a flat [name, value, …] list (forward.ts writes them as the request head). */
 export function upstreamHeaders(raw: readonly string[], connection: string | undefined, f: ForwardFacts, now: number): string[] {
   const named = connectionTokens(connection);
   const out: string[] = [];
