@@ -2,6 +2,7 @@
 // the data plane adds its own here.
 import { Counter, Gauge, type MetricObjectWithValues, type MetricValueWithName, type Registry } from 'prom-client';
 import { LATENCY_BUCKETS, metricName } from '../shared/metrics';
+import type { PoolCounts } from './upstream/pool';
 
 const n = (name: string): string => metricName('router', name);
 
@@ -78,6 +79,9 @@ export interface DataPlaneMetrics {
   readonly connectSeconds: LatencyHistogram;
   /** Live counts the gauges read when scraped: the request path adds to a number, not a metric. */
   readonly live: { inFlight: number; clientConnections: number; websockets: number };
+  /** Dyno connections of the upstream pools (upstream/pool.ts counts them; read when scraped). */
+  readonly dynoConnections: PoolCounts;
+  readonly dynoConnectionsGauge: Gauge<'state'>;
   readonly inFlight: Gauge<string>;
   /** Failures of a dyno or of the client, by H code (H12, H13, H19, H21, …). */
   readonly upstreamErrors: Counter<'code'>;
@@ -93,6 +97,7 @@ export interface DataPlaneMetrics {
 export function createDataPlaneMetrics(registry: Registry): DataPlaneMetrics {
   const r = [registry];
   const live = { inFlight: 0, clientConnections: 0, websockets: 0 };
+  const dynoConnections: PoolCounts = { open: 0, idle: 0 };
   const liveGauge = (name: string, help: string, key: keyof typeof live): Gauge<string> =>
     new Gauge({
       name: n(name),
@@ -107,6 +112,17 @@ export function createDataPlaneMetrics(registry: Registry): DataPlaneMetrics {
   const children = new Map<string, { inc(): void }>();
   return {
     live,
+    dynoConnections,
+    dynoConnectionsGauge: new Gauge({
+      name: n('dyno_connections'),
+      help: 'connections to dynos: open (busy or idle), and idle in the keep-alive pools (at most 256 per dyno)',
+      labelNames: ['state'],
+      registers: r,
+      collect() {
+        this.set({ state: 'open' }, dynoConnections.open);
+        this.set({ state: 'idle' }, dynoConnections.idle);
+      },
+    }),
     requests,
     countRequest(app, statusClass, code) {
       const key = `${app}\0${statusClass}\0${code}`;

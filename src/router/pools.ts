@@ -18,12 +18,14 @@ export class Pools {
   readonly #options: PoolOptions;
   readonly #undiciOptions: Pool.Options;
   readonly #sweeper: NodeJS.Timeout;
-  readonly counts: PoolCounts = { open: 0, idle: 0 };
+  readonly counts: PoolCounts;
   /** The H12/H15 deadlines of every exchange on these pools. */
   readonly deadlines: Deadlines;
   #table: RouteTable | undefined;
 
-  constructor(config: Config) {
+  /** `counts`: where the pools keep their open/idle connection counts (the metrics read them). */
+  constructor(config: Config, counts: PoolCounts = { open: 0, idle: 0 }) {
+    this.counts = counts;
     this.#options = { connectTimeoutMs: config.ROUTER_CONNECT_TIMEOUT_MS, idleMs: config.ROUTER_POOL_IDLE_MS, maxIdle: MAX_IDLE_PER_DYNO };
     this.#undiciOptions = {
       connect: { timeout: config.ROUTER_CONNECT_TIMEOUT_MS },

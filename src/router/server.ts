@@ -53,7 +53,7 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
   const deps: PlaneDeps = {
     config,
     table: opts.table,
-    pools: new Pools(config),
+    pools: new Pools(config, metrics.dynoConnections),
     pickers: new Pickers(affinitySecret(config)),
     load: new DynoLoad(),
     ejections: new Ejections(EJECTION_BACKOFF_MS),

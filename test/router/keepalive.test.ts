@@ -68,6 +68,9 @@ t.test('pooled dyno connections idle for ROUTER_POOL_IDLE_MS are closed by the r
   const p = await startPlane(t, [app('hello', [dyno('web.1', d.port)])], { ROUTER_POOL_IDLE_MS: '100' });
   await (await request(p.url, { headers: { host: 'hello.localhost' } })).body.text();
   t.equal(d.connections(), 1, 'kept alive after the response');
+  const held = await p.registry.metrics();
+  t.match(held, /switchyard_router_dyno_connections\{state="open"\} 1\n/);
+  t.match(held, /switchyard_router_dyno_connections\{state="idle"\} 1\n/);
   // Bounded by time, not by a count of ticks: the idle timer can fire late on a loaded machine.
   await eventually(() => d.connections() === 0, 10_000, 'the idle pooled connection closed');
   t.pass('closed once idle');
