@@ -99,13 +99,18 @@ export abstract class DynoAttempt {
   clientGone(): void {
     if (this.#settled) return;
     this.gone = true;
-    this.abort?.(new ClientGone('client closed the connection'));
+    this.cancel(new ClientGone('client closed the connection'));
   }
 
-  onConnect(abort: (err?: Error) => void): void {
+  /** Ends the attempt early on the connection it holds; undici's abort callback by default. */
+  protected cancel(err: Error): void {
+    this.abort?.(err);
+  }
+
+  onConnect(abort?: (err?: Error) => void): void {
     this.abort = abort;
     this.connectedAt = performance.now();
-    if (this.gone) abort(new ClientGone('client closed the connection'));
+    if (this.gone) this.cancel(new ClientGone('client closed the connection'));
   }
 
   protected connectMs(): number {
@@ -170,6 +175,7 @@ class AttemptHandler extends DynoAttempt implements ConnRequester, ConnUser, Res
   #waitingDrain = false;
   #resPaused = false;
   #wroteBody = false;
+  #bodyListeners: { data: (chunk: Buffer) => void; end: () => void } | undefined;
 
   constructor(spec: AttemptSpec, done: (a: Attempt) => void) {
     super(done);
@@ -196,7 +202,7 @@ class AttemptHandler extends DynoAttempt implements ConnRequester, ConnUser, Res
     this.#conn = conn;
     this.reused = conn.reused;
     conn.user = this;
-    this.onConnect(this.#abort);
+    this.onConnect();
     this.deadline = performance.now() + this.#spec.responseTimeoutMs;
     this.#spec.deadlines.watch(this);
     conn.socket.write(this.#spec.head, 'latin1');
@@ -209,11 +215,13 @@ class AttemptHandler extends DynoAttempt implements ConnRequester, ConnUser, Res
     const { req, res } = this.#spec;
     // RFC 9110 §10.1.1: 100 Continue once a dyno is ready to take the body.
     if (req.headers.expect !== undefined) res.writeContinue();
-    req.on('data', this.#onBodyChunk);
-    req.once('end', this.#onBodyEnd);
+    // Listeners made here, not as fields: most requests have no body.
+    this.#bodyListeners = { data: (chunk: Buffer) => this.#onBodyChunk(chunk), end: () => this.#onBodyEnd() };
+    req.on('data', this.#bodyListeners.data);
+    req.once('end', this.#bodyListeners.end);
   }
 
-  readonly #onBodyChunk = (chunk: Buffer): void => {
+  #onBodyChunk(chunk: Buffer): void {
     if (chunk.length === 0 || this.#conn === undefined) return;
     this.#bodyStarted = true;
     const socket = this.#conn.socket;
@@ -231,17 +239,20 @@ class AttemptHandler extends DynoAttempt implements ConnRequester, ConnUser, Res
       this.#waitingDrain = true;
       this.#spec.req.pause();
     }
-  };
+  }
 
-  readonly #onBodyEnd = (): void => {
+  #onBodyEnd(): void {
     this.#bodyDone = true;
     if (this.#spec.chunked && this.#conn !== undefined) this.#conn.socket.write('0\r\n\r\n', 'latin1');
-  };
+  }
 
   #stopBody(): void {
     const { req } = this.#spec;
-    req.removeListener('data', this.#onBodyChunk);
-    req.removeListener('end', this.#onBodyEnd);
+    const l = this.#bodyListeners;
+    if (l === undefined) return;
+    this.#bodyListeners = undefined;
+    req.removeListener('data', l.data);
+    req.removeListener('end', l.end);
     // The rest of an unsent body is read and dropped, so the client's next request can be parsed.
     if (this.#waitingDrain) {
       this.#waitingDrain = false;
@@ -313,13 +324,11 @@ class AttemptHandler extends DynoAttempt implements ConnRequester, ConnUser, Res
     if (res.write(chunk) || this.#resPaused) return;
     this.#resPaused = true;
     this.#conn?.socket.pause();
-    res.once('drain', this.#onResDrain);
+    res.once('drain', () => {
+      this.#resPaused = false;
+      if (!this.#finished) this.#conn?.socket.resume();
+    });
   }
-
-  readonly #onResDrain = (): void => {
-    this.#resPaused = false;
-    if (!this.#finished) this.#conn?.socket.resume();
-  };
 
   onClose(err: (Error & { code?: string }) | undefined): void {
     if (this.#finished) return;
@@ -354,8 +363,12 @@ class AttemptHandler extends DynoAttempt implements ConnRequester, ConnUser, Res
     else this.#abort(new UpstreamError('SY_HEADERS_TIMEOUT', 'response timeout'));
   }
 
+  protected override cancel(err: Error): void {
+    this.#abort(err);
+  }
+
   /** Ends the exchange early (a timer, a malformed response, the client leaving): the connection is closed. */
-  readonly #abort = (err?: Error): void => {
+  #abort(err: Error): void {
     if (this.#finished) return;
     const conn = this.#conn;
     this.#conn = undefined;
@@ -363,8 +376,8 @@ class AttemptHandler extends DynoAttempt implements ConnRequester, ConnUser, Res
       conn.user = undefined;
       conn.destroy();
     }
-    this.#fail(err ?? new UpstreamError('SY_ABORTED', 'aborted'));
-  };
+    this.#fail(err);
+  }
 
   #fail(err: Error): void {
     this.#finished = true;
