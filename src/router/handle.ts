@@ -116,7 +116,7 @@ export function route(p: PlaneDeps, req: IncomingMessage, ctx: RequestContext): 
 }
 
 /** Steps 4–7 for a plain request: stream the response into `res`. */
-async function proxy(p: PlaneDeps, entry: AppEntry, req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
+function proxy(p: PlaneDeps, entry: AppEntry, req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
   const watch: ClientWatch = { current: undefined };
   res.once('close', () => {
     if (!res.writableFinished) watch.current?.clientGone();
@@ -126,7 +126,7 @@ async function proxy(p: PlaneDeps, entry: AppEntry, req: IncomingMessage, res: S
   const chunked = body && req.headers['content-length'] === undefined;
   const method = req.method!;
   const { ROUTER_RESPONSE_TIMEOUT_MS: responseTimeoutMs, ROUTER_IDLE_TIMEOUT_MS: idleTimeoutMs } = p.config;
-  await attempts(p, entry, req, ctx, (headers, pick) =>
+  return attempts(p, entry, req, ctx, (headers, pick) =>
     forward(
       {
         pool: p.pools.get(pick.dyno.host, pick.dyno.port),
