@@ -5,7 +5,9 @@
 // POSTs of pre-built bodies; one socket writing pre-built frames). Receivers run in a worker
 // thread. The channel log is filled before the drain starts, so the figure is delivery alone
 // (read, frame, send, ack). Every loop is bounded in count and time. Run:
-//   npx tsc -p tsconfig.test.json && node build/bench/drains.js [lines]
+//   npx tsc -p tsconfig.test.json && node build/bench/drains.js [lines] [only]
+// `only` (e.g. `redis`, `http`, `redis-http`) runs just the drains whose `kind-store` or
+// `store-kind` name contains it (for profiling one path); the peers always run.
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createTcpServer, connect, type AddressInfo } from 'node:net';
 import { isMainThread, parentPort, Worker } from 'node:worker_threads';
@@ -76,6 +78,8 @@ function lines(n: number, from = 1): NewLine[] {
 
 async function main(): Promise<void> {
   const N = Number(process.argv[2] ?? 200_000);
+  const only = process.argv[3] ?? '';
+  const chosen = (kind: string, store: string): boolean => `${kind}-${store}`.includes(only) || `${store}-${kind}`.includes(only);
   const worker = new Worker(__filename);
   const ports = await new Promise<{ http: number; tcp: number }>((r) => worker.once('message', (m) => r(m.ports)));
   const reached = (kind: string, n: number): Promise<void> =>
@@ -115,6 +119,7 @@ async function main(): Promise<void> {
   const stores: ('memory' | 'redis')[] = ['memory'];
   if (await redisReachable()) stores.push('redis');
   for (const store of stores) {
+    if (!chosen('http', store) && !chosen('tcp', store)) continue;
     const prefix = `sybench:drains:${process.pid}:`;
     const config = loadConfig({ LOGPLEX_PORT: '0', LOGPLEX_SYSLOG_PORT: '0', LOGPLEX_HISTORY_LINES: String(N + 1000), SWITCHYARD_GRACE_MS: '2000', ...(store === 'redis' ? { REDIS_URL } : {}) });
     const node = await startLogplex({ config, store, host: '127.0.0.1', apiToken: undefined, log: silentLogger, prefix, drains: { tickMs: 600_000, pollMs: 5 } });
@@ -123,6 +128,7 @@ async function main(): Promise<void> {
         ['http', `http://127.0.0.1:${ports.http}/logs`, peerHttp],
         ['tcp', `syslog://127.0.0.1:${ports.tcp}`, peerTcp],
       ] as const) {
+        if (!chosen(kind, store)) continue;
         const ch = await node.store.createChannel(`bench-${kind}`, ['app']);
         const d = await node.drains.store.create(ch.id, url);
         if (d === 'conflict') throw new Error('conflict');
