@@ -7,13 +7,13 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../shared/log';
 import { errorFields } from '../../shared/log';
-import type { LogLine, NewLine } from '../lines';
+import type { NewLine } from '../lines';
 import { deliveryErrorLine, overflowLine } from '../lines';
 import type { BackoffPolicy } from './backoff';
 import { sleep } from './backoff';
 import { framedSize } from './frames';
 import type { DrainMetrics } from './metrics';
-import type { DrainCursor, DrainRecord, DrainStore } from './store/index';
+import type { DrainCursor, DrainLine, DrainRecord, DrainStore } from './store/index';
 import type { Outcome, Payload, Transport } from './transport';
 
 /**
@@ -49,9 +49,9 @@ export class DrainRunner {
   #stopping = new AbortController();
   #wake: (() => void) | undefined;
   #done: Promise<void> | undefined;
-  #buf: LogLine[] = [];
+  #buf: DrainLine[] = [];
   /** The next read, started while the batch in flight is being sent. */
-  #next: Promise<LogLine[]> | undefined;
+  #next: Promise<DrainLine[]> | undefined;
   #prefetched = 0;
   #inflight: InFlight | undefined;
   #last = 0;
@@ -135,7 +135,7 @@ export class DrainRunner {
     }
     if (this.#buf.length === 0) return false;
     const now = this.#now();
-    const lines: LogLine[] = [];
+    const lines: DrainLine[] = [];
     const seqs: number[] = [];
     let bytes = 0;
     let lost = 0;
