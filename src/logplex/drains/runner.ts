@@ -52,6 +52,8 @@ export class DrainRunner {
   #buf: DrainLine[] = [];
   /** The next read, started while the batch in flight is being sent. */
   #next: Promise<DrainLine[]> | undefined;
+  /** The ack (and status) of the last settled batch, in flight while the next one is sent. */
+  #acking: Promise<void> | undefined;
   #prefetched = 0;
   #inflight: InFlight | undefined;
   #last = 0;
@@ -107,6 +109,7 @@ export class DrainRunner {
           open = true;
         }
         if (!this.#inflight && !(await this.#prepare(cursor))) {
+          await this.#acked();
           await this.#idle();
           continue;
         }
@@ -119,10 +122,14 @@ export class DrainRunner {
         this.#d.log.warn('drain store error', { drain: drain.id, ...errorFields(err) });
         open = false;
         this.#inflight = undefined;
+        await this.#acking?.catch(() => undefined);
+        this.#acking = undefined;
         failures++;
         await sleep(this.#d.backoff.delay(failures), this.#stopping.signal);
       }
     }
+    // The last ack lands before the runner reports stopped (and the next owner reads the group).
+    await this.#acked().catch((err) => this.#d.log.warn('drain store error', { drain: drain.id, ...errorFields(err) }));
   }
 
   /** Builds the next payload from the buffer (reading when empty); false when there is nothing. */
@@ -188,18 +195,14 @@ export class DrainRunner {
     const n = f.payload.count;
     switch (outcome.kind) {
       case 'ok':
-        // Ack and status go out together (one round trip on Redis: ioredis pipelines them).
-        await Promise.all([cursor.ack(f.seqs), store.record(drain.channel, drain.id, { delivered: n, lastSuccessAt: at, lastTime: f.lastTime })]);
+        await this.#ack(cursor.ack(f.seqs, { delivered: n, lastSuccessAt: at, lastTime: f.lastTime }));
         this.#inflight = undefined;
         metrics?.delivered.inc(label, n);
         this.#lastReported = '';
         return true;
       case 'reject':
         // The receiver will never take this batch (a 4xx other than 429): drop it, count it, move on.
-        await Promise.all([
-          cursor.ack(f.seqs),
-          store.record(drain.channel, drain.id, { dropped: n, lastError: { at, message: outcome.message, code: outcome.code } }),
-        ]);
+        await this.#ack(cursor.ack(f.seqs, { dropped: n, lastError: { at, message: outcome.message, code: outcome.code } }));
         this.#inflight = undefined;
         metrics?.dropped.inc(label, n);
         this.#d.log.warn('drain batch dropped', { drain: drain.id, code: outcome.code, lines: n });
@@ -214,6 +217,26 @@ export class DrainRunner {
         else this.#d.log.debug('drain delivery failed', { drain: drain.id, code: outcome.code, err: outcome.message });
         return false;
     }
+  }
+
+  /**
+   * Lets a settled batch's ack (sent only now that the receiver answered) travel while the next
+   * batch is prepared and sent: the round trip to Redis no longer sits between two sends. One
+   * ack in flight at a time, so a failed ack surfaces here, at the next one, before idling or on
+   * stop; the loop then reopens at the stored position and the unacked lines come again.
+   */
+  async #ack(ack: Promise<void>): Promise<void> {
+    const prev = this.#acking;
+    ack.catch(() => undefined); // awaited later; until then it must not be "unhandled"
+    this.#acking = ack;
+    await prev;
+  }
+
+  /** Waits for the ack in flight (its failure is the store's, handled by the loop). */
+  async #acked(): Promise<void> {
+    const ack = this.#acking;
+    await ack;
+    if (this.#acking === ack) this.#acking = undefined;
   }
 
   /** L13 (refused for good) and L14 (certificate) in the channel, once per distinct failure. */

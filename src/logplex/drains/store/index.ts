@@ -63,8 +63,12 @@ export interface DrainCursor {
   /** The seq before the first line `read` will return: seqs missing after it were lost (L10). */
   open(): Promise<number>;
   read(max: number): Promise<DrainLine[]>;
-  /** Called only after the receiver accepted (or refused for good) these lines. */
-  ack(seqs: readonly number[]): Promise<void>;
+  /**
+   * Called only after the receiver accepted (or refused for good) these lines; `delta` (what
+   * that delivery changes in the status) is recorded with the ack, in the same round trip and
+   * all or nothing, so the status counts exactly what was acked.
+   */
+  ack(seqs: readonly number[], delta?: StatusDelta): Promise<void>;
 }
 
 export interface DrainStore {

@@ -42,6 +42,7 @@ interface Scripted {
 
 type Entry = [id: string, fields: string[] | null];
 type BufferEntry = [id: Buffer, fields: Buffer[] | null];
+type Batch = ReturnType<RedisClient['pipeline']>;
 const CONSUMER = 'owner';
 const seqOf = (id: string): number => Number(id.slice(0, id.indexOf('-')));
 
@@ -132,18 +133,12 @@ export class RedisDrainStore implements DrainStore {
   }
 
   cursor(drain: DrainRecord): DrainCursor {
-    return new GroupCursor(this.#redis, this.#log(drain.channel), group(drain.id));
+    return new GroupCursor(this.#redis, this.#log(drain.channel), group(drain.id), this.#d(drain.channel, drain.id, 'status'));
   }
 
   async record(channel: number, id: number, delta: StatusDelta): Promise<void> {
-    const key = this.#d(channel, id, 'status');
     const p = this.#redis.pipeline();
-    for (const f of ['delivered', 'retried', 'dropped', 'lost'] as const) if (delta[f]) p.hincrby(key, f, delta[f]!);
-    const set: Record<string, string> = {};
-    if (delta.lastSuccessAt) set.last_success_at = delta.lastSuccessAt;
-    if (delta.lastError) set.last_error = JSON.stringify(delta.lastError);
-    if (delta.lastTime) set.last_time = delta.lastTime;
-    if (Object.keys(set).length) p.hset(key, set);
+    addDelta(p, this.#d(channel, id, 'status'), delta);
     if (p.length) await p.exec();
   }
 
@@ -189,6 +184,7 @@ class GroupCursor implements DrainCursor {
     readonly redis: RedisClient,
     readonly key: string,
     readonly group: string,
+    readonly statusKey: string,
   ) {}
 
   async open(): Promise<number> {
@@ -239,9 +235,25 @@ class GroupCursor implements DrainCursor {
     return { lines, lastId: entries.length ? entries[entries.length - 1]![0].toString('latin1') : undefined };
   }
 
-  async ack(seqs: readonly number[]): Promise<void> {
-    if (seqs.length) await this.redis.xack(this.key, this.group, ...seqs.map((s) => `${s}-0`));
+  async ack(seqs: readonly number[], delta?: StatusDelta): Promise<void> {
+    if (!seqs.length && !delta) return;
+    // MULTI: one round trip, and the status never counts a delivery whose ack did not land.
+    const m = this.redis.multi();
+    if (seqs.length) m.xack(this.key, this.group, ...seqs.map((s) => `${s}-0`));
+    if (delta) addDelta(m, this.statusKey, delta);
+    // A command that failed inside (NOGROUP: the drain was removed) fails the ack, as alone.
+    for (const [err] of (await m.exec()) ?? []) if (err) throw err;
   }
+}
+
+/** The status hash commands for a delta (HINCRBY per counter, one HSET of the last fields). */
+function addDelta(p: Batch, key: string, delta: StatusDelta): void {
+  for (const f of ['delivered', 'retried', 'dropped', 'lost'] as const) if (delta[f]) p.hincrby(key, f, delta[f]!);
+  const set: Record<string, string> = {};
+  if (delta.lastSuccessAt) set.last_success_at = delta.lastSuccessAt;
+  if (delta.lastError) set.last_error = JSON.stringify(delta.lastError);
+  if (delta.lastTime) set.last_time = delta.lastTime;
+  if (Object.keys(set).length) p.hset(key, set);
 }
 
 const EMPTY: Buffer = Buffer.alloc(0);
