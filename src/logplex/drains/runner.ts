@@ -17,9 +17,10 @@ import type { DrainCursor, DrainLine, DrainRecord, DrainStore } from './store/in
 import type { Outcome, Payload, Transport } from './transport';
 
 /**
- * DESIGN §4: a batch is at most 500 lines or 1 MiB. The runner holds the batch in flight and
- * reads the next one while sending it (so Redis and the receiver work at the same time):
- * at most two batches in memory.
+ * DESIGN §4: a batch is at most 500 lines or 1 MiB. While a batch is in flight the runner
+ * reads and frames the next one (so Redis, this process and the receiver work at the same
+ * time): the batch in flight, the next one ready, and what was left of the last read when it
+ * did not fit in one batch.
  */
 export const BATCH_LINES = 500;
 export const BATCH_BYTES = 1024 * 1024;
@@ -49,13 +50,15 @@ export class DrainRunner {
   #stopping = new AbortController();
   #wake: (() => void) | undefined;
   #done: Promise<void> | undefined;
+  /** Lines read and not yet in a batch (the rest of a read that did not fit in one). */
   #buf: DrainLine[] = [];
-  /** The next read, started while the batch in flight is being sent. */
-  #next: Promise<DrainLine[]> | undefined;
+  /** The batch being sent, until it is accepted or refused for good. */
+  #inflight: InFlight | undefined;
+  /** The next batch, read and framed while #inflight is being sent; undefined inside: nothing to read. */
+  #ready: Promise<InFlight | undefined> | undefined;
+  #readyLines = 0;
   /** The ack (and status) of the last settled batch, in flight while the next one is sent. */
   #acking: Promise<void> | undefined;
-  #prefetched = 0;
-  #inflight: InFlight | undefined;
   #last = 0;
   #lastTime: string | undefined;
   #lastReported = '';
@@ -67,9 +70,9 @@ export class DrainRunner {
   get id(): number {
     return this.#d.drain.id;
   }
-  /** Lines held in memory: at most two batches (plus an L10 line). */
+  /** Lines held in memory: the batch in flight, the next one, the rest of a read (see BATCH_LINES). */
   get buffered(): number {
-    return this.#buf.length + this.#prefetched + (this.#inflight?.payload.count ?? 0);
+    return this.#buf.length + this.#readyLines + (this.#inflight?.payload.count ?? 0);
   }
 
   start(): void {
@@ -104,11 +107,9 @@ export class DrainRunner {
           this.#last = await cursor.open();
           this.#lastTime = (await store.status(drain.channel, drain.id)).lastTime ?? drain.createdAt;
           this.#buf = [];
-          this.#next = undefined;
-          this.#prefetched = 0;
           open = true;
         }
-        if (!this.#inflight && !(await this.#prepare(cursor))) {
+        if (!this.#inflight && !(await this.#take(cursor))) {
           await this.#acked();
           await this.#idle();
           continue;
@@ -122,25 +123,55 @@ export class DrainRunner {
         this.#d.log.warn('drain store error', { drain: drain.id, ...errorFields(err) });
         open = false;
         this.#inflight = undefined;
-        await this.#acking?.catch(() => undefined);
-        this.#acking = undefined;
+        await this.#settleBackground();
         failures++;
         await sleep(this.#d.backoff.delay(failures), this.#stopping.signal);
       }
     }
     // The last ack lands before the runner reports stopped (and the next owner reads the group).
     await this.#acked().catch((err) => this.#d.log.warn('drain store error', { drain: drain.id, ...errorFields(err) }));
+    // A batch read ahead and never sent stays pending in the group: the next owner re-reads it.
+    await this.#settleBackground();
   }
 
-  /** Builds the next payload from the buffer (reading when empty); false when there is nothing. */
-  async #prepare(cursor: DrainCursor): Promise<boolean> {
-    if (this.#buf.length === 0) {
-      const next = this.#next;
-      this.#next = undefined;
-      this.#buf = next ? await next : await cursor.read(BATCH_LINES);
-      this.#prefetched = 0;
-    }
-    if (this.#buf.length === 0) return false;
+  /**
+   * The batch to send next: the one prepared during the last send, or a fresh read when there
+   * was none or it found nothing (lines may have arrived since). Starts preparing the one after
+   * it, to overlap with this send. False when the log has nothing for the drain.
+   */
+  async #take(cursor: DrainCursor): Promise<boolean> {
+    const ready = this.#ready;
+    this.#ready = undefined;
+    this.#readyLines = 0;
+    this.#inflight = (ready && (await ready)) ?? (await this.#prepare(cursor));
+    if (!this.#inflight) return false;
+    const next = this.#prepare(cursor).then((f) => {
+      if (this.#ready === next) this.#readyLines = f?.payload.count ?? 0;
+      return f;
+    });
+    // A failed read surfaces when #take awaits it; until then it must not be "unhandled".
+    next.catch(() => undefined);
+    this.#ready = next;
+    this.#d.metrics?.backlog.set({ drain: String(this.id) }, this.buffered);
+    return true;
+  }
+
+  /**
+   * Waits out the work running behind the loop (the ack in flight, the batch being prepared),
+   * ignoring its failure: the loop is starting over from the stored position or stopping.
+   * #prepare moves the read position, so it must not run on into a reopened cursor.
+   */
+  async #settleBackground(): Promise<void> {
+    await Promise.all([this.#acking?.catch(() => undefined), this.#ready?.catch(() => undefined)]);
+    this.#acking = undefined;
+    this.#ready = undefined;
+    this.#readyLines = 0;
+  }
+
+  /** Builds the next batch from the buffer (reading when empty); undefined when there is nothing. */
+  async #prepare(cursor: DrainCursor): Promise<InFlight | undefined> {
+    if (this.#buf.length === 0) this.#buf = await cursor.read(BATCH_LINES);
+    if (this.#buf.length === 0) return undefined;
     const now = this.#now();
     const lines: DrainLine[] = [];
     const seqs: number[] = [];
@@ -163,25 +194,13 @@ export class DrainRunner {
       this.#lastTime = line.time;
       taken++;
     }
-    this.#buf = this.#buf.slice(taken);
-    if (this.#buf.length === 0) this.#prefetch(cursor);
+    this.#buf = taken === this.#buf.length ? [] : this.#buf.slice(taken);
+    const batch = { payload: this.#d.transport.encode(lines, randomUUID()), seqs, lastTime: this.#lastTime };
     if (lost > 0) {
       this.#d.metrics?.lost.inc({ drain: String(this.id) }, lost);
       await this.#d.store.record(this.#d.drain.channel, this.id, { lost });
     }
-    this.#inflight = { payload: this.#d.transport.encode(lines, randomUUID()), seqs, lastTime: this.#lastTime };
-    this.#d.metrics?.backlog.set({ drain: String(this.id) }, this.buffered);
-    return true;
-  }
-
-  #prefetch(cursor: DrainCursor): void {
-    const next = cursor.read(BATCH_LINES).then((lines) => {
-      if (this.#next === next) this.#prefetched = lines.length;
-      return lines;
-    });
-    // A failed read surfaces when #prepare awaits it; until then it must not be "unhandled".
-    next.catch(() => undefined);
-    this.#next = next;
+    return batch;
   }
 
   /** One send of the in-flight payload; true when it is settled (delivered or dropped). */
