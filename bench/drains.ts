@@ -8,9 +8,11 @@
 //   npx tsc -p tsconfig.test.json && node build/bench/drains.js [lines] [only]
 // `only` (e.g. `redis`, `http`, `redis-http`) runs just the drains whose `kind-store` or
 // `store-kind` name contains it (for profiling one path); the peers always run.
+import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createTcpServer, connect, type AddressInfo } from 'node:net';
 import { isMainThread, parentPort, Worker } from 'node:worker_threads';
+import Redis from 'ioredis';
 import { request } from 'undici';
 import { frameBatch } from '../src/logplex/drains/frames';
 import type { LogLine, NewLine } from '../src/logplex/lines';
@@ -70,6 +72,28 @@ function receivers(): void {
   hs.listen(0, '127.0.0.1', () =>
     ts.listen(0, '127.0.0.1', () => parentPort!.postMessage({ ports: { http: (hs.address() as AddressInfo).port, tcp: (ts.address() as AddressInfo).port } })),
   );
+}
+
+/**
+ * CPU time used so far (ms) by this process's main thread (where the drain runs; /proc, in
+ * clock ticks), by the whole process (with the receivers' worker) and by redis-server (INFO cpu,
+ * all its clients: keep the machine quiet).
+ */
+async function cpuNow(store: 'memory' | 'redis'): Promise<{ main: number; all: number; redis: number }> {
+  const stat = readFileSync(`/proc/${process.pid}/task/${process.pid}/stat`, 'latin1');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const main = ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime + stime, USER_HZ 100
+  const u = process.cpuUsage();
+  const all = (u.user + u.system) / 1000; // every thread: GC helpers and the receivers' worker too
+  if (store !== 'redis') return { main, all, redis: 0 };
+  const redis = new Redis(REDIS_URL);
+  try {
+    const info = await redis.info('cpu');
+    const sec = (k: string): number => Number(new RegExp(`${k}:([0-9.]+)`).exec(info)?.[1] ?? 0);
+    return { main, all, redis: (sec('used_cpu_sys') + sec('used_cpu_user')) * 1000 };
+  } finally {
+    redis.disconnect();
+  }
 }
 
 function lines(n: number, from = 1): NewLine[] {
@@ -136,12 +160,20 @@ async function main(): Promise<void> {
         // the scheduler takes the drain until the receiver counted the last line.
         for (let i = 0; i < N; i += 5_000) await node.store.append(ch.id, lines(Math.min(5_000, N - i), i + 1));
         const all = reached(kind, N);
+        const cpu0 = await cpuNow(store);
         t0 = performance.now();
         node.drains.scheduler.kick();
         await all;
         const ms = performance.now() - t0;
+        const cpu = await cpuNow(store);
         await node.drains.store.remove(ch.id, d.id);
-        process.stdout.write(`  drain ${kind.padEnd(4)} ${store.padEnd(6)}: ${rate(N, ms)} (${(peer / ms).toFixed(2)}x the peer)\n`);
+        const perLine = (a: number, b: number): string => (((b - a) * 1000) / N).toFixed(2);
+        process.stdout.write(
+          `  drain ${kind.padEnd(4)} ${store.padEnd(6)}: ${rate(N, ms)} (${(peer / ms).toFixed(2)}x the peer)` +
+            ` cpu µs/line: node main thread ${perLine(cpu0.main, cpu.main)} (process ${perLine(cpu0.all, cpu.all)})` +
+            (store === 'redis' ? `, redis-server ${perLine(cpu0.redis, cpu.redis)}` : '') +
+            '\n',
+        );
       }
     } finally {
       await node.close();
