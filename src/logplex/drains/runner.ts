@@ -240,9 +240,11 @@ export class DrainRunner {
 
   /**
    * Lets a settled batch's ack (sent only now that the receiver answered) travel while the next
-   * batch is prepared and sent: the round trip to Redis no longer sits between two sends. One
-   * ack in flight at a time, so a failed ack surfaces here, at the next one, before idling or on
-   * stop; the loop then reopens at the stored position and the unacked lines come again.
+   * batch is prepared and sent: the round trip to Redis no longer sits between two sends. The
+   * runner goes on only once the previous ack answered (at most two outstanding, applied in
+   * order on the store's connection), so a failed ack surfaces here, at the next one, before
+   * idling or on stop; the loop then reopens at the stored position and the unacked lines come
+   * again.
    */
   async #ack(ack: Promise<void>): Promise<void> {
     const prev = this.#acking;
