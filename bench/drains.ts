@@ -5,10 +5,14 @@
 // POSTs of pre-built bodies; one socket writing pre-built frames). Receivers run in a worker
 // thread. The channel log is filled before the drain starts, so the figure is delivery alone
 // (read, frame, send, ack). Every loop is bounded in count and time. Run:
-//   npx tsc -p tsconfig.test.json && node build/bench/drains.js [lines]
+//   npx tsc -p tsconfig.test.json && node build/bench/drains.js [lines] [only]
+// `only` (e.g. `redis`, `http`, `redis-http`) runs just the drains whose `kind-store` or
+// `store-kind` name contains it (for profiling one path); the peers always run.
+import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createTcpServer, connect, type AddressInfo } from 'node:net';
 import { isMainThread, parentPort, Worker } from 'node:worker_threads';
+import Redis from 'ioredis';
 import { request } from 'undici';
 import { frameBatch } from '../src/logplex/drains/frames';
 import type { LogLine, NewLine } from '../src/logplex/lines';
@@ -70,12 +74,36 @@ function receivers(): void {
   );
 }
 
+/**
+ * CPU time used so far (ms) by this process's main thread (where the drain runs; /proc, in
+ * clock ticks), by the whole process (with the receivers' worker) and by redis-server (INFO cpu,
+ * all its clients: keep the machine quiet).
+ */
+async function cpuNow(store: 'memory' | 'redis'): Promise<{ main: number; all: number; redis: number }> {
+  const stat = readFileSync(`/proc/${process.pid}/task/${process.pid}/stat`, 'latin1');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const main = ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime + stime, USER_HZ 100
+  const u = process.cpuUsage();
+  const all = (u.user + u.system) / 1000; // every thread: GC helpers and the receivers' worker too
+  if (store !== 'redis') return { main, all, redis: 0 };
+  const redis = new Redis(REDIS_URL);
+  try {
+    const info = await redis.info('cpu');
+    const sec = (k: string): number => Number(new RegExp(`${k}:([0-9.]+)`).exec(info)?.[1] ?? 0);
+    return { main, all, redis: (sec('used_cpu_sys') + sec('used_cpu_user')) * 1000 };
+  } finally {
+    redis.disconnect();
+  }
+}
+
 function lines(n: number, from = 1): NewLine[] {
   return Array.from({ length: n }, (_, i) => ({ time: '2026-11-26T10:00:00.123456+00:00', pri: 134, source: 'app', ps: 'web.1', msg: `${MSG} n=${from + i}` }));
 }
 
 async function main(): Promise<void> {
   const N = Number(process.argv[2] ?? 200_000);
+  const only = process.argv[3] ?? '';
+  const chosen = (kind: string, store: string): boolean => `${kind}-${store}`.includes(only) || `${store}-${kind}`.includes(only);
   const worker = new Worker(__filename);
   const ports = await new Promise<{ http: number; tcp: number }>((r) => worker.once('message', (m) => r(m.ports)));
   const reached = (kind: string, n: number): Promise<void> =>
@@ -115,6 +143,7 @@ async function main(): Promise<void> {
   const stores: ('memory' | 'redis')[] = ['memory'];
   if (await redisReachable()) stores.push('redis');
   for (const store of stores) {
+    if (!chosen('http', store) && !chosen('tcp', store)) continue;
     const prefix = `sybench:drains:${process.pid}:`;
     const config = loadConfig({ LOGPLEX_PORT: '0', LOGPLEX_SYSLOG_PORT: '0', LOGPLEX_HISTORY_LINES: String(N + 1000), SWITCHYARD_GRACE_MS: '2000', ...(store === 'redis' ? { REDIS_URL } : {}) });
     const node = await startLogplex({ config, store, host: '127.0.0.1', apiToken: undefined, log: silentLogger, prefix, drains: { tickMs: 600_000, pollMs: 5 } });
@@ -123,6 +152,7 @@ async function main(): Promise<void> {
         ['http', `http://127.0.0.1:${ports.http}/logs`, peerHttp],
         ['tcp', `syslog://127.0.0.1:${ports.tcp}`, peerTcp],
       ] as const) {
+        if (!chosen(kind, store)) continue;
         const ch = await node.store.createChannel(`bench-${kind}`, ['app']);
         const d = await node.drains.store.create(ch.id, url);
         if (d === 'conflict') throw new Error('conflict');
@@ -130,12 +160,20 @@ async function main(): Promise<void> {
         // the scheduler takes the drain until the receiver counted the last line.
         for (let i = 0; i < N; i += 5_000) await node.store.append(ch.id, lines(Math.min(5_000, N - i), i + 1));
         const all = reached(kind, N);
+        const cpu0 = await cpuNow(store);
         t0 = performance.now();
         node.drains.scheduler.kick();
         await all;
         const ms = performance.now() - t0;
+        const cpu = await cpuNow(store);
         await node.drains.store.remove(ch.id, d.id);
-        process.stdout.write(`  drain ${kind.padEnd(4)} ${store.padEnd(6)}: ${rate(N, ms)} (${(peer / ms).toFixed(2)}x the peer)\n`);
+        const perLine = (a: number, b: number): string => (((b - a) * 1000) / N).toFixed(2);
+        process.stdout.write(
+          `  drain ${kind.padEnd(4)} ${store.padEnd(6)}: ${rate(N, ms)} (${(peer / ms).toFixed(2)}x the peer)` +
+            ` cpu µs/line: node main thread ${perLine(cpu0.main, cpu.main)} (process ${perLine(cpu0.all, cpu.all)})` +
+            (store === 'redis' ? `, redis-server ${perLine(cpu0.redis, cpu.redis)}` : '') +
+            '\n',
+        );
       }
     } finally {
       await node.close();

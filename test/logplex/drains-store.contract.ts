@@ -3,8 +3,12 @@
 // re-delivery of unacked lines, gaps after trimming, and status counters.
 import type { Test } from 'tap';
 import type { DrainRecord, DrainStore } from '../../src/logplex/drains/store/index';
+import type { NewLine } from '../../src/logplex/lines';
 import type { LogStore } from '../../src/logplex/store/index';
 import { eventually, newLines } from '../fixtures/drains';
+
+/** MSG as text: the Redis store hands a drain the reply's bytes, the memory store its strings. */
+const text = (l: { msg: string | Buffer }): string => String(l.msg);
 
 export type MakeStores = (t: Test, historyLines: number) => Promise<{ log: LogStore; drains: DrainStore } | undefined>;
 
@@ -66,7 +70,7 @@ export function drainStoreContract(t: Test, make: MakeStores): void {
     const first = s.drains.cursor(d);
     t.equal(await first.open(), 3, 'a new drain starts after the lines already there');
     const got = await first.read(3);
-    t.same(got.map((l) => l.msg), ['line 4', 'line 5', 'line 6']);
+    t.same(got.map(text), ['line 4', 'line 5', 'line 6']);
     t.same(got.map((l) => l.seq), [4, 5, 6]);
     // The owner dies before acking: the next owner's cursor re-delivers the same lines first.
     const second = s.drains.cursor(d);
@@ -84,7 +88,7 @@ export function drainStoreContract(t: Test, make: MakeStores): void {
     t.equal(await third.open(), 8, 'everything acked');
     t.same(await third.read(10), []);
     await s.log.append(c.id, newLines(1, 9));
-    t.same((await third.read(10)).map((l) => l.msg), ['line 9']);
+    t.same((await third.read(10)).map(text), ['line 9']);
   });
 
   t.test('lines trimmed from the channel log before delivery show as a seq gap', async (t) => {
@@ -124,6 +128,23 @@ export function drainStoreContract(t: Test, make: MakeStores): void {
       { ...st, owner: undefined },
       { delivered: 4, retried: 2, dropped: 1, lost: 3, lastSuccessAt: 'x', lastTime: 'y', lastError: err, backlog: 3, owner: undefined },
     );
+  });
+
+  t.test('an ack records its status delta with it', async (t) => {
+    const s = await make(t, 100);
+    if (!s) return;
+    const c = await s.log.createChannel('c', ['app']);
+    const d = must(await s.drains.create(c.id, 'https://logs.example/in'));
+    const lines = newLines(5, 1, 'wörker.1').map((l) => ({ ...l, msg: `${l.msg} é ☃ 🚀` }));
+    await s.log.append(c.id, lines);
+    const cur = s.drains.cursor(d);
+    await cur.open();
+    const got = await cur.read(3);
+    const fields = (l: NewLine, seq: number): unknown[] => [seq, l.time, l.pri, l.source, l.ps, text(l)];
+    t.same(got.map((l) => fields({ ...l, msg: text(l) }, l.seq)), lines.slice(0, 3).map((l, i) => fields(l, i + 1)), 'every field as appended');
+    await cur.ack(got.map((l) => l.seq), { delivered: 3, lastSuccessAt: 'x', lastTime: got[2]!.time });
+    const st = await s.drains.status(c.id, d.id);
+    t.same([st.delivered, st.lastSuccessAt, st.lastTime, st.backlog], [3, 'x', got[2]!.time, 2]);
   });
 
   t.test('deleting a channel takes its drains along', async (t) => {

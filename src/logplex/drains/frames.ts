@@ -3,51 +3,55 @@
 //   HTTPS (Logplex's shape, no STRUCTURED-DATA): <PRI>1 TIME host SOURCE DYNO - MSG
 //   syslog (strict RFC 5424):                    <PRI>1 TIME d.TOKEN SOURCE DYNO - - MSG
 import { encodeFrame } from '../../shared/syslog/frame';
-import { formatSyslog } from '../../shared/syslog/rfc5424';
-import type { LogLine } from '../lines';
+import type { FormatInput } from '../../shared/syslog/rfc5424';
+import { formatHead, formatSyslog } from '../../shared/syslog/rfc5424';
+import type { DrainLine } from './store/index';
 
 export type FrameShape = 'logplex' | 'rfc5424';
 
 /** One line's syslog message (without the octet count). */
-function formatLine(line: LogLine, shape: FrameShape, hostname: string): Buffer {
-  return formatSyslog({
-    pri: line.pri,
-    timestamp: line.time,
-    hostname,
-    appName: line.source,
-    procId: line.ps,
-    sd: shape === 'rfc5424' ? undefined : null,
-    msg: line.msg,
-  });
+function formatLine(line: DrainLine, shape: FrameShape, hostname: string): Buffer {
+  return formatSyslog({ ...headOf(line, shape, hostname), msg: line.msg });
+}
+
+function headOf(line: DrainLine, shape: FrameShape, hostname: string): Omit<FormatInput, 'msg'> {
+  return { pri: line.pri, timestamp: line.time, hostname, appName: line.source, procId: line.ps, sd: shape === 'rfc5424' ? undefined : null };
 }
 
 /** One line as `LEN SP MSG` bytes. `hostname` is `host` (HTTPS) or the drain token (syslog). */
-export function frameLine(line: LogLine, shape: FrameShape, hostname: string): Buffer {
+export function frameLine(line: DrainLine, shape: FrameShape, hostname: string): Buffer {
   return encodeFrame(formatLine(line, shape, hostname));
 }
 
 /**
  * The frames of a batch, concatenated: the same bytes as the lines' `frameLine`s, written
- * into one Buffer sized from the known lengths (no framed copy per line, no concat).
+ * into one Buffer sized from the known lengths. Per line only the header is built (a short
+ * string); MSG goes in once, copied as bytes when the store handed bytes.
  */
-export function frameBatch(lines: readonly LogLine[], shape: FrameShape, hostname: string): Buffer {
-  const msgs = new Array<Buffer>(lines.length);
+export function frameBatch(lines: readonly DrainLine[], shape: FrameShape, hostname: string): Buffer {
+  const prefixes = new Array<string>(lines.length);
   let size = 0;
   for (let i = 0; i < lines.length; i++) {
-    const msg = formatLine(lines[i]!, shape, hostname);
-    msgs[i] = msg;
-    size += String(msg.length).length + 1 + msg.length;
+    const line = lines[i]!;
+    const head = formatHead(headOf(line, shape, hostname));
+    const msg = line.msg;
+    const msgLen = typeof msg === 'string' ? Buffer.byteLength(msg, 'utf8') : msg.length;
+    // formatSyslog: HEAD, or HEAD SP MSG when there is a MSG.
+    const len = Buffer.byteLength(head, 'utf8') + (msgLen > 0 ? 1 + msgLen : 0);
+    prefixes[i] = msgLen > 0 ? `${len} ${head} ` : `${len} ${head}`;
+    size += String(len).length + 1 + len;
   }
   const out = Buffer.allocUnsafe(size);
   let at = 0;
-  for (const msg of msgs) {
-    at += out.write(`${msg.length} `, at, 'latin1');
-    at += msg.copy(out, at);
+  for (let i = 0; i < lines.length; i++) {
+    at += out.write(prefixes[i]!, at, 'utf8');
+    const msg = lines[i]!.msg;
+    at += typeof msg === 'string' ? out.write(msg, at, 'utf8') : msg.copy(out, at);
   }
   return out;
 }
 
 /** Bytes a line takes framed (an upper bound), for the 1 MiB batch limit. */
-export function framedSize(line: LogLine): number {
-  return 96 + line.time.length + line.source.length + line.ps.length + Buffer.byteLength(line.msg);
+export function framedSize(line: DrainLine): number {
+  return 96 + line.time.length + line.source.length + line.ps.length + (typeof line.msg === 'string' ? Buffer.byteLength(line.msg) : line.msg.length);
 }

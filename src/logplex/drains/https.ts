@@ -5,7 +5,7 @@
 // (Logplex never did): the system roots plus an optional extra CA.
 import { rootCertificates } from 'node:tls';
 import { Client } from 'undici';
-import type { LogLine } from '../lines';
+import type { DrainLine } from './store/index';
 import { frameBatch } from './frames';
 import type { DrainTarget, Outcome, Payload, Transport, TransportOptions } from './transport';
 import { failure } from './transport';
@@ -43,7 +43,7 @@ export class HttpsTransport implements Transport {
     };
   }
 
-  encode(lines: readonly LogLine[], frameId: string): Payload {
+  encode(lines: readonly DrainLine[], frameId: string): Payload {
     return { body: frameBatch(lines, 'logplex', 'host'), count: lines.length, frameId };
   }
 

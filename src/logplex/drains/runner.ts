@@ -7,19 +7,20 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../shared/log';
 import { errorFields } from '../../shared/log';
-import type { LogLine, NewLine } from '../lines';
+import type { NewLine } from '../lines';
 import { deliveryErrorLine, overflowLine } from '../lines';
 import type { BackoffPolicy } from './backoff';
 import { sleep } from './backoff';
 import { framedSize } from './frames';
 import type { DrainMetrics } from './metrics';
-import type { DrainCursor, DrainRecord, DrainStore } from './store/index';
+import type { DrainCursor, DrainLine, DrainRecord, DrainStore } from './store/index';
 import type { Outcome, Payload, Transport } from './transport';
 
 /**
- * DESIGN §4: a batch is at most 500 lines or 1 MiB. The runner holds the batch in flight and
- * reads the next one while sending it (so Redis and the receiver work at the same time):
- * at most two batches in memory.
+ * DESIGN §4: a batch is at most 500 lines or 1 MiB. While a batch is in flight the runner
+ * reads and frames the next one (so Redis, this process and the receiver work at the same
+ * time): the batch in flight, the next one ready, and what was left of the last read when it
+ * did not fit in one batch.
  */
 export const BATCH_LINES = 500;
 export const BATCH_BYTES = 1024 * 1024;
@@ -49,11 +50,15 @@ export class DrainRunner {
   #stopping = new AbortController();
   #wake: (() => void) | undefined;
   #done: Promise<void> | undefined;
-  #buf: LogLine[] = [];
-  /** The next read, started while the batch in flight is being sent. */
-  #next: Promise<LogLine[]> | undefined;
-  #prefetched = 0;
+  /** Lines read and not yet in a batch (the rest of a read that did not fit in one). */
+  #buf: DrainLine[] = [];
+  /** The batch being sent, until it is accepted or refused for good. */
   #inflight: InFlight | undefined;
+  /** The next batch, read and framed while #inflight is being sent; undefined inside: nothing to read. */
+  #ready: Promise<InFlight | undefined> | undefined;
+  #readyLines = 0;
+  /** The ack (and status) of the last settled batch, in flight while the next one is sent. */
+  #acking: Promise<void> | undefined;
   #last = 0;
   #lastTime: string | undefined;
   #lastReported = '';
@@ -65,9 +70,9 @@ export class DrainRunner {
   get id(): number {
     return this.#d.drain.id;
   }
-  /** Lines held in memory: at most two batches (plus an L10 line). */
+  /** Lines held in memory: the batch in flight, the next one, the rest of a read (see BATCH_LINES). */
   get buffered(): number {
-    return this.#buf.length + this.#prefetched + (this.#inflight?.payload.count ?? 0);
+    return this.#buf.length + this.#readyLines + (this.#inflight?.payload.count ?? 0);
   }
 
   start(): void {
@@ -102,11 +107,10 @@ export class DrainRunner {
           this.#last = await cursor.open();
           this.#lastTime = (await store.status(drain.channel, drain.id)).lastTime ?? drain.createdAt;
           this.#buf = [];
-          this.#next = undefined;
-          this.#prefetched = 0;
           open = true;
         }
-        if (!this.#inflight && !(await this.#prepare(cursor))) {
+        if (!this.#inflight && !(await this.#take(cursor))) {
+          await this.#acked();
           await this.#idle();
           continue;
         }
@@ -119,23 +123,57 @@ export class DrainRunner {
         this.#d.log.warn('drain store error', { drain: drain.id, ...errorFields(err) });
         open = false;
         this.#inflight = undefined;
+        await this.#settleBackground();
         failures++;
         await sleep(this.#d.backoff.delay(failures), this.#stopping.signal);
       }
     }
+    // The last ack lands before the runner reports stopped (and the next owner reads the group).
+    await this.#acked().catch((err) => this.#d.log.warn('drain store error', { drain: drain.id, ...errorFields(err) }));
+    // A batch read ahead and never sent stays pending in the group: the next owner re-reads it.
+    await this.#settleBackground();
   }
 
-  /** Builds the next payload from the buffer (reading when empty); false when there is nothing. */
-  async #prepare(cursor: DrainCursor): Promise<boolean> {
-    if (this.#buf.length === 0) {
-      const next = this.#next;
-      this.#next = undefined;
-      this.#buf = next ? await next : await cursor.read(BATCH_LINES);
-      this.#prefetched = 0;
-    }
-    if (this.#buf.length === 0) return false;
+  /**
+   * The batch to send next: the one prepared during the last send, or a fresh read when there
+   * was none or it found nothing (lines may have arrived since). Starts preparing the one after
+   * it, to overlap with this send. False when the log has nothing for the drain.
+   */
+  async #take(cursor: DrainCursor): Promise<boolean> {
+    const ready = this.#ready;
+    this.#ready = undefined;
+    this.#readyLines = 0;
+    this.#inflight = (ready && (await ready)) ?? (await this.#prepare(cursor));
+    if (!this.#inflight) return false;
+    const next = this.#prepare(cursor).then((f) => {
+      if (this.#ready === next) this.#readyLines = f?.payload.count ?? 0;
+      return f;
+    });
+    // A failed read surfaces when #take awaits it; until then it must not be "unhandled".
+    next.catch(() => undefined);
+    this.#ready = next;
+    this.#d.metrics?.backlog.set({ drain: String(this.id) }, this.buffered);
+    return true;
+  }
+
+  /**
+   * Waits out the work running behind the loop (the ack in flight, the batch being prepared),
+   * ignoring its failure: the loop is starting over from the stored position or stopping.
+   * #prepare moves the read position, so it must not run on into a reopened cursor.
+   */
+  async #settleBackground(): Promise<void> {
+    await Promise.all([this.#acking?.catch(() => undefined), this.#ready?.catch(() => undefined)]);
+    this.#acking = undefined;
+    this.#ready = undefined;
+    this.#readyLines = 0;
+  }
+
+  /** Builds the next batch from the buffer (reading when empty); undefined when there is nothing. */
+  async #prepare(cursor: DrainCursor): Promise<InFlight | undefined> {
+    if (this.#buf.length === 0) this.#buf = await cursor.read(BATCH_LINES);
+    if (this.#buf.length === 0) return undefined;
     const now = this.#now();
-    const lines: LogLine[] = [];
+    const lines: DrainLine[] = [];
     const seqs: number[] = [];
     let bytes = 0;
     let lost = 0;
@@ -156,25 +194,13 @@ export class DrainRunner {
       this.#lastTime = line.time;
       taken++;
     }
-    this.#buf = this.#buf.slice(taken);
-    if (this.#buf.length === 0) this.#prefetch(cursor);
+    this.#buf = taken === this.#buf.length ? [] : this.#buf.slice(taken);
+    const batch = { payload: this.#d.transport.encode(lines, randomUUID()), seqs, lastTime: this.#lastTime };
     if (lost > 0) {
       this.#d.metrics?.lost.inc({ drain: String(this.id) }, lost);
       await this.#d.store.record(this.#d.drain.channel, this.id, { lost });
     }
-    this.#inflight = { payload: this.#d.transport.encode(lines, randomUUID()), seqs, lastTime: this.#lastTime };
-    this.#d.metrics?.backlog.set({ drain: String(this.id) }, this.buffered);
-    return true;
-  }
-
-  #prefetch(cursor: DrainCursor): void {
-    const next = cursor.read(BATCH_LINES).then((lines) => {
-      if (this.#next === next) this.#prefetched = lines.length;
-      return lines;
-    });
-    // A failed read surfaces when #prepare awaits it; until then it must not be "unhandled".
-    next.catch(() => undefined);
-    this.#next = next;
+    return batch;
   }
 
   /** One send of the in-flight payload; true when it is settled (delivered or dropped). */
@@ -188,18 +214,14 @@ export class DrainRunner {
     const n = f.payload.count;
     switch (outcome.kind) {
       case 'ok':
-        // Ack and status go out together (one round trip on Redis: ioredis pipelines them).
-        await Promise.all([cursor.ack(f.seqs), store.record(drain.channel, drain.id, { delivered: n, lastSuccessAt: at, lastTime: f.lastTime })]);
+        await this.#ack(cursor.ack(f.seqs, { delivered: n, lastSuccessAt: at, lastTime: f.lastTime }));
         this.#inflight = undefined;
         metrics?.delivered.inc(label, n);
         this.#lastReported = '';
         return true;
       case 'reject':
         // The receiver will never take this batch (a 4xx other than 429): drop it, count it, move on.
-        await Promise.all([
-          cursor.ack(f.seqs),
-          store.record(drain.channel, drain.id, { dropped: n, lastError: { at, message: outcome.message, code: outcome.code } }),
-        ]);
+        await this.#ack(cursor.ack(f.seqs, { dropped: n, lastError: { at, message: outcome.message, code: outcome.code } }));
         this.#inflight = undefined;
         metrics?.dropped.inc(label, n);
         this.#d.log.warn('drain batch dropped', { drain: drain.id, code: outcome.code, lines: n });
@@ -214,6 +236,28 @@ export class DrainRunner {
         else this.#d.log.debug('drain delivery failed', { drain: drain.id, code: outcome.code, err: outcome.message });
         return false;
     }
+  }
+
+  /**
+   * Lets a settled batch's ack (sent only now that the receiver answered) travel while the next
+   * batch is prepared and sent: the round trip to Redis no longer sits between two sends. The
+   * runner goes on only once the previous ack answered (at most two outstanding, applied in
+   * order on the store's connection), so a failed ack surfaces here, at the next one, before
+   * idling or on stop; the loop then reopens at the stored position and the unacked lines come
+   * again.
+   */
+  async #ack(ack: Promise<void>): Promise<void> {
+    const prev = this.#acking;
+    ack.catch(() => undefined); // awaited later; until then it must not be "unhandled"
+    this.#acking = ack;
+    await prev;
+  }
+
+  /** Waits for the ack in flight (its failure is the store's, handled by the loop). */
+  async #acked(): Promise<void> {
+    const ack = this.#acking;
+    await ack;
+    if (this.#acking === ack) this.#acking = undefined;
   }
 
   /** L13 (refused for good) and L14 (certificate) in the channel, once per distinct failure. */

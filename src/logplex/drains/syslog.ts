@@ -7,7 +7,7 @@
 import net from 'node:net';
 import { rootCertificates } from 'node:tls';
 import tls from 'node:tls';
-import type { LogLine } from '../lines';
+import type { DrainLine } from './store/index';
 import { frameBatch } from './frames';
 import type { DrainTarget, Outcome, Payload, Transport, TransportOptions } from './transport';
 import { failure } from './transport';
@@ -27,7 +27,7 @@ export class SyslogTransport implements Transport {
     this.#tls = target.url.protocol === 'syslog+tls:';
   }
 
-  encode(lines: readonly LogLine[], frameId: string): Payload {
+  encode(lines: readonly DrainLine[], frameId: string): Payload {
     return { body: frameBatch(lines, 'rfc5424', this.#target.token), count: lines.length, frameId };
   }
 

@@ -1,7 +1,7 @@
 // What every drain transport offers the runner (DESIGN §4 "Drains"). A transport encodes a
 // batch once into a Payload and sends that same Payload until it is accepted or refused, so
 // a retry is byte-identical (same body, same Logplex-Frame-Id).
-import type { LogLine } from '../lines';
+import type { DrainLine } from './store/index';
 
 export interface Payload {
   body: Buffer;
@@ -21,7 +21,7 @@ export type Outcome =
   | { kind: 'reject'; code: string; message: string };
 
 export interface Transport {
-  encode(lines: readonly LogLine[], frameId: string): Payload;
+  encode(lines: readonly DrainLine[], frameId: string): Payload;
   send(payload: Payload, signal?: AbortSignal): Promise<Outcome>;
   close(): Promise<void>;
 }

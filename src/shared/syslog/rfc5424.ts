@@ -227,13 +227,7 @@ export interface FormatInput {
  * invalid timestamp becomes `-`, and a PRI outside 0-191 becomes 190 (local7.info).
  */
 export function formatSyslog(m: FormatInput): Buffer {
-  const pri = Number.isInteger(m.pri) && m.pri >= 0 && m.pri <= 191 ? m.pri : 190;
-  const ts = m.timestamp !== '' && validTimestamp(m.timestamp) ? m.timestamp : '-';
-  let head = `<${pri}>1 ${ts} ${headerField(m.hostname, HEADER_LIMITS.hostname)} ${headerField(m.appName, HEADER_LIMITS.appName)} ${headerField(
-    m.procId,
-    HEADER_LIMITS.procId,
-  )} ${headerField(m.msgId ?? '', HEADER_LIMITS.msgId)}`;
-  if (m.sd !== null) head += ' ' + formatSd(m.sd ?? []);
+  const head = formatHead(m);
   const msg = typeof m.msg === 'string' ? Buffer.from(m.msg, 'utf8') : m.msg;
   if (msg.length === 0) return Buffer.from(head, 'utf8');
   const headLen = Buffer.byteLength(head, 'utf8');
@@ -242,6 +236,21 @@ export function formatSyslog(m: FormatInput): Buffer {
   out[headLen] = SP;
   msg.copy(out, headLen + 1);
   return out;
+}
+
+/**
+ * `formatSyslog` up to and without the SP before MSG, as a string: for writers that lay many
+ * messages into one Buffer (drain batches). Only SD-PARAM values can make it non-ASCII.
+ */
+export function formatHead(m: Omit<FormatInput, 'msg'>): string {
+  const pri = Number.isInteger(m.pri) && m.pri >= 0 && m.pri <= 191 ? m.pri : 190;
+  const ts = m.timestamp !== '' && validTimestamp(m.timestamp) ? m.timestamp : '-';
+  let head = `<${pri}>1 ${ts} ${headerField(m.hostname, HEADER_LIMITS.hostname)} ${headerField(m.appName, HEADER_LIMITS.appName)} ${headerField(
+    m.procId,
+    HEADER_LIMITS.procId,
+  )} ${headerField(m.msgId ?? '', HEADER_LIMITS.msgId)}`;
+  if (m.sd !== null) head += ' ' + formatSd(m.sd ?? []);
+  return head;
 }
 
 function headerField(value: string, max: number): string {

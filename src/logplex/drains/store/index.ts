@@ -49,15 +49,26 @@ export type StatusDelta = Partial<Pick<DrainCounters, 'delivered' | 'retried' | 
   Partial<Pick<DrainCounters, 'lastSuccessAt' | 'lastError' | 'lastTime'>>;
 
 /**
+ * A line as a drain reads it. The Redis store hands MSG over as the bytes of the stream reply,
+ * so a drain frames them as they are instead of decoding them into a string and encoding that
+ * back (the bulk of the per-line cost on the Redis path); the memory store hands its strings.
+ */
+export type DrainLine = Omit<LogLine, 'msg'> & { msg: string | Buffer };
+
+/**
  * A drain's read position. Lines come oldest first; lines read but not acked (by this or a
  * previous owner that died) come again first: at-least-once for every line still in the log.
  */
 export interface DrainCursor {
   /** The seq before the first line `read` will return: seqs missing after it were lost (L10). */
   open(): Promise<number>;
-  read(max: number): Promise<LogLine[]>;
-  /** Called only after the receiver accepted (or refused for good) these lines. */
-  ack(seqs: readonly number[]): Promise<void>;
+  read(max: number): Promise<DrainLine[]>;
+  /**
+   * Called only after the receiver accepted (or refused for good) these lines; `delta` (what
+   * that delivery changes in the status) is recorded with the ack, in the same round trip and
+   * all or nothing, so the status counts exactly what was acked.
+   */
+  ack(seqs: readonly number[], delta?: StatusDelta): Promise<void>;
 }
 
 export interface DrainStore {

@@ -98,9 +98,10 @@ export class MemoryDrainStore implements DrainStore {
         if (lines.length) readPos = lines[lines.length - 1]!.seq;
         return lines;
       },
-      async ack(seqs: readonly number[]): Promise<void> {
+      async ack(seqs: readonly number[], delta?: StatusDelta): Promise<void> {
         const s = state();
         for (const seq of seqs) if (s && seq > s.acked) s.acked = seq;
+        if (s && delta) applyDelta(s.counters, delta);
       },
     };
   }

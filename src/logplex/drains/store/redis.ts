@@ -8,10 +8,8 @@
 // owner's first XREADGROUP from 0 returns what the dead one read but never acked.
 import { randomUUID } from 'node:crypto';
 import type { RedisClient } from '../../../shared/redis';
-import type { LogLine } from '../../lines';
-import { toLine } from '../../store/redis';
 import { applyDelta } from './memory';
-import type { DrainCounters, DrainCursor, DrainError, DrainRecord, DrainStatus, DrainStore, StatusDelta } from './index';
+import type { DrainCounters, DrainCursor, DrainError, DrainLine, DrainRecord, DrainStatus, DrainStore, StatusDelta } from './index';
 import { EMPTY_COUNTERS } from './index';
 
 // KEYS: drains hash, log stream. ARGV: id, JSON record, url, group. 0 = duplicate url.
@@ -43,6 +41,8 @@ interface Scripted {
 }
 
 type Entry = [id: string, fields: string[] | null];
+type BufferEntry = [id: Buffer, fields: Buffer[] | null];
+type Batch = ReturnType<RedisClient['pipeline']>;
 const CONSUMER = 'owner';
 const seqOf = (id: string): number => Number(id.slice(0, id.indexOf('-')));
 
@@ -133,18 +133,12 @@ export class RedisDrainStore implements DrainStore {
   }
 
   cursor(drain: DrainRecord): DrainCursor {
-    return new GroupCursor(this.#redis, this.#log(drain.channel), group(drain.id));
+    return new GroupCursor(this.#redis, this.#log(drain.channel), group(drain.id), this.#d(drain.channel, drain.id, 'status'));
   }
 
   async record(channel: number, id: number, delta: StatusDelta): Promise<void> {
-    const key = this.#d(channel, id, 'status');
     const p = this.#redis.pipeline();
-    for (const f of ['delivered', 'retried', 'dropped', 'lost'] as const) if (delta[f]) p.hincrby(key, f, delta[f]!);
-    const set: Record<string, string> = {};
-    if (delta.lastSuccessAt) set.last_success_at = delta.lastSuccessAt;
-    if (delta.lastError) set.last_error = JSON.stringify(delta.lastError);
-    if (delta.lastTime) set.last_time = delta.lastTime;
-    if (Object.keys(set).length) p.hset(key, set);
+    addDelta(p, this.#d(channel, id, 'status'), delta);
     if (p.length) await p.exec();
   }
 
@@ -190,6 +184,7 @@ class GroupCursor implements DrainCursor {
     readonly redis: RedisClient,
     readonly key: string,
     readonly group: string,
+    readonly statusKey: string,
   ) {}
 
   async open(): Promise<number> {
@@ -210,7 +205,7 @@ class GroupCursor implements DrainCursor {
     return (await find()) ?? {};
   }
 
-  async read(max: number): Promise<LogLine[]> {
+  async read(max: number): Promise<DrainLine[]> {
     while (this.#pendingAfter !== undefined) {
       const { lines, lastId } = await this.#read(max, this.#pendingAfter);
       if (lastId === undefined) this.#pendingAfter = undefined;
@@ -222,25 +217,82 @@ class GroupCursor implements DrainCursor {
     return (await this.#read(max, '>')).lines;
   }
 
-  async #read(max: number, from: string): Promise<{ lines: LogLine[]; lastId: string | undefined }> {
-    const res = (await this.redis.xreadgroup('GROUP', this.group, CONSUMER, 'COUNT', max, 'STREAMS', this.key, from)) as
-      | [string, Entry[]][]
+  async #read(max: number, from: string): Promise<{ lines: DrainLine[]; lastId: string | undefined }> {
+    // As Buffers (ioredis has no typed xreadgroupBuffer): it would otherwise decode every field
+    // of every entry into a string.
+    const res = (await this.redis.callBuffer('XREADGROUP', 'GROUP', this.group, CONSUMER, 'COUNT', max, 'STREAMS', this.key, from)) as
+      | [Buffer, BufferEntry[]][]
       | null;
     const entries = res?.[0]?.[1] ?? [];
-    const lines: LogLine[] = [];
+    const lines: DrainLine[] = [];
     const gone: string[] = [];
     for (const [id, f] of entries) {
       // A pending entry trimmed from the log comes back without fields: lost, and counted by the seq gap.
-      if (f === null) gone.push(id);
-      else lines.push(toLine([id, f]));
+      if (f === null) gone.push(id.toString('latin1'));
+      else lines.push(drainLine(id, f));
     }
     if (gone.length) await this.redis.xack(this.key, this.group, ...gone);
-    return { lines, lastId: entries.length ? entries[entries.length - 1]![0] : undefined };
+    return { lines, lastId: entries.length ? entries[entries.length - 1]![0].toString('latin1') : undefined };
   }
 
-  async ack(seqs: readonly number[]): Promise<void> {
-    if (seqs.length) await this.redis.xack(this.key, this.group, ...seqs.map((s) => `${s}-0`));
+  async ack(seqs: readonly number[], delta?: StatusDelta): Promise<void> {
+    if (!seqs.length && !delta) return;
+    // MULTI: one round trip, and the status never counts a delivery whose ack did not land.
+    const m = this.redis.multi();
+    if (seqs.length) m.xack(this.key, this.group, ...seqs.map((s) => `${s}-0`));
+    if (delta) addDelta(m, this.statusKey, delta);
+    // A command that failed inside (NOGROUP: the drain was removed) fails the ack, as alone.
+    for (const [err] of (await m.exec()) ?? []) if (err) throw err;
   }
+}
+
+/** The status hash commands for a delta (HINCRBY per counter, one HSET of the last fields). */
+function addDelta(p: Batch, key: string, delta: StatusDelta): void {
+  for (const f of ['delivered', 'retried', 'dropped', 'lost'] as const) if (delta[f]) p.hincrby(key, f, delta[f]!);
+  const set: Record<string, string> = {};
+  if (delta.lastSuccessAt) set.last_success_at = delta.lastSuccessAt;
+  if (delta.lastError) set.last_error = JSON.stringify(delta.lastError);
+  if (delta.lastTime) set.last_time = delta.lastTime;
+  if (Object.keys(set).length) p.hset(key, set);
+}
+
+const EMPTY: Buffer = Buffer.alloc(0);
+
+/**
+ * A channel-log entry (`SEQ-0`, fields n t p s d m, as `toLine` in ../../store/redis reads them)
+ * from its Buffers: the seq from the id, MSG kept as bytes, the short header fields decoded.
+ */
+function drainLine(id: Buffer, f: Buffer[]): DrainLine {
+  let t = '';
+  let p = 0;
+  let s = '';
+  let d = '';
+  let m = EMPTY;
+  for (let i = 0; i + 1 < f.length; i += 2) {
+    const k = f[i]!;
+    if (k.length !== 1) continue;
+    const v = f[i + 1]!;
+    switch (k[0]) {
+      case 0x74: t = v.toString(); break; // t
+      case 0x70: p = digitsOf(v, v.length); break; // p
+      case 0x73: s = v.toString(); break; // s
+      case 0x64: d = v.toString(); break; // d
+      case 0x6d: m = v; break; // m
+    }
+  }
+  const dash = id.indexOf(0x2d);
+  return { seq: digitsOf(id, dash < 0 ? id.length : dash), time: t, pri: p, source: s, ps: d, msg: m };
+}
+
+/** The decimal number in b[0, end), NaN when a byte is not a digit (0 when empty, as Number('')). */
+function digitsOf(b: Buffer, end: number): number {
+  let n = 0;
+  for (let i = 0; i < end; i++) {
+    const c = b[i]! - 0x30;
+    if (c < 0 || c > 9) return NaN;
+    n = n * 10 + c;
+  }
+  return n;
 }
 
 const group = (id: number): string => `drain:${id}`;
