@@ -284,6 +284,8 @@ export function record(p: PlaneDeps, req: IncomingMessage, ctx: RequestContext, 
   }
 }
 
+const CLASSES = ['other', '1xx', '2xx', '3xx', '4xx', '5xx'];
+
 function statusClass(status: number): string {
-  return status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : 'other';
+  return status >= 100 && status < 600 ? CLASSES[Math.floor(status / 100)]! : 'other';
 }
