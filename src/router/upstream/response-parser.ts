@@ -7,7 +7,10 @@
 
 /** What the parser hands on; each callback runs synchronously inside `execute`. */
 export interface ResponseSink {
-  /** A final (≥ 200, or 101) response head; `rawHeaders` is a flat [name, value, …] list. */
+  /**
+   * A final (≥ 200, or 101) response head; `rawHeaders` is a flat [name, value, …] list, without
+   * Content-Length when Transfer-Encoding overrides it (a forwarder must drop it, RFC 9112 §6.3).
+   */
   onHead(status: number, reason: string, rawHeaders: string[]): void;
   /** A slice of the body, already de-chunked; valid only during the call. */
   onBody(chunk: Buffer): void;
@@ -133,6 +136,8 @@ export class ResponseParser {
     const reason = eol > 13 ? head.slice(13, eol) : '';
     const raw: string[] = [];
     let length: string | undefined;
+    /** Where Content-Length fields sit in `raw`, to drop them if Transfer-Encoding wins. */
+    let lengthAt: number[] | undefined;
     let te: string | undefined;
     let connection = '';
     for (let at = eol + 2; at < head.length; at = eol + 2) {
@@ -162,6 +167,7 @@ export class ResponseParser {
           break;
         case 14:
           if (name.toLowerCase() === 'content-length') {
+            (lengthAt ??= []).push(raw.length - 2);
             // RFC 9110 §8.6: a list of identical values is one length; anything else is refused.
             for (const v of value.split(',')) {
               const t = v.trim();
@@ -179,6 +185,13 @@ export class ResponseParser {
     if (status < 200 && status !== 101) return;
     this.#inHead = false;
     this.#keepAlive = minor === 0x31 ? !/(^|,)\s*close\s*(,|$)/.test(connection) : /(^|,)\s*keep-alive\s*(,|$)/.test(connection);
+    if (te !== undefined) {
+      // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 is faulty framing; close after this message.
+      if (minor === 0x30) this.#keepAlive = false;
+      // Forwarded with the de-chunked body, a stale Content-Length would misframe the client's
+      // connection (response splitting); RFC 9112 §6.3 says to remove it.
+      if (lengthAt !== undefined) for (let k = lengthAt.length - 1; k >= 0; k--) raw.splice(lengthAt[k]!, 2);
+    }
     this.#sink.onHead(status, reason, raw);
     if (this.#done) return;
     if (this.#head || status === 204 || status === 304 || status === 101) {
