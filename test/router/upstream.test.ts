@@ -456,6 +456,41 @@ t.test('an empty chunked body whose end was sent on a connection that died is en
   t.match(p.lines[p.lines.length - 1]!, /status=200 .*attempts=2/);
 });
 
+t.test('a dyno that answers without reading a big upload: the client connection goes on', async (t) => {
+  // The upload fills the dyno's socket, so the router pauses the client's body for backpressure;
+  // then the dyno answers. The rest of the body must be drained, not left paused, or the client's
+  // next request on its connection would never be read.
+  const sockets = new Set<Socket>();
+  let conns = 0;
+  const server = createServer((sock) => {
+    sockets.add(sock);
+    sock.on('error', () => undefined);
+    const n = ++conns;
+    sock.once('data', () => {
+      if (n > 1) return void sock.end('HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: close\r\n\r\nnext');
+      sock.pause();
+      setTimeout(() => sock.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nearly'), 300);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    for (const s of sockets) s.destroy();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  const p = await plane(t, (server.address() as { port: number }).port);
+  const SIZE = 24 * 1024 * 1024;
+  const sock = connect(p.plane.port, '127.0.0.1');
+  t.teardown(() => sock.destroy());
+  await new Promise((r) => sock.once('connect', r));
+  let text = '';
+  sock.on('data', (c: Buffer) => (text += c.toString('latin1')));
+  sock.write(`POST /upload HTTP/1.1\r\nHost: hello.localhost\r\nContent-Length: ${SIZE}\r\n\r\n`);
+  sock.write(Buffer.alloc(SIZE, 'u'));
+  sock.write('GET /next HTTP/1.1\r\nHost: hello.localhost\r\n\r\n');
+  t.ok(await until(() => text.includes('next'), 5_000), 'the second request on the client connection is answered');
+  t.match(text, /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nearlyHTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nnext$/);
+});
+
 t.test('a 20 MB response to a slow-reading client: the router buffers little (backpressure)', async (t) => {
   const SIZE = 20 * 1024 * 1024;
   const MiB = 1024 * 1024;
