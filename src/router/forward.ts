@@ -209,8 +209,13 @@ class AttemptHandler extends DynoAttempt implements ConnRequester, ConnUser, Res
     const { req, res } = this.#spec;
     // RFC 9110 §10.1.1: 100 Continue once a dyno is ready to take the body.
     if (req.headers.expect !== undefined) res.writeContinue();
+    // A replay after a keep-alive race: the body may have ended during the first attempt
+    // (an empty chunked body), in which case only its end is left to send.
+    if (req.readableEnded) return this.#onBodyEnd();
     req.on('data', this.#onBodyChunk);
     req.once('end', this.#onBodyEnd);
+    // Paused by the #fail of an earlier attempt.
+    req.resume();
   }
 
   readonly #onBodyChunk = (chunk: Buffer): void => {
@@ -364,6 +369,9 @@ class AttemptHandler extends DynoAttempt implements ConnRequester, ConnUser, Res
     this.#finished = true;
     this.#spec.deadlines.unwatch(this);
     this.#stopBody();
+    // A replay may follow: body bytes arriving meanwhile must wait for it, not flow to nobody.
+    // handle.ts resumes the request once no attempt is left.
+    if (!this.#bodyDone) this.#spec.req.pause();
     this.#pending = undefined;
     this.fail(err, !this.#bodyStarted);
   }

@@ -126,6 +126,8 @@ async function proxy(p: PlaneDeps, entry: AppEntry, req: IncomingMessage, res: S
   const chunked = body && req.headers['content-length'] === undefined;
   const method = req.method!;
   const { ROUTER_RESPONSE_TIMEOUT_MS: responseTimeoutMs, ROUTER_IDLE_TIMEOUT_MS: idleTimeoutMs } = p.config;
+  // Whatever the outcome, a request body no attempt still reads is drained, never left paused
+  // (forward.ts pauses it between attempts, and for backpressure): a paused one stalls the client.
   await attempts(p, entry, req, ctx, (headers, pick) =>
     forward(
       {
@@ -143,7 +145,7 @@ async function proxy(p: PlaneDeps, entry: AppEntry, req: IncomingMessage, res: S
       },
       watch,
     ),
-  );
+  ).finally(() => req.resume());
 }
 
 export type RunAttempt = (headers: string[], pick: Pick) => Promise<Attempt>;
