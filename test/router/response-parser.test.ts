@@ -271,6 +271,33 @@ t.test('head size and header count bounds', async (t) => {
   t.equal(run(whole(`HTTP/1.1 103 Early Hints\r\n${'Link: <a>\r\n'.repeat(150)}\r\n${headers(200)}`)).end, true);
 });
 
+t.test('a head trickling in one byte at a time costs linear time, not quadratic', async (t) => {
+  // A dyno controls how its bytes are split; the router's event loop serves every app.
+  const headOf = (lines: number): Buffer => Buffer.from(`HTTP/1.1 200 OK\r\n${`X-Fill: ${'a'.repeat(500)}\r\n`.repeat(lines)}Content-Length: 0\r\n\r\n`, 'latin1');
+  const big = headOf(124);
+  const small = headOf(15);
+  t.ok(big.length < RESPONSE_LIMITS.headBytes && big.length > 60_000);
+  const bigPieces = bytes(big);
+  const smallPieces = bytes(small);
+  t.equal(run(bigPieces).head?.raw.length, 250);
+  // Timed against eight heads an eighth the size, fed the same way: the same bytes and calls,
+  // so a linear parser takes about as long (ratio ~1); a quadratic one up to 8 times as long.
+  const time = (f: () => void): number => {
+    let best = Infinity;
+    for (let i = 0; i < 3; i++) {
+      const started = performance.now();
+      f();
+      best = Math.min(best, performance.now() - started);
+    }
+    return best;
+  };
+  const one = time(() => run(bigPieces));
+  const eight = time(() => {
+    for (let i = 0; i < 8; i++) run(smallPieces);
+  });
+  t.ok(one / eight < 2, `one ${big.length}-byte head ${one.toFixed(0)} ms, eight ${small.length}-byte heads ${eight.toFixed(0)} ms`);
+});
+
 t.test('bad chunk framing is refused in the body phase, after the head', async (t) => {
   const head = 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n';
   for (const body of [
