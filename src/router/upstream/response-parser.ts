@@ -55,8 +55,12 @@ export class ResponseParser {
   #sink: ResponseSink;
   /** The request was HEAD: the response has no body whatever its headers say. */
   #head: boolean;
-  /** Head bytes received so far when a head spans reads. */
-  #partial: Buffer | undefined;
+  /**
+   * Head bytes received so far when a head spans reads: `#heldLen` bytes of `#held`, which grows
+   * by doubling, so a head trickling in a byte at a time costs linear time, not quadratic.
+   */
+  #held: Buffer | undefined;
+  #heldLen = 0;
   #inHead = true;
   #framing: Framing = 'none';
   #remaining = 0;
@@ -105,25 +109,54 @@ export class ResponseParser {
   }
 
   #readHead(data: Buffer, at: number): number {
-    let buf = data;
-    let start = at;
-    if (this.#partial !== undefined) {
-      buf = Buffer.concat([this.#partial, data.subarray(at)]);
-      start = 0;
+    const held = this.#heldLen;
+    // Where the head ends: the CRLFCRLF may straddle what is held and `data`, else lies in `data`.
+    let headEnd = -1;
+    let next = -1;
+    if (held > 0) {
+      // The last 1–3 bytes held may begin the CRLFCRLF.
+      for (let k = Math.min(3, held); k >= 1 && next === -1; k--) {
+        if (straddles(this.#held!, held, k, data, at)) {
+          headEnd = held - k;
+          next = at + 4 - k;
+        }
+      }
     }
-    const end = buf.indexOf('\r\n\r\n', start, 'latin1');
-    if (end === -1) {
-      if (buf.length - start > RESPONSE_LIMITS.headBytes) throw new ResponseParseError('head too large', 'head');
-      checkLineEnds(buf, start, buf.length);
-      this.#partial = start === 0 && buf !== data ? buf : Buffer.from(buf.subarray(start));
+    if (next === -1) {
+      const e = data.indexOf('\r\n\r\n', at, 'latin1');
+      if (e !== -1) {
+        headEnd = held + e - at;
+        next = e + 4;
+      }
+    }
+    if (next === -1) {
+      if (held + data.length - at > RESPONSE_LIMITS.headBytes) throw new ResponseParseError('head too large', 'head');
+      checkLineEnds(data, at, data.length, held > 0 ? this.#held![held - 1]! : -1);
+      this.#hold(data.subarray(at));
       return data.length;
     }
-    if (end - start > RESPONSE_LIMITS.headBytes) throw new ResponseParseError('head too large', 'head');
-    this.#partial = undefined;
-    const next = buf === data ? end + 4 : data.length - (buf.length - (end + 4));
-    this.#parseHead(buf.toString('latin1', start, end));
+    if (headEnd > RESPONSE_LIMITS.headBytes) throw new ResponseParseError('head too large', 'head');
+    let head: string;
+    if (held === 0) head = data.toString('latin1', at, at + headEnd);
+    else if (headEnd <= held) head = this.#held!.toString('latin1', 0, headEnd);
+    else head = this.#held!.toString('latin1', 0, held) + data.toString('latin1', at, at + headEnd - held);
+    this.#heldLen = 0;
+    this.#held = undefined;
+    this.#parseHead(head);
     if (!this.#inHead && !this.#done && (this.#framing === 'none' || (this.#framing === 'length' && this.#remaining === 0))) this.#end(this.#keepAlive);
     return next;
+  }
+
+  /** Appends to the held head bytes (copied: `data` is only lent to us for the call). */
+  #hold(bytes: Buffer): void {
+    const need = this.#heldLen + bytes.length;
+    if (this.#held === undefined || need > this.#held.length) {
+      const grown = Buffer.allocUnsafe(Math.max(need, 2 * (this.#held?.length ?? 0), 1024));
+      if (this.#held !== undefined) this.#held.copy(grown, 0, 0, this.#heldLen);
+      this.#held = grown;
+    }
+    bytes.copy(this.#held, this.#heldLen);
+    this.#heldLen = need;
   }
 
   #parseHead(head: string): void {
@@ -351,6 +384,17 @@ function statusOf(head: string, eol: number): number {
   return d1 * 100 + d2 * 10 + d3;
 }
 
+const TERMINATOR = [0x0d, 0x0a, 0x0d, 0x0a];
+
+/** Whether CRLFCRLF starts `inHeld` bytes before the end of the `heldLen` held and runs on into `data[at]`. */
+function straddles(held: Buffer, heldLen: number, inHeld: number, data: Buffer, at: number): boolean {
+  for (let i = 0; i < 4; i++) {
+    const b = i < inHeld ? held[heldLen - inHeld + i] : data[at + i - inHeld];
+    if (b !== TERMINATOR[i]) return false;
+  }
+  return true;
+}
+
 function hexValue(b: number): number {
   if (b >= 0x30 && b <= 0x39) return b - 0x30;
   if (b >= 0x61 && b <= 0x66) return b - 0x57;
@@ -358,11 +402,14 @@ function hexValue(b: number): number {
   return -1;
 }
 
-/** Refuses a head that uses a bare LF (or a CR not followed by LF) before it is complete. */
-function checkLineEnds(buf: Buffer, from: number, to: number): void {
+/**
+ * Refuses a head that uses a bare LF before it is complete; `before` is the byte preceding
+ * `from` (-1 at the start of the head).
+ */
+function checkLineEnds(buf: Buffer, from: number, to: number, before: number): void {
   let i = buf.indexOf(CRLF, from);
   while (i !== -1 && i < to) {
-    if (i === from || buf[i - 1] !== 0x0d) throw new ResponseParseError('bare LF', 'head');
+    if ((i === from ? before : buf[i - 1]) !== 0x0d) throw new ResponseParseError('bare LF', 'head');
     i = buf.indexOf(CRLF, i + 1);
   }
 }
