@@ -289,6 +289,22 @@ t.test('Transfer-Encoding with Content-Length: the client gets the de-chunked bo
   t.equal(d.opened(), 2, 'such a dyno connection is not reused');
 });
 
+t.test('a Content-Length list of one value reaches the client as one Content-Length', async (t) => {
+  const d = await rawDyno(t, (req, sock) => {
+    if (req.line.startsWith('GET /list ')) sock.write('HTTP/1.1 200 OK\r\nContent-Length: 5, 5\r\n\r\nhello');
+    else sock.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\ncontent-length: 5\r\n\r\nhello');
+  });
+  const p = await plane(t, d.port);
+  for (const path of ['/list', '/repeated']) {
+    // undici's llhttp, like most clients, refuses a list or a repeated Content-Length.
+    const r = await get(p, path);
+    t.equal(r.status, 200, path);
+    t.equal(r.body, 'hello', path);
+    t.equal(r.headers['content-length'], '5', path);
+  }
+  t.equal(d.opened(), 1);
+});
+
 t.test('a malformed response head → 503 H17', async (t) => {
   const heads = ['HTTP/1.1 200 OK\nContent-Length: 2\r\n\r\nok', 'HTTP/1.1 2x0 OK\r\n\r\n', 'HTTP/1.1 200 OK\r\nBad Name: v\r\n\r\n', 'HTTP/1.1 200 OK\r\nX: a\r\n b\r\n\r\n', 'HTTP/1.1 200 OK\r\nContent-Length: 1, 2\r\n\r\nok', 'HTTP/1.1 200 OK\r\nX: \0\r\n\r\n'];
   const d = await rawDyno(t, (_req, sock, n) => void sock.write(heads[n - 1]!));
