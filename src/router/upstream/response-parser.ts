@@ -9,7 +9,8 @@
 export interface ResponseSink {
   /**
    * A final (≥ 200, or 101) response head; `rawHeaders` is a flat [name, value, …] list, without
-   * Content-Length when Transfer-Encoding overrides it (a forwarder must drop it, RFC 9112 §6.3).
+   * Content-Length when Transfer-Encoding overrides it (a forwarder must drop it, RFC 9112 §6.3),
+   * and with a single Content-Length field where the dyno sent a list or repeat of one value.
    */
   onHead(status: number, reason: string, rawHeaders: string[]): void;
   /** A slice of the body, already de-chunked; valid only during the call. */
@@ -224,6 +225,11 @@ export class ResponseParser {
       // Forwarded with the de-chunked body, a stale Content-Length would misframe the client's
       // connection (response splitting); RFC 9112 §6.3 says to remove it.
       if (lengthAt !== undefined) for (let k = lengthAt.length - 1; k >= 0; k--) raw.splice(lengthAt[k]!, 2);
+    } else if (lengthAt !== undefined && (lengthAt.length > 1 || raw[lengthAt[0]! + 1] !== length)) {
+      // `5, 5` or a repeated field: one length (RFC 9110 §8.6), passed on as one field, since
+      // clients refuse the list form.
+      raw[lengthAt[0]! + 1] = length!;
+      for (let k = lengthAt.length - 1; k >= 1; k--) raw.splice(lengthAt[k]!, 2);
     }
     this.#sink.onHead(status, reason, raw);
     if (this.#done) return;
