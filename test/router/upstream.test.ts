@@ -306,7 +306,7 @@ t.test('a Content-Length list of one value reaches the client as one Content-Len
 });
 
 t.test('a malformed response head → 503 H17', async (t) => {
-  const heads = ['HTTP/1.1 200 OK\nContent-Length: 2\r\n\r\nok', 'HTTP/1.1 2x0 OK\r\n\r\n', 'HTTP/1.1 200 OK\r\nBad Name: v\r\n\r\n', 'HTTP/1.1 200 OK\r\nX: a\r\n b\r\n\r\n', 'HTTP/1.1 200 OK\r\nContent-Length: 1, 2\r\n\r\nok', 'HTTP/1.1 200 OK\r\nX: \0\r\n\r\n'];
+  const heads = ['HTTP/1.1 200 OK\nContent-Length: 2\r\n\r\nok', 'HTTP/1.1 2x0 OK\r\n\r\n', 'HTTP/1.1 200 OK\r\nBad Name: v\r\n\r\n', 'HTTP/1.1 200 OK\r\nX: a\r\n b\r\n\r\n', 'HTTP/1.1 200 OK\r\nContent-Length: 1, 2\r\n\r\nok', 'HTTP/1.1 200 OK\r\nX: \0\r\n\r\n', 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n'];
   const d = await rawDyno(t, (_req, sock, n) => void sock.write(heads[n - 1]!));
   const p = await plane(t, d.port);
   for (const head of heads) {
@@ -361,6 +361,22 @@ t.test('a fresh connection closed before any response byte → H13, not replayed
   t.equal(r2.status, 503);
   t.match(r2.body, /H13/);
   t.equal(d2.requests.length, 1);
+});
+
+t.test('a reused connection closed after part of a response head → H13, not replayed', async (t) => {
+  // Only a connection that died before any response byte is the keep-alive race; here the dyno
+  // took the request and began answering it.
+  const d = await rawDyno(t, (_req, sock, n) => {
+    if (n === 1) sock.write(OK);
+    else sock.end('HTTP/1.1 200 OK\r\nContent-Le');
+  });
+  const p = await plane(t, d.port);
+  t.equal((await get(p)).body, 'ok');
+  const r = await get(p, '/second');
+  t.equal(r.status, 503);
+  t.match(r.body, /H13/);
+  t.equal(d.requests.length, 2, 'the dyno saw the second request once');
+  t.equal(d.opened(), 1);
 });
 
 t.test('a truncated Content-Length body → the client connection is cut, H18', async (t) => {
