@@ -170,6 +170,8 @@ class AttemptHandler extends DynoAttempt implements ConnRequester, ConnUser, Res
   #waitingDrain = false;
   #resPaused = false;
   #wroteBody = false;
+  /** Some response byte arrived: the dyno took the request, so it is never replayed. */
+  #heard = false;
 
   constructor(spec: AttemptSpec, done: (a: Attempt) => void) {
     super(done);
@@ -258,6 +260,7 @@ class AttemptHandler extends DynoAttempt implements ConnRequester, ConnUser, Res
 
   onData(chunk: Buffer): void {
     if (this.#finished) return;
+    this.#heard = true;
     let extra: Buffer | undefined;
     try {
       extra = this.#parser.execute(chunk);
@@ -373,7 +376,7 @@ class AttemptHandler extends DynoAttempt implements ConnRequester, ConnUser, Res
     // handle.ts resumes the request once no attempt is left.
     if (!this.#bodyDone) this.#spec.req.pause();
     this.#pending = undefined;
-    this.fail(err, !this.#bodyStarted);
+    this.fail(err, !this.#bodyStarted && !this.#heard);
   }
 }
 
