@@ -207,6 +207,19 @@ t.test('bytes after a response: that connection is not reused', async (t) => {
   );
 });
 
+t.test('a close-delimited response cut by a reset is not passed off as complete: H18', async (t) => {
+  const d = await rawDyno(t, (_req, sock) => {
+    sock.write('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\npart of');
+    setTimeout(() => sock.resetAndDestroy(), 30);
+  });
+  const p = await plane(t, d.port);
+  const res = await request(p.url, { headers: HOST, headersTimeout: 5_000, bodyTimeout: 5_000 });
+  t.equal(res.statusCode, 200);
+  await t.rejects(res.body.text(), 'the client sees a cut, not a clean end');
+  t.ok(await until(() => p.lines.length === 1));
+  t.match(p.lines[0]!, /^at=error code=H18 /);
+});
+
 t.test('an HTTP/1.0 dyno: never reused without keep-alive; close-delimited works', async (t) => {
   const d = await rawDyno(t, (req, sock) => {
     if (req.line.startsWith('GET /ka ')) sock.write('HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nka');
