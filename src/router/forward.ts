@@ -325,7 +325,8 @@ class AttemptHandler extends DynoAttempt implements ConnRequester, ConnUser, Res
 
   onClose(err: (Error & { code?: string }) | undefined): void {
     if (this.#finished) return;
-    if (this.#parser.finish()) {
+    // A close ends a close-delimited body; a reset (err) cuts it short.
+    if (err === undefined && this.#parser.finish()) {
       this.#complete(false);
       return;
     }
