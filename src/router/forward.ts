@@ -353,7 +353,12 @@ class AttemptHandler extends DynoAttempt implements ConnRequester, ConnUser, Res
   }
 
   expire(): void {
-    if (this.started) this.#abort(new UpstreamError('SY_BODY_TIMEOUT', 'idle timeout'));
+    if (this.#resPaused) {
+      // The window passed while we held the dyno off for a client that stopped reading: the
+      // client's doing (H27), not an idle dyno (H15). Still bounded: it holds a dyno connection.
+      this.gone = true;
+      this.#abort(new ClientGone('client stopped reading'));
+    } else if (this.started) this.#abort(new UpstreamError('SY_BODY_TIMEOUT', 'idle timeout'));
     else this.#abort(new UpstreamError('SY_HEADERS_TIMEOUT', 'response timeout'));
   }
 
