@@ -158,6 +158,46 @@ t.test('a response written one byte at a time arrives intact', async (t) => {
   t.equal(d.opened(), 1);
 });
 
+t.test('a random mix of framings on one keep-alive connection: every body intact, reuse exactly when allowed', async (t) => {
+  const bin = Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 37) % 256)).toString('latin1');
+  // [response bytes, body the client must see, status, whether the connection may be reused]
+  const kinds: [string, string, number, boolean][] = [
+    [`HTTP/1.1 200 OK\r\nContent-Length: ${bin.length}\r\n\r\n${bin}`, bin, 200, true],
+    ['HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\nA\r\n0123456789\r\n0\r\nT: t\r\n\r\n', 'abc0123456789', 201, true],
+    ['HTTP/1.1 204 No Content\r\n\r\n', '', 204, true],
+    ['HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nyes', 'yes', 200, true],
+    ['HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\n10', '10', 200, true],
+    ['HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 5\r\n\r\nclose', 'close', 200, false],
+    ['HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n', '', 404, true],
+  ];
+  const rand = ((seed: number) => () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648)(7);
+  const order = Array.from({ length: 60 }, () => Math.floor(rand() * kinds.length));
+  const d = await rawDyno(t, (req, sock) => {
+    const [bytes, , , reusable] = kinds[Number(req.line.split(' ')[1]!.slice(1).split('-')[1])]!;
+    // Split the response at a random point, sometimes, into two writes.
+    const at = Math.floor(rand() * bytes.length);
+    sock.write(Buffer.from(bytes.slice(0, at), 'latin1'));
+    setImmediate(() => {
+      sock.write(Buffer.from(bytes.slice(at), 'latin1'));
+      if (!reusable) sock.end();
+    });
+  });
+  const p = await plane(t, d.port);
+  let expectedConns = 1;
+  for (let i = 0; i < order.length; i++) {
+    const [, body, status, reusable] = kinds[order[i]!]!;
+    const res = await request(`${p.url}/${i}-${order[i]}`, { headers: HOST, headersTimeout: 5_000, bodyTimeout: 5_000 });
+    const got = Buffer.from(await res.body.arrayBuffer()).toString('latin1');
+    if (res.statusCode !== status || got !== body) {
+      t.fail(`request ${i} (kind ${order[i]})`, { status: res.statusCode, got: got.slice(0, 40) });
+      return;
+    }
+    if (!reusable && i < order.length - 1) expectedConns++;
+  }
+  t.pass(`${order.length} responses intact`);
+  t.equal(d.opened(), expectedConns, 'a new dyno connection only after a response that forbade reuse');
+});
+
 t.test('a close-delimited response arrives intact and its connection is not reused', async (t) => {
   const d = await rawDyno(t, (_req, sock) => {
     sock.write('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n');
