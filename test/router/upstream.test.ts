@@ -116,6 +116,106 @@ async function until(what: () => boolean, ms = 3_000): Promise<boolean> {
 
 const OK = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok';
 
+t.test('a 20 MB response to a slow-reading client: the router buffers little (backpressure)', async (t) => {
+  const SIZE = 20 * 1024 * 1024;
+  const MiB = 1024 * 1024;
+  const slab = Buffer.alloc(64 * 1024, 'z');
+  let sent = 0;
+  const d = await rawDyno(t, (req, sock) => {
+    if (!req.line.startsWith('GET /big ')) return void sock.write(OK);
+    sent = 0;
+    sock.write(`HTTP/1.1 200 OK\r\nContent-Length: ${SIZE}\r\n\r\n`);
+    // A dyno that honours backpressure itself: it sends only as fast as the router takes.
+    const pump = (): void => {
+      while (sent < SIZE) {
+        sent += slab.length;
+        if (!sock.write(slab)) return void sock.once('drain', pump);
+      }
+    };
+    pump();
+  });
+  const p = await plane(t, d.port);
+  t.equal((await get(p)).body, 'ok', 'warm');
+  const gc = exposeGc();
+  // Twice, with a pause: backing stores are freed concurrently with the GC.
+  const settle = async (): Promise<NodeJS.MemoryUsage> => {
+    gc();
+    await sleep(20);
+    gc();
+    return process.memoryUsage();
+  };
+
+  /** One transfer: the client reads nothing for 500 ms, then reads slowly. */
+  const transfer = async (): Promise<{ received: number; stalledSent: number; stalled: NodeJS.MemoryUsage; peakRss: number; peakBuffers: number }> => {
+    const sock = connect(p.plane.port, '127.0.0.1');
+    await new Promise((r) => sock.once('connect', r));
+    sock.pause();
+    sock.write('GET /big HTTP/1.1\r\nHost: hello.localhost\r\n\r\n');
+    // Only backpressure keeps the router from taking the whole body meanwhile.
+    await sleep(500);
+    const stalled = await settle();
+    const stalledSent = sent;
+    let received = 0;
+    let headEnd = -1;
+    let first = Buffer.alloc(0);
+    let reads = 0;
+    let peakRss = stalled.rss;
+    let peakBuffers = stalled.arrayBuffers;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`only ${received} bytes`)), 15_000);
+      sock.on('data', (c: Buffer) => {
+        if (headEnd === -1) {
+          first = Buffer.concat([first, c]);
+          headEnd = first.indexOf('\r\n\r\n');
+          if (headEnd === -1) return;
+          received = first.length - headEnd - 4;
+        } else {
+          received += c.length;
+        }
+        if (received >= SIZE) {
+          clearTimeout(timer);
+          return resolve();
+        }
+        // A slow reader: a pause after every read.
+        sock.pause();
+        setTimeout(() => {
+          if (++reads % 32 === 0) {
+            gc();
+            const m = process.memoryUsage();
+            peakRss = Math.max(peakRss, m.rss);
+            peakBuffers = Math.max(peakBuffers, m.arrayBuffers);
+          }
+          sock.resume();
+        }, 1);
+      });
+      sock.resume();
+    });
+    sock.destroy();
+    return { received, stalledSent, stalled, peakRss, peakBuffers };
+  };
+
+  // The first transfer warms the process (heap sizes, socket buffers); the second is measured.
+  t.equal((await transfer()).received, SIZE, 'every byte arrived (warm-up)');
+  const base = await settle();
+  const r = await transfer();
+  t.equal(r.received, SIZE, 'every byte arrived');
+  const mib = (n: number): string => (n / MiB).toFixed(1);
+  t.comment(
+    `stalled 500 ms: dyno sent ${mib(r.stalledSent)} MiB, retained buffers +${mib(r.stalled.arrayBuffers - base.arrayBuffers)} MiB, rss +${mib(r.stalled.rss - base.rss)} MiB; ` +
+      `reading: retained buffers +${mib(r.peakBuffers - base.arrayBuffers)} MiB, rss +${mib(r.peakRss - base.rss)} MiB`,
+  );
+  // What the dyno could send is what the kernel's socket buffers on both hops hold (~8-11 MiB here).
+  // Checked by disabling the pause in forward.ts: 20 MiB sent, +16 MiB retained while stalled, +18
+  // while reading. With it: +0.2 and +0.3. RSS is asserted too but tells little after the warm-up
+  // (the allocator keeps what the warm-up took; unwarmed, heap growth alone was +26 MiB): the
+  // retained Buffer memory after a forced GC is the measure that tells backpressure apart.
+  t.ok(r.stalledSent < 16 * MiB, `a stalled client stalls the dyno (${mib(r.stalledSent)} MiB sent of 20)`);
+  t.ok(r.stalled.arrayBuffers - base.arrayBuffers < 6 * MiB, 'the router holds little of it');
+  t.ok(r.stalled.rss - base.rss < 10 * MiB, 'RSS growth well below the body size while stalled');
+  t.ok(r.peakBuffers - base.arrayBuffers < 8 * MiB, 'and while reading slowly');
+  t.ok(r.peakRss - base.rss < 10 * MiB, 'RSS growth well below the body size while reading');
+});
+
 t.test('a chunked response arrives intact and its connection is reused', async (t) => {
   const d = await rawDyno(t, (_req, sock) => {
     sock.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-A: b\r\n\r\n');
@@ -574,92 +674,6 @@ t.test('a dyno that answers without reading a big upload: the client connection 
   sock.write('GET /next HTTP/1.1\r\nHost: hello.localhost\r\n\r\n');
   t.ok(await until(() => text.includes('next'), 5_000), 'the second request on the client connection is answered');
   t.match(text, /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nearlyHTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nnext$/);
-});
-
-t.test('a 20 MB response to a slow-reading client: the router buffers little (backpressure)', async (t) => {
-  const SIZE = 20 * 1024 * 1024;
-  const MiB = 1024 * 1024;
-  const slab = Buffer.alloc(64 * 1024, 'z');
-  let sent = 0;
-  const d = await rawDyno(t, (req, sock) => {
-    if (!req.line.startsWith('GET /big ')) return void sock.write(OK);
-    sock.write(`HTTP/1.1 200 OK\r\nContent-Length: ${SIZE}\r\n\r\n`);
-    // A dyno that honours backpressure itself: it sends only as fast as the router takes.
-    const pump = (): void => {
-      while (sent < SIZE) {
-        sent += slab.length;
-        if (!sock.write(slab)) return void sock.once('drain', pump);
-      }
-    };
-    pump();
-  });
-  const p = await plane(t, d.port);
-  t.equal((await get(p)).body, 'ok', 'warm');
-  const gc = exposeGc();
-  gc();
-  const base = process.memoryUsage();
-  const sock = connect(p.plane.port, '127.0.0.1');
-  await new Promise((r) => sock.once('connect', r));
-  sock.pause();
-  sock.write('GET /big HTTP/1.1\r\nHost: hello.localhost\r\n\r\n');
-  // The client reads nothing for a while: only backpressure keeps the router from taking it all.
-  await sleep(500);
-  gc();
-  const stalled = process.memoryUsage();
-  const stalledSent = sent;
-  let received = 0;
-  let headEnd = -1;
-  let first = Buffer.alloc(0);
-  let peakInFlight = 0;
-  let reads = 0;
-  let peakRss = stalled.rss;
-  let peakBuffers = stalled.arrayBuffers;
-  const done = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`only ${received} bytes`)), 15_000);
-    sock.on('data', (c: Buffer) => {
-      if (headEnd === -1) {
-        first = Buffer.concat([first, c]);
-        headEnd = first.indexOf('\r\n\r\n');
-        if (headEnd === -1) return;
-        received = first.length - headEnd - 4;
-      } else {
-        received += c.length;
-      }
-      peakInFlight = Math.max(peakInFlight, sent - received);
-      if (received >= SIZE) {
-        clearTimeout(timer);
-        return resolve();
-      }
-      // Then a slow reader: a pause after every read.
-      sock.pause();
-      setTimeout(() => {
-        if (++reads % 32 === 0) {
-          gc();
-          const m = process.memoryUsage();
-          peakRss = Math.max(peakRss, m.rss);
-          peakBuffers = Math.max(peakBuffers, m.arrayBuffers);
-        }
-        sock.resume();
-      }, 1);
-    });
-    sock.resume();
-  });
-  await done;
-  sock.destroy();
-  t.equal(received, SIZE, 'every byte arrived');
-  const mib = (n: number): string => (n / MiB).toFixed(1);
-  t.comment(
-    `stalled 500 ms: dyno sent ${mib(stalledSent)} MiB, retained buffers +${mib(stalled.arrayBuffers - base.arrayBuffers)} MiB, rss +${mib(stalled.rss - base.rss)} MiB; ` +
-      `reading: peak in flight ${mib(peakInFlight)} MiB, retained buffers +${mib(peakBuffers - base.arrayBuffers)} MiB, rss +${mib(peakRss - base.rss)} MiB`,
-  );
-  // What the dyno could send is what the kernel's socket buffers on both hops hold (~8 MiB here).
-  // Without backpressure (checked by disabling the pause in forward.ts): 20 MiB sent, +16 MiB
-  // retained, +20 MiB RSS. With it: ~8 MiB sent, +0.2 MiB retained, +3.5 MiB RSS (+5 reading).
-  t.ok(stalledSent < 16 * MiB, `a stalled client stalls the dyno (${mib(stalledSent)} MiB sent of 20)`);
-  t.ok(stalled.arrayBuffers - base.arrayBuffers < 4 * MiB, 'the router holds little of it');
-  t.ok(stalled.rss - base.rss < 10 * MiB, 'RSS growth well below the body size while stalled');
-  t.ok(peakBuffers - base.arrayBuffers < 6 * MiB, 'and while reading slowly');
-  t.ok(peakRss - base.rss < 10 * MiB, 'RSS growth well below the body size while reading');
 });
 
 t.test('a client that stops reading for the idle window is cut as H27, not blamed on the dyno as H15', async (t) => {
