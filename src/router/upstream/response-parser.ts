@@ -170,8 +170,9 @@ export class ResponseParser {
     const reason = eol > 13 ? head.slice(13, eol) : '';
     const raw: string[] = [];
     let length: string | undefined;
-    /** Where Content-Length fields sit in `raw`, to drop them if Transfer-Encoding wins. */
-    let lengthAt: number[] | undefined;
+    /** Content-Length fields seen, and whether one was a list: then the head passed on is rewritten. */
+    let lengthFields = 0;
+    let lengthList = false;
     let te: string | undefined;
     let connection = '';
     for (let at = eol + 2; at < head.length; at = eol + 2) {
@@ -201,13 +202,14 @@ export class ResponseParser {
           break;
         case 14:
           if (name.toLowerCase() === 'content-length') {
-            (lengthAt ??= []).push(raw.length - 2);
+            lengthFields++;
             // RFC 9110 §8.6: a list of identical values is one length; anything else is refused.
             for (const v of value.split(',')) {
               const t = v.trim();
               if (!DIGITS.test(t) || (length !== undefined && length !== t)) throw new ResponseParseError('content-length', 'head');
               length = t;
             }
+            if (value !== length) lengthList = true;
           }
           break;
         case 17:
@@ -224,12 +226,11 @@ export class ResponseParser {
       if (minor === 0x30) this.#keepAlive = false;
       // Forwarded with the de-chunked body, a stale Content-Length would misframe the client's
       // connection (response splitting); RFC 9112 §6.3 says to remove it.
-      if (lengthAt !== undefined) for (let k = lengthAt.length - 1; k >= 0; k--) raw.splice(lengthAt[k]!, 2);
-    } else if (lengthAt !== undefined && (lengthAt.length > 1 || raw[lengthAt[0]! + 1] !== length)) {
+      if (lengthFields > 0) keepOneLength(raw, undefined);
+    } else if (lengthFields > 1 || lengthList) {
       // `5, 5` or a repeated field: one length (RFC 9110 §8.6), passed on as one field, since
       // clients refuse the list form.
-      raw[lengthAt[0]! + 1] = length!;
-      for (let k = lengthAt.length - 1; k >= 1; k--) raw.splice(lengthAt[k]!, 2);
+      keepOneLength(raw, length);
     }
     this.#sink.onHead(status, reason, raw);
     if (this.#done) return;
@@ -388,6 +389,21 @@ function statusOf(head: string, eol: number): number {
     for (let i = 13; i < eol; i++) if (FIELD[head.charCodeAt(i)] !== 1) return -1;
   }
   return d1 * 100 + d2 * 10 + d3;
+}
+
+/** Rewrites `raw` in place with its Content-Length fields as one field of `length`, or none. */
+function keepOneLength(raw: string[], length: string | undefined): void {
+  let out = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length === 14 && raw[i]!.toLowerCase() === 'content-length') {
+      if (length === undefined) continue;
+      raw[i + 1] = length;
+      length = undefined;
+    }
+    raw[out++] = raw[i]!;
+    raw[out++] = raw[i + 1]!;
+  }
+  raw.length = out;
 }
 
 const TERMINATOR = [0x0d, 0x0a, 0x0d, 0x0a];
