@@ -176,6 +176,8 @@ class AttemptHandler extends DynoAttempt implements ConnRequester, ConnUser, Res
   #resPaused = false;
   #wroteBody = false;
   #bodyListeners: { data: (chunk: Buffer) => void; end: () => void } | undefined;
+  /** Some response byte arrived: the dyno took the request, so it is never replayed. */
+  #heard = false;
 
   constructor(spec: AttemptSpec, done: (a: Attempt) => void) {
     super(done);
@@ -215,10 +217,15 @@ class AttemptHandler extends DynoAttempt implements ConnRequester, ConnUser, Res
     const { req, res } = this.#spec;
     // RFC 9110 §10.1.1: 100 Continue once a dyno is ready to take the body.
     if (req.headers.expect !== undefined) res.writeContinue();
+    // A replay after a keep-alive race: the body may have ended during the first attempt
+    // (an empty chunked body), in which case only its end is left to send.
+    if (req.readableEnded) return this.#onBodyEnd();
     // Listeners made here, not as fields: most requests have no body.
     this.#bodyListeners = { data: (chunk: Buffer) => this.#onBodyChunk(chunk), end: () => this.#onBodyEnd() };
     req.on('data', this.#bodyListeners.data);
     req.once('end', this.#bodyListeners.end);
+    // Paused by the #fail of an earlier attempt.
+    req.resume();
   }
 
   #onBodyChunk(chunk: Buffer): void {
@@ -253,11 +260,7 @@ class AttemptHandler extends DynoAttempt implements ConnRequester, ConnUser, Res
     this.#bodyListeners = undefined;
     req.removeListener('data', l.data);
     req.removeListener('end', l.end);
-    // The rest of an unsent body is read and dropped, so the client's next request can be parsed.
-    if (this.#waitingDrain) {
-      this.#waitingDrain = false;
-      req.resume();
-    }
+    // A body left paused here is resumed (and its rest dropped) by handle.ts once no attempt is left.
   }
 
   onDrain(): void {
@@ -270,6 +273,7 @@ class AttemptHandler extends DynoAttempt implements ConnRequester, ConnUser, Res
 
   onData(chunk: Buffer): void {
     if (this.#finished) return;
+    this.#heard = true;
     let extra: Buffer | undefined;
     try {
       extra = this.#parser.execute(chunk);
@@ -332,7 +336,8 @@ class AttemptHandler extends DynoAttempt implements ConnRequester, ConnUser, Res
 
   onClose(err: (Error & { code?: string }) | undefined): void {
     if (this.#finished) return;
-    if (this.#parser.finish()) {
+    // A close ends a close-delimited body; a reset (err) cuts it short.
+    if (err === undefined && this.#parser.finish()) {
       this.#complete(false);
       return;
     }
@@ -359,7 +364,12 @@ class AttemptHandler extends DynoAttempt implements ConnRequester, ConnUser, Res
   }
 
   expire(): void {
-    if (this.started) this.#abort(new UpstreamError('SY_BODY_TIMEOUT', 'idle timeout'));
+    if (this.#resPaused) {
+      // The window passed while we held the dyno off for a client that stopped reading: the
+      // client's doing (H27), not an idle dyno (H15). Still bounded: it holds a dyno connection.
+      this.gone = true;
+      this.#abort(new ClientGone('client stopped reading'));
+    } else if (this.started) this.#abort(new UpstreamError('SY_BODY_TIMEOUT', 'idle timeout'));
     else this.#abort(new UpstreamError('SY_HEADERS_TIMEOUT', 'response timeout'));
   }
 
@@ -383,8 +393,11 @@ class AttemptHandler extends DynoAttempt implements ConnRequester, ConnUser, Res
     this.#finished = true;
     this.#spec.deadlines.unwatch(this);
     this.#stopBody();
+    // A replay may follow: body bytes arriving meanwhile must wait for it, not flow to nobody.
+    // handle.ts resumes the request once no attempt is left.
+    if (!this.#bodyDone) this.#spec.req.pause();
     this.#pending = undefined;
-    this.fail(err, !this.#bodyStarted);
+    this.fail(err, !this.#bodyStarted && !this.#heard);
   }
 }
 

@@ -126,7 +126,7 @@ function proxy(p: PlaneDeps, entry: AppEntry, req: IncomingMessage, res: ServerR
   const chunked = body && req.headers['content-length'] === undefined;
   const method = req.method!;
   const { ROUTER_RESPONSE_TIMEOUT_MS: responseTimeoutMs, ROUTER_IDLE_TIMEOUT_MS: idleTimeoutMs } = p.config;
-  return attempts(p, entry, req, ctx, (headers, pick) =>
+  const done = attempts(p, entry, req, ctx, (headers, pick) =>
     forward(
       {
         pool: p.pools.get(pick.dyno.host, pick.dyno.port),
@@ -144,6 +144,9 @@ function proxy(p: PlaneDeps, entry: AppEntry, req: IncomingMessage, res: ServerR
       watch,
     ),
   );
+  // Whatever the outcome, a request body no attempt still reads is drained, never left paused
+  // (forward.ts pauses it between attempts, and for backpressure): a paused one stalls the client.
+  return body ? done.finally(() => req.resume()) : done;
 }
 
 export type RunAttempt = (headers: string[], pick: Pick) => Promise<Attempt>;

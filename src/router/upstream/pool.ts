@@ -97,7 +97,11 @@ export class DynoPool {
     }
     for (let conn = this.#idle.pop(); conn !== undefined; conn = this.#idle.pop()) {
       this.counts.idle--;
-      if (conn.socket.destroyed || !conn.socket.writable) continue;
+      if (conn.socket.destroyed || !conn.socket.writable) {
+        // Half-closed by the dyno while idle: close it now rather than leave it unowned until its close.
+        conn.destroy();
+        continue;
+      }
       conn.reused = true;
       r.onConnected(conn);
       return;

@@ -7,7 +7,11 @@
 
 /** What the parser hands on; each callback runs synchronously inside `execute`. */
 export interface ResponseSink {
-  /** A final (≥ 200, or 101) response head; `rawHeaders` is a flat [name, value, …] list. */
+  /**
+   * A final (≥ 200, or 101) response head; `rawHeaders` is a flat [name, value, …] list, without
+   * Content-Length when Transfer-Encoding overrides it (a forwarder must drop it, RFC 9112 §6.3),
+   * and with a single Content-Length field where the dyno sent a list or repeat of one value.
+   */
   onHead(status: number, reason: string, rawHeaders: string[]): void;
   /** A slice of the body, already de-chunked; valid only during the call. */
   onBody(chunk: Buffer): void;
@@ -52,8 +56,12 @@ export class ResponseParser {
   #sink: ResponseSink;
   /** The request was HEAD: the response has no body whatever its headers say. */
   #head: boolean;
-  /** Head bytes received so far when a head spans reads. */
-  #partial: Buffer | undefined;
+  /**
+   * Head bytes received so far when a head spans reads: `#heldLen` bytes of `#held`, which grows
+   * by doubling, so a head trickling in a byte at a time costs linear time, not quadratic.
+   */
+  #held: Buffer | undefined;
+  #heldLen = 0;
   #inHead = true;
   #framing: Framing = 'none';
   #remaining = 0;
@@ -102,25 +110,54 @@ export class ResponseParser {
   }
 
   #readHead(data: Buffer, at: number): number {
-    let buf = data;
-    let start = at;
-    if (this.#partial !== undefined) {
-      buf = Buffer.concat([this.#partial, data.subarray(at)]);
-      start = 0;
+    const held = this.#heldLen;
+    // Where the head ends: the CRLFCRLF may straddle what is held and `data`, else lies in `data`.
+    let headEnd = -1;
+    let next = -1;
+    if (held > 0) {
+      // The last 1–3 bytes held may begin the CRLFCRLF.
+      for (let k = Math.min(3, held); k >= 1 && next === -1; k--) {
+        if (straddles(this.#held!, held, k, data, at)) {
+          headEnd = held - k;
+          next = at + 4 - k;
+        }
+      }
     }
-    const end = buf.indexOf('\r\n\r\n', start, 'latin1');
-    if (end === -1) {
-      if (buf.length - start > RESPONSE_LIMITS.headBytes) throw new ResponseParseError('head too large', 'head');
-      checkLineEnds(buf, start, buf.length);
-      this.#partial = start === 0 && buf !== data ? buf : Buffer.from(buf.subarray(start));
+    if (next === -1) {
+      const e = data.indexOf('\r\n\r\n', at, 'latin1');
+      if (e !== -1) {
+        headEnd = held + e - at;
+        next = e + 4;
+      }
+    }
+    if (next === -1) {
+      if (held + data.length - at > RESPONSE_LIMITS.headBytes) throw new ResponseParseError('head too large', 'head');
+      checkLineEnds(data, at, data.length, held > 0 ? this.#held![held - 1]! : -1);
+      this.#hold(data.subarray(at));
       return data.length;
     }
-    if (end - start > RESPONSE_LIMITS.headBytes) throw new ResponseParseError('head too large', 'head');
-    this.#partial = undefined;
-    const next = buf === data ? end + 4 : data.length - (buf.length - (end + 4));
-    this.#parseHead(buf.toString('latin1', start, end));
+    if (headEnd > RESPONSE_LIMITS.headBytes) throw new ResponseParseError('head too large', 'head');
+    let head: string;
+    if (held === 0) head = data.toString('latin1', at, at + headEnd);
+    else if (headEnd <= held) head = this.#held!.toString('latin1', 0, headEnd);
+    else head = this.#held!.toString('latin1', 0, held) + data.toString('latin1', at, at + headEnd - held);
+    this.#heldLen = 0;
+    this.#held = undefined;
+    this.#parseHead(head);
     if (!this.#inHead && !this.#done && (this.#framing === 'none' || (this.#framing === 'length' && this.#remaining === 0))) this.#end(this.#keepAlive);
     return next;
+  }
+
+  /** Appends to the held head bytes (copied: `data` is only lent to us for the call). */
+  #hold(bytes: Buffer): void {
+    const need = this.#heldLen + bytes.length;
+    if (this.#held === undefined || need > this.#held.length) {
+      const grown = Buffer.allocUnsafe(Math.max(need, 2 * (this.#held?.length ?? 0), 1024));
+      if (this.#held !== undefined) this.#held.copy(grown, 0, 0, this.#heldLen);
+      this.#held = grown;
+    }
+    bytes.copy(this.#held, this.#heldLen);
+    this.#heldLen = need;
   }
 
   #parseHead(head: string): void {
@@ -133,6 +170,9 @@ export class ResponseParser {
     const reason = eol > 13 ? head.slice(13, eol) : '';
     const raw: string[] = [];
     let length: string | undefined;
+    /** Content-Length fields seen, and whether one was a list: then the head passed on is rewritten. */
+    let lengthFields = 0;
+    let lengthList = false;
     let te: string | undefined;
     let connection = '';
     for (let at = eol + 2; at < head.length; at = eol + 2) {
@@ -162,12 +202,14 @@ export class ResponseParser {
           break;
         case 14:
           if (name.toLowerCase() === 'content-length') {
+            lengthFields++;
             // RFC 9110 §8.6: a list of identical values is one length; anything else is refused.
             for (const v of value.split(',')) {
               const t = v.trim();
               if (!DIGITS.test(t) || (length !== undefined && length !== t)) throw new ResponseParseError('content-length', 'head');
               length = t;
             }
+            if (value !== length) lengthList = true;
           }
           break;
         case 17:
@@ -179,6 +221,17 @@ export class ResponseParser {
     if (status < 200 && status !== 101) return;
     this.#inHead = false;
     this.#keepAlive = minor === 0x31 ? !/(^|,)\s*close\s*(,|$)/.test(connection) : /(^|,)\s*keep-alive\s*(,|$)/.test(connection);
+    if (te !== undefined) {
+      // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 is faulty framing; close after this message.
+      if (minor === 0x30) this.#keepAlive = false;
+      // Forwarded with the de-chunked body, a stale Content-Length would misframe the client's
+      // connection (response splitting); RFC 9112 §6.3 says to remove it.
+      if (lengthFields > 0) keepOneLength(raw, undefined);
+    } else if (lengthFields > 1 || lengthList) {
+      // `5, 5` or a repeated field: one length (RFC 9110 §8.6), passed on as one field, since
+      // clients refuse the list form.
+      keepOneLength(raw, length);
+    }
     this.#sink.onHead(status, reason, raw);
     if (this.#done) return;
     if (this.#head || status === 204 || status === 304 || status === 101) {
@@ -338,6 +391,32 @@ function statusOf(head: string, eol: number): number {
   return d1 * 100 + d2 * 10 + d3;
 }
 
+/** Rewrites `raw` in place with its Content-Length fields as one field of `length`, or none. */
+function keepOneLength(raw: string[], length: string | undefined): void {
+  let out = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length === 14 && raw[i]!.toLowerCase() === 'content-length') {
+      if (length === undefined) continue;
+      raw[i + 1] = length;
+      length = undefined;
+    }
+    raw[out++] = raw[i]!;
+    raw[out++] = raw[i + 1]!;
+  }
+  raw.length = out;
+}
+
+const TERMINATOR = [0x0d, 0x0a, 0x0d, 0x0a];
+
+/** Whether CRLFCRLF starts `inHeld` bytes before the end of the `heldLen` held and runs on into `data[at]`. */
+function straddles(held: Buffer, heldLen: number, inHeld: number, data: Buffer, at: number): boolean {
+  for (let i = 0; i < 4; i++) {
+    const b = i < inHeld ? held[heldLen - inHeld + i] : data[at + i - inHeld];
+    if (b !== TERMINATOR[i]) return false;
+  }
+  return true;
+}
+
 function hexValue(b: number): number {
   if (b >= 0x30 && b <= 0x39) return b - 0x30;
   if (b >= 0x61 && b <= 0x66) return b - 0x57;
@@ -345,11 +424,14 @@ function hexValue(b: number): number {
   return -1;
 }
 
-/** Refuses a head that uses a bare LF (or a CR not followed by LF) before it is complete. */
-function checkLineEnds(buf: Buffer, from: number, to: number): void {
+/**
+ * Refuses a head that uses a bare LF before it is complete; `before` is the byte preceding
+ * `from` (-1 at the start of the head).
+ */
+function checkLineEnds(buf: Buffer, from: number, to: number, before: number): void {
   let i = buf.indexOf(CRLF, from);
   while (i !== -1 && i < to) {
-    if (i === from || buf[i - 1] !== 0x0d) throw new ResponseParseError('bare LF', 'head');
+    if ((i === from ? before : buf[i - 1]) !== 0x0d) throw new ResponseParseError('bare LF', 'head');
     i = buf.indexOf(CRLF, i + 1);
   }
 }
