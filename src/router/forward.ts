@@ -351,7 +351,7 @@ class AttemptHandler extends DynoAttempt implements ConnRequester, ConnUser, Res
     if (!this.#bodyDone) this.#stopBody();
     const conn = this.#conn!;
     if (this.#resPaused) conn.socket.resume();
-    conn.release(this.#reusable && cleanTail && this.#bodyDone);
+    conn.release(this.#reusable && cleanTail && this.#bodyDone, this.#parser.keepAliveTimeoutS);
     const last = this.#pending;
     this.#pending = undefined;
     const { res } = this.#spec;

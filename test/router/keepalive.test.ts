@@ -78,3 +78,49 @@ t.test('pooled dyno connections idle for ROUTER_POOL_IDLE_MS are closed by the r
   t.equal(again.statusCode, 200, 'and a new one opens for the next request');
   await again.body.text();
 });
+
+/**
+ * A raw dyno answering every request with `Keep-Alive: timeout=N`; counts connections and their closes.
+ * It never closes a connection itself, so a close it sees is the router's.
+ */
+async function announcingDyno(t: { teardown(fn: () => unknown): void }, timeoutS: number) {
+  const state = { connections: 0, closed: 0 };
+  const sockets = new Set<Socket>();
+  const server = createServer((sock) => {
+    sockets.add(sock);
+    state.connections++;
+    sock.on('error', () => undefined);
+    sock.on('close', () => state.closed++);
+    let buf = '';
+    sock.on('data', (c: Buffer) => {
+      buf += c.toString('latin1');
+      for (let end = buf.indexOf('\r\n\r\n'); end !== -1; end = buf.indexOf('\r\n\r\n')) {
+        buf = buf.slice(end + 4);
+        sock.write(`HTTP/1.1 200 OK\r\nContent-Length: 2\r\nKeep-Alive: timeout=${timeoutS}\r\n\r\nok`);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    for (const s of sockets) s.destroy();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  return { port: (server.address() as { port: number }).port, state };
+}
+
+t.test("a dyno's Keep-Alive: timeout=2 has its idle connection closed by the router, whose own idle is 60 s", async (t) => {
+  const d = await announcingDyno(t, 2);
+  const p = await startPlane(t, [app('hello', [dyno('web.1', d.port)])], { ROUTER_POOL_IDLE_MS: '60000' });
+  for (const path of ['/a', '/b']) t.equal(await (await request(p.url + path, { headers: { host: 'hello.localhost' } })).body.text(), 'ok');
+  t.equal(d.state.connections, 1, 'reused while the dyno keeps it');
+  const started = Date.now();
+  while (d.state.closed === 0 && Date.now() - started < 5_000) await new Promise((r) => setTimeout(r, 20));
+  t.equal(d.state.closed, 1, 'closed by the router while idle (the dyno never closes on its own)');
+});
+
+t.test("a dyno's Keep-Alive: timeout=1 leaves no room: its connections are not reused", async (t) => {
+  const d = await announcingDyno(t, 1);
+  const p = await startPlane(t, [app('hello', [dyno('web.1', d.port)])]);
+  for (const path of ['/a', '/b']) t.equal(await (await request(p.url + path, { headers: { host: 'hello.localhost' } })).body.text(), 'ok');
+  t.equal(d.state.connections, 2, 'one connection per request');
+});

@@ -35,11 +35,15 @@ export interface PoolCounts {
   idle: number;
 }
 
+/** How long before a dyno's announced keep-alive timeout we stop reusing its connection. */
+export const KEEP_ALIVE_MARGIN_MS = 1_000;
+
 export class Conn {
   user: ConnUser | undefined;
   /** True once the connection served a request before this one. */
   reused = false;
-  idleSince = 0;
+  /** When an idle connection is closed (performance.now() ms). */
+  idleUntil = 0;
   #error: (Error & { code?: string }) | undefined;
 
   constructor(
@@ -65,10 +69,13 @@ export class Conn {
     });
   }
 
-  /** Hands the connection back: kept for the next request when `reusable`, else closed. */
-  release(reusable: boolean): void {
+  /**
+   * Hands the connection back: kept for the next request when `reusable`, else closed.
+   * `dynoKeepAliveS`: the dyno's own `Keep-Alive: timeout`, which may be shorter than ours.
+   */
+  release(reusable: boolean, dynoKeepAliveS?: number): void {
     this.user = undefined;
-    this.pool.release(this, reusable);
+    this.pool.release(this, reusable, dynoKeepAliveS);
   }
 
   /** Closes the connection now; a user still attached is told through onClose. */
@@ -142,12 +149,15 @@ export class DynoPool {
     socket.once('error', onError);
   }
 
-  release(conn: Conn, reusable: boolean): void {
-    if (!reusable || this.#closed || conn.socket.destroyed || this.#idle.length >= this.options.maxIdle) {
+  release(conn: Conn, reusable: boolean, dynoKeepAliveS?: number): void {
+    // A dyno that says when it will close an idle connection is left a second's margin (as undici
+    // does), so we stop using the connection before its timer can race our next request.
+    const idleMs = dynoKeepAliveS === undefined ? this.options.idleMs : Math.min(this.options.idleMs, dynoKeepAliveS * 1000 - KEEP_ALIVE_MARGIN_MS);
+    if (!reusable || idleMs <= 0 || this.#closed || conn.socket.destroyed || this.#idle.length >= this.options.maxIdle) {
       conn.socket.destroy();
       return;
     }
-    conn.idleSince = performance.now();
+    conn.idleUntil = performance.now() + idleMs;
     this.#idle.push(conn);
     this.counts.idle++;
   }
@@ -163,13 +173,18 @@ export class DynoPool {
     }
   }
 
-  /** Closes idle connections that would pass `idleMs` before the next sweep (oldest are first). */
+  /** Closes idle connections whose time runs out before the next sweep. */
   sweep(now: number, sweepMs: number): void {
-    const limit = now - this.options.idleMs + sweepMs;
-    while (this.#idle.length > 0 && this.#idle[0]!.idleSince <= limit) {
-      this.counts.idle--;
-      this.#idle.shift()!.destroy();
+    const limit = now + sweepMs;
+    let kept = 0;
+    for (const conn of this.#idle) {
+      if (conn.idleUntil > limit) this.#idle[kept++] = conn;
+      else {
+        this.counts.idle--;
+        conn.destroy();
+      }
     }
+    this.#idle.length = kept;
   }
 
   /** No new requests; idle connections close now, busy ones when their response ends. */

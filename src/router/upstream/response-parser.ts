@@ -66,6 +66,7 @@ export class ResponseParser {
   #framing: Framing = 'none';
   #remaining = 0;
   #keepAlive = true;
+  #keepAliveS: number | undefined;
   #chunk = C.Size;
   #sizeDigits = 0;
   #trailerLineBytes = 0;
@@ -74,6 +75,11 @@ export class ResponseParser {
   constructor(sink: ResponseSink, requestWasHead: boolean) {
     this.#sink = sink;
     this.#head = requestWasHead;
+  }
+
+  /** The dyno's `Keep-Alive: timeout=N` (seconds), when its last response said so. */
+  get keepAliveTimeoutS(): number | undefined {
+    return this.#keepAliveS;
   }
 
   get done(): boolean {
@@ -197,9 +203,12 @@ export class ResponseParser {
       const value = head.slice(from, to);
       raw.push(name, value);
       switch (name.length) {
-        case 10:
-          if (name.toLowerCase() === 'connection') connection += (connection ? ',' : '') + value.toLowerCase();
+        case 10: {
+          const lower = name.toLowerCase();
+          if (lower === 'connection') connection += (connection ? ',' : '') + value.toLowerCase();
+          else if (lower === 'keep-alive') this.#keepAliveS = keepAliveTimeout(value);
           break;
+        }
         case 14:
           if (name.toLowerCase() === 'content-length') {
             lengthFields++;
@@ -415,6 +424,12 @@ function straddles(held: Buffer, heldLen: number, inHeld: number, data: Buffer, 
     if (b !== TERMINATOR[i]) return false;
   }
   return true;
+}
+
+/** `timeout=N` of a Keep-Alive header (RFC 2068 §19.7.1.1), in seconds; undefined when absent or odd. */
+function keepAliveTimeout(value: string): number | undefined {
+  const m = /(?:^|[,;\s])timeout\s*=\s*(\d{1,6})(?:$|[,;\s])/i.exec(value);
+  return m === null ? undefined : Number(m[1]);
 }
 
 function hexValue(b: number): number {
