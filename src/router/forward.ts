@@ -6,7 +6,8 @@
 // Failures are told apart by `code`, never by message (habit 4):
 //   connect phase:   *_CONNECT_TIMEOUT → H19; anything else (ECONNREFUSED, …) → H21
 //   before headers:  *_HEADERS_TIMEOUT → H12 (a timer fired) ≠ socket closed → H13; HPE_* → H17
-//   during the body: *_BODY_TIMEOUT → H15; anything else → H18; client left → H27
+//   during the body: *_BODY_TIMEOUT → H15; anything else → H18; client left → H27, as is a client
+//                    that stopped reading for the whole idle window (the dyno was held off for it)
 // Plain requests run on our own client (AttemptHandler: upstream/pool.ts + upstream/response-parser.ts);
 // upgrades on undici (upgrade.ts). Both share DynoAttempt's bookkeeping and these codes.
 import type { IncomingMessage, ServerResponse } from 'node:http';
