@@ -29,6 +29,14 @@ if cur then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
 `;
+// KEYS: drains hash, log stream. ARGV: id, group. A lost read position comes back only for a
+// drain that still exists: a runner reopening after its drain or channel was deleted would
+// otherwise recreate the log (MKSTREAM) or the group, and nothing would ever delete them.
+const REOPEN_LUA = `
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+pcall(redis.call, 'XGROUP', 'CREATE', KEYS[2], ARGV[2], '$', 'MKSTREAM')
+return 1
+`;
 const RELEASE_LUA = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -38,6 +46,7 @@ interface Scripted {
   sydrainCreate(k1: string, k2: string, id: number, json: string, url: string, group: string): Promise<number>;
   sydrainAcquire(k: string, node: string, ttl: number): Promise<number>;
   sydrainRelease(k: string, node: string): Promise<number>;
+  sydrainReopen(k1: string, k2: string, id: number, group: string): Promise<number>;
 }
 
 type Entry = [id: string, fields: string[] | null];
@@ -56,6 +65,7 @@ export class RedisDrainStore implements DrainStore {
     redis.defineCommand('sydrainCreate', { numberOfKeys: 2, lua: CREATE_LUA });
     redis.defineCommand('sydrainAcquire', { numberOfKeys: 1, lua: ACQUIRE_LUA });
     redis.defineCommand('sydrainRelease', { numberOfKeys: 1, lua: RELEASE_LUA });
+    redis.defineCommand('sydrainReopen', { numberOfKeys: 2, lua: REOPEN_LUA });
   }
 
   get #s(): Scripted {
@@ -133,7 +143,8 @@ export class RedisDrainStore implements DrainStore {
   }
 
   cursor(drain: DrainRecord): DrainCursor {
-    return new GroupCursor(this.#redis, this.#log(drain.channel), group(drain.id), this.#d(drain.channel, drain.id, 'status'));
+    const reopen = (): Promise<number> => this.#s.sydrainReopen(this.#drains(drain.channel), this.#log(drain.channel), drain.id, group(drain.id));
+    return new GroupCursor(this.#redis, this.#log(drain.channel), group(drain.id), this.#d(drain.channel, drain.id, 'status'), reopen);
   }
 
   async record(channel: number, id: number, delta: StatusDelta): Promise<void> {
@@ -185,6 +196,8 @@ class GroupCursor implements DrainCursor {
     readonly key: string,
     readonly group: string,
     readonly statusKey: string,
+    /** Recreates the group (and the log) at the log's end, if the drain still exists. */
+    readonly reopen: () => Promise<number>,
   ) {}
 
   async open(): Promise<number> {
@@ -200,8 +213,9 @@ class GroupCursor implements DrainCursor {
       ((await this.redis.xinfo('GROUPS', this.key).catch(() => [])) as unknown[][]).map(fieldsOf).find((f) => f.name === this.group);
     const found = await find();
     if (found) return found;
-    // The log was deleted and recreated under us: start again at its end.
-    await this.redis.xgroup('CREATE', this.key, this.group, '$', 'MKSTREAM').catch(() => undefined);
+    // The log was deleted and recreated under us: start again at its end. (A deleted drain gets
+    // nothing back: the XPENDING below then fails, and the scheduler stops the runner.)
+    await this.reopen();
     return (await find()) ?? {};
   }
 
