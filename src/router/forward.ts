@@ -167,6 +167,8 @@ class AttemptHandler extends DynoAttempt implements ConnRequester, ConnUser, Res
   #conn: Conn | undefined;
   /** When the response (H12) or, once the head is in, the idle window (H15) runs out. */
   deadline = 0;
+  /** Our slot in Deadlines while watched. */
+  slot = -1;
   /** The last body slice read, held back so the final one goes out with `res.end`. */
   #pending: Buffer | undefined;
   #finished = false;
