@@ -23,7 +23,14 @@ t.test('a line ingested on A reaches a tail on B; history is shared', async (t) 
   });
   await new Promise((r) => ws.once('open', r));
   const until = async (n: number) => {
-    while (msgs.length < n) await new Promise<void>((r) => (wake = r));
+    const deadline = Date.now() + 15_000;
+    while (msgs.length < n) {
+      if (Date.now() > deadline) throw new Error(`${msgs.length} of ${n} messages after 15 s`);
+      await new Promise<void>((r) => {
+        wake = r;
+        setTimeout(r, 50);
+      });
+    }
   };
   await until(1);
   // B subscribes to the channel's pub/sub when the session opens: send until the live line shows.

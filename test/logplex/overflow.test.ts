@@ -47,7 +47,16 @@ t.test('a stalled WebSocket reader gets L11 with the exact loss; a fast reader g
     for (let j = i; j < i + 100 && j <= LINES; j++) frames.push(encodeFrame(logplexMsg(tok, 'web.1', `n=${j} ${PAD}`)));
     sender.write(Buffer.concat(frames));
     const want = Math.min(i + 99, LINES);
-    while (fast.msgs.length < want) await new Promise<void>((r) => (wake = r));
+    // Woken by each message, and at least every 50 ms so the deadline is checked: a lost line fails
+    // here with a clear message instead of at tap's timeout.
+    const deadline = Date.now() + 15_000;
+    while (fast.msgs.length < want) {
+      if (Date.now() > deadline) throw new Error(`fast reader stuck at ${fast.msgs.length} of ${want} lines`);
+      await new Promise<void>((r) => {
+        wake = r;
+        setTimeout(r, 50);
+      });
+    }
   }
   sender.write(encodeFrame(logplexMsg(tok, 'web.1', 'the end')));
 
