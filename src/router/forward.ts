@@ -8,8 +8,8 @@
 //   before headers:  *_HEADERS_TIMEOUT → H12 (a timer fired) ≠ socket closed → H13; HPE_* → H17
 //   during the body: *_BODY_TIMEOUT → H15; anything else → H18; client left → H27, as is a client
 //                    that stopped reading for the whole idle window (the dyno was held off for it)
-// Plain requests run on our own client (AttemptHandler: upstream/pool.ts + upstream/response-parser.ts);
-// upgrades on undici (upgrade.ts). Both share DynoAttempt's bookkeeping and these codes.
+// Plain requests run here (AttemptHandler), upgrades in upgrade.ts (UpgradeExchange), both on our own
+// client (upstream/pool.ts + upstream/response-parser.ts), sharing DynoAttempt's bookkeeping and these codes.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RouterError, type HCode } from './errors';
 import { downstreamHeaders } from './headers';
@@ -46,49 +46,43 @@ export interface AttemptSpec {
   readonly setCookie: string | undefined;
 }
 
-/** Thrown into undici when the client went away, so the error path can tell H27 apart. */
+/** The failure of an attempt whose client went away, so the error path can tell H27 apart. */
 export class ClientGone extends Error {
   readonly code = 'SY_CLIENT_GONE';
 }
 
-/**
- * An undici error's code. undici's HTTPParserError carries `code` only for some llhttp errors
- * (an invalid status line has none), so its class name stands in: a type, not a message.
- */
+/** An error's code: a socket's (ECONNREFUSED, ECONNRESET, …) or one of our SY_* codes; '' when none. */
 export function errorCode(err: Error): string {
   const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string') return code;
-  return err.name === 'HTTPParserError' ? 'HPE_UNKNOWN' : '';
+  return typeof code === 'string' ? code : '';
 }
 
 /** The H code of a failed attempt, from the error's `code` and how far the attempt got. */
 export function failureCode(code: string, clientGone: boolean, connected: boolean, started: boolean): HCode {
   if (clientGone) return 'H27';
-  if (!connected) return code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'SY_CONNECT_TIMEOUT' ? 'H19' : 'H21';
+  if (!connected) return code === 'SY_CONNECT_TIMEOUT' ? 'H19' : 'H21';
   if (!started) {
-    if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'SY_HEADERS_TIMEOUT') return 'H12';
-    if (code.startsWith('HPE_') || code === 'UND_ERR_INVALID_ARG') return 'H17';
+    if (code === 'SY_HEADERS_TIMEOUT') return 'H12';
+    if (code.startsWith('HPE_')) return 'H17';
     return 'H13';
   }
-  return code === 'UND_ERR_BODY_TIMEOUT' || code === 'SY_BODY_TIMEOUT' ? 'H15' : 'H18';
+  return code === 'SY_BODY_TIMEOUT' ? 'H15' : 'H18';
 }
 
 /** Codes of a connection that died under a request: on a reused connection, the keep-alive race. */
-export const SOCKET_DIED = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE', 'UND_ERR_CLOSED', 'SY_SOCKET_CLOSED']);
+export const SOCKET_DIED = new Set(['ECONNRESET', 'EPIPE', 'SY_SOCKET_CLOSED']);
 
 /**
- * What every attempt on a dyno records, plain or upgrade: when it connected (undici's onConnect,
- * just before the request is written), whether the response started, the client leaving, and
- * exactly one outcome.
+ * What every attempt on a dyno records, plain or upgrade: when it connected (onConnect, just before
+ * the request is written), whether the response started, the client leaving, and exactly one outcome.
  */
 export abstract class DynoAttempt {
   protected readonly dispatchedAt = performance.now();
   protected connectedAt = 0;
-  protected abort: ((err?: Error) => void) | undefined;
   protected started = false;
   protected bytes = 0;
   protected gone = false;
-  /** Whether the connection served an earlier request; undici does not say, so it is assumed. */
+  /** Whether the connection served an earlier request (set from the pool's connection). */
   protected reused = true;
   #settled = false;
   readonly #done: (a: Attempt) => void;
@@ -103,13 +97,11 @@ export abstract class DynoAttempt {
     this.cancel(new ClientGone('client closed the connection'));
   }
 
-  /** Ends the attempt early on the connection it holds; undici's abort callback by default. */
-  protected cancel(err: Error): void {
-    this.abort?.(err);
-  }
+  /** Ends the attempt early on the connection it holds (the client left). */
+  protected abstract cancel(err: Error): void;
 
-  onConnect(abort?: (err?: Error) => void): void {
-    this.abort = abort;
+  /** The request is about to be written on a connection: from here on it counts as sent. */
+  protected onConnect(): void {
     this.connectedAt = performance.now();
     if (this.gone) this.cancel(new ClientGone('client closed the connection'));
   }
@@ -147,7 +139,7 @@ export abstract class DynoAttempt {
 const SMALL_BODY = 16 * 1024;
 
 /** A failure of our own upstream client, with the code `failureCode` reads. */
-class UpstreamError extends Error {
+export class UpstreamError extends Error {
   constructor(
     readonly code: string,
     message: string,

@@ -1,9 +1,7 @@
-// Step 5 of the request path (DESIGN §3): the connections to every dyno, keyed host:port.
-// Plain requests use our own keep-alive pools (upstream/pool.ts: chosen by measurement, see
-// docs/decisions.md); Upgrade requests, rare and long-lived, use an undici Pool per dyno, whose
-// upgrade support hands over the socket after the 101. When the table changes, the pools of
-// dynos that left it are closed; requests already running on them finish first.
-import { Pool } from 'undici';
+// Step 5 of the request path (DESIGN §3): the connections to every dyno, keyed host:port, for plain
+// and Upgrade requests alike: our own keep-alive pools (upstream/pool.ts: chosen by measurement,
+// see docs/decisions.md). When the table changes, the pools of dynos that left it are closed;
+// requests already running on them finish first.
 import type { Config } from '../shared/config';
 import type { RouteTable } from './table/route-table';
 import { Deadlines } from './upstream/deadlines';
@@ -14,9 +12,7 @@ export const MAX_IDLE_PER_DYNO = 256;
 
 export class Pools {
   readonly #pools = new Map<string, DynoPool>();
-  readonly #upgrades = new Map<string, Pool>();
   readonly #options: PoolOptions;
-  readonly #undiciOptions: Pool.Options;
   readonly #sweeper: NodeJS.Timeout;
   readonly counts: PoolCounts;
   /** The H12/H15 deadlines of every exchange on these pools. */
@@ -27,14 +23,6 @@ export class Pools {
   constructor(config: Config, counts: PoolCounts = { open: 0, idle: 0 }) {
     this.counts = counts;
     this.#options = { connectTimeoutMs: config.ROUTER_CONNECT_TIMEOUT_MS, idleMs: config.ROUTER_POOL_IDLE_MS, maxIdle: MAX_IDLE_PER_DYNO };
-    this.#undiciOptions = {
-      connect: { timeout: config.ROUTER_CONNECT_TIMEOUT_MS },
-      headersTimeout: config.ROUTER_RESPONSE_TIMEOUT_MS,
-      bodyTimeout: config.ROUTER_IDLE_TIMEOUT_MS,
-      keepAliveTimeout: config.ROUTER_POOL_IDLE_MS,
-      keepAliveMaxTimeout: config.ROUTER_POOL_IDLE_MS,
-      pipelining: 1,
-    };
     // One timer for every idle connection of every dyno, instead of one per connection.
     const sweepMs = Math.max(50, Math.min(1_000, Math.floor(config.ROUTER_POOL_IDLE_MS / 4)));
     this.#sweeper = setInterval(() => {
@@ -55,23 +43,11 @@ export class Pools {
     return pool;
   }
 
-  upgrades(host: string, port: number): Pool {
-    const key = `${host}:${port}`;
-    let pool = this.#upgrades.get(key);
-    if (pool === undefined) {
-      pool = new Pool(`http://${key}`, this.#undiciOptions);
-      // A pool's own errors reach the request handlers; this keeps an unexpected one from killing the process.
-      pool.on('connectionError', () => undefined);
-      this.#upgrades.set(key, pool);
-    }
-    return pool;
-  }
-
   /** Called with the current table on each request; closes pools of departed dynos when it changed. */
   follow(table: RouteTable): void {
     if (table === this.#table) return;
     this.#table = table;
-    if (this.#pools.size === 0 && this.#upgrades.size === 0) return;
+    if (this.#pools.size === 0) return;
     const live = new Set<string>();
     for (const entry of table.apps()) for (const d of entry.app.dynos) live.add(`${d.host}:${d.port}`);
     for (const [key, pool] of this.#pools) {
@@ -79,26 +55,15 @@ export class Pools {
       this.#pools.delete(key);
       pool.close();
     }
-    for (const [key, pool] of this.#upgrades) {
-      if (live.has(key)) continue;
-      this.#upgrades.delete(key);
-      void pool.close().catch(() => undefined);
-    }
   }
 
   get size(): number {
     return this.#pools.size;
   }
 
-  /** After the server drained: idle connections close; upgrade pools finish what runs, then close. */
-  async close(): Promise<void> {
-    clearInterval(this.#sweeper);
-    this.deadlines.stop();
-    for (const pool of this.#pools.values()) pool.destroy();
-    this.#pools.clear();
-    const all = [...this.#upgrades.values()];
-    this.#upgrades.clear();
-    await Promise.all(all.map((p) => p.close().catch(() => undefined)));
+  /** After the server drained: every dyno connection still open is closed. Upgraded pipes left the pools. */
+  close(): Promise<void> {
+    return this.destroy();
   }
 
   destroy(): Promise<void> {
@@ -106,8 +71,6 @@ export class Pools {
     this.deadlines.stop();
     for (const pool of this.#pools.values()) pool.destroy();
     this.#pools.clear();
-    const all = [...this.#upgrades.values()];
-    this.#upgrades.clear();
-    return Promise.all(all.map((p) => p.destroy().catch(() => undefined))).then(() => undefined);
+    return Promise.resolve();
   }
 }

@@ -6,73 +6,174 @@
 // Log lines: one at the 101 (or the refusal); a pipe closed for idleness adds one H15 line.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Dispatcher } from 'undici';
 import { errorBody, prefersJson, rawErrorResponse } from './error-page';
 import { H_CODES, RouterError } from './errors';
-import { DynoAttempt, type Attempt } from './forward';
+import { ClientGone, DynoAttempt, errorCode, requestHead, UpstreamError, type Attempt } from './forward';
 import { formatRouterLine } from './access-log';
 import { attempts, logRecord, newContext, record, route, type PlaneDeps, type RequestContext } from './handle';
 import { downstreamHeaders } from './headers';
 import { holdAppSlot } from './in-flight';
 import { pipe, type PipeEnd } from './upgrade-pipe';
+import type { Expiring } from './upstream/deadlines';
+import type { Conn, ConnRequester, ConnUser, DynoPool } from './upstream/pool';
+import { ResponseParseError, ResponseParser, type ResponseSink } from './upstream/response-parser';
 
-class UpgradeHandler extends DynoAttempt implements Dispatcher.DispatchHandler {
+/**
+ * One Upgrade attempt on a dyno connection from our pool (upstream/pool.ts): write the head with
+ * `Connection: upgrade`, read the answer with ResponseParser under the response timer (H12). A 101
+ * takes the socket out of the pool and hands both sockets to the pipe; any other answer is relayed
+ * close-delimited under the idle timer (H15), then the client connection is closed.
+ */
+class UpgradeExchange extends DynoAttempt implements ConnRequester, ConnUser, ResponseSink, Expiring {
+  readonly #p: PlaneDeps;
   readonly #client: Duplex;
   readonly #head: Buffer;
-  readonly #p: PlaneDeps;
+  readonly #requestHead: string;
   readonly #ended: (end: PipeEnd) => void;
+  readonly #parser = new ResponseParser(this, false);
+  #conn: Conn | undefined;
   #status = 0;
+  #finished = false;
+  #reusable = false;
+  deadline = 0;
+  slot = -1;
   /** True once the 101 handed the sockets to the pipe, which then reports its own end. */
   upgraded = false;
 
-  constructor(p: PlaneDeps, client: Duplex, head: Buffer, ended: (end: PipeEnd) => void, done: (a: Attempt) => void) {
+  constructor(p: PlaneDeps, client: Duplex, head: Buffer, requestHead: string, ended: (end: PipeEnd) => void, done: (a: Attempt) => void) {
     super(done);
     this.#p = p;
     this.#client = client;
     this.#head = head;
+    this.#requestHead = requestHead;
     this.#ended = ended;
   }
 
-  onUpgrade(statusCode: number, rawHeaders: Buffer[] | string[] | null, upstream: Duplex): void {
-    let head = `HTTP/1.1 ${statusCode} Switching Protocols\r\n`;
-    const raw = rawHeaders ?? [];
-    // The 101's own Connection/Upgrade pair is what switches the client's protocol: kept as sent.
-    for (let i = 0; i < raw.length; i += 2) head += `${raw[i]!.toString()}: ${raw[i + 1]!.toString()}\r\n`;
-    this.#client.write(head + '\r\n');
-    if (this.#head.length > 0) upstream.write(this.#head);
-    this.upgraded = true;
-    pipe(this.#p, this.#client, upstream, this.#ended);
-    this.succeed(statusCode);
+  start(pool: DynoPool): void {
+    pool.acquire(this);
   }
 
-  onHeaders(statusCode: number, rawHeaders: Buffer[], _resume: () => void, statusText: string): boolean {
-    if (statusCode < 200) return true;
+  onConnectFailed(code: string, err: Error | undefined): void {
+    this.fail(err ?? new UpstreamError(code, 'connect failed'), false);
+  }
+
+  onConnected(conn: Conn): void {
+    if (this.gone) {
+      conn.release(true);
+      this.fail(new ClientGone('client closed the connection'), false);
+      return;
+    }
+    this.#conn = conn;
+    this.reused = conn.reused;
+    conn.user = this;
+    this.onConnect();
+    this.deadline = performance.now() + this.#p.config.ROUTER_RESPONSE_TIMEOUT_MS;
+    this.#p.pools.deadlines.watch(this);
+    conn.socket.write(this.#requestHead, 'latin1');
+  }
+
+  onData(chunk: Buffer): void {
+    if (this.#finished) return;
+    let extra: Buffer | undefined;
+    try {
+      extra = this.#parser.execute(chunk);
+    } catch (err) {
+      const code = err instanceof ResponseParseError ? 'HPE_SY_RESPONSE' : errorCode(err as Error);
+      this.#abort(new UpstreamError(code, (err as Error).message));
+      return;
+    }
+    if (this.#finished) return;
+    if (this.upgraded) return this.#pipe(extra);
+    if (this.#parser.done) return this.#complete(extra === undefined);
+    if (this.started) this.deadline = performance.now() + this.#p.config.ROUTER_IDLE_TIMEOUT_MS;
+  }
+
+  onHead(status: number, reason: string, rawHeaders: string[]): void {
+    if (status === 101) {
+      // The 101's own Connection/Upgrade pair is what switches the client's protocol: kept as sent.
+      let head = `HTTP/1.1 101 ${reason || 'Switching Protocols'}\r\n`;
+      for (let i = 0; i < rawHeaders.length; i += 2) head += `${rawHeaders[i]}: ${rawHeaders[i + 1]}\r\n`;
+      this.#client.write(head + '\r\n');
+      this.upgraded = true;
+      this.#status = 101;
+      return;
+    }
     // Not upgraded: relay the response, close-delimited (RFC 9112 §6.3 rule 8), then close.
-    const headers = downstreamHeaders(rawHeaders.map((b) => b.toString('latin1')));
-    let head = `HTTP/1.1 ${statusCode} ${statusText.replace(/[\r\n]/g, '')}\r\n`;
+    const headers = downstreamHeaders(rawHeaders);
+    let head = `HTTP/1.1 ${status} ${reason}\r\n`;
     for (let i = 0; i < headers.length; i += 2) {
-      const lower = headers[i]!.toLowerCase();
-      if (lower !== 'content-length') head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+      if (headers[i]!.toLowerCase() !== 'content-length') head += `${headers[i]}: ${headers[i + 1]}\r\n`;
     }
     this.#client.write(head + 'Connection: close\r\n\r\n');
     this.started = true;
-    this.#status = statusCode;
-    return true;
+    this.#status = status;
+    this.deadline = performance.now() + this.#p.config.ROUTER_IDLE_TIMEOUT_MS;
   }
 
-  onData(chunk: Buffer): boolean {
+  onBody(chunk: Buffer): void {
     this.bytes += chunk.length;
     this.#client.write(chunk);
-    return true;
   }
 
-  onComplete(): void {
+  onEnd(reusable: boolean): void {
+    this.#reusable = reusable;
+  }
+
+  onDrain(): void {}
+
+  /** After the 101: the socket leaves the pool; bytes the dyno sent behind its 101 go first. */
+  #pipe(extra: Buffer | undefined): void {
+    this.#finished = true;
+    this.#p.pools.deadlines.unwatch(this);
+    const upstream = this.#conn!.detach();
+    this.#conn = undefined;
+    if (extra !== undefined) this.#client.write(extra);
+    if (this.#head.length > 0) upstream.write(this.#head);
+    pipe(this.#p, this.#client, upstream, this.#ended);
+    this.succeed(101);
+  }
+
+  #complete(cleanTail: boolean): void {
+    this.#finished = true;
+    this.#p.pools.deadlines.unwatch(this);
+    this.#conn!.release(this.#reusable && cleanTail);
+    this.#conn = undefined;
     this.#client.end();
     this.succeed(this.#status);
   }
 
-  onError(err: Error): void {
-    // An upgrade carries no body: after a 101 the bytes are the pipe's, never replayed.
+  onClose(err: (Error & { code?: string }) | undefined): void {
+    if (this.#finished) return;
+    // A close ends a close-delimited body; a reset (err) cuts it short.
+    if (err === undefined && this.#parser.finish()) return this.#complete(false);
+    this.#conn = undefined;
+    this.#fail(err ?? new UpstreamError('SY_SOCKET_CLOSED', 'dyno closed the connection'));
+  }
+
+  expire(): void {
+    if (this.started) this.#abort(new UpstreamError('SY_BODY_TIMEOUT', 'idle timeout'));
+    else this.#abort(new UpstreamError('SY_HEADERS_TIMEOUT', 'response timeout'));
+  }
+
+  protected override cancel(err: Error): void {
+    this.#abort(err);
+  }
+
+  #abort(err: Error): void {
+    if (this.#finished) return;
+    const conn = this.#conn;
+    this.#conn = undefined;
+    if (conn !== undefined) {
+      conn.user = undefined;
+      conn.destroy();
+    }
+    this.#fail(err);
+  }
+
+  #fail(err: Error): void {
+    this.#finished = true;
+    this.#p.pools.deadlines.unwatch(this);
+    // An upgrade carries no body, but its answer may be the start of a new protocol: never replayed.
     this.fail(err, false);
   }
 }
@@ -89,16 +190,14 @@ export async function handleUpgrade(p: PlaneDeps, req: IncomingMessage, client: 
       release!();
       if (end.idle) logIdleClose(p, req, ctx, end);
     };
-    let current: UpgradeHandler | undefined;
+    let current: UpgradeExchange | undefined;
     client.once('close', () => current?.clientGone());
+    const upgrade = req.headers.upgrade ?? 'websocket';
     await attempts(p, entry, req, ctx, (headers, pick) =>
       new Promise<Attempt>((resolve) => {
-        current = new UpgradeHandler(p, client, head, ended, resolve);
-        try {
-          p.pools.upgrades(pick.dyno.host, pick.dyno.port).dispatch({ path: req.url!, method: req.method!, headers, upgrade: req.headers.upgrade ?? 'websocket' }, current);
-        } catch (err) {
-          current.onError(err as Error);
-        }
+        const requestHead = upgradeHead(req.method!, req.url!, headers, upgrade);
+        current = new UpgradeExchange(p, client, head, requestHead, ended, resolve);
+        current.start(p.pools.get(pick.dyno.host, pick.dyno.port));
       }),
     );
     // Not upgraded (the dyno answered with a response): the exchange is over, and so is the slot.
@@ -108,6 +207,11 @@ export async function handleUpgrade(p: PlaneDeps, req: IncomingMessage, client: 
     release?.();
     refuse(p, req, client, ctx, err);
   }
+}
+
+/** The request head of an upgrade: step 6's headers, then the hop-by-hop pair that asks for it. */
+function upgradeHead(method: string, path: string, headers: readonly string[], upgrade: string): string {
+  return requestHead(method, path, [...headers, 'connection', 'upgrade', 'upgrade', upgrade], false);
 }
 
 /**

@@ -151,3 +151,28 @@ t.test('open WebSockets and client connections show in the gauges', async (t) =>
   t.match(text, /switchyard_router_client_connections 1/);
   ws.close();
 });
+
+t.test('an upgrade takes a pooled dyno connection and leaves the pool with it after the 101', async (t) => {
+  const d = await startDyno(t);
+  const p = await startPlane(t, [app('hello', [dyno('web.1', d.port)])]);
+  await (await request(p.url, { headers: { host: 'hello.localhost' } })).body.text();
+  t.equal(d.connections(), 1, 'a plain request left one pooled connection');
+  const before = await p.registry.metrics();
+  t.match(before, /switchyard_router_dyno_connections\{state="idle"\} 1\n/);
+  const ws = await open(p.url.replace('http', 'ws'), 'hello.localhost');
+  const echoed = await new Promise<string>((resolve) => {
+    ws.once('message', (m) => resolve(m.toString()));
+    ws.send('on a reused connection');
+  });
+  t.equal(echoed, 'on a reused connection');
+  t.equal(d.connections(), 1, 'the upgrade went out on the pooled connection');
+  const during = await p.registry.metrics();
+  t.match(during, /switchyard_router_dyno_connections\{state="open"\} 0\n/, 'the piped socket is no longer the pool\'s');
+  t.match(during, /switchyard_router_websocket_connections 1/);
+  await (await request(p.url, { headers: { host: 'hello.localhost' } })).body.text();
+  t.equal(d.connections(), 2, 'the next plain request needs a new connection');
+  ws.close();
+  await pipesClosed(p);
+  await eventually(() => d.connections() === 1, 2000, 'the pipe\'s dyno connection closed');
+  t.match(await p.registry.metrics(), /switchyard_router_dyno_connections\{state="open"\} 1\n/);
+});

@@ -46,27 +46,44 @@ export class Conn {
   idleUntil = 0;
   #error: (Error & { code?: string }) | undefined;
 
+  // One set of listeners for the connection's life; the current user is looked up per event.
+  readonly #onData = (chunk: Buffer): void => {
+    const u = this.user;
+    // Bytes nobody asked for (on an idle connection) mean we no longer know where responses start.
+    if (u === undefined) this.socket.destroy();
+    else u.onData(chunk);
+  };
+  readonly #onDrain = (): void => this.user?.onDrain();
+  readonly #onError = (err: Error & { code?: string }): void => {
+    this.#error = err;
+  };
+  readonly #onClose = (): void => {
+    const u = this.user;
+    this.user = undefined;
+    this.pool.forget(this);
+    u?.onClose(this.#error);
+  };
+
   constructor(
     readonly socket: Socket,
     private readonly pool: DynoPool,
   ) {
-    // One set of listeners for the connection's life; the current user is looked up per event.
-    socket.on('data', (chunk: Buffer) => {
-      const u = this.user;
-      // Bytes nobody asked for (on an idle connection) mean we no longer know where responses start.
-      if (u === undefined) socket.destroy();
-      else u.onData(chunk);
-    });
-    socket.on('drain', () => this.user?.onDrain());
-    socket.on('error', (err: Error & { code?: string }) => {
-      this.#error = err;
-    });
-    socket.on('close', () => {
-      const u = this.user;
-      this.user = undefined;
-      pool.forget(this);
-      u?.onClose(this.#error);
-    });
+    socket.on('data', this.#onData);
+    socket.on('drain', this.#onDrain);
+    socket.on('error', this.#onError);
+    socket.on('close', this.#onClose);
+  }
+
+  /** Takes the socket out of the pool for good: after a 101 it speaks another protocol. */
+  detach(): Socket {
+    const { socket } = this;
+    socket.removeListener('data', this.#onData);
+    socket.removeListener('drain', this.#onDrain);
+    socket.removeListener('error', this.#onError);
+    socket.removeListener('close', this.#onClose);
+    this.user = undefined;
+    this.pool.forget(this);
+    return socket;
   }
 
   /**
