@@ -39,8 +39,8 @@ export interface AttemptSpec {
   readonly hasBody: boolean;
   /** The body goes out chunked (the client sent it chunked, without a length). */
   readonly chunked: boolean;
-  readonly responseTimeoutMs: number;
-  readonly idleTimeoutMs: number;
+  /** ROUTER_RESPONSE_TIMEOUT_MS (H12) and ROUTER_IDLE_TIMEOUT_MS (H15). */
+  readonly timeouts: { readonly responseMs: number; readonly idleMs: number };
   readonly deadlines: Deadlines;
   /** A Set-Cookie value to add to the response (affinity). */
   readonly setCookie: string | undefined;
@@ -73,10 +73,13 @@ export function failureCode(code: string, clientGone: boolean, connected: boolea
 export const SOCKET_DIED = new Set(['ECONNRESET', 'EPIPE', 'SY_SOCKET_CLOSED']);
 
 /**
- * What every attempt on a dyno records, plain or upgrade: when it connected (onConnect, just before
- * the request is written), whether the response started, the client leaving, and exactly one outcome.
+ * One attempt on a dyno, plain or upgrade, over a connection from our pool (upstream/pool.ts): it
+ * records when it connected (onConnect, just before the request is written), whether the response
+ * started, the client leaving, and exactly one outcome; it reads the answer with ResponseParser
+ * under the response (H12) and idle (H15) deadlines. Subclasses write the request and decide what
+ * the answer's bytes become (`sendRequest`, `onHead`/`onBody`, `afterData`, `complete`).
  */
-export abstract class DynoAttempt {
+export abstract class DynoAttempt implements ConnRequester, ConnUser, ResponseSink, Expiring {
   protected readonly dispatchedAt = performance.now();
   protected connectedAt = 0;
   protected started = false;
@@ -84,11 +87,33 @@ export abstract class DynoAttempt {
   protected gone = false;
   /** Whether the connection served an earlier request (set from the pool's connection). */
   protected reused = true;
+  protected conn: Conn | undefined;
+  protected readonly parser: ResponseParser;
+  /** The exchange is over (completed, failed or handed on); late events are ignored. */
+  protected finished = false;
+  /** What the parser said about reusing the connection once the response ended. */
+  protected reusable = false;
+  /** Some response byte arrived: the dyno took the request, so it is never replayed. */
+  protected heard = false;
+  /** When the response (H12) or, once the head is in, the idle window (H15) runs out. */
+  deadline = 0;
+  /** Our slot in Deadlines while watched. */
+  slot = -1;
   #settled = false;
   readonly #done: (a: Attempt) => void;
 
-  constructor(done: (a: Attempt) => void) {
+  constructor(
+    done: (a: Attempt) => void,
+    protected readonly deadlines: Deadlines,
+    protected readonly timeouts: { readonly responseMs: number; readonly idleMs: number },
+    requestWasHead: boolean,
+  ) {
     this.#done = done;
+    this.parser = new ResponseParser(this, requestWasHead);
+  }
+
+  start(pool: DynoPool): void {
+    pool.acquire(this);
   }
 
   clientGone(): void {
@@ -97,13 +122,107 @@ export abstract class DynoAttempt {
     this.cancel(new ClientGone('client closed the connection'));
   }
 
-  /** Ends the attempt early on the connection it holds (the client left). */
-  protected abstract cancel(err: Error): void;
+  onConnectFailed(code: string, err: Error | undefined): void {
+    this.fail(err ?? new UpstreamError(code, 'connect failed'), true);
+  }
 
-  /** The request is about to be written on a connection: from here on it counts as sent. */
-  protected onConnect(): void {
+  onConnected(conn: Conn): void {
+    if (this.gone) {
+      // The client left while we connected: the connection is fresh and unused, so keep it.
+      conn.release(true);
+      this.fail(new ClientGone('client closed the connection'), true);
+      return;
+    }
+    this.conn = conn;
+    this.reused = conn.reused;
+    conn.user = this;
     this.connectedAt = performance.now();
-    if (this.gone) this.cancel(new ClientGone('client closed the connection'));
+    this.deadline = this.connectedAt + this.timeouts.responseMs;
+    this.deadlines.watch(this);
+    this.sendRequest(conn);
+  }
+
+  /** Writes the request on a connection just taken; from here on it counts as sent. */
+  protected abstract sendRequest(conn: Conn): void;
+
+  onData(chunk: Buffer): void {
+    if (this.finished) return;
+    this.heard = true;
+    let extra: Buffer | undefined;
+    try {
+      extra = this.parser.execute(chunk);
+    } catch (err) {
+      const code = err instanceof ResponseParseError ? 'HPE_SY_RESPONSE' : errorCode(err as Error);
+      this.abortWith(new UpstreamError(code, (err as Error).message));
+      return;
+    }
+    if (this.finished) return;
+    if (this.started) this.deadline = performance.now() + this.timeouts.idleMs;
+    this.afterData(extra);
+  }
+
+  /** After a read was parsed; `extra`: bytes past the end of the response, if it ended. */
+  protected abstract afterData(extra: Buffer | undefined): void;
+
+  abstract onHead(status: number, reason: string, rawHeaders: string[]): void;
+  abstract onBody(chunk: Buffer): void;
+
+  onEnd(reusable: boolean): void {
+    this.reusable = reusable;
+  }
+
+  onDrain(): void {}
+
+  onClose(err: (Error & { code?: string }) | undefined): void {
+    if (this.finished) return;
+    // A close ends a close-delimited body; a reset (err) cuts it short.
+    if (err === undefined && this.parser.finish()) {
+      this.complete(false);
+      return;
+    }
+    this.conn = undefined;
+    this.failWith(err ?? new UpstreamError('SY_SOCKET_CLOSED', 'dyno closed the connection'));
+  }
+
+  /** The response ended; `cleanTail`: nothing came after it, so the connection may be reused. */
+  protected abstract complete(cleanTail: boolean): void;
+
+  expire(): void {
+    if (this.started) this.abortWith(new UpstreamError('SY_BODY_TIMEOUT', 'idle timeout'));
+    else this.abortWith(new UpstreamError('SY_HEADERS_TIMEOUT', 'response timeout'));
+  }
+
+  /** Ends the attempt early on the connection it holds (the client left). */
+  protected cancel(err: Error): void {
+    this.abortWith(err);
+  }
+
+  /** Ends the exchange early (a timer, a malformed response, the client leaving): the connection is closed. */
+  protected abortWith(err: Error): void {
+    if (this.finished) return;
+    const conn = this.conn;
+    this.conn = undefined;
+    if (conn !== undefined) {
+      conn.user = undefined;
+      conn.destroy();
+    }
+    this.failWith(err);
+  }
+
+  /** The exchange failed: stop watching it, let the subclass tidy up, settle the outcome. */
+  protected failWith(err: Error): void {
+    this.finished = true;
+    this.deadlines.unwatch(this);
+    this.fail(err, this.onFailed());
+  }
+
+  /** Tidies up after a failure; answers whether no request body byte went out (replay is safe). */
+  protected abstract onFailed(): boolean;
+
+  /** Stops the deadlines of an exchange that ended well (or was handed on). */
+  protected done(): void {
+    this.finished = true;
+    this.deadlines.unwatch(this);
   }
 
   protected connectMs(): number {
@@ -124,7 +243,7 @@ export abstract class DynoAttempt {
       bytes: this.bytes,
       connectMs: this.connectMs(),
       serviceMs: sent ? performance.now() - this.connectedAt : undefined,
-      replayable: bodyUnsent && sent && this.reused && !this.started && !this.gone && SOCKET_DIED.has(code),
+      replayable: bodyUnsent && !this.heard && sent && this.reused && !this.started && !this.gone && SOCKET_DIED.has(code),
     });
   }
 
@@ -149,59 +268,27 @@ export class UpstreamError extends Error {
 }
 
 /**
- * One request/response exchange on one dyno connection from our pool (upstream/pool.ts):
- * connect, write the head and stream the body, read the response with ResponseParser and stream
- * it into `res` with backpressure both ways, under the response (H12) and idle (H15) timers.
+ * A plain request: write the head and stream the body (paused while the dyno's socket is full), and
+ * stream the response into `res` with backpressure (the dyno's socket paused while `res` is full).
  */
-class AttemptHandler extends DynoAttempt implements ConnRequester, ConnUser, ResponseSink, Expiring {
+class AttemptHandler extends DynoAttempt {
   readonly #spec: AttemptSpec;
-  readonly #parser: ResponseParser;
-  #conn: Conn | undefined;
-  /** When the response (H12) or, once the head is in, the idle window (H15) runs out. */
-  deadline = 0;
-  /** Our slot in Deadlines while watched. */
-  slot = -1;
   /** The last body slice read, held back so the final one goes out with `res.end`. */
   #pending: Buffer | undefined;
-  #finished = false;
-  #reusable = false;
   #bodyStarted = false;
   #bodyDone: boolean;
   #waitingDrain = false;
   #resPaused = false;
   #wroteBody = false;
   #bodyListeners: { data: (chunk: Buffer) => void; end: () => void } | undefined;
-  /** Some response byte arrived: the dyno took the request, so it is never replayed. */
-  #heard = false;
 
   constructor(spec: AttemptSpec, done: (a: Attempt) => void) {
-    super(done);
+    super(done, spec.deadlines, spec.timeouts, spec.method === 'HEAD');
     this.#spec = spec;
     this.#bodyDone = !spec.hasBody;
-    this.#parser = new ResponseParser(this, spec.method === 'HEAD');
   }
 
-  start(): void {
-    this.#spec.pool.acquire(this);
-  }
-
-  onConnectFailed(code: string, err: Error | undefined): void {
-    this.fail(err ?? new UpstreamError(code, 'connect failed'), true);
-  }
-
-  onConnected(conn: Conn): void {
-    if (this.gone) {
-      // The client left while we connected: the connection is fresh and unused, so keep it.
-      conn.release(true);
-      this.fail(new ClientGone('client closed the connection'), true);
-      return;
-    }
-    this.#conn = conn;
-    this.reused = conn.reused;
-    conn.user = this;
-    this.onConnect();
-    this.deadline = performance.now() + this.#spec.responseTimeoutMs;
-    this.#spec.deadlines.watch(this);
+  protected sendRequest(conn: Conn): void {
     conn.socket.write(this.#spec.head, 'latin1');
     if (this.#spec.hasBody) this.#sendBody();
   }
@@ -219,14 +306,14 @@ class AttemptHandler extends DynoAttempt implements ConnRequester, ConnUser, Res
     this.#bodyListeners = { data: (chunk: Buffer) => this.#onBodyChunk(chunk), end: () => this.#onBodyEnd() };
     req.on('data', this.#bodyListeners.data);
     req.once('end', this.#bodyListeners.end);
-    // Paused by the #fail of an earlier attempt.
+    // Paused by the failure of an earlier attempt.
     req.resume();
   }
 
   #onBodyChunk(chunk: Buffer): void {
-    if (chunk.length === 0 || this.#conn === undefined) return;
+    if (chunk.length === 0 || this.conn === undefined) return;
     this.#bodyStarted = true;
-    const socket = this.#conn.socket;
+    const socket = this.conn.socket;
     let ok: boolean;
     if (this.#spec.chunked) {
       socket.cork();
@@ -245,7 +332,7 @@ class AttemptHandler extends DynoAttempt implements ConnRequester, ConnUser, Res
 
   #onBodyEnd(): void {
     this.#bodyDone = true;
-    if (this.#spec.chunked && this.#conn !== undefined) this.#conn.socket.write('0\r\n\r\n', 'latin1');
+    if (this.#spec.chunked && this.conn !== undefined) this.conn.socket.write('0\r\n\r\n', 'latin1');
   }
 
   #stopBody(): void {
@@ -258,7 +345,7 @@ class AttemptHandler extends DynoAttempt implements ConnRequester, ConnUser, Res
     // A body left paused here is resumed (and its rest dropped) by handle.ts once no attempt is left.
   }
 
-  onDrain(): void {
+  override onDrain(): void {
     if (!this.#waitingDrain) return;
     this.#waitingDrain = false;
     this.#spec.req.resume();
@@ -266,24 +353,12 @@ class AttemptHandler extends DynoAttempt implements ConnRequester, ConnUser, Res
 
   // ---- response: dyno → client ----
 
-  onData(chunk: Buffer): void {
-    if (this.#finished) return;
-    this.#heard = true;
-    let extra: Buffer | undefined;
-    try {
-      extra = this.#parser.execute(chunk);
-    } catch (err) {
-      const code = err instanceof ResponseParseError ? 'HPE_SY_RESPONSE' : errorCode(err as Error);
-      this.#abort(new UpstreamError(code, (err as Error).message));
-      return;
-    }
-    if (this.#finished) return;
-    if (this.#parser.done) {
+  protected afterData(extra: Buffer | undefined): void {
+    if (this.parser.done) {
       // Bytes after the response's end: we no longer know where the next one would start.
-      this.#complete(extra === undefined);
+      this.complete(extra === undefined);
       return;
     }
-    if (this.started) this.deadline = performance.now() + this.#spec.idleTimeoutMs;
     if (this.#pending !== undefined) {
       const p = this.#pending;
       this.#pending = undefined;
@@ -304,7 +379,7 @@ class AttemptHandler extends DynoAttempt implements ConnRequester, ConnUser, Res
       throw new ResponseParseError('unsendable response head', 'head');
     }
     this.started = true;
-    this.deadline = performance.now() + this.#spec.idleTimeoutMs;
+    this.deadline = performance.now() + this.timeouts.idleMs;
   }
 
   onBody(chunk: Buffer): void {
@@ -313,40 +388,24 @@ class AttemptHandler extends DynoAttempt implements ConnRequester, ConnUser, Res
     this.#pending = chunk;
   }
 
-  onEnd(reusable: boolean): void {
-    this.#reusable = reusable;
-  }
-
   #write(chunk: Buffer): void {
     const { res } = this.#spec;
     this.#wroteBody = true;
     if (res.write(chunk) || this.#resPaused) return;
     this.#resPaused = true;
-    this.#conn?.socket.pause();
+    this.conn?.socket.pause();
     res.once('drain', () => {
       this.#resPaused = false;
-      if (!this.#finished) this.#conn?.socket.resume();
+      if (!this.finished) this.conn?.socket.resume();
     });
   }
 
-  onClose(err: (Error & { code?: string }) | undefined): void {
-    if (this.#finished) return;
-    // A close ends a close-delimited body; a reset (err) cuts it short.
-    if (err === undefined && this.#parser.finish()) {
-      this.#complete(false);
-      return;
-    }
-    this.#conn = undefined;
-    this.#fail(err ?? new UpstreamError('SY_SOCKET_CLOSED', 'dyno closed the connection'));
-  }
-
-  #complete(cleanTail: boolean): void {
-    this.#finished = true;
-    this.#spec.deadlines.unwatch(this);
+  protected complete(cleanTail: boolean): void {
+    this.done();
     if (!this.#bodyDone) this.#stopBody();
-    const conn = this.#conn!;
+    const conn = this.conn!;
     if (this.#resPaused) conn.socket.resume();
-    conn.release(this.#reusable && cleanTail && this.#bodyDone, this.#parser.keepAliveTimeoutS);
+    conn.release(this.reusable && cleanTail && this.#bodyDone, this.parser.keepAliveTimeoutS);
     const last = this.#pending;
     this.#pending = undefined;
     const { res } = this.#spec;
@@ -355,44 +414,24 @@ class AttemptHandler extends DynoAttempt implements ConnRequester, ConnUser, Res
     // pending head and sends both in one write, where a Buffer costs a second writev entry.
     else if (!this.#wroteBody && last.length <= SMALL_BODY) res.end(last.toString('latin1'), 'latin1');
     else res.end(last);
-    this.succeed(this.#spec.res.statusCode);
+    this.succeed(res.statusCode);
   }
 
-  expire(): void {
-    if (this.#resPaused) {
-      // The window passed while we held the dyno off for a client that stopped reading: the
-      // client's doing (H27), not an idle dyno (H15). Still bounded: it holds a dyno connection.
-      this.gone = true;
-      this.#abort(new ClientGone('client stopped reading'));
-    } else if (this.started) this.#abort(new UpstreamError('SY_BODY_TIMEOUT', 'idle timeout'));
-    else this.#abort(new UpstreamError('SY_HEADERS_TIMEOUT', 'response timeout'));
+  override expire(): void {
+    if (!this.#resPaused) return super.expire();
+    // The window passed while we held the dyno off for a client that stopped reading: the
+    // client's doing (H27), not an idle dyno (H15). Still bounded: it holds a dyno connection.
+    this.gone = true;
+    this.abortWith(new ClientGone('client stopped reading'));
   }
 
-  protected override cancel(err: Error): void {
-    this.#abort(err);
-  }
-
-  /** Ends the exchange early (a timer, a malformed response, the client leaving): the connection is closed. */
-  #abort(err: Error): void {
-    if (this.#finished) return;
-    const conn = this.#conn;
-    this.#conn = undefined;
-    if (conn !== undefined) {
-      conn.user = undefined;
-      conn.destroy();
-    }
-    this.#fail(err);
-  }
-
-  #fail(err: Error): void {
-    this.#finished = true;
-    this.#spec.deadlines.unwatch(this);
+  protected onFailed(): boolean {
     this.#stopBody();
     // A replay may follow: body bytes arriving meanwhile must wait for it, not flow to nobody.
     // handle.ts resumes the request once no attempt is left.
     if (!this.#bodyDone) this.#spec.req.pause();
     this.#pending = undefined;
-    this.fail(err, !this.#bodyStarted && !this.#heard);
+    return !this.#bodyStarted;
   }
 }
 
@@ -406,7 +445,7 @@ export function forward(spec: AttemptSpec, watch: ClientWatch): Promise<Attempt>
   return new Promise((resolve) => {
     const handler = new AttemptHandler(spec, resolve);
     watch.current = handler;
-    handler.start();
+    handler.start(spec.pool);
   });
 }
 

@@ -125,7 +125,7 @@ function proxy(p: PlaneDeps, entry: AppEntry, req: IncomingMessage, res: ServerR
   // A body the client sent chunked goes on chunked; one with a length keeps its Content-Length.
   const chunked = body && req.headers['content-length'] === undefined;
   const method = req.method!;
-  const { ROUTER_RESPONSE_TIMEOUT_MS: responseTimeoutMs, ROUTER_IDLE_TIMEOUT_MS: idleTimeoutMs } = p.config;
+  const timeouts = { responseMs: p.config.ROUTER_RESPONSE_TIMEOUT_MS, idleMs: p.config.ROUTER_IDLE_TIMEOUT_MS };
   const done = attempts(p, entry, req, ctx, (headers, pick) =>
     forward(
       {
@@ -137,8 +137,7 @@ function proxy(p: PlaneDeps, entry: AppEntry, req: IncomingMessage, res: ServerR
         hasBody: body,
         chunked,
         setCookie: pick.setCookie,
-        responseTimeoutMs,
-        idleTimeoutMs,
+        timeouts,
         deadlines: p.pools.deadlines,
       },
       watch,

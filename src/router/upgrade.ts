@@ -8,40 +8,31 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { errorBody, prefersJson, rawErrorResponse } from './error-page';
 import { H_CODES, RouterError } from './errors';
-import { ClientGone, DynoAttempt, errorCode, requestHead, UpstreamError, type Attempt } from './forward';
+import { DynoAttempt, requestHead, type Attempt } from './forward';
 import { formatRouterLine } from './access-log';
 import { attempts, logRecord, newContext, record, route, type PlaneDeps, type RequestContext } from './handle';
 import { downstreamHeaders } from './headers';
 import { holdAppSlot } from './in-flight';
 import { pipe, type PipeEnd } from './upgrade-pipe';
-import type { Expiring } from './upstream/deadlines';
-import type { Conn, ConnRequester, ConnUser, DynoPool } from './upstream/pool';
-import { ResponseParseError, ResponseParser, type ResponseSink } from './upstream/response-parser';
+import type { Conn } from './upstream/pool';
 
 /**
- * One Upgrade attempt on a dyno connection from our pool (upstream/pool.ts): write the head with
- * `Connection: upgrade`, read the answer with ResponseParser under the response timer (H12). A 101
- * takes the socket out of the pool and hands both sockets to the pipe; any other answer is relayed
- * close-delimited under the idle timer (H15), then the client connection is closed.
+ * One Upgrade attempt: the head asks for the upgrade (`Connection: upgrade`). A 101 takes the socket
+ * out of the pool and hands both sockets to the pipe; any other answer is relayed close-delimited
+ * under the idle deadline (H15), then the client connection is closed.
  */
-class UpgradeExchange extends DynoAttempt implements ConnRequester, ConnUser, ResponseSink, Expiring {
+class UpgradeExchange extends DynoAttempt {
   readonly #p: PlaneDeps;
   readonly #client: Duplex;
   readonly #head: Buffer;
   readonly #requestHead: string;
   readonly #ended: (end: PipeEnd) => void;
-  readonly #parser = new ResponseParser(this, false);
-  #conn: Conn | undefined;
   #status = 0;
-  #finished = false;
-  #reusable = false;
-  deadline = 0;
-  slot = -1;
   /** True once the 101 handed the sockets to the pipe, which then reports its own end. */
   upgraded = false;
 
   constructor(p: PlaneDeps, client: Duplex, head: Buffer, requestHead: string, ended: (end: PipeEnd) => void, done: (a: Attempt) => void) {
-    super(done);
+    super(done, p.pools.deadlines, { responseMs: p.config.ROUTER_RESPONSE_TIMEOUT_MS, idleMs: p.config.ROUTER_IDLE_TIMEOUT_MS }, false);
     this.#p = p;
     this.#client = client;
     this.#head = head;
@@ -49,43 +40,13 @@ class UpgradeExchange extends DynoAttempt implements ConnRequester, ConnUser, Re
     this.#ended = ended;
   }
 
-  start(pool: DynoPool): void {
-    pool.acquire(this);
-  }
-
-  onConnectFailed(code: string, err: Error | undefined): void {
-    this.fail(err ?? new UpstreamError(code, 'connect failed'), false);
-  }
-
-  onConnected(conn: Conn): void {
-    if (this.gone) {
-      conn.release(true);
-      this.fail(new ClientGone('client closed the connection'), false);
-      return;
-    }
-    this.#conn = conn;
-    this.reused = conn.reused;
-    conn.user = this;
-    this.onConnect();
-    this.deadline = performance.now() + this.#p.config.ROUTER_RESPONSE_TIMEOUT_MS;
-    this.#p.pools.deadlines.watch(this);
+  protected sendRequest(conn: Conn): void {
     conn.socket.write(this.#requestHead, 'latin1');
   }
 
-  onData(chunk: Buffer): void {
-    if (this.#finished) return;
-    let extra: Buffer | undefined;
-    try {
-      extra = this.#parser.execute(chunk);
-    } catch (err) {
-      const code = err instanceof ResponseParseError ? 'HPE_SY_RESPONSE' : errorCode(err as Error);
-      this.#abort(new UpstreamError(code, (err as Error).message));
-      return;
-    }
-    if (this.#finished) return;
-    if (this.upgraded) return this.#pipe(extra);
-    if (this.#parser.done) return this.#complete(extra === undefined);
-    if (this.started) this.deadline = performance.now() + this.#p.config.ROUTER_IDLE_TIMEOUT_MS;
+  protected afterData(extra: Buffer | undefined): void {
+    if (this.upgraded) this.#pipe(extra);
+    else if (this.parser.done) this.complete(extra === undefined);
   }
 
   onHead(status: number, reason: string, rawHeaders: string[]): void {
@@ -107,7 +68,7 @@ class UpgradeExchange extends DynoAttempt implements ConnRequester, ConnUser, Re
     this.#client.write(head + 'Connection: close\r\n\r\n');
     this.started = true;
     this.#status = status;
-    this.deadline = performance.now() + this.#p.config.ROUTER_IDLE_TIMEOUT_MS;
+    this.deadline = performance.now() + this.timeouts.idleMs;
   }
 
   onBody(chunk: Buffer): void {
@@ -115,66 +76,28 @@ class UpgradeExchange extends DynoAttempt implements ConnRequester, ConnUser, Re
     this.#client.write(chunk);
   }
 
-  onEnd(reusable: boolean): void {
-    this.#reusable = reusable;
-  }
-
-  onDrain(): void {}
-
   /** After the 101: the socket leaves the pool; bytes the dyno sent behind its 101 go first. */
   #pipe(extra: Buffer | undefined): void {
-    this.#finished = true;
-    this.#p.pools.deadlines.unwatch(this);
-    const upstream = this.#conn!.detach();
-    this.#conn = undefined;
+    this.done();
+    const upstream = this.conn!.detach();
+    this.conn = undefined;
     if (extra !== undefined) this.#client.write(extra);
     if (this.#head.length > 0) upstream.write(this.#head);
     pipe(this.#p, this.#client, upstream, this.#ended);
     this.succeed(101);
   }
 
-  #complete(cleanTail: boolean): void {
-    this.#finished = true;
-    this.#p.pools.deadlines.unwatch(this);
-    this.#conn!.release(this.#reusable && cleanTail);
-    this.#conn = undefined;
+  protected complete(cleanTail: boolean): void {
+    this.done();
+    this.conn!.release(this.reusable && cleanTail);
+    this.conn = undefined;
     this.#client.end();
     this.succeed(this.#status);
   }
 
-  onClose(err: (Error & { code?: string }) | undefined): void {
-    if (this.#finished) return;
-    // A close ends a close-delimited body; a reset (err) cuts it short.
-    if (err === undefined && this.#parser.finish()) return this.#complete(false);
-    this.#conn = undefined;
-    this.#fail(err ?? new UpstreamError('SY_SOCKET_CLOSED', 'dyno closed the connection'));
-  }
-
-  expire(): void {
-    if (this.started) this.#abort(new UpstreamError('SY_BODY_TIMEOUT', 'idle timeout'));
-    else this.#abort(new UpstreamError('SY_HEADERS_TIMEOUT', 'response timeout'));
-  }
-
-  protected override cancel(err: Error): void {
-    this.#abort(err);
-  }
-
-  #abort(err: Error): void {
-    if (this.#finished) return;
-    const conn = this.#conn;
-    this.#conn = undefined;
-    if (conn !== undefined) {
-      conn.user = undefined;
-      conn.destroy();
-    }
-    this.#fail(err);
-  }
-
-  #fail(err: Error): void {
-    this.#finished = true;
-    this.#p.pools.deadlines.unwatch(this);
-    // An upgrade carries no body, but its answer may be the start of a new protocol: never replayed.
-    this.fail(err, false);
+  /** An upgrade carries no body, but its answer may be the start of a new protocol: never replayed. */
+  protected onFailed(): boolean {
+    return false;
   }
 }
 

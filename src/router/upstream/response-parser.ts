@@ -62,6 +62,8 @@ export class ResponseParser {
    */
   #held: Buffer | undefined;
   #heldLen = 0;
+  /** Head bytes scanned or copied so far: a work count, so a test can show heads cost linear time. */
+  #headWork = 0;
   #inHead = true;
   #framing: Framing = 'none';
   #remaining = 0;
@@ -80,6 +82,11 @@ export class ResponseParser {
   /** The dyno's `Keep-Alive: timeout=N` (seconds), when its last response said so. */
   get keepAliveTimeoutS(): number | undefined {
     return this.#keepAliveS;
+  }
+
+  /** Head bytes scanned or copied so far (see #headWork). */
+  get headWork(): number {
+    return this.#headWork;
   }
 
   get done(): boolean {
@@ -130,6 +137,7 @@ export class ResponseParser {
       }
     }
     if (next === -1) {
+      this.#headWork += data.length - at;
       const e = data.indexOf('\r\n\r\n', at, 'latin1');
       if (e !== -1) {
         headEnd = held + e - at;
@@ -159,10 +167,10 @@ export class ResponseParser {
     const need = this.#heldLen + bytes.length;
     if (this.#held === undefined || need > this.#held.length) {
       const grown = Buffer.allocUnsafe(Math.max(need, 2 * (this.#held?.length ?? 0), 1024));
-      if (this.#held !== undefined) this.#held.copy(grown, 0, 0, this.#heldLen);
+      if (this.#held !== undefined) this.#headWork += this.#held.copy(grown, 0, 0, this.#heldLen);
       this.#held = grown;
     }
-    bytes.copy(this.#held, this.#heldLen);
+    this.#headWork += bytes.copy(this.#held, this.#heldLen);
     this.#heldLen = need;
   }
 
