@@ -19,7 +19,7 @@ import type { Conn } from './upstream/pool';
 /**
  * One Upgrade attempt: the head asks for the upgrade (`Connection: upgrade`). A 101 takes the socket
  * out of the pool and hands both sockets to the pipe; any other answer is relayed close-delimited
- * under the idle deadline (H15), then the client connection is closed.
+ * under the idle deadline (H15), with backpressure, then the client connection is closed.
  */
 class UpgradeExchange extends DynoAttempt {
   readonly #p: PlaneDeps;
@@ -28,6 +28,7 @@ class UpgradeExchange extends DynoAttempt {
   readonly #requestHead: string;
   readonly #ended: (end: PipeEnd) => void;
   #status = 0;
+  #paused = false;
   /** True once the 101 handed the sockets to the pipe, which then reports its own end. */
   upgraded = false;
 
@@ -73,7 +74,14 @@ class UpgradeExchange extends DynoAttempt {
 
   onBody(chunk: Buffer): void {
     this.bytes += chunk.length;
-    this.#client.write(chunk);
+    if (this.#client.write(chunk) || this.#paused) return;
+    // The client is not reading: hold the dyno off rather than buffer its answer here.
+    this.#paused = true;
+    this.conn?.socket.pause();
+    this.#client.once('drain', () => {
+      this.#paused = false;
+      if (!this.finished) this.conn?.socket.resume();
+    });
   }
 
   /** After the 101: the socket leaves the pool; bytes the dyno sent behind its 101 go first. */
@@ -89,6 +97,7 @@ class UpgradeExchange extends DynoAttempt {
 
   protected complete(cleanTail: boolean): void {
     this.done();
+    if (this.#paused) this.conn!.socket.resume();
     this.conn!.release(this.reusable && cleanTail);
     this.conn = undefined;
     this.#client.end();

@@ -739,3 +739,44 @@ t.test(`after a burst, at most MAX_IDLE_PER_DYNO (${MAX_IDLE_PER_DYNO}) dyno con
   await Promise.all(Array.from({ length: 10 }, () => get(p)));
   t.equal(d.opened(), N, 'idle connections reused');
 });
+
+t.test('an upgrade answered with a big non-101 response: relayed whole, and a stalled client stalls the dyno', async (t) => {
+  const SIZE = 20 * 1024 * 1024;
+  const MiB = 1024 * 1024;
+  const slab = Buffer.alloc(64 * 1024, 'u');
+  let sent = 0;
+  const d = await rawDyno(t, (req, sock) => {
+    if (!req.line.startsWith('GET /socket ')) return void sock.write(OK);
+    sock.write(`HTTP/1.1 426 Upgrade Required\r\nContent-Length: ${SIZE}\r\n\r\n`);
+    const pump = (): void => {
+      while (sent < SIZE) {
+        sent += slab.length;
+        if (!sock.write(slab)) return void sock.once('drain', pump);
+      }
+    };
+    pump();
+  });
+  const p = await plane(t, d.port);
+  const sock = connect(p.plane.port, '127.0.0.1');
+  t.teardown(() => sock.destroy());
+  await new Promise((r) => sock.once('connect', r));
+  sock.pause();
+  sock.write('GET /socket HTTP/1.1\r\nHost: hello.localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n');
+  await sleep(500);
+  t.ok(sent < 16 * MiB, `the dyno is held off while the client reads nothing (${(sent / MiB).toFixed(1)} MiB of 20 sent)`);
+  let all = Buffer.alloc(0);
+  const chunks: Buffer[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('response not finished')), 15_000);
+    sock.on('data', (c: Buffer) => chunks.push(c));
+    sock.once('end', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    sock.resume();
+  });
+  all = Buffer.concat(chunks);
+  const headEnd = all.indexOf('\r\n\r\n');
+  t.match(all.subarray(0, headEnd).toString('latin1'), /^HTTP\/1\.1 426 Upgrade Required\r\n/);
+  t.equal(all.length - headEnd - 4, SIZE, 'every byte of the answer arrived, then the connection closed');
+});
