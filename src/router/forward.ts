@@ -1,8 +1,8 @@
 // Steps 5–7 of the request path (DESIGN §3): send one attempt to one dyno over its pool and
 // stream the response back. An attempt ends in exactly one Attempt value; it never throws.
-// Progress is recorded as it happens (STYLE habit 10): `onConnect` runs just before the request
-// is written on a socket, so an error before it means nothing was sent; a connection knows
-// whether it was reused, which tells a keep-alive race from a dyno that died.
+// Progress is recorded as it happens (STYLE habit 10): `onConnected` stamps the attempt just before
+// the request is written on a socket, so an error before it means nothing was sent; a connection
+// knows whether it was reused, which tells a keep-alive race from a dyno that died.
 // Failures are told apart by `code`, never by message (habit 4):
 //   connect phase:   *_CONNECT_TIMEOUT → H19; anything else (ECONNREFUSED, …) → H21
 //   before headers:  *_HEADERS_TIMEOUT → H12 (a timer fired) ≠ socket closed → H13; HPE_* → H17
@@ -74,7 +74,7 @@ export const SOCKET_DIED = new Set(['ECONNRESET', 'EPIPE', 'SY_SOCKET_CLOSED']);
 
 /**
  * One attempt on a dyno, plain or upgrade, over a connection from our pool (upstream/pool.ts): it
- * records when it connected (onConnect, just before the request is written), whether the response
+ * records when it connected (onConnected, just before the request is written), whether the response
  * started, the client leaving, and exactly one outcome; it reads the answer with ResponseParser
  * under the response (H12) and idle (H15) deadlines. Subclasses write the request and decide what
  * the answer's bytes become (`sendRequest`, `onHead`/`onBody`, `afterData`, `complete`).
@@ -119,7 +119,7 @@ export abstract class DynoAttempt implements ConnRequester, ConnUser, ResponseSi
   clientGone(): void {
     if (this.#settled) return;
     this.gone = true;
-    this.cancel(new ClientGone('client closed the connection'));
+    this.abortWith(new ClientGone('client closed the connection'));
   }
 
   onConnectFailed(code: string, err: Error | undefined): void {
@@ -192,11 +192,6 @@ export abstract class DynoAttempt implements ConnRequester, ConnUser, ResponseSi
     else this.abortWith(new UpstreamError('SY_HEADERS_TIMEOUT', 'response timeout'));
   }
 
-  /** Ends the attempt early on the connection it holds (the client left). */
-  protected cancel(err: Error): void {
-    this.abortWith(err);
-  }
-
   /** Ends the exchange early (a timer, a malformed response, the client leaving): the connection is closed. */
   protected abortWith(err: Error): void {
     if (this.finished) return;
@@ -220,7 +215,7 @@ export abstract class DynoAttempt implements ConnRequester, ConnUser, ResponseSi
   protected abstract onFailed(): boolean;
 
   /** Stops the deadlines of an exchange that ended well (or was handed on). */
-  protected done(): void {
+  protected endExchange(): void {
     this.finished = true;
     this.deadlines.unwatch(this);
   }
@@ -401,7 +396,7 @@ class AttemptHandler extends DynoAttempt {
   }
 
   protected complete(cleanTail: boolean): void {
-    this.done();
+    this.endExchange();
     if (!this.#bodyDone) this.#stopBody();
     const conn = this.conn!;
     if (this.#resPaused) conn.socket.resume();

@@ -125,7 +125,6 @@ function proxy(p: PlaneDeps, entry: AppEntry, req: IncomingMessage, res: ServerR
   // A body the client sent chunked goes on chunked; one with a length keeps its Content-Length.
   const chunked = body && req.headers['content-length'] === undefined;
   const method = req.method!;
-  const timeouts = { responseMs: p.config.ROUTER_RESPONSE_TIMEOUT_MS, idleMs: p.config.ROUTER_IDLE_TIMEOUT_MS };
   const done = attempts(p, entry, req, ctx, (headers, pick) =>
     forward(
       {
@@ -137,7 +136,7 @@ function proxy(p: PlaneDeps, entry: AppEntry, req: IncomingMessage, res: ServerR
         hasBody: body,
         chunked,
         setCookie: pick.setCookie,
-        timeouts,
+        timeouts: p.pools.timeouts,
         deadlines: p.pools.deadlines,
       },
       watch,
@@ -286,8 +285,8 @@ export function record(p: PlaneDeps, req: IncomingMessage, ctx: RequestContext, 
   }
 }
 
-const CLASSES = ['other', '1xx', '2xx', '3xx', '4xx', '5xx'];
+const CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'];
 
 function statusClass(status: number): string {
-  return status >= 100 && status < 600 ? CLASSES[Math.floor(status / 100)]! : 'other';
+  return status >= 100 && status < 600 ? CLASSES[Math.floor(status / 100) - 1]! : 'other';
 }

@@ -2,6 +2,7 @@
 // the data plane adds its own here.
 import { Counter, Gauge, type MetricObjectWithValues, type MetricValueWithName, type Registry } from 'prom-client';
 import { LATENCY_BUCKETS, metricName } from '../shared/metrics';
+import { MAX_IDLE_PER_DYNO } from './pools';
 import type { PoolCounts } from './upstream/pool';
 
 const n = (name: string): string => metricName('router', name);
@@ -126,7 +127,7 @@ export function createDataPlaneMetrics(registry: Registry): DataPlaneMetrics {
     dynoConnections,
     dynoConnectionsGauge: new Gauge({
       name: n('dyno_connections'),
-      help: 'connections to dynos: open (busy or idle), and idle in the keep-alive pools (at most 256 per dyno)',
+      help: `connections to dynos: open (busy or idle), and idle in the keep-alive pools (at most ${MAX_IDLE_PER_DYNO} per dyno)`,
       labelNames: ['state'],
       registers: r,
       collect() {
@@ -202,7 +203,7 @@ export class LatencyHistogram {
     values.push({ labels: { le: '+Inf' }, value: this.#count, metricName: bucket });
     values.push({ labels: {}, value: this.#sum, metricName: `${this.name}_sum` });
     values.push({ labels: {}, value: this.#count, metricName: `${this.name}_count` });
-    return { name: this.name, help: this.help, type: 'histogram' as never, values, aggregator: 'sum', collect: () => undefined };
+    return { name: this.name, help: this.help, type: this.type as never, values, aggregator: this.aggregator, collect: () => undefined };
   }
 
   reset(): void {

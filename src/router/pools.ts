@@ -15,8 +15,9 @@ export class Pools {
   readonly #options: PoolOptions;
   readonly #sweeper: NodeJS.Timeout;
   readonly counts: PoolCounts;
-  /** The H12/H15 deadlines of every exchange on these pools. */
+  /** The H12/H15 deadlines of every exchange on these pools, and the timeouts they are set from. */
   readonly deadlines: Deadlines;
+  readonly timeouts: { readonly responseMs: number; readonly idleMs: number };
   #table: RouteTable | undefined;
 
   /** `counts`: where the pools keep their open/idle connection counts (the metrics read them). */
@@ -30,7 +31,8 @@ export class Pools {
       for (const pool of this.#pools.values()) pool.sweep(now, sweepMs);
     }, sweepMs);
     this.#sweeper.unref();
-    this.deadlines = new Deadlines(Deadlines.tickFor(config.ROUTER_RESPONSE_TIMEOUT_MS, config.ROUTER_IDLE_TIMEOUT_MS));
+    this.timeouts = { responseMs: config.ROUTER_RESPONSE_TIMEOUT_MS, idleMs: config.ROUTER_IDLE_TIMEOUT_MS };
+    this.deadlines = new Deadlines(Deadlines.tickFor(this.timeouts.responseMs, this.timeouts.idleMs));
   }
 
   get(host: string, port: number): DynoPool {
@@ -63,10 +65,6 @@ export class Pools {
 
   /** After the server drained: every dyno connection still open is closed. Upgraded pipes left the pools. */
   close(): Promise<void> {
-    return this.destroy();
-  }
-
-  destroy(): Promise<void> {
     clearInterval(this.#sweeper);
     this.deadlines.stop();
     for (const pool of this.#pools.values()) pool.destroy();

@@ -33,7 +33,7 @@ class UpgradeExchange extends DynoAttempt {
   upgraded = false;
 
   constructor(p: PlaneDeps, client: Duplex, head: Buffer, requestHead: string, ended: (end: PipeEnd) => void, done: (a: Attempt) => void) {
-    super(done, p.pools.deadlines, { responseMs: p.config.ROUTER_RESPONSE_TIMEOUT_MS, idleMs: p.config.ROUTER_IDLE_TIMEOUT_MS }, false);
+    super(done, p.pools.deadlines, p.pools.timeouts, false);
     this.#p = p;
     this.#client = client;
     this.#head = head;
@@ -86,7 +86,7 @@ class UpgradeExchange extends DynoAttempt {
 
   /** After the 101: the socket leaves the pool; bytes the dyno sent behind its 101 go first. */
   #pipe(extra: Buffer | undefined): void {
-    this.done();
+    this.endExchange();
     const upstream = this.conn!.detach();
     this.conn = undefined;
     if (extra !== undefined) this.#client.write(extra);
@@ -96,7 +96,7 @@ class UpgradeExchange extends DynoAttempt {
   }
 
   protected complete(cleanTail: boolean): void {
-    this.done();
+    this.endExchange();
     if (this.#paused) this.conn!.socket.resume();
     this.conn!.release(this.reusable && cleanTail);
     this.conn = undefined;

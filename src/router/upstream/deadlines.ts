@@ -19,7 +19,6 @@ export class Deadlines {
   readonly #slots: (Expiring | undefined)[] = [];
   readonly #free: number[] = [];
   readonly #timer: NodeJS.Timeout;
-  #size = 0;
 
   constructor(readonly tickMs: number) {
     this.#timer = setInterval(() => this.#tick(), tickMs);
@@ -36,7 +35,6 @@ export class Deadlines {
     const i = this.#free.length > 0 ? this.#free.pop()! : this.#slots.length;
     this.#slots[i] = e;
     e.slot = i;
-    this.#size++;
   }
 
   unwatch(e: Expiring): void {
@@ -45,12 +43,6 @@ export class Deadlines {
     this.#slots[i] = undefined;
     e.slot = -1;
     this.#free.push(i);
-    this.#size--;
-  }
-
-  /** Exchanges watched now. */
-  get size(): number {
-    return this.#size;
   }
 
   #tick(): void {
@@ -69,6 +61,5 @@ export class Deadlines {
     for (const e of this.#slots) if (e !== undefined) e.slot = -1;
     this.#slots.length = 0;
     this.#free.length = 0;
-    this.#size = 0;
   }
 }

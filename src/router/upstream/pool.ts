@@ -218,8 +218,4 @@ export class DynoPool {
     this.close();
     for (const conn of [...this.#all]) conn.destroy();
   }
-
-  get busy(): number {
-    return this.#all.size - this.#idle.length;
-  }
 }

@@ -93,11 +93,6 @@ export class ResponseParser {
     return this.#done;
   }
 
-  /** True once a head is delivered and the body runs until the dyno closes (no length given). */
-  get closeDelimited(): boolean {
-    return !this.#inHead && this.#framing === 'close';
-  }
-
   /**
    * Parses `data`; returns the bytes past the end of the response (a well-behaved dyno sends
    * none: the caller must not reuse a connection that had some), or undefined. Throws
