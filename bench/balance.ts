@@ -34,19 +34,26 @@ async function main(argv: string[]): Promise<number> {
   const results = new Map<Balancer, OpenLoopResult[]>(BALANCERS.map((b) => [b, []]));
   try {
     // Interleaved rounds, each balancer's median round reported: see bench/router.ts.
-    for (let round = 0; round < rounds; round++) for (const balancer of BALANCERS) {
-      const sy = await startSwitchyard({ balancer, backends: backends.ports, cpu: PROXY_CPU });
-      try {
-        const origin = `http://127.0.0.1:${sy.ports[0]}`;
-        const load = { origin, headers: BENCH_HEADERS, connections: CONNECTIONS };
-        await openLoop({ ...load, rate: 50, durationMs: 1000 }); // warm-up, well under capacity
-        const r = await openLoop({ ...load, rate, durationMs: durationS * 1000, drainMs: 20_000, countHeader: 'x-dyno' });
-        results.get(balancer)!.push(r);
-        console.log(`# ${balancer}: p50 ${fmt(r.p50, 2)} ms, p99 ${fmt(r.p99, 2)} ms`);
-      } finally {
-        await sy.stop();
+    for (let round = 0; round < rounds; round++)
+      for (const balancer of BALANCERS) {
+        const sy = await startSwitchyard({ balancer, backends: backends.ports, cpu: PROXY_CPU });
+        try {
+          const origin = `http://127.0.0.1:${sy.ports[0]}`;
+          const load = { origin, headers: BENCH_HEADERS, connections: CONNECTIONS };
+          await openLoop({ ...load, rate: 50, durationMs: 1000 }); // warm-up, well under capacity
+          const r = await openLoop({
+            ...load,
+            rate,
+            durationMs: durationS * 1000,
+            drainMs: 20_000,
+            countHeader: 'x-dyno',
+          });
+          results.get(balancer)!.push(r);
+          console.log(`# ${balancer}: p50 ${fmt(r.p50, 2)} ms, p99 ${fmt(r.p99, 2)} ms`);
+        } finally {
+          await sy.stop();
+        }
       }
-    }
   } finally {
     await backends.stop();
   }
@@ -61,7 +68,9 @@ async function main(argv: string[]): Promise<number> {
   const median = new Map(BALANCERS.map((b) => [b, medianBy(results.get(b)!, (r) => r.p99)!]));
   for (const [b, r] of median) {
     const share = `${fmt((100 * (r.counts[slow] ?? 0)) / Math.max(1, r.ok), 1)}%`;
-    console.log(`| ${b} | ${r.offered} | ${r.ok} | ${r.errors + r.timeouts} | ${share} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.max, 2)} |`);
+    console.log(
+      `| ${b} | ${r.offered} | ${r.ok} | ${r.errors + r.timeouts} | ${share} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.max, 2)} |`,
+    );
   }
   const p2c = median.get('p2c')!.p99;
   console.log('');

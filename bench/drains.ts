@@ -22,7 +22,8 @@ import { silentLogger } from '../src/shared/log';
 import { deleteKeys, REDIS_URL, redisReachable } from '../test/fixtures/redis';
 
 const TIME_LIMIT_MS = 120_000;
-const MSG = 'at=info method=GET path="/" host=hello.localhost request_id=0123456789abcdef fwd="127.0.0.1" dyno=web.1 connect=1ms service=4ms status=200 bytes=512';
+const MSG =
+  'at=info method=GET path="/" host=hello.localhost request_id=0123456789abcdef fwd="127.0.0.1" dyno=web.1 connect=1ms service=4ms status=200 bytes=512';
 
 /** Worker: an HTTP and a syslog receiver that count lines and report each count reached. */
 function receivers(): void {
@@ -70,7 +71,11 @@ function receivers(): void {
     tcp = 0;
   });
   hs.listen(0, '127.0.0.1', () =>
-    ts.listen(0, '127.0.0.1', () => parentPort!.postMessage({ ports: { http: (hs.address() as AddressInfo).port, tcp: (ts.address() as AddressInfo).port } })),
+    ts.listen(0, '127.0.0.1', () =>
+      parentPort!.postMessage({
+        ports: { http: (hs.address() as AddressInfo).port, tcp: (ts.address() as AddressInfo).port },
+      }),
+    ),
   );
 }
 
@@ -97,18 +102,28 @@ async function cpuNow(store: 'memory' | 'redis'): Promise<{ main: number; all: n
 }
 
 function lines(n: number, from = 1): NewLine[] {
-  return Array.from({ length: n }, (_, i) => ({ time: '2026-11-26T10:00:00.123456+00:00', pri: 134, source: 'app', ps: 'web.1', msg: `${MSG} n=${from + i}` }));
+  return Array.from({ length: n }, (_, i) => ({
+    time: '2026-11-26T10:00:00.123456+00:00',
+    pri: 134,
+    source: 'app',
+    ps: 'web.1',
+    msg: `${MSG} n=${from + i}`,
+  }));
 }
 
 async function main(): Promise<void> {
   const N = Number(process.argv[2] ?? 200_000);
   const only = process.argv[3] ?? '';
-  const chosen = (kind: string, store: string): boolean => `${kind}-${store}`.includes(only) || `${store}-${kind}`.includes(only);
+  const chosen = (kind: string, store: string): boolean =>
+    `${kind}-${store}`.includes(only) || `${store}-${kind}`.includes(only);
   const worker = new Worker(__filename);
   const ports = await new Promise<{ http: number; tcp: number }>((r) => worker.once('message', (m) => r(m.ports)));
   const reached = (kind: string, n: number): Promise<void> =>
     new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${kind}: not all ${n} lines in ${TIME_LIMIT_MS} ms`)), TIME_LIMIT_MS);
+      const timer = setTimeout(
+        () => reject(new Error(`${kind}: not all ${n} lines in ${TIME_LIMIT_MS} ms`)),
+        TIME_LIMIT_MS,
+      );
       const on = (m: { kind?: string }): void => {
         if (m.kind !== kind) return;
         clearTimeout(timer);
@@ -120,13 +135,19 @@ async function main(): Promise<void> {
     });
   const sample: LogLine[] = lines(500).map((l, i) => ({ seq: i + 1, ...l }));
   const rate = (n: number, ms: number): string => `${Math.round((n / ms) * 1000).toLocaleString('en-US')} lines/s`;
-  process.stdout.write(`drains lines=${N} line_bytes=${frameBatch(sample.slice(0, 1), 'rfc5424', 'd.x').length} node=${process.version}\n`);
+  process.stdout.write(
+    `drains lines=${N} line_bytes=${frameBatch(sample.slice(0, 1), 'rfc5424', 'd.x').length} node=${process.version}\n`,
+  );
 
   // Peers: the same bytes through the bare transports.
   const body = frameBatch(sample, 'logplex', 'host');
   let t0 = performance.now();
   for (let sent = 0; sent < N; sent += 500) {
-    const res = await request(`http://127.0.0.1:${ports.http}/`, { method: 'POST', headers: { 'logplex-msg-count': '500' }, body });
+    const res = await request(`http://127.0.0.1:${ports.http}/`, {
+      method: 'POST',
+      headers: { 'logplex-msg-count': '500' },
+      body,
+    });
     await res.body.dump();
   }
   const peerHttp = performance.now() - t0;
@@ -138,15 +159,31 @@ async function main(): Promise<void> {
   await done;
   const peerTcp = performance.now() - t0;
   sock.destroy();
-  process.stdout.write(`  peer  http (undici, 500-line POSTs): ${rate(N, peerHttp)}\n  peer  tcp  (bare socket writes):    ${rate(N, peerTcp)}\n`);
+  process.stdout.write(
+    `  peer  http (undici, 500-line POSTs): ${rate(N, peerHttp)}\n  peer  tcp  (bare socket writes):    ${rate(N, peerTcp)}\n`,
+  );
 
   const stores: ('memory' | 'redis')[] = ['memory'];
   if (await redisReachable()) stores.push('redis');
   for (const store of stores) {
     if (!chosen('http', store) && !chosen('tcp', store)) continue;
     const prefix = `sybench:drains:${process.pid}:`;
-    const config = loadConfig({ LOGPLEX_PORT: '0', LOGPLEX_SYSLOG_PORT: '0', LOGPLEX_HISTORY_LINES: String(N + 1000), SWITCHYARD_GRACE_MS: '2000', ...(store === 'redis' ? { REDIS_URL } : {}) });
-    const node = await startLogplex({ config, store, host: '127.0.0.1', apiToken: undefined, log: silentLogger, prefix, drains: { tickMs: 600_000, pollMs: 5 } });
+    const config = loadConfig({
+      LOGPLEX_PORT: '0',
+      LOGPLEX_SYSLOG_PORT: '0',
+      LOGPLEX_HISTORY_LINES: String(N + 1000),
+      SWITCHYARD_GRACE_MS: '2000',
+      ...(store === 'redis' ? { REDIS_URL } : {}),
+    });
+    const node = await startLogplex({
+      config,
+      store,
+      host: '127.0.0.1',
+      apiToken: undefined,
+      log: silentLogger,
+      prefix,
+      drains: { tickMs: 600_000, pollMs: 5 },
+    });
     try {
       for (const [kind, url, peer] of [
         ['http', `http://127.0.0.1:${ports.http}/logs`, peerHttp],

@@ -41,17 +41,26 @@ function frame(token: string, tag: string): Buffer {
   const time = formatTimestamp(Date.now());
   const head = formatSyslog({ pri: 190, timestamp: time, hostname: 'host', appName: token, procId: 'web.1', msg: '' });
   const msg = tag.padEnd(LINE_BYTES - 4 - head.length - 1, 'x');
-  const f = encodeFrame(formatSyslog({ pri: 190, timestamp: time, hostname: 'host', appName: token, procId: 'web.1', msg }));
+  const f = encodeFrame(
+    formatSyslog({ pri: 190, timestamp: time, hostname: 'host', appName: token, procId: 'web.1', msg }),
+  );
   if (f.length !== LINE_BYTES) throw new Error(`frame is ${f.length} bytes`);
   return f;
 }
 
 /** Opens the tail and resolves once `expect` messages arrived (or rejects after the time limit). */
-function tail(url: string, expect: number, onMessage?: (m: string) => void): Promise<{ ws: WebSocket; all: Promise<number> }> {
+function tail(
+  url: string,
+  expect: number,
+  onMessage?: (m: string) => void,
+): Promise<{ ws: WebSocket; all: Promise<number> }> {
   const ws = new WebSocket(url.replace(/^http/, 'ws'));
   let n = 0;
   const all = new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`tail saw ${n} of ${expect} lines in ${TIME_LIMIT_MS} ms`)), TIME_LIMIT_MS);
+    const timer = setTimeout(
+      () => reject(new Error(`tail saw ${n} of ${expect} lines in ${TIME_LIMIT_MS} ms`)),
+      TIME_LIMIT_MS,
+    );
     ws.on('message', (d) => {
       onMessage?.(String(d));
       if (++n >= expect) {
@@ -158,7 +167,12 @@ async function runJob(job: Job): Promise<JobResult> {
       s.end();
       ws.terminate();
       loop.disable();
-      return { seconds: (performance.now() - start) / 1000, lines: total, latenciesMs: latencies, loopDelayP99Ms: loop.percentile(99) / 1e6 };
+      return {
+        seconds: (performance.now() - start) / 1000,
+        lines: total,
+        latenciesMs: latencies,
+        loopDelayP99Ms: loop.percentile(99) / 1e6,
+      };
     }
   }
 }
@@ -174,8 +188,17 @@ async function inWorker(job: Job): Promise<JobResult & { elu: number }> {
   return { ...r, elu: performance.eventLoopUtilization(before).utilization };
 }
 
-async function startNode(store: 'memory' | 'redis', prefix: string): Promise<{ node: LogplexNode; token: string; channel: number }> {
-  const config = loadConfig({ LOGPLEX_PORT: '0', LOGPLEX_SYSLOG_PORT: '0', REDIS_URL, LOGPLEX_SESSION_BUFFER: '100000', SWITCHYARD_GRACE_MS: '1000' });
+async function startNode(
+  store: 'memory' | 'redis',
+  prefix: string,
+): Promise<{ node: LogplexNode; token: string; channel: number }> {
+  const config = loadConfig({
+    LOGPLEX_PORT: '0',
+    LOGPLEX_SYSLOG_PORT: '0',
+    REDIS_URL,
+    LOGPLEX_SESSION_BUFFER: '100000',
+    SWITCHYARD_GRACE_MS: '1000',
+  });
   const node = await startLogplex({ config, store, host: '127.0.0.1', apiToken: undefined, log: silentLogger, prefix });
   const c = await node.store.createChannel('bench', ['app']);
   return { node, token: c.tokens[0]!.token, channel: c.id };
@@ -209,14 +232,42 @@ async function main(): Promise<void> {
     const { node, token, channel } = await startNode(store, prefix);
     try {
       const port = node.syslogPort;
-      const tcp = await inWorker({ kind: 'tcp', port, token, lines: tcpLines, conns: 4, sessionUrl: await session(node, channel) });
+      const tcp = await inWorker({
+        kind: 'tcp',
+        port,
+        token,
+        lines: tcpLines,
+        conns: 4,
+        sessionUrl: await session(node, channel),
+      });
       const tcpRate = tcp.lines / tcp.seconds;
-      console.log(`  [${store}] syslog TCP, 4 conns, 1 WebSocket tail: ${fmt(tcpRate)} lines/s (${(tcpRate / base.linesPerSec).toFixed(2)}x baseline; node loop ${pctOf(tcp.elu)} busy)`);
-      const http = await inWorker({ kind: 'http', base: `http://127.0.0.1:${node.httpPort}`, token, bodies: Math.round(tcpLines / 200), perBody: 100, conns: 4, sessionUrl: await session(node, channel) });
-      console.log(`  [${store}] HTTP logplex-1, 100-line bodies, 4 conns, 1 tail: ${fmt(http.lines / http.seconds)} lines/s (node loop ${pctOf(http.elu)} busy)`);
-      const lat = await inWorker({ kind: 'latency', port, token, rate: 10_000, seconds: 3, sessionUrl: await session(node, channel) });
+      console.log(
+        `  [${store}] syslog TCP, 4 conns, 1 WebSocket tail: ${fmt(tcpRate)} lines/s (${(tcpRate / base.linesPerSec).toFixed(2)}x baseline; node loop ${pctOf(tcp.elu)} busy)`,
+      );
+      const http = await inWorker({
+        kind: 'http',
+        base: `http://127.0.0.1:${node.httpPort}`,
+        token,
+        bodies: Math.round(tcpLines / 200),
+        perBody: 100,
+        conns: 4,
+        sessionUrl: await session(node, channel),
+      });
+      console.log(
+        `  [${store}] HTTP logplex-1, 100-line bodies, 4 conns, 1 tail: ${fmt(http.lines / http.seconds)} lines/s (node loop ${pctOf(http.elu)} busy)`,
+      );
+      const lat = await inWorker({
+        kind: 'latency',
+        port,
+        token,
+        rate: 10_000,
+        seconds: 3,
+        sessionUrl: await session(node, channel),
+      });
       const l = lat.latenciesMs ?? [];
-      console.log(`  [${store}] ingest → tail latency at 10,000 lines/s for 3 s: p50 ${pct(l, 50).toFixed(2)} ms, p99 ${pct(l, 99).toFixed(2)} ms (${l.length} samples; the sender's own event-loop delay p99 ${(lat.loopDelayP99Ms ?? NaN).toFixed(2)} ms)`);
+      console.log(
+        `  [${store}] ingest → tail latency at 10,000 lines/s for 3 s: p50 ${pct(l, 50).toFixed(2)} ms, p99 ${pct(l, 99).toFixed(2)} ms (${l.length} samples; the sender's own event-loop delay p99 ${(lat.loopDelayP99Ms ?? NaN).toFixed(2)} ms)`,
+      );
     } finally {
       await node.close();
       if (store === 'redis') await deleteKeys(prefix);

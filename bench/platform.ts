@@ -24,13 +24,21 @@ async function main(): Promise<void> {
   let out = '';
   dev.stdout.on('data', (b: Buffer) => (out += b.toString()));
   const deadline = Date.now() + 20_000;
-  while (!(/dyno=web\.1 msg="dyno up"/.test(out) && /dyno=web\.2 msg="dyno up"/.test(out)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  while (!(/dyno=web\.1 msg="dyno up"/.test(out) && /dyno=web\.2 msg="dyno up"/.test(out)) && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 50));
   const router = /router +(http:\S+)/.exec(out)?.[1];
   const logplex = /Logplex API +(http:\S+)\/v2\/channels/.exec(out)?.[1];
   if (!router || !logplex) throw new Error('dev did not start:\n' + out);
   try {
-    const apps = (await (await request(logplex + '/v2/channels?name=hello')).body.json()) as { name: string; channel_id: number }[];
-    const s = await request(logplex + '/v2/sessions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ channel_id: apps[0]!.channel_id, num: 0, tail: true }) });
+    const apps = (await (await request(logplex + '/v2/channels?name=hello')).body.json()) as {
+      name: string;
+      channel_id: number;
+    }[];
+    const s = await request(logplex + '/v2/sessions', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ channel_id: apps[0]!.channel_id, num: 0, tail: true }),
+    });
     const { url } = (await s.body.json()) as { url: string };
     const ws = new WebSocket(url.replace(/^http/, 'ws'));
     await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
@@ -57,7 +65,8 @@ async function main(): Promise<void> {
       done.set(id, t1);
     }
     const waitUntil = Date.now() + 5_000;
-    while (Date.now() < waitUntil && [...done.keys()].some((id) => !(seen.get(id)?.router && seen.get(id)?.app))) await new Promise((r) => setTimeout(r, 20));
+    while (Date.now() < waitUntil && [...done.keys()].some((id) => !(seen.get(id)?.router && seen.get(id)?.app)))
+      await new Promise((r) => setTimeout(r, 20));
     const toRouter: number[] = [];
     const toApp: number[] = [];
     let missing = 0;
@@ -68,7 +77,8 @@ async function main(): Promise<void> {
       if (e?.app !== undefined) toApp.push(Math.max(0, e.app - t1));
     }
     ws.terminate();
-    const row = (name: string, xs: number[]): string => `| ${name} | ${pct(xs, 50).toFixed(1)} | ${pct(xs, 99).toFixed(1)} | ${Math.max(...xs).toFixed(1)} |`;
+    const row = (name: string, xs: number[]): string =>
+      `| ${name} | ${pct(xs, 50).toFixed(1)} | ${pct(xs, 99).toFixed(1)} | ${Math.max(...xs).toFixed(1)} |`;
     console.log(`requests: ${done.size}, lines missing after 5 s: ${missing}`);
     console.log('| measure (ms) | p50 | p99 | max |\n| --- | --- | --- | --- |');
     console.log(row('request round trip through the router', rtt));

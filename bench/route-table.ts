@@ -37,7 +37,13 @@ function makeApps(n: number, now: number): AppRecord[] {
       balancer: 'p2c',
       affinity: false,
       domains: [flat(`${a}.localhost`)],
-      dynos: [1, 2, 3].map((d) => ({ name: `web.${d}`, host: '127.0.0.1', port: 10_000 + d, state: 'up' as const, leaseExpiresAt: now + 3_600_000 })),
+      dynos: [1, 2, 3].map((d) => ({
+        name: `web.${d}`,
+        host: '127.0.0.1',
+        port: 10_000 + d,
+        state: 'up' as const,
+        leaseExpiresAt: now + 3_600_000,
+      })),
       version: 1,
     });
   }
@@ -55,7 +61,12 @@ const HOT = 10;
  * ns per lookup over a random sequence of hosts (the same count at every size): drawn from the
  * whole table (`uniform`: every lookup a likely cache miss at large sizes) or from HOT hosts.
  */
-function lookupCost(table: RouteTable, hosts: string[], normalise: boolean, spread: 'uniform' | 'hot'): { ns: number; hits: number } {
+function lookupCost(
+  table: RouteTable,
+  hosts: string[],
+  normalise: boolean,
+  spread: 'uniform' | 'hot',
+): { ns: number; hits: number } {
   const seq = new Uint32Array(LOOKUPS);
   const range = spread === 'hot' ? Math.min(HOT, hosts.length) : hosts.length;
   for (let i = 0; i < LOOKUPS; i++) seq[i] = Math.floor(Math.random() * range);
@@ -112,7 +123,10 @@ async function writeApps(client: Redis, prefix: string, apps: AppRecord[]): Prom
   }
 }
 
-async function loadFromRedis(n: number, apps: AppRecord[]): Promise<{ loadMs: number; buildMs: number; loaded: number }> {
+async function loadFromRedis(
+  n: number,
+  apps: AppRecord[],
+): Promise<{ loadMs: number; buildMs: number; loaded: number }> {
   const prefix = `sybench:${randomBytes(4).toString('hex')}:`;
   const client = new Redis(REDIS_URL);
   const store = new RedisRouteStore(REDIS_URL, prefix);
@@ -184,7 +198,9 @@ async function main(): Promise<void> {
   const last = rows[rows.length - 1]!;
   for (const [label] of MODES) {
     const key = `${label} ns`;
-    process.stdout.write(`${key}: ${last.apps} apps / ${first.apps} apps = ${(Number(last[key]) / Number(first[key])).toFixed(2)}\n`);
+    process.stdout.write(
+      `${key}: ${last.apps} apps / ${first.apps} apps = ${(Number(last[key]) / Number(first[key])).toFixed(2)}\n`,
+    );
   }
 }
 

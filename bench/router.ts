@@ -41,7 +41,11 @@ async function main(argv: string[]): Promise<number> {
   const tool = (argValue(argv, '--tool') ?? defaultTool) as LoadTool;
   const profileDir = argValue(argv, '--profile');
   const only = argValue(argv, '--peers')?.split(',');
-  if (!(durationS > 0 && durationS <= 60) || !(connections > 0 && connections <= 1000) || !(rounds >= 1 && rounds <= 9)) {
+  if (
+    !(durationS > 0 && durationS <= 60) ||
+    !(connections > 0 && connections <= 1000) ||
+    !(rounds >= 1 && rounds <= 9)
+  ) {
     console.error('--duration must be 1-60 s, --connections 1-1000 and --rounds 1-9');
     return 2;
   }
@@ -91,7 +95,8 @@ async function main(argv: string[]): Promise<number> {
           const cpu0 = cpuSeconds(server.pid);
           const r = await peak({ ...load, durationS });
           const cpu1 = cpuSeconds(server.pid);
-          const perCpuS = cpu0 !== undefined && cpu1 !== undefined && cpu1 > cpu0 ? r.requests / (cpu1 - cpu0) : undefined;
+          const perCpuS =
+            cpu0 !== undefined && cpu1 !== undefined && cpu1 > cpu0 ? r.requests / (cpu1 - cpu0) : undefined;
           rows.get(peer)!.peaks.push({ ...r, perCpuS });
           return `${fmt(r.rps, 0)} req/s, p99 ${fmt(r.p99, 2)} ms, ${perCpuS ? fmt(perCpuS, 0) : '-'} req per CPU-second`;
         });
@@ -124,12 +129,23 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-function report(rows: Row[], o: { durationS: number; connections: number; rounds: number; tool: LoadTool; rate: number; pinned: boolean }): void {
+function report(
+  rows: Row[],
+  o: { durationS: number; connections: number; rounds: number; tool: LoadTool; rate: number; pinned: boolean },
+): void {
   const peakOf = (p: Peer): PeakRun | undefined => medianBy(rows.find((r) => r.peer === p)?.peaks ?? [], (r) => r.rps);
-  const perCpuOf = (p: Peer): number | undefined => medianBy(rows.find((r) => r.peer === p)?.peaks ?? [], (r) => r.perCpuS ?? 0)?.perCpuS;
-  const quarterOf = (p: Peer): OpenLoopResult | undefined => medianBy(rows.find((r) => r.peer === p)?.quarters ?? [], (r) => r.p99);
-  console.log(`\nnode ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? '?'}; ${o.tool}, ${o.connections} connections, ${o.durationS} s per run, median of ${o.rounds} interleaved rounds;`);
-  console.log(o.pinned ? `proxy pinned to cpu ${PROXY_CPU}, load + backends to cpu ${LOAD_CPU} (taskset)` : 'not pinned (--no-pin, or taskset missing)');
+  const perCpuOf = (p: Peer): number | undefined =>
+    medianBy(rows.find((r) => r.peer === p)?.peaks ?? [], (r) => r.perCpuS ?? 0)?.perCpuS;
+  const quarterOf = (p: Peer): OpenLoopResult | undefined =>
+    medianBy(rows.find((r) => r.peer === p)?.quarters ?? [], (r) => r.p99);
+  console.log(
+    `\nnode ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? '?'}; ${o.tool}, ${o.connections} connections, ${o.durationS} s per run, median of ${o.rounds} interleaved rounds;`,
+  );
+  console.log(
+    o.pinned
+      ? `proxy pinned to cpu ${PROXY_CPU}, load + backends to cpu ${LOAD_CPU} (taskset)`
+      : 'not pinned (--no-pin, or taskset missing)',
+  );
   console.log(`latency at a quarter of Switchyard's peak: open loop, ${o.rate || '-'} req/s\n`);
   console.log('| peer | req/s | p50 ms | p99 ms | req per CPU-s | errors | 1/4-peak p50 ms | 1/4-peak p99 ms |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
@@ -140,7 +156,10 @@ function report(rows: Row[], o: { durationS: number; connections: number; rounds
       continue;
     }
     const q = quarterOf(r.peer);
-    const errors = [...r.peaks.map((x) => x.errors), ...r.quarters.map((x) => x.errors + x.timeouts)].reduce((a, b) => a + b, 0);
+    const errors = [...r.peaks.map((x) => x.errors), ...r.quarters.map((x) => x.errors + x.timeouts)].reduce(
+      (a, b) => a + b,
+      0,
+    );
     console.log(
       `| ${r.peer} | ${fmt(p.rps, 0)} | ${fmt(p.p50, 2)} | ${fmt(p.p99, 2)} | ${fmt(perCpuOf(r.peer) ?? NaN, 0)} | ${errors} | ${q ? fmt(q.p50, 3) : '-'} | ${q ? fmt(q.p99, 3) : '-'} |`,
     );

@@ -20,10 +20,26 @@ const CHUNK = 64 * 1024;
 /** `lines` framed lines of exactly 200 bytes each, in 64 KiB chunks as a TCP socket would hand them over. */
 function workload(lines: number): Buffer[] {
   const time = formatTimestamp(Date.UTC(2026, 10, 26, 10, 0, 0, 123), 456);
-  const head = formatSyslog({ pri: 190, timestamp: time, hostname: 'host', appName: 't.0c6a3bd0-0e8f-4a3c-9f3b-1d3e5f7a9b1c', procId: 'web.1', msg: '' });
+  const head = formatSyslog({
+    pri: 190,
+    timestamp: time,
+    hostname: 'host',
+    appName: 't.0c6a3bd0-0e8f-4a3c-9f3b-1d3e5f7a9b1c',
+    procId: 'web.1',
+    msg: '',
+  });
   const prefixLen = 4; // "196 "
   const msg = 'at=info method=GET path="/" status=200 '.padEnd(FRAME_BYTES - prefixLen - head.length - 1, 'x');
-  const frame = encodeFrame(formatSyslog({ pri: 190, timestamp: time, hostname: 'host', appName: 't.0c6a3bd0-0e8f-4a3c-9f3b-1d3e5f7a9b1c', procId: 'web.1', msg }));
+  const frame = encodeFrame(
+    formatSyslog({
+      pri: 190,
+      timestamp: time,
+      hostname: 'host',
+      appName: 't.0c6a3bd0-0e8f-4a3c-9f3b-1d3e5f7a9b1c',
+      procId: 'web.1',
+      msg,
+    }),
+  );
   if (frame.length !== FRAME_BYTES) throw new Error(`workload frame is ${frame.length} bytes, expected ${FRAME_BYTES}`);
   const all = Buffer.alloc(frame.length * lines);
   for (let i = 0; i < lines; i++) frame.copy(all, i * frame.length);
@@ -63,11 +79,17 @@ export function measureSplitter(lines: number): SplitterResult {
   for (let i = 0; i < 3; i++) {
     const p = run(chunks, true);
     const s = run(chunks, false);
-    if (p.frames !== lines || s.frames !== lines) throw new Error(`expected ${lines} frames, got ${p.frames}/${s.frames}`);
+    if (p.frames !== lines || s.frames !== lines)
+      throw new Error(`expected ${lines} frames, got ${p.frames}/${s.frames}`);
     parseBest = Math.min(parseBest, p.seconds);
     splitBest = Math.min(splitBest, s.seconds);
   }
-  return { lines, linesPerSec: Math.round(lines / parseBest), splitOnlyLinesPerSec: Math.round(lines / splitBest), frameBytes: FRAME_BYTES };
+  return {
+    lines,
+    linesPerSec: Math.round(lines / parseBest),
+    splitOnlyLinesPerSec: Math.round(lines / splitBest),
+    frameBytes: FRAME_BYTES,
+  };
 }
 
 if (require.main === module) {
@@ -75,7 +97,13 @@ if (require.main === module) {
   const r = measureSplitter(lines);
   const mb = (n: number): string => ((n * r.frameBytes) / 1e6).toFixed(1);
   console.log(`syslog-splitter lines=${r.lines} frame_bytes=${r.frameBytes} node=${process.version}`);
-  console.log(`  FrameSplitter + parseSyslog: ${r.linesPerSec.toLocaleString('en-US')} lines/s (${mb(r.linesPerSec)} MB/s)`);
-  console.log(`  FrameSplitter alone:         ${r.splitOnlyLinesPerSec.toLocaleString('en-US')} lines/s (${mb(r.splitOnlyLinesPerSec)} MB/s)`);
-  console.log(`  parse cost: splitter+parse runs at ${(r.linesPerSec / r.splitOnlyLinesPerSec).toFixed(2)}x the bare splitter`);
+  console.log(
+    `  FrameSplitter + parseSyslog: ${r.linesPerSec.toLocaleString('en-US')} lines/s (${mb(r.linesPerSec)} MB/s)`,
+  );
+  console.log(
+    `  FrameSplitter alone:         ${r.splitOnlyLinesPerSec.toLocaleString('en-US')} lines/s (${mb(r.splitOnlyLinesPerSec)} MB/s)`,
+  );
+  console.log(
+    `  parse cost: splitter+parse runs at ${(r.linesPerSec / r.splitOnlyLinesPerSec).toFixed(2)}x the bare splitter`,
+  );
 }

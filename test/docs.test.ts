@@ -11,7 +11,10 @@ const doc = readFileSync(join(__dirname, '..', '..', 'docs', 'errors.md'), 'utf8
 function rows(prefix: 'H' | 'L'): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const line of doc.split('\n')) {
-    const cells = line.split('|').slice(1, -1).map((c) => c.trim());
+    const cells = line
+      .split('|')
+      .slice(1, -1)
+      .map((c) => c.trim());
     if (cells[0] && new RegExp(`^${prefix}\\d\\d$`).test(cells[0])) out.set(cells[0], cells);
   }
   return out;

@@ -64,9 +64,14 @@ function serialWorker(ms: number, index: string): Handler {
 async function main(argv: string[]): Promise<void> {
   const i = argv.indexOf('--serial-ms');
   const serial = (i >= 0 ? argv[i + 1]! : '0').split(',').map(Number);
-  const servers = serial.map((ms, i) => createServer({ keepAlive: true }, ms > 0 ? serialWorker(ms, String(i)) : immediate(String(i))));
+  const servers = serial.map((ms, i) =>
+    createServer({ keepAlive: true }, ms > 0 ? serialWorker(ms, String(i)) : immediate(String(i))),
+  );
   const ports = await Promise.all(
-    servers.map((s) => new Promise<number>((resolve) => s.listen(0, '127.0.0.1', () => resolve((s.address() as AddressInfo).port)))),
+    servers.map(
+      (s) =>
+        new Promise<number>((resolve) => s.listen(0, '127.0.0.1', () => resolve((s.address() as AddressInfo).port))),
+    ),
   );
   announce(ports);
 }

@@ -16,7 +16,12 @@ import { announce, pinned, startChild, type ServerChild } from './child';
 export type NodePeer = 'http-proxy' | 'undici';
 
 /** `profileDir`: run under `node --cpu-prof`, as Switchyard can, to compare where time goes. */
-export function startNodePeer(kind: NodePeer, backends: readonly number[], cpu?: number, profileDir?: string): Promise<ServerChild> {
+export function startNodePeer(
+  kind: NodePeer,
+  backends: readonly number[],
+  cpu?: number,
+  profileDir?: string,
+): Promise<ServerChild> {
   const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   return startChild(kind, __filename, [kind, backends.join(',')], { cpu, nodeArgs });
 }
@@ -24,7 +29,10 @@ export function startNodePeer(kind: NodePeer, backends: readonly number[], cpu?:
 const NGINX = ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/local/nginx/sbin/nginx'].find((p) => existsSync(p));
 
 /** nginx on one core (one process, `worker_processes 1`), or why it was skipped. */
-export async function startNginx(backends: readonly number[], cpu?: number): Promise<ServerChild | { skipped: string }> {
+export async function startNginx(
+  backends: readonly number[],
+  cpu?: number,
+): Promise<ServerChild | { skipped: string }> {
   if (!NGINX) return { skipped: 'nginx not installed (apt-get install -y nginx to include it)' };
   const dir = mkdtempSync(join(tmpdir(), 'sy-bench-nginx-'));
   const port = await freePort();
@@ -131,7 +139,12 @@ function undiciPeer(ports: readonly number[]): Server {
   return createServer((req, res) => {
     const pool = pools[next++ % pools.length]!;
     const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
-    const opts = { path: req.url ?? '/', method: req.method as 'GET', headers: endToEnd(req.headers), body: hasBody ? req : null };
+    const opts = {
+      path: req.url ?? '/',
+      method: req.method as 'GET',
+      headers: endToEnd(req.headers),
+      body: hasBody ? req : null,
+    };
     pool
       .stream(opts, ({ statusCode, headers }) => {
         res.writeHead(statusCode, endToEnd(headers as IncomingHttpHeaders));

@@ -35,7 +35,9 @@ export function pinned(cpu: number | undefined, cmd: string, args: readonly stri
 export async function pinSelf(cpu: number): Promise<boolean> {
   if (TASKSET === undefined || !pinning) return false;
   const child = spawn(TASKSET, ['-a', '-p', '-c', String(cpu), String(process.pid)], { stdio: 'ignore' });
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve).on('error', () => resolve(null)));
+  const code = await new Promise<number | null>((resolve) =>
+    child.on('exit', resolve).on('error', () => resolve(null)),
+  );
   return code === 0;
 }
 
@@ -55,12 +57,20 @@ export interface ChildOptions {
 }
 
 /** Starts `node script ...args` and resolves once it printed `listening PORT[,PORT...]`. */
-export function startChild(name: string, script: string, args: readonly string[], opts: ChildOptions = {}): Promise<ServerChild> {
+export function startChild(
+  name: string,
+  script: string,
+  args: readonly string[],
+  opts: ChildOptions = {},
+): Promise<ServerChild> {
   const [cmd, argv] = pinned(opts.cpu, process.execPath, [...(opts.nodeArgs ?? []), script, ...args]);
   const child = spawn(cmd, argv, { stdio: ['pipe', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => fail(new Error(`${name}: not listening after ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => fail(new Error(`${name}: not listening after ${START_TIMEOUT_MS} ms`)),
+      START_TIMEOUT_MS,
+    );
     const fail = (err: Error): void => {
       clearTimeout(timer);
       child.kill('SIGKILL');

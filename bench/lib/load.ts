@@ -63,7 +63,8 @@ function wrkLatency(out: string, pct: string): number {
   return Number(m[1]) * UNIT_MS[m[2]!]!;
 }
 
-const titleCase = (name: string): string => name.replace(/(^|-)([a-z])/g, (_m, sep: string, c: string) => sep + c.toUpperCase());
+const titleCase = (name: string): string =>
+  name.replace(/(^|-)([a-z])/g, (_m, sep: string, c: string) => sep + c.toUpperCase());
 
 async function wrk(o: PeakOptions): Promise<LoadResult> {
   // wrk adds its own `Host` unless one is given under exactly that spelling (a Lua table
@@ -77,7 +78,13 @@ async function wrk(o: PeakOptions): Promise<LoadResult> {
   const sockErr = /Socket errors: connect ([0-9]+), read ([0-9]+), write ([0-9]+), timeout ([0-9]+)/.exec(out);
   const errors = Number(non2xx?.[1] ?? 0) + (sockErr ? sockErr.slice(1).reduce((n, v) => n + Number(v), 0) : 0);
   const requests = /([0-9]+) requests in/.exec(out);
-  return { rps: Number(rps?.[1] ?? 0), requests: Number(requests?.[1] ?? 0), p50: wrkLatency(out, '50'), p99: wrkLatency(out, '99'), errors };
+  return {
+    rps: Number(rps?.[1] ?? 0),
+    requests: Number(requests?.[1] ?? 0),
+    p50: wrkLatency(out, '50'),
+    p99: wrkLatency(out, '99'),
+    errors,
+  };
 }
 
 async function autocannon(o: PeakOptions): Promise<LoadResult> {
@@ -93,5 +100,11 @@ async function autocannon(o: PeakOptions): Promise<LoadResult> {
     errors: number;
     timeouts: number;
   };
-  return { rps: r.requests.average, requests: r.requests.total, p50: r.latency.p50, p99: r.latency.p99, errors: r.non2xx + r.errors + r.timeouts };
+  return {
+    rps: r.requests.average,
+    requests: r.requests.total,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    errors: r.non2xx + r.errors + r.timeouts,
+  };
 }

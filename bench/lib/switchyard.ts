@@ -31,7 +31,10 @@ export interface SwitchyardOptions {
 
 export function startSwitchyard(o: SwitchyardOptions): Promise<ServerChild> {
   const nodeArgs = o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : [];
-  return startChild(`switchyard/${o.balancer}`, __filename, [o.balancer, o.backends.join(',')], { cpu: o.cpu, nodeArgs });
+  return startChild(`switchyard/${o.balancer}`, __filename, [o.balancer, o.backends.join(',')], {
+    cpu: o.cpu,
+    nodeArgs,
+  });
 }
 
 /** The bench table: `APPS` apps, each with one dyno per backend, leases a day long. */
@@ -55,7 +58,10 @@ export function benchApps(balancer: Balancer, backends: readonly number[], now: 
 async function main(argv: string[]): Promise<void> {
   const balancer = argv[0] as Balancer;
   const ports = (argv[1] ?? '').split(',').map(Number);
-  const config = loadConfig({}, { SWITCHYARD_API_TOKEN: 'bench-token-0123456789', ROUTER_AFFINITY_SECRET: 'bench-affinity-0123456789' });
+  const config = loadConfig(
+    {},
+    { SWITCHYARD_API_TOKEN: 'bench-token-0123456789', ROUTER_AFFINITY_SECRET: 'bench-affinity-0123456789' },
+  );
   const table = RouteTable.build(benchApps(balancer, ports, Date.now()), Date.now());
   // The router line is still built for every request; only its destinations are null sinks.
   const nullSink = (): void => undefined;

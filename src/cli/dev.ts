@@ -50,12 +50,24 @@ export async function run(argv: string[]): Promise<number> {
   if (typeof lp === 'number') return lp;
   const logplexUrl = `http://${host}:${lp.httpPort}`;
   const lpEp: Endpoint = { url: logplexUrl, token: undefined };
-  const client = new LogplexClient({ url: logplexUrl, onBatchError: (e) => log.warn('router lines dropped', { code: e.code, lines: e.lines }) });
+  const client = new LogplexClient({
+    url: logplexUrl,
+    onBatchError: (e) => log.warn('router lines dropped', { code: e.code, lines: e.lines }),
+  });
   const registry = createRegistry('router');
   let node: RouterNode | undefined;
   const sink = new LogplexAccessLog(client, (app) => node?.table.table.app(app)?.app.routerToken, registry);
   try {
-    node = await startRouter({ config, store: routes, host, apiToken: undefined, log: log.child({ svc: 'router' }), onAppCreated: channelHook(lpEp), accessLog: sink, registry });
+    node = await startRouter({
+      config,
+      store: routes,
+      host,
+      apiToken: undefined,
+      log: log.child({ svc: 'router' }),
+      onAppCreated: channelHook(lpEp),
+      accessLog: sink,
+      registry,
+    });
   } catch (err) {
     await client.close();
     await lp.close();
@@ -110,10 +122,14 @@ function portInUse(err: unknown): number {
 function startDemoDyno(dyno: string, adminUrl: string, logplexUrl: string, level: string, log: Logger): ChildProcess {
   const main = join(__dirname, 'main.js');
   const app = join(__dirname, 'demo-app.js');
-  const child = spawn(process.execPath, [main, 'dyno', '--app', DEMO_APP, '--name', dyno, '--', process.execPath, app], {
-    env: { ...process.env, ROUTER_ADMIN_URL: adminUrl, LOGPLEX_URL: logplexUrl, LOG_LEVEL: level },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [main, 'dyno', '--app', DEMO_APP, '--name', dyno, '--', process.execPath, app],
+    {
+      env: { ...process.env, ROUTER_ADMIN_URL: adminUrl, LOGPLEX_URL: logplexUrl, LOG_LEVEL: level },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
   child.on('error', (err) => log.error('demo dyno failed', { dyno, ...errorFields(err) }));
   return child;
 }

@@ -14,7 +14,8 @@ import { intOption, parseOptions, UsageError } from './platform/argv';
 import { readLines } from './platform/line-reader';
 import { freePort, waitListening } from './platform/wait-listening';
 
-const USAGE = 'Usage: switchyard dyno --app A --name web.1 [--port N] [--ttl S] [--host H] -- CMD [ARGS...]\n' +
+const USAGE =
+  'Usage: switchyard dyno --app A --name web.1 [--port N] [--ttl S] [--host H] -- CMD [ARGS...]\n' +
   'Reads ROUTER_ADMIN_URL, LOGPLEX_URL and SWITCHYARD_API_TOKEN.\n';
 // Names as the control API checks them (DESIGN §3); checked here too for a clear early message.
 const APP_RE = /^[a-z][a-z0-9-]{2,29}$/;
@@ -35,7 +36,8 @@ export async function run(argv: string[]): Promise<number> {
     app = o.values.get('app') ?? '';
     name = o.values.get('name') ?? '';
     if (!APP_RE.test(app)) throw new UsageError(`--app must match ${APP_RE.source}, not ${JSON.stringify(app)}`);
-    if (!DYNO_RE.test(name)) throw new UsageError(`--name must match ${DYNO_RE.source} (e.g. web.1), not ${JSON.stringify(name)}`);
+    if (!DYNO_RE.test(name))
+      throw new UsageError(`--name must match ${DYNO_RE.source} (e.g. web.1), not ${JSON.stringify(name)}`);
     ttl = intOption(o, 'ttl', 30, 3, 3600);
     wantPort = intOption(o, 'port', 0, 0, 65535);
     host = o.values.get('host') ?? '127.0.0.1';
@@ -47,8 +49,14 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const log = createLogger({ level: config.LOG_LEVEL as Level, fields: { svc: 'dyno', app, dyno: name } });
-  const admin: Endpoint = { url: config.ROUTER_ADMIN_URL ?? `http://127.0.0.1:${config.ROUTER_ADMIN_PORT}`, token: config.SWITCHYARD_API_TOKEN };
-  const lp: Endpoint = { url: config.LOGPLEX_URL ?? `http://127.0.0.1:${config.LOGPLEX_PORT}`, token: config.SWITCHYARD_API_TOKEN };
+  const admin: Endpoint = {
+    url: config.ROUTER_ADMIN_URL ?? `http://127.0.0.1:${config.ROUTER_ADMIN_PORT}`,
+    token: config.SWITCHYARD_API_TOKEN,
+  };
+  const lp: Endpoint = {
+    url: config.LOGPLEX_URL ?? `http://127.0.0.1:${config.LOGPLEX_PORT}`,
+    token: config.SWITCHYARD_API_TOKEN,
+  };
 
   // The app's channel comes from the control API; its `app` and `heroku` tokens from Logplex.
   let tokens: { app: string; heroku: string } | undefined;
@@ -63,12 +71,24 @@ export async function run(argv: string[]): Promise<number> {
     if (!tokens) log.warn('the app has no Logplex channel with app and heroku tokens; output is not shipped');
   } catch (err) {
     if (!(err instanceof ApiCallError)) throw err;
-    const msg = err.id === 'not_found' ? `no app "${app}" (create it: curl -X PUT ${admin.url}/v1/apps/${app})` : err.message;
+    const msg =
+      err.id === 'not_found' ? `no app "${app}" (create it: curl -X PUT ${admin.url}/v1/apps/${app})` : err.message;
     process.stderr.write(`switchyard dyno: ${msg}\n`);
     return 1;
   }
   const port = wantPort || (await freePort(host));
-  const agent = new DynoAgent({ admin, app, name, host, port, ttl, log, graceMs: config.SWITCHYARD_GRACE_MS, tokens, logplexUrl: lp.url });
+  const agent = new DynoAgent({
+    admin,
+    app,
+    name,
+    host,
+    port,
+    ttl,
+    log,
+    graceMs: config.SWITCHYARD_GRACE_MS,
+    tokens,
+    logplexUrl: lp.url,
+  });
   return agent.run(command, config.DYNO_BOOT_TIMEOUT_MS);
 }
 
@@ -100,7 +120,10 @@ class DynoAgent {
     const { log, name } = this.#o;
     await this.#register();
     this.#platform(`Starting process with command \`${command.join(' ')}\``);
-    const child = spawn(command[0]!, command.slice(1), { env: { ...process.env, PORT: String(this.#o.port), DYNO: this.#o.name }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command[0]!, command.slice(1), {
+      env: { ...process.env, PORT: String(this.#o.port), DYNO: this.#o.name },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const exited = new Promise<number>((resolve) => {
       child.once('error', (err) => {
         log.error('spawn failed', errorFields(err));
@@ -122,7 +145,9 @@ class DynoAgent {
       await this.#register();
       log.info('dyno up', { port: this.#o.port });
     } else if (running && !this.#stopping) {
-      this.#platform(`Error R10 (Boot timeout) -> Web process failed to bind to $PORT within ${Math.round(bootTimeoutMs / 1000)} seconds of launch`);
+      this.#platform(
+        `Error R10 (Boot timeout) -> Web process failed to bind to $PORT within ${Math.round(bootTimeoutMs / 1000)} seconds of launch`,
+      );
       child.kill('SIGKILL');
     }
     const status = await exited;
@@ -134,7 +159,9 @@ class DynoAgent {
     if (this.#stopping) {
       // Asked to stop: leave the table, so the router stops sending new requests here.
       this.#platform(`State changed from ${this.#state} to down`);
-      await control.deleteDyno(this.#o.admin, this.#o.app, name).catch((err: unknown) => log.warn('deregister failed', errorFields(err)));
+      await control
+        .deleteDyno(this.#o.admin, this.#o.app, name)
+        .catch((err: unknown) => log.warn('deregister failed', errorFields(err)));
       code = 0;
     } else {
       // Exited on its own: the dyno stays in the table as crashed until its lease lapses (H10).

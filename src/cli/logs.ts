@@ -8,7 +8,8 @@ import { ApiCallError, logplex, type Endpoint } from './platform/api';
 import { intOption, parseOptions, UsageError } from './platform/argv';
 import { colourLine } from './platform/colour';
 
-const USAGE = 'Usage: switchyard logs --app A [--tail] [--num N] [--dyno web.1] [--source app]\n' +
+const USAGE =
+  'Usage: switchyard logs --app A [--tail] [--num N] [--dyno web.1] [--source app]\n' +
   'Reads LOGPLEX_URL (default http://127.0.0.1:LOGPLEX_PORT) and SWITCHYARD_API_TOKEN.\n';
 
 export async function run(argv: string[]): Promise<number> {
@@ -27,7 +28,10 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const config = loadConfig({ ...process.env, ...env });
-  const ep: Endpoint = { url: config.LOGPLEX_URL ?? `http://127.0.0.1:${config.LOGPLEX_PORT}`, token: config.SWITCHYARD_API_TOKEN };
+  const ep: Endpoint = {
+    url: config.LOGPLEX_URL ?? `http://127.0.0.1:${config.LOGPLEX_PORT}`,
+    token: config.SWITCHYARD_API_TOKEN,
+  };
   const app = opts.values.get('app')!;
   try {
     const num = intOption(opts, 'num', 100, 0, 1_000_000);
@@ -53,7 +57,12 @@ export async function run(argv: string[]): Promise<number> {
       return 2;
     }
     if (err instanceof ApiCallError) {
-      const hint = err.id === 'unauthorized' ? ' (set SWITCHYARD_API_TOKEN)' : err.id === 'unreachable' ? ' (is Logplex running? set LOGPLEX_URL)' : '';
+      const hint =
+        err.id === 'unauthorized'
+          ? ' (set SWITCHYARD_API_TOKEN)'
+          : err.id === 'unreachable'
+            ? ' (is Logplex running? set LOGPLEX_URL)'
+            : '';
       process.stderr.write(`switchyard logs: ${err.message}${hint}\n`);
       return 1;
     }

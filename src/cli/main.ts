@@ -9,11 +9,27 @@ interface Command {
 }
 
 const COMMANDS: Record<string, Command> = {
-  dev: { usage: 'dev [--demo]', help: 'router + control API + Logplex in one process on the embedded store', load: () => import('./dev') },
-  router: { usage: 'router', help: 'one router node (data plane + control API) on Redis', load: () => import('./router') },
+  dev: {
+    usage: 'dev [--demo]',
+    help: 'router + control API + Logplex in one process on the embedded store',
+    load: () => import('./dev'),
+  },
+  router: {
+    usage: 'router',
+    help: 'one router node (data plane + control API) on Redis',
+    load: () => import('./router'),
+  },
   logplex: { usage: 'logplex', help: 'one Logplex node on Redis', load: () => import('./logplex') },
-  dyno: { usage: 'dyno --app A --name web.1 -- CMD...', help: 'run CMD as a dyno: register, heartbeat, ship its output to Logplex', load: () => import('./dyno') },
-  logs: { usage: 'logs --app A [--tail] [--num N] [--dyno web.1] [--source app]', help: "show or tail an app's logs, like `heroku logs`", load: () => import('./logs') },
+  dyno: {
+    usage: 'dyno --app A --name web.1 -- CMD...',
+    help: 'run CMD as a dyno: register, heartbeat, ship its output to Logplex',
+    load: () => import('./dyno'),
+  },
+  logs: {
+    usage: 'logs --app A [--tail] [--num N] [--dyno web.1] [--source app]',
+    help: "show or tail an app's logs, like `heroku logs`",
+    load: () => import('./logs'),
+  },
 };
 
 export function helpText(): string {

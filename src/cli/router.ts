@@ -25,9 +25,16 @@ export async function run(argv: string[]): Promise<number> {
   const start = async (): Promise<{ close(): Promise<void> }> => {
     const store = new RedisRouteStore(redisUrl, config.SWITCHYARD_PREFIX);
     const registry = createRegistry('router');
-    const client = lpUrl ? new LogplexClient({ url: lpUrl, onBatchError: (e) => log.warn('router lines dropped', { code: e.code, lines: e.lines }) }) : undefined;
+    const client = lpUrl
+      ? new LogplexClient({
+          url: lpUrl,
+          onBatchError: (e) => log.warn('router lines dropped', { code: e.code, lines: e.lines }),
+        })
+      : undefined;
     let node: RouterNode | undefined;
-    const sink = client ? new LogplexAccessLog(client, (app) => node?.table.table.app(app)?.app.routerToken, registry) : undefined;
+    const sink = client
+      ? new LogplexAccessLog(client, (app) => node?.table.table.app(app)?.app.routerToken, registry)
+      : undefined;
     try {
       node = await startRouter({
         config,
@@ -46,7 +53,13 @@ export async function run(argv: string[]): Promise<number> {
     }
     const started = node;
     const state = started.table.state;
-    log.info('router ready', { port: started.port, admin_port: started.adminPort, ready: state.ready, reason: state.reason, apps: started.table.table.stats().apps });
+    log.info('router ready', {
+      port: started.port,
+      admin_port: started.adminPort,
+      ready: state.ready,
+      reason: state.reason,
+      apps: started.table.table.stats().apps,
+    });
     return {
       close: async () => {
         await started.close();

@@ -55,7 +55,6 @@ export class Acceptor {
     this.#d = deps;
   }
 
-
   /**
    * Syslog over TCP or UDP: each frame names its token in APP-NAME or an SD-PARAM `token`.
    * When every token is cached, the store appends are issued before this returns, so batches
@@ -122,7 +121,12 @@ export class Acceptor {
   }
 
   /** HTTP: the Basic-auth token names the channel and the source of every frame in the body. */
-  async forToken(info: TokenInfo, frames: readonly Frame[], earlyErrors: number, firstError?: string): Promise<AcceptReport> {
+  async forToken(
+    info: TokenInfo,
+    frames: readonly Frame[],
+    earlyErrors: number,
+    firstError?: string,
+  ): Promise<AcceptReport> {
     const r = new Report(this.#d.metrics, 'http');
     if (earlyErrors > 0) r.reject(frames.length, 'parse', firstError ?? 'bad frame', earlyErrors);
     const clock = arrivalClock();
@@ -223,6 +227,11 @@ class Report {
   }
   done(): AcceptReport {
     if (this.accepted) this.metrics.linesIngested.inc({ transport: this.transport }, this.accepted);
-    return { accepted: this.accepted, rejected: this.rejected, storeFailed: this.storeFailed, ...(this.firstError ? { firstError: this.firstError } : {}) };
+    return {
+      accepted: this.accepted,
+      rejected: this.rejected,
+      storeFailed: this.storeFailed,
+      ...(this.firstError ? { firstError: this.firstError } : {}),
+    };
   }
 }

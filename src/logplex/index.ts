@@ -73,7 +73,10 @@ function openStore(opts: LogplexOptions): { store: LogStore; quit: () => void } 
   const url = opts.config.REDIS_URL;
   if (!url) throw Object.assign(new Error('REDIS_URL is required for the redis store'), { code: 'SY_CONFIG' });
   const redis = createRedis(url);
-  const store = new RedisLogStore(redis, { prefix: opts.prefix ?? opts.config.SWITCHYARD_PREFIX, historyLines: opts.config.LOGPLEX_HISTORY_LINES });
+  const store = new RedisLogStore(redis, {
+    prefix: opts.prefix ?? opts.config.SWITCHYARD_PREFIX,
+    historyLines: opts.config.LOGPLEX_HISTORY_LINES,
+  });
   return { store, quit: () => redis.disconnect() };
 }
 
@@ -84,7 +87,10 @@ export async function startLogplex(opts: LogplexOptions): Promise<LogplexNode> {
   const tokens = new TokenCache(store);
   const hub = new TailHub(store);
   let sessions: SessionRegistry | undefined;
-  const metrics = createLogplexMetrics(registry, { tailBuffered: () => sessions?.buffered ?? 0, tokenCache: () => tokens.size });
+  const metrics = createLogplexMetrics(registry, {
+    tailBuffered: () => sessions?.buffered ?? 0,
+    tokenCache: () => tokens.size,
+  });
   const ctx: LogplexContext = { config, store, hub, tokens, metrics, registry, log, apiToken: opts.apiToken };
   sessions = new SessionRegistry({
     store,
@@ -100,7 +106,12 @@ export async function startLogplex(opts: LogplexOptions): Promise<LogplexNode> {
   const acceptor = new Acceptor({ store, tokens, hub, metrics, log });
   const drains = startDrains(ctx, { prefix: opts.prefix ?? config.SWITCHYARD_PREFIX, ...opts.drains });
   const routes: RouteModule[] = [
-    channelRoutes({ store, tokens, apiToken: opts.apiToken, drainsOf: opts.drainsOf ? opts.drainsOf(ctx) : drains.drainsOf }),
+    channelRoutes({
+      store,
+      tokens,
+      apiToken: opts.apiToken,
+      drainsOf: opts.drainsOf ? opts.drainsOf(ctx) : drains.drainsOf,
+    }),
     drains.routes,
     sessions.routes(),
     httpIngestRoutes({ acceptor, tokens, metrics }),
@@ -108,7 +119,10 @@ export async function startLogplex(opts: LogplexOptions): Promise<LogplexNode> {
   ];
   const upgrades: UpgradeHandler[] = [sessions.upgrade()];
   const server: Server = createLogplexServer({
-    ops: { registry, readiness: () => ({ ready: store.healthy(), detail: { store: store.kind, store_up: store.healthy() } }) },
+    ops: {
+      registry,
+      readiness: () => ({ ready: store.healthy(), detail: { store: store.kind, store_up: store.healthy() } }),
+    },
     routes,
     upgrades,
     log,

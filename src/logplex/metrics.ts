@@ -27,20 +27,71 @@ export interface LogplexMetrics {
   tokenCacheSize: Gauge<never>;
 }
 
-export function createLogplexMetrics(registry: Registry, sizes: { tailBuffered: () => number; tokenCache: () => number }): LogplexMetrics {
+export function createLogplexMetrics(
+  registry: Registry,
+  sizes: { tailBuffered: () => number; tokenCache: () => number },
+): LogplexMetrics {
   const registers = [registry];
   return {
-    linesIngested: new Counter({ name: name('lines_ingested_total'), help: 'lines stored, by transport', labelNames: ['transport'], registers }),
-    framesRejected: new Counter({ name: name('frames_rejected_total'), help: 'frames not stored, by transport and reason', labelNames: ['transport', 'reason'], registers }),
-    framesTruncated: new Counter({ name: name('frames_truncated_total'), help: 'frames over 10 KiB, stored truncated with a marker', labelNames: ['transport'], registers }),
-    ingestRequests: new Counter({ name: name('ingest_requests_total'), help: 'POST /logs requests by status', labelNames: ['status'], registers }),
-    appendBatch: new Histogram({ name: name('append_batch_lines'), help: 'lines per store append (one Lua call or one memory append)', buckets: [1, 5, 25, 100, 500, 2500], registers }),
-    storeErrors: new Counter({ name: name('store_errors_total'), help: 'store operations that failed, by operation', labelNames: ['op'], registers }),
+    linesIngested: new Counter({
+      name: name('lines_ingested_total'),
+      help: 'lines stored, by transport',
+      labelNames: ['transport'],
+      registers,
+    }),
+    framesRejected: new Counter({
+      name: name('frames_rejected_total'),
+      help: 'frames not stored, by transport and reason',
+      labelNames: ['transport', 'reason'],
+      registers,
+    }),
+    framesTruncated: new Counter({
+      name: name('frames_truncated_total'),
+      help: 'frames over 10 KiB, stored truncated with a marker',
+      labelNames: ['transport'],
+      registers,
+    }),
+    ingestRequests: new Counter({
+      name: name('ingest_requests_total'),
+      help: 'POST /logs requests by status',
+      labelNames: ['status'],
+      registers,
+    }),
+    appendBatch: new Histogram({
+      name: name('append_batch_lines'),
+      help: 'lines per store append (one Lua call or one memory append)',
+      buckets: [1, 5, 25, 100, 500, 2500],
+      registers,
+    }),
+    storeErrors: new Counter({
+      name: name('store_errors_total'),
+      help: 'store operations that failed, by operation',
+      labelNames: ['op'],
+      registers,
+    }),
     syslogConnections: new Gauge({ name: name('syslog_connections'), help: 'open syslog TCP connections', registers }),
-    sessionsActive: new Gauge({ name: name('sessions_active'), help: 'open tail sessions on this node', labelNames: ['transport'], registers }),
-    sessionsOpened: new Counter({ name: name('sessions_opened_total'), help: 'tail sessions opened', labelNames: ['transport'], registers }),
-    tailLinesSent: new Counter({ name: name('tail_lines_sent_total'), help: 'lines written to tail sessions', registers }),
-    tailLinesDropped: new Counter({ name: name('tail_lines_dropped_total'), help: 'lines a slow tail reader lost (L11)', registers }),
+    sessionsActive: new Gauge({
+      name: name('sessions_active'),
+      help: 'open tail sessions on this node',
+      labelNames: ['transport'],
+      registers,
+    }),
+    sessionsOpened: new Counter({
+      name: name('sessions_opened_total'),
+      help: 'tail sessions opened',
+      labelNames: ['transport'],
+      registers,
+    }),
+    tailLinesSent: new Counter({
+      name: name('tail_lines_sent_total'),
+      help: 'lines written to tail sessions',
+      registers,
+    }),
+    tailLinesDropped: new Counter({
+      name: name('tail_lines_dropped_total'),
+      help: 'lines a slow tail reader lost (L11)',
+      registers,
+    }),
     tailBuffered: new Gauge({
       name: name('tail_buffered_lines'),
       help: 'lines waiting in tail session buffers (bounded by LOGPLEX_SESSION_BUFFER each)',

@@ -22,7 +22,12 @@ export function authed(apiToken: string | undefined, handler: RouteHandler): Rou
   };
 }
 
-export function createLogplexServer(opts: { ops: Ops; routes: readonly RouteModule[]; upgrades: readonly UpgradeHandler[]; log: Logger }): Server {
+export function createLogplexServer(opts: {
+  ops: Ops;
+  routes: readonly RouteModule[];
+  upgrades: readonly UpgradeHandler[];
+  log: Logger;
+}): Server {
   const table = new RouteTable();
   for (const add of opts.routes) add(table);
   const onUnexpected = (err: unknown): void => opts.log.error('request failed', errorFields(err));

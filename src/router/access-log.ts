@@ -43,7 +43,9 @@ export interface AccessLogSink {
 const NEEDS_QUOTING = /[\\"\x00-\x1f\x7f]/;
 const NEEDS_BARE = /[\s"\\\x00-\x1f\x7f]/;
 const quoted = (v: string): string =>
-  NEEDS_QUOTING.test(v) ? '"' + v.replace(/[\\"]/g, (c) => '\\' + c).replace(/[\x00-\x1f\x7f]/g, ' ') + '"' : '"' + v + '"';
+  NEEDS_QUOTING.test(v)
+    ? '"' + v.replace(/[\\"]/g, (c) => '\\' + c).replace(/[\x00-\x1f\x7f]/g, ' ') + '"'
+    : '"' + v + '"';
 const bare = (v: string): string => (NEEDS_BARE.test(v) ? v.replace(/[\s"\\\x00-\x1f\x7f]/g, '_') : v);
 const ms = (v: number | undefined): string => (v === undefined ? '' : `${Math.round(v)}ms`);
 

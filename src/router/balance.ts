@@ -38,7 +38,12 @@ export class Ejections {
   }
 }
 
-export type Strategy = (candidates: readonly DynoRecord[], keys: readonly string[], load: DynoLoad, state: { next: number }) => number;
+export type Strategy = (
+  candidates: readonly DynoRecord[],
+  keys: readonly string[],
+  load: DynoLoad,
+  state: { next: number },
+) => number;
 
 const random: Strategy = (c) => Math.floor(Math.random() * c.length);
 
@@ -89,7 +94,13 @@ export class Picker {
    * that would leave out more than half of the routable dynos: then every dyno is a candidate
    * again (Envoy's panic threshold), since refusing all traffic helps nobody.
    */
-  pick(load: DynoLoad, ejections: Ejections, now: number, tried: readonly string[] | undefined, cookieHeader: string | undefined): Pick | undefined {
+  pick(
+    load: DynoLoad,
+    ejections: Ejections,
+    now: number,
+    tried: readonly string[] | undefined,
+    cookieHeader: string | undefined,
+  ): Pick | undefined {
     const sticky = this.#cookies === undefined ? undefined : this.#fromCookie(cookieHeader, ejections, now, tried);
     if (sticky !== undefined) return { dyno: this.#dynos[sticky]!, key: this.#keys[sticky]!, setCookie: undefined };
     let dynos = this.#dynos;
@@ -103,7 +114,11 @@ export class Picker {
     return { dyno, key: keys[i]!, setCookie: this.#cookies?.get(dyno.name) };
   }
 
-  #candidates(ejections: Ejections, now: number, tried: readonly string[] | undefined): { dynos: DynoRecord[]; keys: string[] } {
+  #candidates(
+    ejections: Ejections,
+    now: number,
+    tried: readonly string[] | undefined,
+  ): { dynos: DynoRecord[]; keys: string[] } {
     const fresh: DynoRecord[] = [];
     const freshKeys: string[] = [];
     const untried: DynoRecord[] = [];
@@ -125,7 +140,12 @@ export class Picker {
   }
 
   /** Index of the dyno a valid cookie names, if it is routable and usable; a forged or stale cookie is ignored. */
-  #fromCookie(header: string | undefined, ejections: Ejections, now: number, tried: readonly string[] | undefined): number | undefined {
+  #fromCookie(
+    header: string | undefined,
+    ejections: Ejections,
+    now: number,
+    tried: readonly string[] | undefined,
+  ): number | undefined {
     const value = cookieValue(header, AFFINITY_COOKIE);
     if (value === undefined) return undefined;
     const dot = value.lastIndexOf('~');
@@ -133,7 +153,8 @@ export class Picker {
     const name = value.slice(0, dot);
     if (this.#cookies!.get(name) !== value) return undefined;
     const i = this.#dynos.findIndex((d) => d.name === name);
-    if (i === -1 || (tried !== undefined && tried.includes(name)) || ejections.has(this.#keys[i]!, now)) return undefined;
+    if (i === -1 || (tried !== undefined && tried.includes(name)) || ejections.has(this.#keys[i]!, now))
+      return undefined;
     return i;
   }
 

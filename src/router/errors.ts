@@ -2,8 +2,7 @@
 // description and blame. handle.ts renders them in one place; docs/errors.md lists them all.
 
 export type HCode =
-  | 'H10' | 'H11' | 'H12' | 'H13' | 'H14' | 'H15' | 'H17' | 'H18' | 'H19' | 'H21'
-  | 'H25' | 'H26' | 'H27' | 'H28' | 'H80';
+  'H10' | 'H11' | 'H12' | 'H13' | 'H14' | 'H15' | 'H17' | 'H18' | 'H19' | 'H21' | 'H25' | 'H26' | 'H27' | 'H28' | 'H80';
 
 /** Who caused it: the client, the app's dynos, or the platform. */
 export type Blame = 'client' | 'app' | 'platform';
@@ -40,7 +39,11 @@ export class RouterError extends Error {
   readonly status: number;
   readonly blame: Blame;
   readonly desc: string;
-  constructor(readonly code: HCode, readonly progress: Progress = 'not-sent', readonly detail?: string) {
+  constructor(
+    readonly code: HCode,
+    readonly progress: Progress = 'not-sent',
+    readonly detail?: string,
+  ) {
     const info = H_CODES[code];
     super(`${code} ${info.desc}${detail ? `: ${detail}` : ''}`);
     this.status = info.status;

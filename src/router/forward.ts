@@ -18,7 +18,13 @@ import type { Conn, ConnRequester, ConnUser, DynoPool } from './upstream/pool';
 import { ResponseParseError, ResponseParser, type ResponseSink } from './upstream/response-parser';
 
 export type Attempt =
-  | { readonly ok: true; readonly status: number; readonly bytes: number; readonly connectMs: number; readonly serviceMs: number }
+  | {
+      readonly ok: true;
+      readonly status: number;
+      readonly bytes: number;
+      readonly connectMs: number;
+      readonly serviceMs: number;
+    }
   | {
       readonly ok: false;
       readonly error: RouterError;
@@ -225,7 +231,13 @@ export abstract class DynoAttempt implements ConnRequester, ConnUser, ResponseSi
   }
 
   protected succeed(status: number): void {
-    this.settle({ ok: true, status, bytes: this.bytes, connectMs: this.connectMs(), serviceMs: performance.now() - this.connectedAt });
+    this.settle({
+      ok: true,
+      status,
+      bytes: this.bytes,
+      connectMs: this.connectMs(),
+      serviceMs: performance.now() - this.connectedAt,
+    });
   }
 
   /** The failure outcome of `err`; `replayable` only when the caller knows no body byte went out. */
@@ -234,11 +246,16 @@ export abstract class DynoAttempt implements ConnRequester, ConnUser, ResponseSi
     const sent = this.connectedAt !== 0;
     this.settle({
       ok: false,
-      error: new RouterError(failureCode(code, this.gone, sent, this.started), this.started ? 'responded' : sent ? 'sent' : 'not-sent', code || err.name),
+      error: new RouterError(
+        failureCode(code, this.gone, sent, this.started),
+        this.started ? 'responded' : sent ? 'sent' : 'not-sent',
+        code || err.name,
+      ),
       bytes: this.bytes,
       connectMs: this.connectMs(),
       serviceMs: sent ? performance.now() - this.connectedAt : undefined,
-      replayable: bodyUnsent && !this.heard && sent && this.reused && !this.started && !this.gone && SOCKET_DIED.has(code),
+      replayable:
+        bodyUnsent && !this.heard && sent && this.reused && !this.started && !this.gone && SOCKET_DIED.has(code),
     });
   }
 
@@ -366,7 +383,8 @@ class AttemptHandler extends DynoAttempt {
     if (status === 101) throw new ResponseParseError('101 without an upgrade request', 'head');
     const { res, setCookie } = this.#spec;
     const headers = downstreamHeaders(rawHeaders);
-    if (setCookie !== undefined) headers.push('set-cookie', `switchyard-affinity=${setCookie}; Path=/; HttpOnly; SameSite=Lax`);
+    if (setCookie !== undefined)
+      headers.push('set-cookie', `switchyard-affinity=${setCookie}; Path=/; HttpOnly; SameSite=Lax`);
     try {
       res.writeHead(status, reason || undefined, headers);
     } catch {

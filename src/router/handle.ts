@@ -116,7 +116,13 @@ export function route(p: PlaneDeps, req: IncomingMessage, ctx: RequestContext): 
 }
 
 /** Steps 4–7 for a plain request: stream the response into `res`. */
-function proxy(p: PlaneDeps, entry: AppEntry, req: IncomingMessage, res: ServerResponse, ctx: RequestContext): Promise<void> {
+function proxy(
+  p: PlaneDeps,
+  entry: AppEntry,
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: RequestContext,
+): Promise<void> {
   const watch: ClientWatch = { current: undefined };
   res.once('close', () => {
     if (!res.writableFinished) watch.current?.clientGone();
@@ -154,7 +160,13 @@ export type RunAttempt = (headers: string[], pick: Pick) => Promise<Attempt>;
  * and retry only on recorded progress (STYLE habit 10) — on another dyno after a connect failure
  * (H19/H21) while fewer than 3 attempts ran, or once on the same dyno after a keep-alive race.
  */
-export async function attempts(p: PlaneDeps, entry: AppEntry, req: IncomingMessage, ctx: RequestContext, run: RunAttempt): Promise<void> {
+export async function attempts(
+  p: PlaneDeps,
+  entry: AppEntry,
+  req: IncomingMessage,
+  ctx: RequestContext,
+  run: RunAttempt,
+): Promise<void> {
   const picker = p.pickers.for(entry);
   let connectMs = 0;
   let replay = false;
@@ -170,7 +182,14 @@ export async function attempts(p: PlaneDeps, entry: AppEntry, req: IncomingMessa
     const headers = upstreamHeaders(
       req.rawHeaders,
       req.headers.connection,
-      { requestId: ctx.requestId, remote: req.socket.remoteAddress ?? '', proto: 'http', port: p.listener.port, acceptedAt: ctx.acceptedAt, connectMs },
+      {
+        requestId: ctx.requestId,
+        remote: req.socket.remoteAddress ?? '',
+        proto: 'http',
+        port: p.listener.port,
+        acceptedAt: ctx.acceptedAt,
+        connectMs,
+      },
       Date.now(),
     );
     p.load.add(pick!.key, 1);
@@ -244,7 +263,14 @@ export function fail(p: PlaneDeps, req: IncomingMessage, res: ServerResponse, ct
   record(p, req, ctx, e.code);
 }
 
-function writePage(res: ServerResponse, status: number, type: string, body: string, requestId: string, close: boolean): void {
+function writePage(
+  res: ServerResponse,
+  status: number,
+  type: string,
+  body: string,
+  requestId: string,
+  close: boolean,
+): void {
   const headers: Record<string, string | number> = {
     'content-type': type,
     'content-length': Buffer.byteLength(body),

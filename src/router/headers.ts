@@ -6,13 +6,27 @@ import { randomUUID } from 'node:crypto';
 
 /** RFC 9110 §7.6.1 and RFC 2616 §13.5.1; `expect` is answered by the router itself (100-continue). */
 const HOP_BY_HOP = new Set([
-  'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization',
-  'te', 'trailer', 'transfer-encoding', 'upgrade',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
 ]);
 /** Set by the router: a client's own values would let it lie about timing or origin. */
 const ROUTER_SET = new Set([
-  'x-request-id', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-port', 'x-request-start',
-  'via', 'connect-time', 'total-route-time', 'expect',
+  'x-request-id',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-port',
+  'x-request-start',
+  'via',
+  'connect-time',
+  'total-route-time',
+  'expect',
 ]);
 
 const REQUEST_ID = /^[A-Za-z0-9+/=-]{20,200}$/;
@@ -46,7 +60,12 @@ function connectionTokens(value: string | undefined): Set<string> | undefined {
 }
 
 /** Outgoing request headers, a flat [name, value, …] list (forward.ts writes them as the request head). */
-export function upstreamHeaders(raw: readonly string[], connection: string | undefined, f: ForwardFacts, now: number): string[] {
+export function upstreamHeaders(
+  raw: readonly string[],
+  connection: string | undefined,
+  f: ForwardFacts,
+  now: number,
+): string[] {
   const named = connectionTokens(connection);
   const out: string[] = [];
   let xff = '';
@@ -63,14 +82,22 @@ export function upstreamHeaders(raw: readonly string[], connection: string | und
     out.push(name, raw[i + 1]!);
   }
   out.push(
-    'x-request-id', f.requestId,
-    'x-forwarded-for', xff ? `${xff}, ${f.remote}` : f.remote,
-    'x-forwarded-proto', f.proto,
-    'x-forwarded-port', String(f.port),
-    'x-request-start', String(f.acceptedAt),
-    'via', via ? `${via}, 1.1 switchyard` : '1.1 switchyard',
-    'connect-time', String(Math.round(f.connectMs)),
-    'total-route-time', String(Math.max(0, Math.round(now - f.acceptedAt))),
+    'x-request-id',
+    f.requestId,
+    'x-forwarded-for',
+    xff ? `${xff}, ${f.remote}` : f.remote,
+    'x-forwarded-proto',
+    f.proto,
+    'x-forwarded-port',
+    String(f.port),
+    'x-request-start',
+    String(f.acceptedAt),
+    'via',
+    via ? `${via}, 1.1 switchyard` : '1.1 switchyard',
+    'connect-time',
+    String(Math.round(f.connectMs)),
+    'total-route-time',
+    String(Math.max(0, Math.round(now - f.acceptedAt))),
   );
   return out;
 }
@@ -89,7 +116,10 @@ export function downstreamHeaders(raw: readonly string[]): string[] {
     out.push(name, raw[i + 1]!);
   }
   // The common `Connection: keep-alive` / `close` names no other header: skip the second pass.
-  const named = connection === undefined || /^\s*(keep-alive|close)\s*$/i.test(connection) ? undefined : connectionTokens(connection);
+  const named =
+    connection === undefined || /^\s*(keep-alive|close)\s*$/i.test(connection)
+      ? undefined
+      : connectionTokens(connection);
   if (named === undefined) return out;
   const kept: string[] = [];
   for (let i = 0; i < out.length; i += 2) if (!named.has(out[i]!.toLowerCase())) kept.push(out[i]!, out[i + 1]!);

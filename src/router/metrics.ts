@@ -33,7 +33,12 @@ export function createRouterMetrics(registry: Registry): RouterMetrics {
   const tableSource: RouterMetrics['tableSource'] = {};
   return {
     tableSource,
-    tableSize: new Gauge({ name: n('route_table_size'), help: 'route-table entries by kind (apps, domains, dynos, routable)', labelNames: ['kind'], registers }),
+    tableSize: new Gauge({
+      name: n('route_table_size'),
+      help: 'route-table entries by kind (apps, domains, dynos, routable)',
+      labelNames: ['kind'],
+      registers,
+    }),
     tableAge: new Gauge({
       name: n('route_table_age_seconds'),
       help: 'seconds since the route table last matched the store in full',
@@ -61,10 +66,29 @@ export function createRouterMetrics(registry: Registry): RouterMetrics {
         if (s) this.set(s.degraded ? 1 : 0);
       },
     }),
-    eventsApplied: new Counter({ name: n('route_events_total'), help: 'route-events handled, by result (applied, stale, error)', labelNames: ['result'], registers }),
-    resyncs: new Counter({ name: n('route_table_resyncs_total'), help: 'full route-table loads and resyncs, by result', labelNames: ['result'], registers }),
-    reloadQueue: new Gauge({ name: n('route_reload_queue'), help: 'apps waiting for a reload after a route-event', registers }),
-    adminRequests: new Counter({ name: n('admin_requests_total'), help: 'control API requests by route, method and status', labelNames: ['route', 'method', 'status'], registers }),
+    eventsApplied: new Counter({
+      name: n('route_events_total'),
+      help: 'route-events handled, by result (applied, stale, error)',
+      labelNames: ['result'],
+      registers,
+    }),
+    resyncs: new Counter({
+      name: n('route_table_resyncs_total'),
+      help: 'full route-table loads and resyncs, by result',
+      labelNames: ['result'],
+      registers,
+    }),
+    reloadQueue: new Gauge({
+      name: n('route_reload_queue'),
+      help: 'apps waiting for a reload after a route-event',
+      registers,
+    }),
+    adminRequests: new Counter({
+      name: n('admin_requests_total'),
+      help: 'control API requests by route, method and status',
+      labelNames: ['route', 'method', 'status'],
+      registers,
+    }),
   };
 }
 
@@ -119,7 +143,8 @@ export function createDataPlaneMetrics(registry: Registry): DataPlaneMetrics {
     registers: r,
     collect() {
       this.reset();
-      for (const [app, byClass] of tally) for (const [cls, byCode] of byClass) for (const [code, v] of byCode) this.inc({ app, class: cls, code }, v);
+      for (const [app, byClass] of tally)
+        for (const [cls, byCode] of byClass) for (const [code, v] of byCode) this.inc({ app, class: cls, code }, v);
     },
   });
   return {
@@ -143,16 +168,44 @@ export function createDataPlaneMetrics(registry: Registry): DataPlaneMetrics {
       if (byCode === undefined) byClass.set(statusClass, (byCode = new Map()));
       byCode.set(code, (byCode.get(code) ?? 0) + 1);
     },
-    unknownHost: new Counter({ name: n('unknown_host_total'), help: 'requests for a Host no app owns (404)', registers: r }),
-    serviceSeconds: new LatencyHistogram(n('service_seconds'), 'request sent to dyno until response end', LATENCY_BUCKETS, registry),
-    connectSeconds: new LatencyHistogram(n('connect_seconds'), 'time to obtain a dyno connection', LATENCY_BUCKETS, registry),
+    unknownHost: new Counter({
+      name: n('unknown_host_total'),
+      help: 'requests for a Host no app owns (404)',
+      registers: r,
+    }),
+    serviceSeconds: new LatencyHistogram(
+      n('service_seconds'),
+      'request sent to dyno until response end',
+      LATENCY_BUCKETS,
+      registry,
+    ),
+    connectSeconds: new LatencyHistogram(
+      n('connect_seconds'),
+      'time to obtain a dyno connection',
+      LATENCY_BUCKETS,
+      registry,
+    ),
     inFlight: liveGauge('in_flight', 'requests in flight on this node', 'inFlight'),
-    upstreamErrors: new Counter({ name: n('upstream_errors_total'), help: 'failed requests by H code', labelNames: ['code'], registers: r }),
-    retries: new Counter({ name: n('retries_total'), help: 'extra attempts by reason', labelNames: ['reason'], registers: r }),
+    upstreamErrors: new Counter({
+      name: n('upstream_errors_total'),
+      help: 'failed requests by H code',
+      labelNames: ['code'],
+      registers: r,
+    }),
+    retries: new Counter({
+      name: n('retries_total'),
+      help: 'extra attempts by reason',
+      labelNames: ['reason'],
+      registers: r,
+    }),
     ejections: new Counter({ name: n('ejections_total'), help: 'dynos put on connect-failure back-off', registers: r }),
     clientConnections: liveGauge('client_connections', 'open client connections', 'clientConnections'),
     websockets: liveGauge('websocket_connections', 'open upgraded (WebSocket) pipes', 'websockets'),
-    accessLogDropped: new Counter({ name: n('access_log_dropped_total'), help: 'router log lines the sink refused', registers: r }),
+    accessLogDropped: new Counter({
+      name: n('access_log_dropped_total'),
+      help: 'router log lines the sink refused',
+      registers: r,
+    }),
   };
 }
 
@@ -203,7 +256,14 @@ export class LatencyHistogram {
     values.push({ labels: { le: '+Inf' }, value: this.#count, metricName: bucket });
     values.push({ labels: {}, value: this.#sum, metricName: `${this.name}_sum` });
     values.push({ labels: {}, value: this.#count, metricName: `${this.name}_count` });
-    return { name: this.name, help: this.help, type: this.type as never, values, aggregator: this.aggregator, collect: () => undefined };
+    return {
+      name: this.name,
+      help: this.help,
+      type: this.type as never,
+      values,
+      aggregator: this.aggregator,
+      collect: () => undefined,
+    };
   }
 
   reset(): void {

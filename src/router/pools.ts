@@ -23,7 +23,11 @@ export class Pools {
   /** `counts`: where the pools keep their open/idle connection counts (the metrics read them). */
   constructor(config: Config, counts: PoolCounts = { open: 0, idle: 0 }) {
     this.counts = counts;
-    this.#options = { connectTimeoutMs: config.ROUTER_CONNECT_TIMEOUT_MS, idleMs: config.ROUTER_POOL_IDLE_MS, maxIdle: MAX_IDLE_PER_DYNO };
+    this.#options = {
+      connectTimeoutMs: config.ROUTER_CONNECT_TIMEOUT_MS,
+      idleMs: config.ROUTER_POOL_IDLE_MS,
+      maxIdle: MAX_IDLE_PER_DYNO,
+    };
     // One timer for every idle connection of every dyno, instead of one per connection.
     const sweepMs = Math.max(50, Math.min(1_000, Math.floor(config.ROUTER_POOL_IDLE_MS / 4)));
     this.#sweeper = setInterval(() => {

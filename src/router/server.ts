@@ -93,7 +93,9 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     handleUpgrade(deps, req, socket, head).catch((err: unknown) => bug(deps, err, socket));
   });
-  server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => clientError(deps, err, socket as Socket));
+  server.on('clientError', (err: Error & { code?: string }, socket: Duplex) =>
+    clientError(deps, err, socket as Socket),
+  );
   server.on('connection', (socket: Socket) => {
     metrics.live.clientConnections++;
     socket.once('close', () => metrics.live.clientConnections--);
@@ -138,7 +140,8 @@ function clientErrorCode(code: string | undefined): HCode | undefined {
 
 function clientError(p: PlaneDeps, err: Error & { code?: string }, socket: Socket): void {
   const code = clientErrorCode(err.code);
-  const inResponse = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+  const inResponse =
+    (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
   if (code === undefined || !socket.writable || inResponse) {
     socket.destroy();
     return;
@@ -154,8 +157,19 @@ function clientError(p: PlaneDeps, err: Error & { code?: string }, socket: Socke
   // No app is known before the head parsed: stdout only.
   p.writeLine(
     formatRouterLine({
-      code, method: '', path: '', host: '', requestId, fwd: socket.remoteAddress ?? '', dyno: '',
-      connectMs: undefined, serviceMs: undefined, status: info.status, bytes: undefined, protocol: 'http', tried: [],
+      code,
+      method: '',
+      path: '',
+      host: '',
+      requestId,
+      fwd: socket.remoteAddress ?? '',
+      dyno: '',
+      connectMs: undefined,
+      serviceMs: undefined,
+      status: info.status,
+      bytes: undefined,
+      protocol: 'http',
+      tried: [],
     }) + ` err=${err.code ?? 'unknown'}`,
   );
 }
@@ -163,6 +177,7 @@ function clientError(p: PlaneDeps, err: Error & { code?: string }, socket: Socke
 /** HMAC key of the affinity cookie: configured, else derived from the API token, else per process. */
 function affinitySecret(config: Config): string {
   if (config.ROUTER_AFFINITY_SECRET) return config.ROUTER_AFFINITY_SECRET;
-  if (config.SWITCHYARD_API_TOKEN) return createHash('sha256').update(`affinity\0${config.SWITCHYARD_API_TOKEN}`).digest('hex');
+  if (config.SWITCHYARD_API_TOKEN)
+    return createHash('sha256').update(`affinity\0${config.SWITCHYARD_API_TOKEN}`).digest('hex');
   return randomBytes(32).toString('hex');
 }

@@ -32,7 +32,14 @@ class UpgradeExchange extends DynoAttempt {
   /** True once the 101 handed the sockets to the pipe, which then reports its own end. */
   upgraded = false;
 
-  constructor(p: PlaneDeps, client: Duplex, head: Buffer, requestHead: string, ended: (end: PipeEnd) => void, done: (a: Attempt) => void) {
+  constructor(
+    p: PlaneDeps,
+    client: Duplex,
+    head: Buffer,
+    requestHead: string,
+    ended: (end: PipeEnd) => void,
+    done: (a: Attempt) => void,
+  ) {
     super(done, p.pools.deadlines, p.pools.timeouts, false);
     this.#p = p;
     this.#client = client;
@@ -125,12 +132,17 @@ export async function handleUpgrade(p: PlaneDeps, req: IncomingMessage, client: 
     let current: UpgradeExchange | undefined;
     client.once('close', () => current?.clientGone());
     const upgrade = req.headers.upgrade ?? 'websocket';
-    await attempts(p, entry, req, ctx, (headers, pick) =>
-      new Promise<Attempt>((resolve) => {
-        const requestHead = upgradeHead(req.method!, req.url!, headers, upgrade);
-        current = new UpgradeExchange(p, client, head, requestHead, ended, resolve);
-        current.start(p.pools.get(pick.dyno.host, pick.dyno.port));
-      }),
+    await attempts(
+      p,
+      entry,
+      req,
+      ctx,
+      (headers, pick) =>
+        new Promise<Attempt>((resolve) => {
+          const requestHead = upgradeHead(req.method!, req.url!, headers, upgrade);
+          current = new UpgradeExchange(p, client, head, requestHead, ended, resolve);
+          current.start(p.pools.get(pick.dyno.host, pick.dyno.port));
+        }),
     );
     // Not upgraded (the dyno answered with a response): the exchange is over, and so is the slot.
     if (current?.upgraded !== true) release();
@@ -153,7 +165,12 @@ function upgradeHead(method: string, path: string, headers: readonly string[], u
  */
 function logIdleClose(p: PlaneDeps, req: IncomingMessage, ctx: RequestContext, end: PipeEnd): void {
   const status = H_CODES.H15.status;
-  const line = formatRouterLine({ ...logRecord(req, ctx, 'H15'), status, serviceMs: end.openMs, bytes: end.bytesToClient });
+  const line = formatRouterLine({
+    ...logRecord(req, ctx, 'H15'),
+    status,
+    serviceMs: end.openMs,
+    bytes: end.bytesToClient,
+  });
   p.writeLine(line);
   if (p.accessLog !== undefined && ctx.app !== undefined) {
     if (p.accessLog.write({ app: ctx.app, line, status, code: 'H15' }) === false) p.metrics.accessLogDropped.inc();

@@ -13,44 +13,103 @@ const ms = (def: number, help: string) => ({ kind: 'int', def, min: 1, max: 3_60
 const port = (def: number, help: string) => ({ kind: 'int', def, min: 0, max: 65535, help }) as const satisfies Spec;
 
 export const SETTINGS = {
-  REDIS_URL: { kind: 'url', def: undefined, schemes: ['redis:', 'rediss:', 'redis-sentinel:', 'redis-cluster:'], help: 'Redis to run on; unset: `dev` uses the embedded store' },
-  SWITCHYARD_PREFIX: { kind: 'string', def: 'sy:', pattern: /^[A-Za-z0-9:_.-]{0,64}$/, rule: 'up to 64 of [A-Za-z0-9:_.-]', help: 'prefix of every Redis key and pub/sub channel' },
-  SWITCHYARD_API_TOKEN: { kind: 'string', def: undefined, pattern: /^[\x21-\x7e]{16,256}$/, rule: '16-256 printable ASCII characters', help: 'bearer token of the control and Logplex APIs (required by router and logplex)' },
-  SWITCHYARD_HOST: { kind: 'string', def: undefined, pattern: /^[0-9A-Za-z:.[\]-]{1,253}$/, rule: 'an IP address or hostname', help: 'address every listener binds to (router/logplex: 0.0.0.0, dev: 127.0.0.1)' },
+  REDIS_URL: {
+    kind: 'url',
+    def: undefined,
+    schemes: ['redis:', 'rediss:', 'redis-sentinel:', 'redis-cluster:'],
+    help: 'Redis to run on; unset: `dev` uses the embedded store',
+  },
+  SWITCHYARD_PREFIX: {
+    kind: 'string',
+    def: 'sy:',
+    pattern: /^[A-Za-z0-9:_.-]{0,64}$/,
+    rule: 'up to 64 of [A-Za-z0-9:_.-]',
+    help: 'prefix of every Redis key and pub/sub channel',
+  },
+  SWITCHYARD_API_TOKEN: {
+    kind: 'string',
+    def: undefined,
+    pattern: /^[\x21-\x7e]{16,256}$/,
+    rule: '16-256 printable ASCII characters',
+    help: 'bearer token of the control and Logplex APIs (required by router and logplex)',
+  },
+  SWITCHYARD_HOST: {
+    kind: 'string',
+    def: undefined,
+    pattern: /^[0-9A-Za-z:.[\]-]{1,253}$/,
+    rule: 'an IP address or hostname',
+    help: 'address every listener binds to (router/logplex: 0.0.0.0, dev: 127.0.0.1)',
+  },
   SWITCHYARD_GRACE_MS: ms(30_000, 'how long SIGTERM waits for in-flight work'),
   ROUTER_PORT: port(8080, 'router data plane'),
   ROUTER_ADMIN_PORT: port(8081, 'router control API and ops endpoints'),
-  ROUTER_DOMAIN: { kind: 'string', def: 'localhost', pattern: /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/, rule: 'a lower-case RFC 1123 hostname', help: 'every app gets APP.ROUTER_DOMAIN' },
+  ROUTER_DOMAIN: {
+    kind: 'string',
+    def: 'localhost',
+    pattern: /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/,
+    rule: 'a lower-case RFC 1123 hostname',
+    help: 'every app gets APP.ROUTER_DOMAIN',
+  },
   ROUTER_CONNECT_TIMEOUT_MS: ms(5_000, 'connect timeout to a dyno (H19)'),
   ROUTER_RESPONSE_TIMEOUT_MS: ms(30_000, 'request sent to response headers (H12)'),
   ROUTER_IDLE_TIMEOUT_MS: ms(55_000, 'rolling idle window on bodies and WebSockets (H15)'),
   ROUTER_HEADERS_TIMEOUT_MS: ms(30_000, 'client must finish sending headers (H28)'),
   ROUTER_POOL_IDLE_MS: ms(4_000, 'pooled dyno connections idle this long are closed'),
-  ROUTER_APP_MAX_INFLIGHT: { kind: 'int', def: 200, min: 1, max: 100_000, help: 'in-flight requests per routable dyno before H11' },
+  ROUTER_APP_MAX_INFLIGHT: {
+    kind: 'int',
+    def: 200,
+    min: 1,
+    max: 100_000,
+    help: 'in-flight requests per routable dyno before H11',
+  },
   ROUTER_WORKERS: { kind: 'int', def: 1, min: 1, max: 64, help: 'worker processes on one port (node:cluster)' },
   ROUTER_RESYNC_MS: ms(30_000, 'full route-table resync interval'),
-  ROUTER_AFFINITY_SECRET: { kind: 'string', def: undefined, pattern: /^[\x21-\x7e]{16,256}$/, rule: '16-256 printable ASCII characters', help: 'HMAC key of the affinity cookie (default: derived from the API token)' },
+  ROUTER_AFFINITY_SECRET: {
+    kind: 'string',
+    def: undefined,
+    pattern: /^[\x21-\x7e]{16,256}$/,
+    rule: '16-256 printable ASCII characters',
+    help: 'HMAC key of the affinity cookie (default: derived from the API token)',
+  },
   LOGPLEX_PORT: port(8601, 'Logplex HTTP: API, /logs, sessions, viewer'),
   LOGPLEX_SYSLOG_PORT: port(5140, 'syslog over TCP and UDP'),
-  LOGPLEX_URL: { kind: 'url', def: undefined, schemes: ['http:', 'https:'], help: 'where the router and dyno agent send log lines (dyno/logs: default http://127.0.0.1:LOGPLEX_PORT)' },
-  ROUTER_ADMIN_URL: { kind: 'url', def: undefined, schemes: ['http:', 'https:'], help: 'control API the dyno agent registers with (default http://127.0.0.1:ROUTER_ADMIN_PORT)' },
+  LOGPLEX_URL: {
+    kind: 'url',
+    def: undefined,
+    schemes: ['http:', 'https:'],
+    help: 'where the router and dyno agent send log lines (dyno/logs: default http://127.0.0.1:LOGPLEX_PORT)',
+  },
+  ROUTER_ADMIN_URL: {
+    kind: 'url',
+    def: undefined,
+    schemes: ['http:', 'https:'],
+    help: 'control API the dyno agent registers with (default http://127.0.0.1:ROUTER_ADMIN_PORT)',
+  },
   DYNO_BOOT_TIMEOUT_MS: ms(60_000, 'dyno agent: how long CMD may take to listen on PORT (Heroku R10)'),
   LOGPLEX_HISTORY_LINES: { kind: 'int', def: 1500, min: 1, max: 1_000_000, help: 'lines of history kept per channel' },
-  LOGPLEX_SESSION_BUFFER: { kind: 'int', def: 1000, min: 10, max: 1_000_000, help: 'lines buffered per tail session before L11' },
+  LOGPLEX_SESSION_BUFFER: {
+    kind: 'int',
+    def: 1000,
+    min: 10,
+    max: 1_000_000,
+    help: 'lines buffered per tail session before L11',
+  },
   LOG_LEVEL: { kind: 'enum', def: 'info', values: ['debug', 'info', 'warn', 'error'], help: 'our own stdout logs' },
 } as const satisfies Record<string, Spec>;
 
 export type SettingName = keyof typeof SETTINGS;
 
-type ValueOf<S> = S extends { kind: 'int' } ? number
-  : S extends { def: undefined } ? string | undefined
-  : string;
+type ValueOf<S> = S extends { kind: 'int' } ? number : S extends { def: undefined } ? string | undefined : string;
 
 export type Config = { readonly [K in SettingName]: ValueOf<(typeof SETTINGS)[K]> };
 
 export class ConfigError extends Error {
   readonly code = 'SY_CONFIG';
-  constructor(readonly variable: string, readonly value: string, readonly allowed: string) {
+  constructor(
+    readonly variable: string,
+    readonly value: string,
+    readonly allowed: string,
+  ) {
     super(`${variable}=${JSON.stringify(value)} is invalid: expected ${allowed}`);
   }
 }
@@ -77,14 +136,18 @@ function parseOne(name: string, spec: Spec, raw: string): string | number {
       } catch {
         throw new ConfigError(name, raw, `a URL (${spec.schemes.join(' ')})`);
       }
-      if (!spec.schemes.includes(u.protocol)) throw new ConfigError(name, raw, `a URL with scheme ${spec.schemes.join(' or ')}`);
+      if (!spec.schemes.includes(u.protocol))
+        throw new ConfigError(name, raw, `a URL with scheme ${spec.schemes.join(' or ')}`);
       return raw;
     }
   }
 }
 
 /** Parses every known variable of `env`; unknown variables are none of our business. */
-export function loadConfig(env: Record<string, string | undefined>, defaults: Partial<Record<SettingName, string>> = {}): Config {
+export function loadConfig(
+  env: Record<string, string | undefined>,
+  defaults: Partial<Record<SettingName, string>> = {},
+): Config {
   const out: Record<string, string | number | undefined> = {};
   for (const [name, spec] of Object.entries(SETTINGS) as [SettingName, Spec][]) {
     const raw = env[name] ?? defaults[name];

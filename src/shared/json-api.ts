@@ -28,7 +28,10 @@ const STATUS: Record<ApiErrorId, number> = {
 
 export class ApiError extends Error {
   readonly status: number;
-  constructor(readonly id: ApiErrorId, message: string) {
+  constructor(
+    readonly id: ApiErrorId,
+    message: string,
+  ) {
     super(message);
     this.status = STATUS[id];
   }
@@ -37,7 +40,12 @@ export class ApiError extends Error {
 /** 64 KiB: the control API's body limit (issue: bodies over it are 413 without being read whole). */
 export const API_BODY_LIMIT = 64 * 1024;
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = body === undefined ? '' : JSON.stringify(body);
   res.writeHead(status, {
     ...(text ? { 'content-type': 'application/json; charset=utf-8' } : {}),

@@ -178,7 +178,16 @@ export class LogplexClient {
       const frames = batch.map(({ line, time }) =>
         // APP-NAME = token, PROCID = dyno (DESIGN §4). STRUCTURED-DATA is written as `-` rather than
         // omitted, so a message that starts with `[` or `- ` is not read as structured data.
-        encodeFrame(formatSyslog({ pri: line.pri ?? 190, timestamp: formatTimestamp(time), hostname: line.host ?? 'host', appName: token, procId: line.procId, msg: line.msg })),
+        encodeFrame(
+          formatSyslog({
+            pri: line.pri ?? 190,
+            timestamp: formatTimestamp(time),
+            hostname: line.host ?? 'host',
+            appName: token,
+            procId: line.procId,
+            msg: line.msg,
+          }),
+        ),
       );
       const res = await this.#pool.request({
         path: this.#path,

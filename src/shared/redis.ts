@@ -35,7 +35,10 @@ export function createRedis(url: string, extra: RedisOptions = {}): RedisClient 
   if (u[1] === 'redis-sentinel') {
     return new Redis({ ...COMMON, ...extra, sentinels: hosts(u[3]!), name: u[4] || 'mymaster', password });
   }
-  return new Cluster(hosts(u[3]!), { redisOptions: { ...COMMON, ...extra, password }, clusterRetryStrategy: COMMON.retryStrategy as (n: number) => number });
+  return new Cluster(hosts(u[3]!), {
+    redisOptions: { ...COMMON, ...extra, password },
+    clusterRetryStrategy: COMMON.retryStrategy as (n: number) => number,
+  });
 }
 
 /**

@@ -8,7 +8,10 @@ t.test('channels: create, read, add a token, delete', async (t) => {
   const created = await node.api('POST', '/v2/channels', { name: 'hello', tokens: [{ name: 'app' }, 'heroku'] });
   t.equal(created.status, 201);
   t.match(created.body, { channel_id: Number, name: 'hello', drains: [] });
-  t.same(created.body.tokens.map((x: { name: string }) => x.name), ['app', 'heroku']);
+  t.same(
+    created.body.tokens.map((x: { name: string }) => x.name),
+    ['app', 'heroku'],
+  );
   const id = created.body.channel_id as number;
   t.ok(Number.isInteger(id));
   const got = await node.api('GET', `/v2/channels/${id}`);
@@ -22,7 +25,11 @@ t.test('channels: create, read, add a token, delete', async (t) => {
   t.equal(del.status, 200);
   t.equal((await node.api('GET', `/v2/channels/${id}`)).status, 404);
   t.equal((await node.api('DELETE', `/v2/channels/${id}`)).status, 404);
-  await t.rejects(sendLines(node, tok.body.token, [['router', 'gone']]), /401/, 'tokens of a deleted channel stop working');
+  await t.rejects(
+    sendLines(node, tok.body.token, [['router', 'gone']]),
+    /401/,
+    'tokens of a deleted channel stop working',
+  );
 });
 
 t.test('GET /v2/channels lists channels, filtered by ?name=', async (t) => {
@@ -45,7 +52,12 @@ t.test('auth: Bearer or Basic with the token as password; anything else 401', as
   const node = await startNode(t);
   const basic = 'Basic ' + Buffer.from(`:${API_TOKEN}`).toString('base64');
   t.equal((await node.api('POST', '/v2/channels', { name: 'a' }, { authorization: basic })).status, 201);
-  for (const authorization of ['', 'Bearer wrong-token-wrong-token', 'Basic ' + Buffer.from('x:nope').toString('base64'), 'Token abc']) {
+  for (const authorization of [
+    '',
+    'Bearer wrong-token-wrong-token',
+    'Basic ' + Buffer.from('x:nope').toString('base64'),
+    'Token abc',
+  ]) {
     const r = await node.api('POST', '/v2/channels', { name: 'a' }, { authorization });
     t.equal(r.status, 401, JSON.stringify(authorization));
     t.equal(r.body.id, 'unauthorized');

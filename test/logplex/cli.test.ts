@@ -8,9 +8,14 @@ import { prefixFor } from '../fixtures/logplex';
 
 const BIN = join(__dirname, '..', '..', '..', 'dist', 'cli', 'main.js');
 
-function run(env: Record<string, string>, untilOutput?: RegExp): Promise<{ code: number | null; out: string; err: string }> {
+function run(
+  env: Record<string, string>,
+  untilOutput?: RegExp,
+): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
-    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(REDIS_URL|SWITCHYARD_|LOGPLEX_)/.test(k)));
+    const clean = Object.fromEntries(
+      Object.entries(process.env).filter(([k]) => !/^(REDIS_URL|SWITCHYARD_|LOGPLEX_)/.test(k)),
+    );
     const child = spawn(process.execPath, [BIN, 'logplex'], { env: { ...clean, ...env } as NodeJS.ProcessEnv });
     let out = '';
     let err = '';
@@ -43,7 +48,14 @@ t.test('starts on Redis, logs logfmt, and exits 0 on SIGTERM', async (t) => {
   const prefix = await prefixFor(t);
   if (prefix === undefined) return;
   const r = await run(
-    { REDIS_URL, SWITCHYARD_PREFIX: prefix, SWITCHYARD_API_TOKEN: 'x'.repeat(20), SWITCHYARD_HOST: '127.0.0.1', LOGPLEX_PORT: '0', LOGPLEX_SYSLOG_PORT: '0' },
+    {
+      REDIS_URL,
+      SWITCHYARD_PREFIX: prefix,
+      SWITCHYARD_API_TOKEN: 'x'.repeat(20),
+      SWITCHYARD_HOST: '127.0.0.1',
+      LOGPLEX_PORT: '0',
+      LOGPLEX_SYSLOG_PORT: '0',
+    },
     /msg="logplex listening"/,
   );
   t.equal(r.code, 0, r.err);

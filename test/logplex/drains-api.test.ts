@@ -18,7 +18,11 @@ t.test('create, list, show with status, delete; a posted line reaches the drain'
   t.equal(created.body.url, sink.url);
   const list = await node.api('GET', `/v2/channels/${ch.id}/drains`);
   t.same(list.body, [created.body]);
-  t.same((await node.api('GET', `/v2/channels/${ch.id}`)).body.drains, [created.body], 'the channel view lists its drains');
+  t.same(
+    (await node.api('GET', `/v2/channels/${ch.id}`)).body.drains,
+    [created.body],
+    'the channel view lists its drains',
+  );
   await sendLines(node, ch.tokens.app!, [['web.1', 'hello drain']]);
   await sink.until((d) => d.length >= 1);
   const f = fields(splitFrames(sink.deliveries[0]!.body)[0]!);
@@ -30,7 +34,15 @@ t.test('create, list, show with status, delete; a posted line reaches the drain'
   );
   t.equal(shown.status, 200);
   t.match(shown.body, { id: created.body.id, token: created.body.token, url: sink.url, created_at: String });
-  t.match(shown.body.status, { delivered: 1, retried: 0, dropped: 0, lost: 0, backlog: 0, last_error: null, last_success_at: String });
+  t.match(shown.body.status, {
+    delivered: 1,
+    retried: 0,
+    dropped: 0,
+    lost: 0,
+    backlog: 0,
+    last_error: null,
+    last_success_at: String,
+  });
   t.ok(shown.body.status.owner, 'the owning node is named');
   const del = await node.api('DELETE', `/v2/channels/${ch.id}/drains/${created.body.id}`);
   t.same([del.status, del.body], [200, { id: created.body.id, deleted: true }]);

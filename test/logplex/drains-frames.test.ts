@@ -26,7 +26,11 @@ for (const shape of ['logplex', 'rfc5424'] as FrameShape[]) {
     const asBytes = odd.map((l) => ({ ...l, msg: typeof l.msg === 'string' ? Buffer.from(l.msg, 'utf8') : l.msg }));
     const mixed = odd.map((l, i) => (i % 2 ? asBytes[i]! : l));
     const expected = Buffer.concat(odd.map((l) => frameLine(l, shape, 'd.1234')));
-    for (const [name, lines] of [['strings', odd], ['bytes', asBytes], ['mixed', mixed]] as const) {
+    for (const [name, lines] of [
+      ['strings', odd],
+      ['bytes', asBytes],
+      ['mixed', mixed],
+    ] as const) {
       const got = frameBatch(lines, shape, 'd.1234');
       t.ok(got.equals(expected), `${name}: same bytes`);
       const { frames, error } = splitBody(got, 20_000);
@@ -39,5 +43,8 @@ for (const shape of ['logplex', 'rfc5424'] as FrameShape[]) {
 t.test('the line framed alone is the shared codec output', async (t) => {
   t.equal(frameLine(base, 'logplex', 'host').toString(), `62 <134>1 ${TIME} host app web.1 - hello`);
   t.equal(frameLine(base, 'rfc5424', 'd.x').toString(), `63 <134>1 ${TIME} d.x app web.1 - - hello`);
-  t.equal(frameLine({ ...base, msg: Buffer.from('hello') }, 'logplex', 'host').toString(), `62 <134>1 ${TIME} host app web.1 - hello`);
+  t.equal(
+    frameLine({ ...base, msg: Buffer.from('hello') }, 'logplex', 'host').toString(),
+    `62 <134>1 ${TIME} host app web.1 - hello`,
+  );
 });

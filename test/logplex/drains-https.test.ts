@@ -38,10 +38,21 @@ t.test('503 twice, then 200: same frame id, same bytes, every line once in order
   t.equal(a!.headers['logplex-msg-count'], String(BATCH_LINES));
   const ok = sink.deliveries.filter((d) => d.status === 200);
   const msgs = ok.flatMap((d) => splitFrames(d.body).map((f) => fields(f).rest));
-  t.same(msgs, newLines(1200).map((l) => l.msg), 'all lines, in order, once');
+  t.same(
+    msgs,
+    newLines(1200).map((l) => l.msg),
+    'all lines, in order, once',
+  );
   const f = fields(splitFrames(a!.body)[0]!);
-  t.same([f.pri, f.host, f.app, f.proc], [134, 'host', 'app', 'web.1'], 'logplex shape <PRI>1 TIME host SOURCE DYNO - MSG');
-  const st = await eventually(() => store.status(ch.id, drain.id), (s) => s.delivered === 1200);
+  t.same(
+    [f.pri, f.host, f.app, f.proc],
+    [134, 'host', 'app', 'web.1'],
+    'logplex shape <PRI>1 TIME host SOURCE DYNO - MSG',
+  );
+  const st = await eventually(
+    () => store.status(ch.id, drain.id),
+    (s) => s.delivered === 1200,
+  );
   t.equal(st.delivered, 1200);
   t.equal(st.retried, 2 * BATCH_LINES);
   t.equal(st.backlog, 0);
@@ -62,13 +73,26 @@ t.test('a 4xx (not 429) drops the batch, counts it, and delivery goes on', async
   await sink.until((d) => d.length >= 2);
   await log.append(ch.id, newLines(5, 11));
   await sink.until((d) => d.some((x) => x.status === 200));
-  t.equal(sink.deliveries[0]!.headers['logplex-frame-id'], sink.deliveries[1]!.headers['logplex-frame-id'], '429 is retried');
-  const st = await eventually(() => store.status(ch.id, drain.id), (s) => s.delivered === 5);
+  t.equal(
+    sink.deliveries[0]!.headers['logplex-frame-id'],
+    sink.deliveries[1]!.headers['logplex-frame-id'],
+    '429 is retried',
+  );
+  const st = await eventually(
+    () => store.status(ch.id, drain.id),
+    (s) => s.delivered === 5,
+  );
   t.equal(st.dropped, 10);
   t.equal(st.delivered, 5);
   t.equal(st.lastError?.code, 'HTTP_400');
-  t.match(rig.reported.map((l) => l.msg), [/^Error L13 \(local delivery error\): drain \d+: 127\.0\.0\.1:\d+ answered 400$/]);
-  t.same(splitFrames(sink.deliveries[2]!.body).map((f) => fields(f).rest), newLines(5, 11).map((l) => l.msg));
+  t.match(
+    rig.reported.map((l) => l.msg),
+    [/^Error L13 \(local delivery error\): drain \d+: 127\.0\.0\.1:\d+ answered 400$/],
+  );
+  t.same(
+    splitFrames(sink.deliveries[2]!.body).map((f) => fields(f).rest),
+    newLines(5, 11).map((l) => l.msg),
+  );
 });
 
 t.test('a receiver that never answers: the response timeout fires, memory stays bounded', async (t) => {
@@ -86,7 +110,10 @@ t.test('a receiver that never answers: the response timeout fires, memory stays 
     t.ok(rig.runner.buffered <= 2 * BATCH_LINES, `at most two batches in memory (${rig.runner.buffered})`);
     await log.append(ch.id, newLines(500, 3001 + i * 500));
   }
-  const st = await eventually(() => store.status(ch.id, drain.id), (s) => s.lastError !== null);
+  const st = await eventually(
+    () => store.status(ch.id, drain.id),
+    (s) => s.lastError !== null,
+  );
   t.equal(new Set(sink.deliveries.map((d) => d.headers['logplex-frame-id'])).size, 1, 'the same batch is retried');
   t.equal(st.lastError?.code, 'UND_ERR_HEADERS_TIMEOUT');
   t.equal(st.delivered, 0);
@@ -110,7 +137,10 @@ t.test('HTTPS certificates are verified against the given CA; a name mismatch is
   t.teardown(() => Promise.all([r1.runner.stop(), r2.runner.stop()]));
   await good.until((d) => d.length >= 1);
   t.equal(splitFrames(good.deliveries[0]!.body).length, 3);
-  await eventually(() => r2.reported.length, (n) => n > 0);
+  await eventually(
+    () => r2.reported.length,
+    (n) => n > 0,
+  );
   t.match(r2.reported[0]!.msg, /^Error L14 \(certificate validation error\): drain \d+: ERR_TLS_CERT_ALTNAME_INVALID/);
   t.same([r2.reported[0]!.source, r2.reported[0]!.ps], ['heroku', 'logplex']);
   const st = await store.status(ch.id, d2.id);

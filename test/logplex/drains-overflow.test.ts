@@ -24,7 +24,10 @@ async function overflow(t: Test, log: LogStore, store: DrainStore): Promise<void
   await log.append(ch.id, newLines(2));
   const rig = startRunner(store, drain);
   t.teardown(() => rig.runner.stop());
-  await eventually(() => store.status(ch.id, drain.id), (s) => s.delivered === 2);
+  await eventually(
+    () => store.status(ch.id, drain.id),
+    (s) => s.delivered === 2,
+  );
   await rig.runner.stop();
   for (let i = 0; i < 6; i++) await log.append(ch.id, newLines(100, 3 + i * 100));
   const { firstSeq } = await log.readAfter(ch.id, 0, 1);
@@ -32,11 +35,17 @@ async function overflow(t: Test, log: LogStore, store: DrainStore): Promise<void
   t.ok(expected > 0, `the log dropped ${expected} undelivered lines`);
   const again = startRunner(store, drain);
   t.teardown(() => again.runner.stop());
-  await eventually(() => store.status(ch.id, drain.id), (s) => s.delivered >= 602 - expected + 1);
+  await eventually(
+    () => store.status(ch.id, drain.id),
+    (s) => s.delivered >= 602 - expected + 1,
+  );
   const frames = sink.deliveries.slice(1).flatMap((d) => splitFrames(d.body));
   const l10 = fields(frames[0]!);
   t.same([l10.app, l10.proc, l10.pri], ['heroku', 'logplex', 131]);
-  t.equal(l10.rest, `Error L10 (output buffer overflow): ${expected} messages dropped since 2026-11-26T10:00:00.000002+00:00.`);
+  t.equal(
+    l10.rest,
+    `Error L10 (output buffer overflow): ${expected} messages dropped since 2026-11-26T10:00:00.000002+00:00.`,
+  );
   t.equal(fields(frames[1]!).rest, `line ${firstSeq}`, 'then the oldest line kept');
   t.equal(fields(frames[frames.length - 1]!).rest, 'line 602');
   t.equal(frames.length, 1 + 602 - firstSeq + 1, 'every kept line once, plus the L10 line');

@@ -38,20 +38,41 @@ t.test('Redis: failed batches come again before the next, in order, acked only a
   t.teardown(() => rig.runner.stop());
   await sink.until((d) => d.length >= 2);
   backlogWhileRefused = (await store.status(ch.id, drain.id)).backlog;
-  await sink.until((d) => d.filter((x) => x.status === 200).reduce((n, x) => n + Number(x.headers['logplex-msg-count']), 0) >= N);
+  await sink.until(
+    (d) => d.filter((x) => x.status === 200).reduce((n, x) => n + Number(x.headers['logplex-msg-count']), 0) >= N,
+  );
   await rig.runner.stop();
 
-  t.ok(backlogWhileRefused >= N - BATCH_LINES, `batch 2 and later unacked while batch 2 is refused (backlog ${backlogWhileRefused})`);
+  t.ok(
+    backlogWhileRefused >= N - BATCH_LINES,
+    `batch 2 and later unacked while batch 2 is refused (backlog ${backlogWhileRefused})`,
+  );
   const d = sink.deliveries;
   for (let i = 0; i < d.length - 1; i++) {
     if (d[i]!.status === 200) continue;
-    t.equal(d[i + 1]!.headers['logplex-frame-id'], d[i]!.headers['logplex-frame-id'], `delivery ${i + 1} failed: the next one is the same batch`);
+    t.equal(
+      d[i + 1]!.headers['logplex-frame-id'],
+      d[i]!.headers['logplex-frame-id'],
+      `delivery ${i + 1} failed: the next one is the same batch`,
+    );
     t.ok(d[i + 1]!.body.equals(d[i]!.body), 'byte-identical');
   }
   const accepted = d.filter((x) => x.status === 200).flatMap((x) => splitFrames(x.body).map((f) => fields(f).rest));
-  t.same(accepted, newLines(N).map((l) => l.msg), 'accepted batches hold every line once, in order');
+  t.same(
+    accepted,
+    newLines(N).map((l) => l.msg),
+    'accepted batches hold every line once, in order',
+  );
   const st = await store.status(ch.id, drain.id);
-  t.same([st.delivered, st.backlog, st.retried], [N, 0, 3 * BATCH_LINES], 'stop() returned after the last ack and status landed');
-  await eventually(() => sink.deliveries.length, () => false, 3); // nothing more is sent after stop
+  t.same(
+    [st.delivered, st.backlog, st.retried],
+    [N, 0, 3 * BATCH_LINES],
+    'stop() returned after the last ack and status landed',
+  );
+  await eventually(
+    () => sink.deliveries.length,
+    () => false,
+    3,
+  ); // nothing more is sent after stop
   t.equal(sink.deliveries.length, d.length);
 });

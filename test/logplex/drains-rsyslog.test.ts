@@ -47,13 +47,22 @@ template(name="fields" type="string" string="%hostname%|%app-name%|%procid%|%msg
 action(type="omfile" file="${out}" template="fields")
 `,
   );
-  const child: ChildProcess = spawn(RSYSLOGD, ['-n', '-f', conf, '-i', join(dir, 'rsyslogd.pid')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(RSYSLOGD, ['-n', '-f', conf, '-i', join(dir, 'rsyslogd.pid')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stdout!.on('data', (c) => (stderr += c));
   child.stderr!.on('data', (c) => (stderr += c));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const text = await eventually(
-    async () => (port ? ((await listening(port)) ? String(port) : '') : existsSync(portFile) ? readFileSync(portFile, 'utf8').trim() : ''),
+    async () =>
+      port
+        ? (await listening(port))
+          ? String(port)
+          : ''
+        : existsSync(portFile)
+          ? readFileSync(portFile, 'utf8').trim()
+          : '',
     (s) => s !== '' || child.exitCode !== null,
     500,
   );
@@ -71,45 +80,54 @@ action(type="omfile" file="${out}" template="fields")
   };
 }
 
-t.test('a syslog drain to rsyslogd: every line arrives once, in order, fields intact; delivery resumes after rsyslogd restarts', { skip: missing }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'sy-rsyslog-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  let rsyslog = await startRsyslog(dir);
-  t.teardown(() => rsyslog.stop());
-  const node = await startNode(t, { store: 'memory' });
-  const ch = await node.channel(['app']);
-  const created = await node.api('POST', `/v2/channels/${ch.id}/drains`, { url: `syslog://127.0.0.1:${rsyslog.port}` });
-  t.equal(created.status, 201);
-  const token: string = created.body.token;
+t.test(
+  'a syslog drain to rsyslogd: every line arrives once, in order, fields intact; delivery resumes after rsyslogd restarts',
+  { skip: missing },
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'sy-rsyslog-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    let rsyslog = await startRsyslog(dir);
+    t.teardown(() => rsyslog.stop());
+    const node = await startNode(t, { store: 'memory' });
+    const ch = await node.channel(['app']);
+    const created = await node.api('POST', `/v2/channels/${ch.id}/drains`, {
+      url: `syslog://127.0.0.1:${rsyslog.port}`,
+    });
+    t.equal(created.status, 201);
+    const token: string = created.body.token;
 
-  // Many lines in few POSTs, so frames share TCP segments; UTF-8 and a long line among them.
-  const long = 'x'.repeat(5000);
-  const batch: [string, string][] = [['web.1', 'héllo ✓ "quoted" [not sd]'], ['web.2', long]];
-  for (let i = 1; i <= 300; i++) batch.push([`web.${(i % 3) + 1}`, `line ${i}`]);
-  await sendLines(node, ch.tokens.app!, batch);
-  const got = await eventually(rsyslog.lines, (l) => l.length >= batch.length, 500);
-  t.equal(got.length, batch.length, 'every line once');
-  t.same(
-    got.map((l) => l.split('|')),
-    batch.map(([ps, msg]) => [token, 'app', ps, '-', '-', msg]),
-    'HOSTNAME is the drain token, APP-NAME the source, PROCID the dyno, no MSGID or SD, MSG as sent',
-  );
-  const shown = await eventually(
-    () => node.api('GET', `/v2/channels/${ch.id}/drains/${created.body.id}`),
-    (r) => r.body.status?.delivered === batch.length,
-  );
-  t.match(shown.body.status, { delivered: batch.length, backlog: 0, last_error: null });
+    // Many lines in few POSTs, so frames share TCP segments; UTF-8 and a long line among them.
+    const long = 'x'.repeat(5000);
+    const batch: [string, string][] = [
+      ['web.1', 'héllo ✓ "quoted" [not sd]'],
+      ['web.2', long],
+    ];
+    for (let i = 1; i <= 300; i++) batch.push([`web.${(i % 3) + 1}`, `line ${i}`]);
+    await sendLines(node, ch.tokens.app!, batch);
+    const got = await eventually(rsyslog.lines, (l) => l.length >= batch.length, 500);
+    t.equal(got.length, batch.length, 'every line once');
+    t.same(
+      got.map((l) => l.split('|')),
+      batch.map(([ps, msg]) => [token, 'app', ps, '-', '-', msg]),
+      'HOSTNAME is the drain token, APP-NAME the source, PROCID the dyno, no MSGID or SD, MSG as sent',
+    );
+    const shown = await eventually(
+      () => node.api('GET', `/v2/channels/${ch.id}/drains/${created.body.id}`),
+      (r) => r.body.status?.delivered === batch.length,
+    );
+    t.match(shown.body.status, { delivered: batch.length, backlog: 0, last_error: null });
 
-  // rsyslogd goes away and comes back on the same port: what was sent meanwhile arrives.
-  await rsyslog.stop();
-  await sendLines(node, ch.tokens.app!, [['web.1', 'while rsyslogd was away']]);
-  await eventually(
-    () => node.api('GET', `/v2/channels/${ch.id}/drains/${created.body.id}`),
-    (r) => r.body.status?.last_error !== null,
-    500,
-  );
-  rsyslog = await startRsyslog(dir, rsyslog.port);
-  const after = await eventually(rsyslog.lines, (l) => l.length > batch.length, 1000);
-  t.equal(after.at(-1), `${token}|app|web.1|-|-|while rsyslogd was away`);
-  t.equal(after.length, batch.length + 1, 'nothing twice');
-});
+    // rsyslogd goes away and comes back on the same port: what was sent meanwhile arrives.
+    await rsyslog.stop();
+    await sendLines(node, ch.tokens.app!, [['web.1', 'while rsyslogd was away']]);
+    await eventually(
+      () => node.api('GET', `/v2/channels/${ch.id}/drains/${created.body.id}`),
+      (r) => r.body.status?.last_error !== null,
+      500,
+    );
+    rsyslog = await startRsyslog(dir, rsyslog.port);
+    const after = await eventually(rsyslog.lines, (l) => l.length > batch.length, 1000);
+    t.equal(after.at(-1), `${token}|app|web.1|-|-|while rsyslogd was away`);
+    t.equal(after.length, batch.length + 1, 'nothing twice');
+  },
+);

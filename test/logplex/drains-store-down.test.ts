@@ -33,15 +33,21 @@ t.test('the drain store disconnects and reconnects: delivery resumes, nothing lo
   await sink.until((d) => d.length >= 1);
   drainSide.disconnect();
   await log.append(ch.id, newLines(100, 101));
-  await eventually(() => rig.delays.length, (n) => n >= 2);
+  await eventually(
+    () => rig.delays.length,
+    (n) => n >= 2,
+  );
   t.ok(rig.delays.length >= 2, 'store errors back off');
   await drainSide.connect();
   await waitReady(drainSide);
   await log.append(ch.id, newLines(100, 201));
-  const got = (): Set<string> => new Set(sink.deliveries.flatMap((d) => splitFrames(d.body).map((f) => fields(f).rest)));
+  const got = (): Set<string> =>
+    new Set(sink.deliveries.flatMap((d) => splitFrames(d.body).map((f) => fields(f).rest)));
   await sink.until(() => got().size >= 300);
   t.same(
-    newLines(300).map((l) => l.msg).filter((m) => !got().has(m)),
+    newLines(300)
+      .map((l) => l.msg)
+      .filter((m) => !got().has(m)),
     [],
     'every line arrived at least once',
   );

@@ -29,7 +29,10 @@ export function drainStoreContract(t: Test, make: MakeStores): void {
     t.match(a.token, /^d\.[0-9a-f-]{36}$/);
     t.equal(await s.drains.create(c1.id, 'syslog://127.0.0.1:6514'), 'conflict');
     const e = must(await s.drains.create(c2.id, 'syslog://127.0.0.1:6514'));
-    t.same((await s.drains.list(c1.id)).map((d) => d.url), ['syslog://127.0.0.1:6514', 'https://logs.example/in']);
+    t.same(
+      (await s.drains.list(c1.id)).map((d) => d.url),
+      ['syslog://127.0.0.1:6514', 'https://logs.example/in'],
+    );
     t.same(await s.drains.get(c1.id, a.id), a);
     t.ok(await s.drains.remove(c1.id, a.id));
     t.notOk(await s.drains.remove(c1.id, a.id));
@@ -41,7 +44,11 @@ export function drainStoreContract(t: Test, make: MakeStores): void {
       seen.push(...r.drains.map((d) => d.id));
       cursor = r.next;
     } while (cursor !== '0');
-    t.same(seen.sort((x, y) => x - y), [b.id, e.id], 'scan walks every drain of every channel');
+    t.same(
+      seen.sort((x, y) => x - y),
+      [b.id, e.id],
+      'scan walks every drain of every channel',
+    );
   });
 
   t.test('a lease is held by one node, renewed by it, and taken over when it lapses', async (t) => {
@@ -57,39 +64,54 @@ export function drainStoreContract(t: Test, make: MakeStores): void {
     t.notOk(await s.drains.acquire(c.id, d.id, 'B', 60_000), "B cannot release A's lease");
     await s.drains.release(c.id, d.id, 'A');
     t.ok(await s.drains.acquire(c.id, d.id, 'B', 30), 'released: B takes it');
-    t.ok(await eventually(() => s.drains.acquire(c.id, d.id, 'A', 60_000), (ok) => ok), 'lapsed: A takes it back');
+    t.ok(
+      await eventually(
+        () => s.drains.acquire(c.id, d.id, 'A', 60_000),
+        (ok) => ok,
+      ),
+      'lapsed: A takes it back',
+    );
   });
 
-  t.test('the read position: new lines only, unacked lines come again after a takeover, acked ones never', async (t) => {
-    const s = await make(t, 100);
-    if (!s) return;
-    const c = await s.log.createChannel('c', ['app']);
-    await s.log.append(c.id, newLines(3));
-    const d = must(await s.drains.create(c.id, 'syslog://127.0.0.1:6514'));
-    await s.log.append(c.id, newLines(5, 4));
-    const first = s.drains.cursor(d);
-    t.equal(await first.open(), 3, 'a new drain starts after the lines already there');
-    const got = await first.read(3);
-    t.same(got.map(text), ['line 4', 'line 5', 'line 6']);
-    t.same(got.map((l) => l.seq), [4, 5, 6]);
-    // The owner dies before acking: the next owner's cursor re-delivers the same lines first.
-    const second = s.drains.cursor(d);
-    t.equal(await second.open(), 3);
-    const again = await second.read(2);
-    t.same(again.map((l) => l.seq), [4, 5]);
-    await second.ack(again.map((l) => l.seq));
-    const rest: number[] = [];
-    for (let got = await second.read(10); got.length; got = await second.read(10)) {
-      rest.push(...got.map((l) => l.seq));
-      await second.ack(got.map((l) => l.seq));
-    }
-    t.same(rest, [6, 7, 8], 'then the rest, once');
-    const third = s.drains.cursor(d);
-    t.equal(await third.open(), 8, 'everything acked');
-    t.same(await third.read(10), []);
-    await s.log.append(c.id, newLines(1, 9));
-    t.same((await third.read(10)).map(text), ['line 9']);
-  });
+  t.test(
+    'the read position: new lines only, unacked lines come again after a takeover, acked ones never',
+    async (t) => {
+      const s = await make(t, 100);
+      if (!s) return;
+      const c = await s.log.createChannel('c', ['app']);
+      await s.log.append(c.id, newLines(3));
+      const d = must(await s.drains.create(c.id, 'syslog://127.0.0.1:6514'));
+      await s.log.append(c.id, newLines(5, 4));
+      const first = s.drains.cursor(d);
+      t.equal(await first.open(), 3, 'a new drain starts after the lines already there');
+      const got = await first.read(3);
+      t.same(got.map(text), ['line 4', 'line 5', 'line 6']);
+      t.same(
+        got.map((l) => l.seq),
+        [4, 5, 6],
+      );
+      // The owner dies before acking: the next owner's cursor re-delivers the same lines first.
+      const second = s.drains.cursor(d);
+      t.equal(await second.open(), 3);
+      const again = await second.read(2);
+      t.same(
+        again.map((l) => l.seq),
+        [4, 5],
+      );
+      await second.ack(again.map((l) => l.seq));
+      const rest: number[] = [];
+      for (let got = await second.read(10); got.length; got = await second.read(10)) {
+        rest.push(...got.map((l) => l.seq));
+        await second.ack(got.map((l) => l.seq));
+      }
+      t.same(rest, [6, 7, 8], 'then the rest, once');
+      const third = s.drains.cursor(d);
+      t.equal(await third.open(), 8, 'everything acked');
+      t.same(await third.read(10), []);
+      await s.log.append(c.id, newLines(1, 9));
+      t.same((await third.read(10)).map(text), ['line 9']);
+    },
+  );
 
   t.test('lines trimmed from the channel log before delivery show as a seq gap', async (t) => {
     const s = await make(t, 10);
@@ -105,7 +127,11 @@ export function drainStoreContract(t: Test, make: MakeStores): void {
     t.ok(firstSeq > 1, 'the log was trimmed');
     t.equal(lines[0]!.seq, firstSeq, 'reading resumes at the oldest line kept');
     t.equal(lines[lines.length - 1]!.seq, 500);
-    t.same(lines.map((l, i) => l.seq - i), lines.map(() => firstSeq), 'no gap after the first kept line');
+    t.same(
+      lines.map((l, i) => l.seq - i),
+      lines.map(() => firstSeq),
+      'no gap after the first kept line',
+    );
   });
 
   t.test('status counters add up and the backlog counts undelivered lines', async (t) => {
@@ -126,7 +152,17 @@ export function drainStoreContract(t: Test, make: MakeStores): void {
     st = await s.drains.status(c.id, d.id);
     t.same(
       { ...st, owner: undefined },
-      { delivered: 4, retried: 2, dropped: 1, lost: 3, lastSuccessAt: 'x', lastTime: 'y', lastError: err, backlog: 3, owner: undefined },
+      {
+        delivered: 4,
+        retried: 2,
+        dropped: 1,
+        lost: 3,
+        lastSuccessAt: 'x',
+        lastTime: 'y',
+        lastError: err,
+        backlog: 3,
+        owner: undefined,
+      },
     );
   });
 
@@ -141,8 +177,15 @@ export function drainStoreContract(t: Test, make: MakeStores): void {
     await cur.open();
     const got = await cur.read(3);
     const fields = (l: NewLine, seq: number): unknown[] => [seq, l.time, l.pri, l.source, l.ps, text(l)];
-    t.same(got.map((l) => fields({ ...l, msg: text(l) }, l.seq)), lines.slice(0, 3).map((l, i) => fields(l, i + 1)), 'every field as appended');
-    await cur.ack(got.map((l) => l.seq), { delivered: 3, lastSuccessAt: 'x', lastTime: got[2]!.time });
+    t.same(
+      got.map((l) => fields({ ...l, msg: text(l) }, l.seq)),
+      lines.slice(0, 3).map((l, i) => fields(l, i + 1)),
+      'every field as appended',
+    );
+    await cur.ack(
+      got.map((l) => l.seq),
+      { delivered: 3, lastSuccessAt: 'x', lastTime: got[2]!.time },
+    );
     const st = await s.drains.status(c.id, d.id);
     t.same([st.delivered, st.lastSuccessAt, st.lastTime, st.backlog], [3, 'x', got[2]!.time, 2]);
   });
@@ -158,8 +201,15 @@ export function drainStoreContract(t: Test, make: MakeStores): void {
     t.ok(await s.log.deleteChannel(c.id));
     t.equal(await s.drains.get(c.id, d.id), undefined, 'a scheduler renewing it sees it gone');
     const { drains } = await s.drains.scan('0', 100);
-    t.same(drains.map((x) => x.id), [k.id]);
-    t.same((await s.drains.scan('0', 100)).drains.map((x) => x.id), [k.id], 'and the index forgot it');
+    t.same(
+      drains.map((x) => x.id),
+      [k.id],
+    );
+    t.same(
+      (await s.drains.scan('0', 100)).drains.map((x) => x.id),
+      [k.id],
+      'and the index forgot it',
+    );
   });
 
   t.test('reading ahead while re-delivering never repeats the batch in flight', async (t) => {

@@ -19,7 +19,9 @@ interface Child {
 }
 
 async function startChild(t: Test, prefix: string): Promise<Child> {
-  const proc = spawn(process.execPath, [join(__dirname, '..', 'fixtures', 'drain-node.js'), prefix], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, [join(__dirname, '..', 'fixtures', 'drain-node.js'), prefix], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   t.teardown(async () => {
     if (proc.exitCode !== null || proc.signalCode !== null) return;
     proc.kill('SIGKILL');
@@ -51,10 +53,15 @@ t.test('kill -9 of the owner mid-delivery: the next node delivers every line at 
   const drain = await api(a.port, 'POST', `/v2/channels/${ch.channel_id}/drains`, { url: sink.url });
   const N = 1500;
   for (let i = 0; i < N; i += 250) {
-    const body = Buffer.concat(Array.from({ length: 250 }, (_, k) => encodeFrame(logplexMsg(token, 'web.1', `line ${i + k + 1}`))));
+    const body = Buffer.concat(
+      Array.from({ length: 250 }, (_, k) => encodeFrame(logplexMsg(token, 'web.1', `line ${i + k + 1}`))),
+    );
     const res = await request(`http://127.0.0.1:${a.port}/logs`, {
       method: 'POST',
-      headers: { 'content-type': 'application/logplex-1', authorization: 'Basic ' + Buffer.from(`token:${token}`).toString('base64') },
+      headers: {
+        'content-type': 'application/logplex-1',
+        authorization: 'Basic ' + Buffer.from(`token:${token}`).toString('base64'),
+      },
       body,
     });
     await res.body.dump();
@@ -67,7 +74,9 @@ t.test('kill -9 of the owner mid-delivery: the next node delivers every line at 
   sink.fallback = 200;
   const b = await startChild(t, prefix);
   const accepted = (): Set<string> =>
-    new Set(sink.deliveries.filter((d) => d.status === 200).flatMap((d) => splitFrames(d.body).map((f) => fields(f).rest)));
+    new Set(
+      sink.deliveries.filter((d) => d.status === 200).flatMap((d) => splitFrames(d.body).map((f) => fields(f).rest)),
+    );
   await sink.until(() => accepted().size >= N);
   const got = accepted();
   const missing = Array.from({ length: N }, (_, i) => `line ${i + 1}`).filter((m) => !got.has(m));
@@ -75,7 +84,13 @@ t.test('kill -9 of the owner mid-delivery: the next node delivers every line at 
   const redelivered = splitFrames(sink.deliveries[1]!.body).map((f) => fields(f).rest);
   const later = sink.deliveries.slice(2).find((d) => d.status === 200);
   // Pending entries come first: the hung batch, then whatever the dead owner had read ahead.
-  t.same(splitFrames(later!.body).map((f) => fields(f).rest).slice(0, redelivered.length), redelivered, 'the new owner re-sends the unacked batch first');
+  t.same(
+    splitFrames(later!.body)
+      .map((f) => fields(f).rest)
+      .slice(0, redelivered.length),
+    redelivered,
+    'the new owner re-sends the unacked batch first',
+  );
   const st = await eventually(
     () => api(b.port, 'GET', `/v2/channels/${ch.channel_id}/drains/${drain.id}`),
     (r: any) => r.status?.backlog === 0 && r.status?.owner === b.node,

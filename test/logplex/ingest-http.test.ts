@@ -16,19 +16,24 @@ function post(base: string, token: string, body: Buffer, headers: Record<string,
   });
 }
 
-const frames = (token: string, msgs: string[]): Buffer => Buffer.concat(msgs.map((m, i) => encodeFrame(logplexMsg(token, `web.${i + 1}`, m))));
+const frames = (token: string, msgs: string[]): Buffer =>
+  Buffer.concat(msgs.map((m, i) => encodeFrame(logplexMsg(token, `web.${i + 1}`, m))));
 
 t.test('a good body is stored as source = token name, ps = PROCID; 204', async (t) => {
   const node = await startNode(t);
   const ch = await node.channel();
-  const res = await post(node.base, ch.tokens.app!, frames(ch.tokens.app!, ['one', 'two']), { 'logplex-msg-count': '2' });
+  const res = await post(node.base, ch.tokens.app!, frames(ch.tokens.app!, ['one', 'two']), {
+    'logplex-msg-count': '2',
+  });
   t.equal(res.statusCode, 204);
   await res.body.dump();
   t.same(await readHistory(node, { channel_id: ch.id }), [
     '2026-11-26T10:00:00.123456+00:00 app[web.1]: one',
     '2026-11-26T10:00:00.123456+00:00 app[web.2]: two',
   ]);
-  const res2 = await post(node.base, ch.tokens.heroku!, frames(ch.tokens.heroku!, ['from the platform']), { 'content-type': 'application/x-logplex-1' });
+  const res2 = await post(node.base, ch.tokens.heroku!, frames(ch.tokens.heroku!, ['from the platform']), {
+    'content-type': 'application/x-logplex-1',
+  });
   t.equal(res2.statusCode, 204);
   await res2.body.dump();
   t.match((await readHistory(node, { channel_id: ch.id, num: 1 }))[0], / heroku\[web\.1\]: from the platform$/);
@@ -37,7 +42,10 @@ t.test('a good body is stored as source = token name, ps = PROCID; 204', async (
 t.test('gzip bodies are inflated', async (t) => {
   const node = await startNode(t);
   const ch = await node.channel();
-  const res = await post(node.base, ch.tokens.app!, gzipSync(frames(ch.tokens.app!, ['zipped'])), { 'content-encoding': 'gzip', 'logplex-msg-count': '1' });
+  const res = await post(node.base, ch.tokens.app!, gzipSync(frames(ch.tokens.app!, ['zipped'])), {
+    'content-encoding': 'gzip',
+    'logplex-msg-count': '1',
+  });
   t.equal(res.statusCode, 204);
   await res.body.dump();
   t.match(await readHistory(node, { channel_id: ch.id }), [/app\[web\.1\]: zipped$/]);
@@ -71,7 +79,10 @@ t.test('a partly bad body keeps its good frames and answers 400 with counts', as
 t.test('a framing error keeps the frames before it', async (t) => {
   const node = await startNode(t);
   const ch = await node.channel();
-  const body = Buffer.concat([encodeFrame(logplexMsg(ch.tokens.app!, 'web.1', 'kept')), Buffer.from('garbage without length')]);
+  const body = Buffer.concat([
+    encodeFrame(logplexMsg(ch.tokens.app!, 'web.1', 'kept')),
+    Buffer.from('garbage without length'),
+  ]);
   const res = await post(node.base, ch.tokens.app!, body);
   t.equal(res.statusCode, 400);
   t.match(await res.body.json(), { accepted: 1, rejected: 1, first_error: /SY_FRAME_LENGTH/ });
@@ -84,8 +95,18 @@ t.test('refusals: msg-count mismatch 400, wrong type 415, bad token 401, big bod
   const good = frames(ch.tokens.app!, ['x', 'y']);
   const cases: [string, Promise<Awaited<ReturnType<typeof post>>>, number, string][] = [
     ['count disagrees', post(node.base, ch.tokens.app!, good, { 'logplex-msg-count': '3' }), 400, 'invalid_params'],
-    ['count not a number', post(node.base, ch.tokens.app!, good, { 'logplex-msg-count': 'two' }), 400, 'invalid_params'],
-    ['text/plain', post(node.base, ch.tokens.app!, good, { 'content-type': 'text/plain' }), 415, 'unsupported_media_type'],
+    [
+      'count not a number',
+      post(node.base, ch.tokens.app!, good, { 'logplex-msg-count': 'two' }),
+      400,
+      'invalid_params',
+    ],
+    [
+      'text/plain',
+      post(node.base, ch.tokens.app!, good, { 'content-type': 'text/plain' }),
+      415,
+      'unsupported_media_type',
+    ],
     ['unknown token', post(node.base, 't.00000000-0000-0000-0000-000000000000', good), 401, 'unauthorized'],
     ['no auth', post(node.base, ch.tokens.app!, good, { authorization: '' }), 401, 'unauthorized'],
     ['over 1 MiB', post(node.base, ch.tokens.app!, Buffer.alloc(1024 * 1024 + 1, 0x31)), 413, 'payload_too_large'],

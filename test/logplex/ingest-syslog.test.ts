@@ -61,7 +61,10 @@ t.test('UDP: one datagram is one message', async (t) => {
 t.test('an SD-PARAM token keeps APP-NAME as the source', async (t) => {
   const node = await startNode(t);
   const ch = await node.channel();
-  await sendTcp(node.syslogPort, encodeFrame(`<134>1 2026-11-26T10:00:00Z host myjob 42 - [x@32473 token="${ch.tokens.app}"] via sd`));
+  await sendTcp(
+    node.syslogPort,
+    encodeFrame(`<134>1 2026-11-26T10:00:00Z host myjob 42 - [x@32473 token="${ch.tokens.app}"] via sd`),
+  );
   const lines = await eventually(async () => {
     const h = await history(node, ch.id);
     return h.length ? h : undefined;
@@ -102,22 +105,37 @@ t.test('a frame over 10 KiB is stored truncated with a marker', async (t) => {
   t.ok(lines[0]!.length < 10_400);
 });
 
-t.test('a stock sender: logger --rfc5424 --octet-count -T', { skip: !existsSync('/usr/bin/logger') && 'no logger binary' }, async (t) => {
-  const node = await startNode(t);
-  const ch = await node.channel();
-  await new Promise<void>((resolve, reject) =>
-    execFile(
-      'logger',
-      ['--rfc5424', '--octet-count', '-T', '-t', ch.tokens.app!, '-P', String(node.syslogPort), '-n', '127.0.0.1', 'hello from logger'],
-      (err) => (err ? reject(err) : resolve()),
-    ),
-  );
-  const lines = await eventually(async () => {
-    const h = await history(node, ch.id);
-    return h.length ? h : undefined;
-  });
-  t.match(lines[0], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00 app\[-\]: hello from logger$/);
-});
+t.test(
+  'a stock sender: logger --rfc5424 --octet-count -T',
+  { skip: !existsSync('/usr/bin/logger') && 'no logger binary' },
+  async (t) => {
+    const node = await startNode(t);
+    const ch = await node.channel();
+    await new Promise<void>((resolve, reject) =>
+      execFile(
+        'logger',
+        [
+          '--rfc5424',
+          '--octet-count',
+          '-T',
+          '-t',
+          ch.tokens.app!,
+          '-P',
+          String(node.syslogPort),
+          '-n',
+          '127.0.0.1',
+          'hello from logger',
+        ],
+        (err) => (err ? reject(err) : resolve()),
+      ),
+    );
+    const lines = await eventually(async () => {
+      const h = await history(node, ch.id);
+      return h.length ? h : undefined;
+    });
+    t.match(lines[0], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00 app\[-\]: hello from logger$/);
+  },
+);
 
 t.test('one TCP read with interleaved tokens of two channels lands in each, in order', async (t) => {
   const node = await startNode(t);
@@ -138,6 +156,19 @@ t.test('one TCP read with interleaved tokens of two channels lands in each, in o
     const h = await history(node, b.id);
     return h.length === 6 ? h : undefined;
   });
-  t.same(ha.map((l) => l.split(': ')[1]), ['a1', 'a2', 'a3', 'a4', 'a5', 'a6']);
-  t.same(hb.map((l) => l.slice(33)), ['heroku[web.2]: b1', 'app[web.2]: b2', 'heroku[web.2]: b3', 'app[web.2]: b4', 'heroku[web.2]: b5', 'app[web.2]: b6']);
+  t.same(
+    ha.map((l) => l.split(': ')[1]),
+    ['a1', 'a2', 'a3', 'a4', 'a5', 'a6'],
+  );
+  t.same(
+    hb.map((l) => l.slice(33)),
+    [
+      'heroku[web.2]: b1',
+      'app[web.2]: b2',
+      'heroku[web.2]: b3',
+      'app[web.2]: b4',
+      'heroku[web.2]: b5',
+      'app[web.2]: b6',
+    ],
+  );
 });

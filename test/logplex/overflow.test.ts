@@ -68,13 +68,25 @@ t.test('a stalled WebSocket reader gets L11 with the exact loss; a fast reader g
   await stalled.done;
   const l11 = stalled.msgs.filter((m) => m.includes('Error L11'));
   t.ok(l11.length >= 1, 'the stalled reader was told about its loss');
-  t.match(l11[0], /^\S+ heroku\[logplex\]: Error L11 \(tail buffer overflow\): \d+ messages dropped since \d{4}-\d\d-\d\dT[0-9:.]+\+00:00\.$/);
+  t.match(
+    l11[0],
+    /^\S+ heroku\[logplex\]: Error L11 \(tail buffer overflow\): \d+ messages dropped since \d{4}-\d\d-\d\dT[0-9:.]+\+00:00\.$/,
+  );
   const dropped = l11.reduce((n, m) => n + Number(/: (\d+) messages dropped/.exec(m)![1]), 0);
   const delivered = stalled.msgs.length - l11.length;
   t.equal(delivered + dropped, LINES + 1, 'every line is either delivered or counted in an L11 line');
   t.ok(dropped > 0);
   // Order is kept: sequence numbers only go up.
-  const ns = stalled.msgs.map((m) => /n=(\d+)/.exec(m)?.[1]).filter(Boolean).map(Number);
-  t.ok(ns.every((n, i) => i === 0 || n > ns[i - 1]!), 'lines arrive in order');
-  t.match(await node.registry.metrics(), new RegExp(`switchyard_logplex_tail_lines_dropped_total\\{service="logplex"\\} ${dropped}`));
+  const ns = stalled.msgs
+    .map((m) => /n=(\d+)/.exec(m)?.[1])
+    .filter(Boolean)
+    .map(Number);
+  t.ok(
+    ns.every((n, i) => i === 0 || n > ns[i - 1]!),
+    'lines arrive in order',
+  );
+  t.match(
+    await node.registry.metrics(),
+    new RegExp(`switchyard_logplex_tail_lines_dropped_total\\{service="logplex"\\} ${dropped}`),
+  );
 });

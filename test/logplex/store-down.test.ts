@@ -21,7 +21,10 @@ t.test('a node whose Redis connection is gone answers 503 and stays up', async (
   t.match(ready.body, { status: 'not_ready', store: 'redis', store_up: false });
   const res = await request(`${node.base}/logs`, {
     method: 'POST',
-    headers: { 'content-type': 'application/logplex-1', authorization: 'Basic ' + Buffer.from(`token:${ch.tokens.app}`).toString('base64') },
+    headers: {
+      'content-type': 'application/logplex-1',
+      authorization: 'Basic ' + Buffer.from(`token:${ch.tokens.app}`).toString('base64'),
+    },
     body: encodeFrame(logplexMsg(ch.tokens.app!, 'web.1', 'while down')),
   });
   t.equal(res.statusCode, 503);
@@ -29,7 +32,9 @@ t.test('a node whose Redis connection is gone answers 503 and stays up', async (
   const s = connect(node.syslogPort, '127.0.0.1');
   s.on('error', () => undefined);
   s.end(encodeFrame(logplexMsg(ch.tokens.app!, 'web.1', 'tcp while down')));
-  await eventually(async () => ((await node.registry.metrics()).match(/frames_rejected_total\{transport="tcp",reason="store"/) ? true : undefined));
+  await eventually(async () =>
+    (await node.registry.metrics()).match(/frames_rejected_total\{transport="tcp",reason="store"/) ? true : undefined,
+  );
   t.match(await node.registry.metrics(), /store_errors_total\{op="append",service="logplex"\} [2-9]/);
   t.equal((await node.api('GET', '/healthz')).status, 200, 'the process is still up');
 });

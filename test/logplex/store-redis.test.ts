@@ -37,7 +37,10 @@ t.test('another node sees appended lines through watchRemote; the appending node
     b.watchRemote(c.id, (lines) => resolve(lines.map((l) => ({ seq: l.seq, msg: l.msg }))));
   });
   // Subscribing is asynchronous: retry the append until the subscription is live.
-  const timer = setInterval(() => void a.append(c.id, [{ time: 't', pri: 134, source: 'app', ps: 'web.1', msg: 'hi' }]), 50);
+  const timer = setInterval(
+    () => void a.append(c.id, [{ time: 't', pri: 134, source: 'app', ps: 'web.1', msg: 'hi' }]),
+    50,
+  );
   const lines = await got;
   clearInterval(timer);
   t.equal(lines[0]!.msg, 'hi');
@@ -72,6 +75,14 @@ t.test('deleteChannel leaves no key of the channel behind (DESIGN §2 keys)', as
   t.ok((await keysOf()).includes(`channel:{${c.id}}:log`));
   await store.deleteChannel(c.id);
   const left = await keysOf();
-  t.same(left.filter((k) => k.includes(`{${c.id}}`)), [], 'no channel:{C}* or drain:{C}* key');
-  t.same(left.filter((k) => k.startsWith('token:')), [`token:${keep.tokens[0]!.token}`], 'only the other channel’s token');
+  t.same(
+    left.filter((k) => k.includes(`{${c.id}}`)),
+    [],
+    'no channel:{C}* or drain:{C}* key',
+  );
+  t.same(
+    left.filter((k) => k.startsWith('token:')),
+    [`token:${keep.tokens[0]!.token}`],
+    'only the other channel’s token',
+  );
 });

@@ -5,7 +5,13 @@ import type { LogStore } from '../../src/logplex/store/index';
 
 export type MakeStore = (t: Test, historyLines: number) => Promise<LogStore | undefined>;
 
-const line = (msg: string, ps = 'web.1'): NewLine => ({ time: '2026-11-26T10:00:00.000000+00:00', pri: 134, source: 'app', ps, msg });
+const line = (msg: string, ps = 'web.1'): NewLine => ({
+  time: '2026-11-26T10:00:00.000000+00:00',
+  pri: 134,
+  source: 'app',
+  ps,
+  msg,
+});
 
 export function storeContract(t: Test, make: MakeStore): void {
   t.test('channels get increasing integer ids and their tokens', async (t) => {
@@ -14,7 +20,10 @@ export function storeContract(t: Test, make: MakeStore): void {
     const a = await s.createChannel('one', ['app', 'heroku']);
     const b = await s.createChannel('two', []);
     t.ok(Number.isInteger(a.id) && b.id > a.id);
-    t.same(a.tokens.map((x) => x.name), ['app', 'heroku']);
+    t.same(
+      a.tokens.map((x) => x.name),
+      ['app', 'heroku'],
+    );
     for (const tok of a.tokens) t.match(tok.token, /^t\.[0-9a-f-]{36}$/);
     const got = await s.getChannel(a.id);
     t.equal(got?.name, 'one');
@@ -40,7 +49,10 @@ export function storeContract(t: Test, make: MakeStore): void {
       { id: b.id, name: 'two' },
     ]);
     await s.deleteChannel(b.id);
-    t.same((await s.listChannels(10)).map((x) => x.name), ['one', 'three']);
+    t.same(
+      (await s.listChannels(10)).map((x) => x.name),
+      ['one', 'three'],
+    );
   });
 
   t.test('addToken: new names get new tokens, an existing name keeps its token', async (t) => {
@@ -61,11 +73,29 @@ export function storeContract(t: Test, make: MakeStore): void {
     const c = await s.createChannel('c', []);
     const d = await s.createChannel('d', []);
     const first = await s.append(c.id, [line('a'), line('b')]);
-    t.same(first?.map((l) => [l.seq, l.msg]), [[1, 'a'], [2, 'b']]);
-    t.same((await s.append(c.id, [line('c')]))?.map((l) => l.seq), [3]);
-    t.same((await s.append(d.id, [line('x')]))?.map((l) => l.seq), [1]);
-    t.same((await s.history(c.id, 10)).map((l) => l.msg), ['a', 'b', 'c']);
-    t.same((await s.history(c.id, 2)).map((l) => l.msg), ['b', 'c']);
+    t.same(
+      first?.map((l) => [l.seq, l.msg]),
+      [
+        [1, 'a'],
+        [2, 'b'],
+      ],
+    );
+    t.same(
+      (await s.append(c.id, [line('c')]))?.map((l) => l.seq),
+      [3],
+    );
+    t.same(
+      (await s.append(d.id, [line('x')]))?.map((l) => l.seq),
+      [1],
+    );
+    t.same(
+      (await s.history(c.id, 10)).map((l) => l.msg),
+      ['a', 'b', 'c'],
+    );
+    t.same(
+      (await s.history(c.id, 2)).map((l) => l.msg),
+      ['b', 'c'],
+    );
     t.same(await s.history(c.id, 0), []);
     const h = await s.history(c.id, 1);
     t.same(h[0], { seq: 3, time: '2026-11-26T10:00:00.000000+00:00', pri: 134, source: 'app', ps: 'web.1', msg: 'c' });
@@ -77,7 +107,11 @@ export function storeContract(t: Test, make: MakeStore): void {
     if (!s) return;
     const c = await s.createChannel('c', []);
     t.same(await s.readAfter(c.id, 0, 10), { lines: [], firstSeq: 0 });
-    for (let i = 0; i < 50; i++) await s.append(c.id, Array.from({ length: 10 }, (_, j) => line(`m${i * 10 + j + 1}`)));
+    for (let i = 0; i < 50; i++)
+      await s.append(
+        c.id,
+        Array.from({ length: 10 }, (_, j) => line(`m${i * 10 + j + 1}`)),
+      );
     const hist = await s.history(c.id, 1000);
     // Redis trims with MAXLEN ~ (whole macro nodes), so it may keep more than the cap, never fewer.
     t.ok(hist.length >= 10 && hist.length < 500, `kept ${hist.length}`);
@@ -85,9 +119,15 @@ export function storeContract(t: Test, make: MakeStore): void {
     const r = await s.readAfter(c.id, 0, 5);
     t.equal(r.firstSeq, hist[0]!.seq);
     t.ok(r.firstSeq > 1, 'old lines were trimmed');
-    t.same(r.lines.map((l) => l.seq), [r.firstSeq, r.firstSeq + 1, r.firstSeq + 2, r.firstSeq + 3, r.firstSeq + 4]);
+    t.same(
+      r.lines.map((l) => l.seq),
+      [r.firstSeq, r.firstSeq + 1, r.firstSeq + 2, r.firstSeq + 3, r.firstSeq + 4],
+    );
     const tail = await s.readAfter(c.id, 497, 10);
-    t.same(tail.lines.map((l) => l.msg), ['m498', 'm499', 'm500']);
+    t.same(
+      tail.lines.map((l) => l.msg),
+      ['m498', 'm499', 'm500'],
+    );
     t.same((await s.readAfter(c.id, 500, 10)).lines, []);
   });
 

@@ -8,19 +8,39 @@ import { collectText, readHistory, sendLines, startNode } from '../fixtures/logp
 t.test('history: the last num lines, oldest first', async (t) => {
   const node = await startNode(t);
   const ch = await node.channel();
-  await sendLines(node, ch.tokens.app!, [['web.1', 'a'], ['web.1', 'b'], ['web.1', 'c'], ['web.1', 'd']]);
-  t.same((await readHistory(node, { channel_id: ch.id, num: 3 })).map((l) => l.slice(-1)), ['b', 'c', 'd']);
+  await sendLines(node, ch.tokens.app!, [
+    ['web.1', 'a'],
+    ['web.1', 'b'],
+    ['web.1', 'c'],
+    ['web.1', 'd'],
+  ]);
+  t.same(
+    (await readHistory(node, { channel_id: ch.id, num: 3 })).map((l) => l.slice(-1)),
+    ['b', 'c', 'd'],
+  );
   // Logplex's clients send channel_id and num as strings.
-  t.same((await readHistory(node, { channel_id: String(ch.id), num: '2' })).map((l) => l.slice(-1)), ['c', 'd']);
+  t.same(
+    (await readHistory(node, { channel_id: String(ch.id), num: '2' })).map((l) => l.slice(-1)),
+    ['c', 'd'],
+  );
   t.same(await readHistory(node, { channel_id: ch.id, num: 0 }), []);
 });
 
 t.test('filters: dyno prefix (ps alias) and source', async (t) => {
   const node = await startNode(t);
   const ch = await node.channel();
-  await sendLines(node, ch.tokens.app!, [['web.1', 'w1'], ['web.10', 'w10'], ['worker.1', 'k1'], ['web.2', 'w2']]);
-  await sendLines(node, ch.tokens.heroku!, [['router', 'r1'], ['web.1', 'hw1']]);
-  const msgs = async (body: Record<string, unknown>) => (await readHistory(node, { channel_id: ch.id, ...body })).map((l) => l.split(': ')[1]);
+  await sendLines(node, ch.tokens.app!, [
+    ['web.1', 'w1'],
+    ['web.10', 'w10'],
+    ['worker.1', 'k1'],
+    ['web.2', 'w2'],
+  ]);
+  await sendLines(node, ch.tokens.heroku!, [
+    ['router', 'r1'],
+    ['web.1', 'hw1'],
+  ]);
+  const msgs = async (body: Record<string, unknown>) =>
+    (await readHistory(node, { channel_id: ch.id, ...body })).map((l) => l.split(': ')[1]);
   t.same(await msgs({ dyno: 'web' }), ['w1', 'w10', 'w2', 'hw1'], '`web` matches every web dyno');
   t.same(await msgs({ ps: 'web.1' }), ['w1', 'hw1'], '`web.1` does not match web.10');
   t.same(await msgs({ source: 'heroku' }), ['r1', 'hw1']);
@@ -38,25 +58,41 @@ t.test('tail over text/plain: history, then live lines', async (t) => {
   t.equal(res.statusCode, 200);
   t.match(res.headers['content-type'], /^text\/plain/);
   const got = collectText(res.body, 3);
-  await sendLines(node, ch.tokens.app!, [['web.1', 'live one'], ['web.2', 'live two']]);
+  await sendLines(node, ch.tokens.app!, [
+    ['web.1', 'live one'],
+    ['web.2', 'live two'],
+  ]);
   const lines = await got;
-  t.same(lines.map((l) => l.slice(33)), ['app[web.1]: before', 'app[web.1]: live one', 'app[web.2]: live two']);
+  t.same(
+    lines.map((l) => l.slice(33)),
+    ['app[web.1]: before', 'app[web.1]: live one', 'app[web.2]: live two'],
+  );
   res.body.destroy();
 });
 
 t.test('tail over WebSocket on the same URL: one line per message, filtered', async (t) => {
   const node = await startNode(t);
   const ch = await node.channel();
-  await sendLines(node, ch.tokens.app!, [['web.1', 'old'], ['worker.1', 'old worker']]);
+  await sendLines(node, ch.tokens.app!, [
+    ['web.1', 'old'],
+    ['worker.1', 'old worker'],
+  ]);
   const s = await node.api('POST', '/v2/sessions', { channel_id: ch.id, tail: true, dyno: 'web' });
   const ws = new WebSocket(s.body.url.replace(/^http/, 'ws'));
   t.teardown(() => ws.terminate());
   const msgs: string[] = [];
   const three = new Promise<void>((resolve) => ws.on('message', (d) => msgs.push(String(d)) === 3 && resolve()));
   await new Promise((r) => ws.once('open', r));
-  await sendLines(node, ch.tokens.app!, [['worker.1', 'skip me'], ['web.2', 'new one'], ['web.1', 'new two']]);
+  await sendLines(node, ch.tokens.app!, [
+    ['worker.1', 'skip me'],
+    ['web.2', 'new one'],
+    ['web.1', 'new two'],
+  ]);
   await three;
-  t.same(msgs.map((m) => m.slice(33)), ['app[web.1]: old', 'app[web.2]: new one', 'app[web.1]: new two']);
+  t.same(
+    msgs.map((m) => m.slice(33)),
+    ['app[web.1]: old', 'app[web.2]: new one', 'app[web.1]: new two'],
+  );
 });
 
 t.test('a history-only WebSocket session closes after the history', async (t) => {
@@ -108,10 +144,19 @@ t.test('WebSocket frames: short, 16-bit and 64-bit lengths and UTF-8 arrive as s
   const ws = new WebSocket(s.body.url.replace(/^http/, 'ws'));
   t.teardown(() => ws.terminate());
   const msgs: string[] = [];
-  const three = new Promise<void>((resolve) => ws.on('message', (d, isBinary) => !isBinary && msgs.push(String(d)) === 3 && resolve()));
+  const three = new Promise<void>((resolve) =>
+    ws.on('message', (d, isBinary) => !isBinary && msgs.push(String(d)) === 3 && resolve()),
+  );
   await new Promise((r) => ws.once('open', r));
   const mid = 'm'.repeat(300);
-  await sendLines(node, ch.tokens.app!, [['web.1', 'héllo ✓'], ['web.1', mid], ['web.1', 'z'.repeat(9000)]]);
+  await sendLines(node, ch.tokens.app!, [
+    ['web.1', 'héllo ✓'],
+    ['web.1', mid],
+    ['web.1', 'z'.repeat(9000)],
+  ]);
   await three;
-  t.same(msgs.map((m) => m.slice(33)), ['app[web.1]: héllo ✓', `app[web.1]: ${mid}`, `app[web.1]: ${'z'.repeat(9000)}`]);
+  t.same(
+    msgs.map((m) => m.slice(33)),
+    ['app[web.1]: héllo ✓', `app[web.1]: ${mid}`, `app[web.1]: ${'z'.repeat(9000)}`],
+  );
 });

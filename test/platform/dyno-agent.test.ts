@@ -51,19 +51,29 @@ t.test('dyno agent: register, ship output, crash (H10), stop and deregister', as
   await out1.waitFor(/msg="dyno up"/);
   await out2.waitFor(/msg="dyno up"/);
   const view = await api(dev, 'GET', '/v1/apps/crashy');
-  t.same(view.body.dynos.map((d: { name: string; state: string }) => [d.name, d.state]).sort(), [['web.1', 'up'], ['web.2', 'up']]);
+  t.same(view.body.dynos.map((d: { name: string; state: string }) => [d.name, d.state]).sort(), [
+    ['web.1', 'up'],
+    ['web.2', 'up'],
+  ]);
 
   // SIGTERM: CMD stops, the agent deregisters and exits 0.
   web2.kill('SIGTERM');
   t.equal(await exitOf(web2), 0, 'agent exits 0 after SIGTERM');
-  t.same((await api(dev, 'GET', '/v1/apps/crashy')).body.dynos.map((d: { name: string }) => d.name), ['web.1'], 'web.2 deregistered');
+  t.same(
+    (await api(dev, 'GET', '/v1/apps/crashy')).body.dynos.map((d: { name: string }) => d.name),
+    ['web.1'],
+    'web.2 deregistered',
+  );
 
   t.equal((await get(dev, 'crashy.localhost', '/')).body, 'ok web.1\n');
   // CMD exits on its own with status 3: the agent marks the dyno crashed and exits with it.
   t.equal((await get(dev, 'crashy.localhost', '/exit')).status, 200);
   t.equal(await exitOf(web1), 3, 'agent exits with the status of CMD');
   const crashed = await api(dev, 'GET', '/v1/apps/crashy');
-  t.same(crashed.body.dynos.map((d: { name: string; state: string }) => [d.name, d.state]), [['web.1', 'crashed']]);
+  t.same(
+    crashed.body.dynos.map((d: { name: string; state: string }) => [d.name, d.state]),
+    [['web.1', 'crashed']],
+  );
   let r = await get(dev, 'crashy.localhost', '/');
   for (let i = 0; i < 50 && r.status !== 503; i++) r = await get(dev, 'crashy.localhost', '/');
   t.equal(r.status, 503);
@@ -89,11 +99,19 @@ t.test('dyno agent: clear errors for bad arguments and unknown apps', async (t) 
   const dev = await startDev(t);
   const env = { ROUTER_ADMIN_URL: dev.admin, LOGPLEX_URL: dev.logplex };
   const cases: [string[], number, RegExp][] = [
-    [['dyno', '--app', 'nosuch', '--name', 'web.1', '--', 'true'], 1, /no app "nosuch" \(create it: curl -X PUT http:\S+\/v1\/apps\/nosuch\)/],
+    [
+      ['dyno', '--app', 'nosuch', '--name', 'web.1', '--', 'true'],
+      1,
+      /no app "nosuch" \(create it: curl -X PUT http:\S+\/v1\/apps\/nosuch\)/,
+    ],
     [['dyno', '--app', 'nosuch', '--name', 'web.1'], 2, /a command after -- is required/],
     [['dyno', '--app', 'nosuch', '--name', 'web', '--', 'true'], 2, /--name must match/],
     [['dyno', '--app', 'X', '--name', 'web.1', '--', 'true'], 2, /--app must match/],
-    [['dyno', '--app', 'nosuch', '--name', 'web.1', '--ttl', '0', '--', 'true'], 2, /--ttl must be an integer from 3 to 3600/],
+    [
+      ['dyno', '--app', 'nosuch', '--name', 'web.1', '--ttl', '0', '--', 'true'],
+      2,
+      /--ttl must be an integer from 3 to 3600/,
+    ],
   ];
   for (const [args, code, re] of cases) {
     const child = spawnCli(t, args, env);

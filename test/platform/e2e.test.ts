@@ -31,7 +31,9 @@ t.test('dev --demo: a request appears in `switchyard logs` and over the WebSocke
   t.match(r.body, /^Hello from web\.[12]! You asked for \/e2e/);
   const dyno = /web\.[12]/.exec(r.body)![0];
 
-  const routerLine = new RegExp(`heroku\\[router\\]: at=info method=GET path="/e2e" host=hello\\.localhost request_id=${escape(r.id)} .*dyno=${escape(dyno)} .*status=200`);
+  const routerLine = new RegExp(
+    `heroku\\[router\\]: at=info method=GET path="/e2e" host=hello\\.localhost request_id=${escape(r.id)} .*dyno=${escape(dyno)} .*status=200`,
+  );
   const appLine = new RegExp(`app\\[${escape(dyno)}\\]: GET /e2e 200 .*request_id=${escape(r.id)}`);
   await tailOut.waitFor(routerLine);
   await tailOut.waitFor(appLine);
@@ -40,7 +42,9 @@ t.test('dev --demo: a request appears in `switchyard logs` and over the WebSocke
   t.equal(await stopChild(tail, 'SIGINT'), 0, 'logs --tail ends cleanly on SIGINT');
 
   // One-shot `logs` (no --tail) with a dyno filter: only that dyno's lines.
-  const once = spawnCli(t, ['logs', '--app', 'hello', '--num', '100', '--dyno', dyno, '--source', 'app'], { LOGPLEX_URL: dev.logplex });
+  const once = spawnCli(t, ['logs', '--app', 'hello', '--num', '100', '--dyno', dyno, '--source', 'app'], {
+    LOGPLEX_URL: dev.logplex,
+  });
   const onceOut = watchOutput(once);
   const code = await new Promise<number | null>((resolve) => once.once('exit', resolve));
   t.equal(code, 0);
@@ -49,10 +53,17 @@ t.test('dev --demo: a request appears in `switchyard logs` and over the WebSocke
   t.notMatch(onceOut.output(), new RegExp(`app\\[(?!${escape(dyno)}\\])`), '--dyno keeps one dyno');
 
   // The WebSocket tail (what the viewer uses).
-  const apps = (await (await request(dev.logplex + '/v2/channels?name=hello')).body.json()) as { name: string; channel_id: number }[];
+  const apps = (await (await request(dev.logplex + '/v2/channels?name=hello')).body.json()) as {
+    name: string;
+    channel_id: number;
+  }[];
   const hello = apps.find((a) => a.name === 'hello');
   t.ok(hello, 'GET /v2/channels?name=hello finds its channel');
-  const sres = await request(dev.logplex + '/v2/sessions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ channel_id: hello!.channel_id, num: 0, tail: true }) });
+  const sres = await request(dev.logplex + '/v2/sessions', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ channel_id: hello!.channel_id, num: 0, tail: true }),
+  });
   t.equal(sres.statusCode, 201);
   const session = (await sres.body.json()) as { url: string };
   const ws = new WebSocket(session.url.replace(/^http/, 'ws'));
@@ -89,9 +100,22 @@ t.test('dev: a port already in use is one clear line and exit 1', async (t) => {
   await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
   t.teardown(() => busy.close());
   const port = (busy.address() as { port: number }).port;
-  const child = spawnCli(t, ['dev', '--router-port', String(port), '--router-admin-port', '0', '--logplex-port', '0', '--logplex-syslog-port', '0']);
+  const child = spawnCli(t, [
+    'dev',
+    '--router-port',
+    String(port),
+    '--router-admin-port',
+    '0',
+    '--logplex-port',
+    '0',
+    '--logplex-syslog-port',
+    '0',
+  ]);
   const out = watchOutput(child);
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   t.equal(code, 1);
-  t.match(out.output(), new RegExp(`switchyard dev: 127\\.0\\.0\\.1:${port} is already in use; choose other ports with --router-port`));
+  t.match(
+    out.output(),
+    new RegExp(`switchyard dev: 127\\.0\\.0\\.1:${port} is already in use; choose other ports with --router-port`),
+  );
 });

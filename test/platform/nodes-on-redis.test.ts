@@ -25,22 +25,48 @@ async function logs(t: Test, env: Record<string, string>, app: string): Promise<
 t.test('router and logplex nodes on Redis, with a dyno and switchyard logs', async (t) => {
   const prefix = await redisPrefix(t);
   if (prefix === undefined) return;
-  const base = { REDIS_URL, SWITCHYARD_PREFIX: prefix, SWITCHYARD_API_TOKEN: TOKEN, SWITCHYARD_HOST: '127.0.0.1', SWITCHYARD_GRACE_MS: '2000' };
+  const base = {
+    REDIS_URL,
+    SWITCHYARD_PREFIX: prefix,
+    SWITCHYARD_API_TOKEN: TOKEN,
+    SWITCHYARD_HOST: '127.0.0.1',
+    SWITCHYARD_GRACE_MS: '2000',
+  };
   const lp = spawnCli(t, ['logplex', '--logplex-port', '0', '--logplex-syslog-port', '0'], base);
   const lpUrl = `http://127.0.0.1:${(await watchOutput(lp).waitFor(/msg="logplex listening" http=(\d+)/))[1]}`;
-  const router = spawnCli(t, ['router', '--router-port', '0', '--router-admin-port', '0'], { ...base, LOGPLEX_URL: lpUrl });
+  const router = spawnCli(t, ['router', '--router-port', '0', '--router-admin-port', '0'], {
+    ...base,
+    LOGPLEX_URL: lpUrl,
+  });
   const m = await watchOutput(router).waitFor(/msg="router ready" port=(\d+) admin_port=(\d+)/);
   const routerUrl = `http://127.0.0.1:${m[1]}`;
   const adminUrl = `http://127.0.0.1:${m[2]}`;
 
-  const put = await request(`${adminUrl}/v1/apps/redisapp`, { method: 'PUT', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: '{}' });
+  const put = await request(`${adminUrl}/v1/apps/redisapp`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body: '{}',
+  });
   const app = (await put.body.json()) as { channel: string | null };
   t.equal(put.statusCode, 201);
   t.match(app.channel, /^[0-9]+$/, 'the new app got a Logplex channel');
 
   const env = { ...base, ROUTER_ADMIN_URL: adminUrl, LOGPLEX_URL: lpUrl };
-  const dyno = spawnCli(t, ['dyno', '--app', 'redisapp', '--name', 'web.1', '--', process.execPath, '-e',
-    "require('http').createServer((q,s)=>{console.log('served '+q.url);s.end('hi')}).listen(+process.env.PORT,'127.0.0.1')"], env);
+  const dyno = spawnCli(
+    t,
+    [
+      'dyno',
+      '--app',
+      'redisapp',
+      '--name',
+      'web.1',
+      '--',
+      process.execPath,
+      '-e',
+      "require('http').createServer((q,s)=>{console.log('served '+q.url);s.end('hi')}).listen(+process.env.PORT,'127.0.0.1')",
+    ],
+    env,
+  );
   await watchOutput(dyno).waitFor(/msg="dyno up"/);
 
   const id = 'redis-' + randomUUID();
@@ -65,7 +91,12 @@ t.test('router and logplex nodes on Redis, with a dyno and switchyard logs', asy
     if (out) await new Promise((r) => setTimeout(r, 100));
     out = (await logs(t, env, 'redisapp')).out;
   }
-  t.match(out, new RegExp(`heroku\\[router\\]: at=info method=GET path="/via-redis" host=redisapp\\.localhost request_id=${id} .*dyno=web\\.1 .*status=200`));
+  t.match(
+    out,
+    new RegExp(
+      `heroku\\[router\\]: at=info method=GET path="/via-redis" host=redisapp\\.localhost request_id=${id} .*dyno=web\\.1 .*status=200`,
+    ),
+  );
   t.match(out, /app\[web\.1\]: served \/via-redis/);
   t.match(out, /heroku\[web\.1\]: State changed from starting to up/);
 

@@ -18,10 +18,20 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-const entry = (app: string, i: number) => ({ app, line: `at=info method=GET path="/${i}" status=200`, status: 200, code: undefined });
+const entry = (app: string, i: number) => ({
+  app,
+  line: `at=info method=GET path="/${i}" status=200`,
+  status: 200,
+  code: undefined,
+});
 
 t.test('Logplex away: lines are dropped and counted, the queue stays bounded', async (t) => {
-  const client = new LogplexClient({ url: `http://127.0.0.1:${await closedPort()}`, maxQueue: 10, flushMs: 5, timeoutMs: 500 });
+  const client = new LogplexClient({
+    url: `http://127.0.0.1:${await closedPort()}`,
+    maxQueue: 10,
+    flushMs: 5,
+    timeoutMs: 500,
+  });
   t.teardown(() => client.close());
   const registry = new Registry();
   const sink = new LogplexAccessLog(client, (app) => (app === 'hello' ? 't.router-token' : undefined), registry);

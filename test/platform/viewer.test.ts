@@ -30,7 +30,14 @@ async function hit(dev: DevProcess, path: string): Promise<string> {
 async function openPage(t: Test): Promise<Page> {
   const browser: Browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+    ],
   });
   t.teardown(() => browser.close());
   return browser.newPage({ viewport: { width: 1280, height: 720 } });
@@ -51,7 +58,8 @@ t.test('viewer: live lines, filters, pause and resume', { skip: missing }, async
   const page = await openPage(t);
   const external: string[] = [];
   page.on('request', (r) => {
-    if (!r.url().startsWith(dev.logplex) && !r.url().startsWith(dev.logplex.replace('http', 'ws'))) external.push(r.url());
+    if (!r.url().startsWith(dev.logplex) && !r.url().startsWith(dev.logplex.replace('http', 'ws')))
+      external.push(r.url());
   });
   await page.goto(dev.logplex + '/#app=hello');
   await page.locator('#status.live').waitFor({ timeout: 10_000 });
@@ -61,24 +69,44 @@ t.test('viewer: live lines, filters, pause and resume', { skip: missing }, async
   const id1 = await hit(dev, '/live');
   await linesWith(page, id1).nth(1).waitFor({ timeout: 10_000 });
   t.equal(await linesWith(page, id1).count(), 2, 'router line and app line');
-  t.equal(await page.locator(`#lines .line.src-heroku.ps-router:has-text("${id1}")`).count(), 1, 'router line coloured as router');
+  t.equal(
+    await page.locator(`#lines .line.src-heroku.ps-router:has-text("${id1}")`).count(),
+    1,
+    'router line coloured as router',
+  );
 
   // Filter by source: only the app line of that request stays visible.
   await page.selectOption('#source', 'app');
   t.equal(await linesWith(page, id1).locator('visible=true').count(), 1);
-  t.equal(await page.locator('#lines .line[data-source="heroku"]').locator('visible=true').count(), 0, 'no heroku line visible');
+  t.equal(
+    await page.locator('#lines .line[data-source="heroku"]').locator('visible=true').count(),
+    0,
+    'no heroku line visible',
+  );
   await page.selectOption('#source', '');
 
   // Filter by dyno (prefix `web` keeps web.1 and web.2, `router` keeps router lines only).
   await page.fill('#dyno', 'router');
-  t.equal(await page.locator('#lines .line[data-source="app"]').locator('visible=true').count(), 0, 'dyno=router hides app lines');
+  t.equal(
+    await page.locator('#lines .line[data-source="app"]').locator('visible=true').count(),
+    0,
+    'dyno=router hides app lines',
+  );
   await page.fill('#dyno', 'web');
-  t.equal(await page.locator('#lines .line[data-dyno="router"]').locator('visible=true').count(), 0, 'dyno=web hides router lines');
+  t.equal(
+    await page.locator('#lines .line[data-dyno="router"]').locator('visible=true').count(),
+    0,
+    'dyno=web hides router lines',
+  );
   await page.fill('#dyno', '');
 
   // Text search.
   await page.fill('#search', id1);
-  t.equal(await page.locator('#lines .line').locator('visible=true').count(), 2, 'search keeps the two lines of that request');
+  t.equal(
+    await page.locator('#lines .line').locator('visible=true').count(),
+    2,
+    'search keeps the two lines of that request',
+  );
   await page.fill('#search', '');
 
   // Pause: new lines are held and counted, not shown; resume shows them.

@@ -16,7 +16,14 @@ t.test('apps: create with default domain, update, get, list, delete', async (t) 
   const r = await node(t);
   const created = await r.api('PUT', '/v1/apps/hello', {});
   t.equal(created.status, 201);
-  t.match(created.body, { name: 'hello', maintenance: false, balancer: 'p2c', affinity: false, domains: ['hello.localhost'], dynos: [] });
+  t.match(created.body, {
+    name: 'hello',
+    maintenance: false,
+    balancer: 'p2c',
+    affinity: false,
+    domains: ['hello.localhost'],
+    dynos: [],
+  });
   const updated = await r.api('PUT', '/v1/apps/hello', { maintenance: true, balancer: 'random', affinity: true });
   t.equal(updated.status, 200);
   t.match(updated.body, { maintenance: true, balancer: 'random', affinity: true, domains: ['hello.localhost'] });
@@ -27,8 +34,8 @@ t.test('apps: create with default domain, update, get, list, delete', async (t) 
   t.equal(got.body.balancer, 'random');
   const del = await r.api('DELETE', '/v1/apps/hello');
   t.equal(del.status, 204);
-  t.match((await r.api('GET', '/v1/apps/hello')), { status: 404, body: { id: 'not_found' } });
-  t.match((await r.api('DELETE', '/v1/apps/hello')), { status: 404, body: { id: 'not_found' } });
+  t.match(await r.api('GET', '/v1/apps/hello'), { status: 404, body: { id: 'not_found' } });
+  t.match(await r.api('DELETE', '/v1/apps/hello'), { status: 404, body: { id: 'not_found' } });
   t.same((await r.api('GET', '/v1/apps')).body, { apps: ['world'] });
 });
 
@@ -63,11 +70,18 @@ t.test('domains: attach, 409 when another app has it, detach, 404s', async (t) =
   const r = await node(t);
   await r.api('PUT', '/v1/apps/alpha', {});
   await r.api('PUT', '/v1/apps/bravo', {});
-  t.match(await r.api('PUT', '/v1/apps/alpha/domains/WWW.Example.com'), { status: 201, body: { app: 'alpha', host: 'www.example.com' } });
+  t.match(await r.api('PUT', '/v1/apps/alpha/domains/WWW.Example.com'), {
+    status: 201,
+    body: { app: 'alpha', host: 'www.example.com' },
+  });
   t.equal((await r.api('PUT', '/v1/apps/alpha/domains/www.example.com')).status, 200, 'attaching again is idempotent');
   const taken = await r.api('PUT', '/v1/apps/bravo/domains/www.example.com');
   t.match(taken, { status: 409, body: { id: 'conflict', message: /alpha/ } });
-  t.match(await r.api('PUT', '/v1/apps/bravo/domains/alpha.localhost'), { status: 409 }, 'default domains are owned too');
+  t.match(
+    await r.api('PUT', '/v1/apps/bravo/domains/alpha.localhost'),
+    { status: 409 },
+    'default domains are owned too',
+  );
   t.equal((await r.api('PUT', '/v1/apps/bravo/domains/*.example.com')).status, 201, 'wildcards attach');
   t.same((await r.api('GET', '/v1/apps/alpha')).body.domains, ['alpha.localhost', 'www.example.com']);
   t.equal((await r.api('DELETE', '/v1/apps/alpha/domains/www.example.com')).status, 204);
@@ -92,7 +106,12 @@ t.test('dynos: register with defaults, heartbeat, deregister; routes follow', as
   t.match(reg.body, { app: 'hello', dyno: 'web.1', host: '127.0.0.1', port: 5001, ttl_s: 30, state: 'up' });
   const lease = Date.parse(reg.body.lease_expires_at);
   t.ok(lease > Date.now() + 25_000 && lease <= Date.now() + 30_000, 'lease_expires_at is ttl_s ahead');
-  const hb = await r.api('PUT', '/v1/apps/hello/dynos/web.1', { host: '127.0.0.1', port: 5001, ttl_s: 3600, state: 'up' });
+  const hb = await r.api('PUT', '/v1/apps/hello/dynos/web.1', {
+    host: '127.0.0.1',
+    port: 5001,
+    ttl_s: 3600,
+    state: 'up',
+  });
   t.equal(hb.status, 200);
   t.ok(Date.parse(hb.body.lease_expires_at) > lease);
   await r.api('PUT', '/v1/apps/hello/dynos/web.2', { host: 'localhost', port: 5002, state: 'starting' });
@@ -103,7 +122,11 @@ t.test('dynos: register with defaults, heartbeat, deregister; routes follow', as
   ]);
   await eventually(async () => (await r.api('GET', '/v1/routes/hello.localhost')).body.routable?.length === 1);
   const route = await r.api('GET', '/v1/routes/Hello.LocalHost.:8080');
-  t.same(route.body, { host: 'hello.localhost', app: 'hello', routable: [{ dyno: 'web.1', host: '127.0.0.1', port: 5001, in_flight: 0 }] });
+  t.same(route.body, {
+    host: 'hello.localhost',
+    app: 'hello',
+    routable: [{ dyno: 'web.1', host: '127.0.0.1', port: 5001, in_flight: 0 }],
+  });
   t.equal((await r.api('DELETE', '/v1/apps/hello/dynos/web.1')).status, 204);
   t.match(await r.api('DELETE', '/v1/apps/hello/dynos/web.1'), { status: 404, body: { id: 'not_found' } });
   t.match(await r.api('PUT', '/v1/apps/nosuch/dynos/web.1', { host: '127.0.0.1', port: 1 }), { status: 404 });
@@ -119,7 +142,9 @@ t.test('routes: H11 counts open WebSockets, as the data plane does', async (t) =
   await eventually(async () => (await code()) === undefined, 2000, 'routable → no code');
   const ws = new WebSocket(`ws://127.0.0.1:${r.node.port}/`, { headers: { host: 'piped.localhost' } });
   ws.on('error', () => undefined);
-  await new Promise((resolve, reject) => ws.once('open', resolve).once('unexpected-response', () => reject(new Error('not upgraded'))));
+  await new Promise((resolve, reject) =>
+    ws.once('open', resolve).once('unexpected-response', () => reject(new Error('not upgraded'))),
+  );
   t.equal(await code(), 'H11', 'one open pipe fills a cap of 1, though no request is in flight at the dyno');
   ws.close();
   await eventually(async () => (await code()) === undefined, 2000, 'the closed pipe gave its slot back');
@@ -127,7 +152,10 @@ t.test('routes: H11 counts open WebSockets, as the data plane does', async (t) =
 
 t.test('routes: the H code this node would answer with, from its own table', async (t) => {
   const inFlight = new Map<string, number>();
-  const r = await node(t, { inspector: { inFlight: (app: string, dyno: string) => inFlight.get(`${app}/${dyno}`) ?? 0 }, config: { ROUTER_APP_MAX_INFLIGHT: '2' } });
+  const r = await node(t, {
+    inspector: { inFlight: (app: string, dyno: string) => inFlight.get(`${app}/${dyno}`) ?? 0 },
+    config: { ROUTER_APP_MAX_INFLIGHT: '2' },
+  });
   t.match(await r.api('GET', '/v1/routes/nosuch.localhost'), { status: 404, body: { id: 'not_found' } });
   t.match(await r.api('GET', '/v1/routes/bad_host!'), { status: 400, body: { id: 'invalid_params' } });
   await r.api('PUT', '/v1/apps/coded', {});
@@ -146,12 +174,20 @@ t.test('routes: the H code this node would answer with, from its own table', asy
   await eventually(async () => (await code()) === 'H80', 2000, 'maintenance → H80');
   await r.api('PUT', '/v1/apps/wild', {});
   await r.api('PUT', '/v1/apps/wild/domains/*.wild.example.com');
-  await eventually(async () => (await r.api('GET', '/v1/routes/a.wild.example.com')).body.app === 'wild', 2000, 'wildcard route');
+  await eventually(
+    async () => (await r.api('GET', '/v1/routes/a.wild.example.com')).body.app === 'wild',
+    2000,
+    'wildcard route',
+  );
 });
 
 t.test('auth: missing or wrong token is 401 before anything is read; ops endpoints are open', async (t) => {
   const r = await node(t);
-  for (const authorization of ['', 'Bearer wrong-token-wrong-token', `Basic ${Buffer.from(`x:nope`).toString('base64')}`]) {
+  for (const authorization of [
+    '',
+    'Bearer wrong-token-wrong-token',
+    `Basic ${Buffer.from(`x:nope`).toString('base64')}`,
+  ]) {
     const res = await r.api('PUT', '/v1/apps/hello', {}, { authorization });
     t.match(res, { status: 401, body: { id: 'unauthorized' } }, `authorization=${JSON.stringify(authorization)}`);
   }
@@ -178,7 +214,13 @@ const invalid: [string, string, string, unknown, RegExp][] = [
   ['app name too long', 'PUT', `/v1/apps/${'a'.repeat(31)}`, {}, /app name/],
   ['maintenance not boolean', 'PUT', '/v1/apps/hello', { maintenance: 1 }, /maintenance/],
   ['affinity a string', 'PUT', '/v1/apps/hello', { affinity: 'yes' }, /affinity/],
-  ['unknown balancer', 'PUT', '/v1/apps/hello', { balancer: 'least-conn' }, /balancer must be one of p2c, round-robin, random/],
+  [
+    'unknown balancer',
+    'PUT',
+    '/v1/apps/hello',
+    { balancer: 'least-conn' },
+    /balancer must be one of p2c, round-robin, random/,
+  ],
   ['unknown app field', 'PUT', '/v1/apps/hello', { name: 'x' }, /unknown field "name"/],
   ['body an array', 'PUT', '/v1/apps/hello', [1], /JSON object/],
   ['truncated JSON', 'PUT', '/v1/apps/hello', '{"maintenance": tr', /not valid JSON/],
@@ -188,15 +230,39 @@ const invalid: [string, string, string, unknown, RegExp][] = [
   ['dyno host not a hostname', 'PUT', '/v1/apps/hello/dynos/web.1', { host: 'bad host', port: 5000 }, /host/],
   ['dyno host wildcard', 'PUT', '/v1/apps/hello/dynos/web.1', { host: '*.example.com', port: 5000 }, /host/],
   ['port missing', 'PUT', '/v1/apps/hello/dynos/web.1', { host: '127.0.0.1' }, /port is required/],
-  ['port 0', 'PUT', '/v1/apps/hello/dynos/web.1', { host: '127.0.0.1', port: 0 }, /port must be an integer from 1 to 65535/],
+  [
+    'port 0',
+    'PUT',
+    '/v1/apps/hello/dynos/web.1',
+    { host: '127.0.0.1', port: 0 },
+    /port must be an integer from 1 to 65535/,
+  ],
   ['port 65536', 'PUT', '/v1/apps/hello/dynos/web.1', { host: '127.0.0.1', port: 65536 }, /port/],
   ['port a string', 'PUT', '/v1/apps/hello/dynos/web.1', { host: '127.0.0.1', port: '5000' }, /port/],
   ['port fractional', 'PUT', '/v1/apps/hello/dynos/web.1', { host: '127.0.0.1', port: 50.5 }, /port/],
-  ['ttl_s 0', 'PUT', '/v1/apps/hello/dynos/web.1', { host: '127.0.0.1', port: 1, ttl_s: 0 }, /ttl_s must be an integer from 1 to 3600/],
+  [
+    'ttl_s 0',
+    'PUT',
+    '/v1/apps/hello/dynos/web.1',
+    { host: '127.0.0.1', port: 1, ttl_s: 0 },
+    /ttl_s must be an integer from 1 to 3600/,
+  ],
   ['ttl_s 3601', 'PUT', '/v1/apps/hello/dynos/web.1', { host: '127.0.0.1', port: 1, ttl_s: 3601 }, /ttl_s/],
   ['ttl_s null', 'PUT', '/v1/apps/hello/dynos/web.1', { host: '127.0.0.1', port: 1, ttl_s: null }, /ttl_s/],
-  ['unknown state', 'PUT', '/v1/apps/hello/dynos/web.1', { host: '127.0.0.1', port: 1, state: 'down' }, /state must be one of up, starting, crashed/],
-  ['unknown dyno field', 'PUT', '/v1/apps/hello/dynos/web.1', { host: '127.0.0.1', port: 1, weight: 2 }, /unknown field "weight"/],
+  [
+    'unknown state',
+    'PUT',
+    '/v1/apps/hello/dynos/web.1',
+    { host: '127.0.0.1', port: 1, state: 'down' },
+    /state must be one of up, starting, crashed/,
+  ],
+  [
+    'unknown dyno field',
+    'PUT',
+    '/v1/apps/hello/dynos/web.1',
+    { host: '127.0.0.1', port: 1, weight: 2 },
+    /unknown field "weight"/,
+  ],
   ['domain with underscore', 'PUT', '/v1/apps/hello/domains/bad_host.example.com', undefined, /RFC 1123/],
   ['domain label too long', 'PUT', `/v1/apps/hello/domains/${'a'.repeat(64)}.example.com`, undefined, /RFC 1123/],
   ['domain label ends with hyphen', 'PUT', '/v1/apps/hello/domains/bad-.example.com', undefined, /RFC 1123/],
@@ -223,10 +289,18 @@ t.test('unknown routes are 404 and wrong methods 405, as JSON errors', async (t)
 t.test('garbage bodies: a 3 MB body is 413 unread, chunked too; the node keeps serving', async (t) => {
   const r = await node(t);
   const big = Buffer.alloc(3 * 1024 * 1024, 'a');
-  const declared = await rawRequest(r.node.adminPort, `PUT /v1/apps/hello HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${TEST_TOKEN}\r\ncontent-type: application/json\r\ncontent-length: ${big.length}\r\n\r\n`, big);
+  const declared = await rawRequest(
+    r.node.adminPort,
+    `PUT /v1/apps/hello HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${TEST_TOKEN}\r\ncontent-type: application/json\r\ncontent-length: ${big.length}\r\n\r\n`,
+    big,
+  );
   t.match(declared, /^HTTP\/1\.1 413 /, 'declared length over 64 KiB');
   t.match(declared, /"id":"payload_too_large"/);
-  const chunked = await rawRequest(r.node.adminPort, `PUT /v1/apps/hello HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${TEST_TOKEN}\r\ntransfer-encoding: chunked\r\n\r\n`, Buffer.concat([Buffer.from(`${(100_000).toString(16)}\r\n`), Buffer.alloc(100_000, 'b'), Buffer.from('\r\n')]));
+  const chunked = await rawRequest(
+    r.node.adminPort,
+    `PUT /v1/apps/hello HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${TEST_TOKEN}\r\ntransfer-encoding: chunked\r\n\r\n`,
+    Buffer.concat([Buffer.from(`${(100_000).toString(16)}\r\n`), Buffer.alloc(100_000, 'b'), Buffer.from('\r\n')]),
+  );
   t.match(chunked, /^HTTP\/1\.1 413 /, 'chunked body past 64 KiB');
   t.match(await rawRequest(r.node.adminPort, 'GARBAGE\r\n\r\n'), /^HTTP\/1\.1 400 /, 'a malformed request line');
   t.equal((await r.api('PUT', '/v1/apps/hello', {})).status, 201, 'still serving');

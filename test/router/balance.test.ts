@@ -8,13 +8,24 @@ import { app, dyno, startPlane } from '../fixtures/plane';
 
 t.test('round-robin spreads requests evenly over the dynos', async (t) => {
   const ds = [await startDyno(t, 'web.1'), await startDyno(t, 'web.2'), await startDyno(t, 'web.3')];
-  const p = await startPlane(t, [app('hello', ds.map((d) => dyno(d.name, d.port)), { balancer: 'round-robin' })]);
+  const p = await startPlane(t, [
+    app(
+      'hello',
+      ds.map((d) => dyno(d.name, d.port)),
+      { balancer: 'round-robin' },
+    ),
+  ]);
   for (let i = 0; i < 9; i++) await (await request(p.url, { headers: { host: 'hello.localhost' } })).body.text();
-  t.same(ds.map((d) => d.seen.length), [3, 3, 3]);
+  t.same(
+    ds.map((d) => d.seen.length),
+    [3, 3, 3],
+  );
 });
 
 t.test('p2c avoids the dyno with the most requests in flight', async (t) => {
-  const entry = RouteTable.build([app('hello', [dyno('web.1', 1), dyno('web.2', 2)])], Date.now()).lookup('hello.localhost')!;
+  const entry = RouteTable.build([app('hello', [dyno('web.1', 1), dyno('web.2', 2)])], Date.now()).lookup(
+    'hello.localhost',
+  )!;
   const picker = new Picker(entry, 'secret-secret-secret');
   const load = new DynoLoad();
   for (let i = 0; i < 5; i++) load.add('hello/web.1', 1);
@@ -23,7 +34,9 @@ t.test('p2c avoids the dyno with the most requests in flight', async (t) => {
 });
 
 t.test('ejection never takes out more than half of the dynos (panic rule)', async (t) => {
-  const entry = RouteTable.build([app('hello', [dyno('web.1', 1), dyno('web.2', 2)])], Date.now()).lookup('hello.localhost')!;
+  const entry = RouteTable.build([app('hello', [dyno('web.1', 1), dyno('web.2', 2)])], Date.now()).lookup(
+    'hello.localhost',
+  )!;
   const picker = new Picker(entry, 'secret-secret-secret');
   const ej = new Ejections(60_000);
   const now = Date.now();
@@ -52,12 +65,20 @@ t.test('affinity: the signed cookie sticks a client to its dyno; forged or stale
     t.equal(res.headers['x-dyno-name'], stuck);
     t.equal(res.headers['set-cookie'], undefined, 'no new cookie while it holds');
   }
-  const forged = await request(p.url, { headers: { host: 'hello.localhost', cookie: 'switchyard-affinity=web.1~AAAAAAAAAAAAAAAAAAAAAA' } });
+  const forged = await request(p.url, {
+    headers: { host: 'hello.localhost', cookie: 'switchyard-affinity=web.1~AAAAAAAAAAAAAAAAAAAAAA' },
+  });
   t.equal(forged.statusCode, 200, 'a forged cookie is no error');
   t.ok(forged.headers['set-cookie'], 'and is replaced');
   await forged.body.text();
   // The stuck dyno leaves the table: the cookie is stale, another dyno answers.
-  p.setTable([app('hello', records.filter((r) => r.name !== stuck), { affinity: true, balancer: 'random' })]);
+  p.setTable([
+    app(
+      'hello',
+      records.filter((r) => r.name !== stuck),
+      { affinity: true, balancer: 'random' },
+    ),
+  ]);
   const stale = await request(p.url, { headers: { host: 'hello.localhost', cookie } });
   t.equal(stale.statusCode, 200);
   t.not(stale.headers['x-dyno-name'], stuck);

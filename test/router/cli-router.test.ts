@@ -11,7 +11,8 @@ const BIN = path.resolve(__dirname, '../../../dist/cli/main.js');
 
 function baseEnv(): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !/^(REDIS_URL|SWITCHYARD_|ROUTER_|LOGPLEX_)/.test(k)) env[k] = v;
+  for (const [k, v] of Object.entries(process.env))
+    if (v !== undefined && !/^(REDIS_URL|SWITCHYARD_|ROUTER_|LOGPLEX_)/.test(k)) env[k] = v;
   return env;
 }
 
@@ -36,7 +37,11 @@ t.test('refuses to start without REDIS_URL or SWITCHYARD_API_TOKEN, naming the v
   const noToken = await runCli(['router'], { ...baseEnv(), REDIS_URL });
   t.not(noToken.code, 0);
   t.match(noToken.stderr, /SWITCHYARD_API_TOKEN/);
-  const badPort = await runCli(['router', '--router-admin-port', 'x'], { ...baseEnv(), REDIS_URL, SWITCHYARD_API_TOKEN: TEST_TOKEN });
+  const badPort = await runCli(['router', '--router-admin-port', 'x'], {
+    ...baseEnv(),
+    REDIS_URL,
+    SWITCHYARD_API_TOKEN: TEST_TOKEN,
+  });
   t.not(badPort.code, 0);
   t.match(badPort.stderr, /ROUTER_ADMIN_PORT="x"/);
 });
@@ -44,10 +49,14 @@ t.test('refuses to start without REDIS_URL or SWITCHYARD_API_TOKEN, naming the v
 t.test('starts on Redis, logs logfmt, answers the control API, stops on SIGTERM with 0', async (t) => {
   const prefix = await redisPrefix(t);
   if (!prefix) return;
-  const child = spawn(process.execPath, [BIN, 'router', '--router-admin-port', '0', '--router-port', '0', '--switchyard-host', '127.0.0.1'], {
-    env: { ...baseEnv(), REDIS_URL, SWITCHYARD_API_TOKEN: TEST_TOKEN, SWITCHYARD_PREFIX: prefix },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [BIN, 'router', '--router-admin-port', '0', '--router-port', '0', '--switchyard-host', '127.0.0.1'],
+    {
+      env: { ...baseEnv(), REDIS_URL, SWITCHYARD_API_TOKEN: TEST_TOKEN, SWITCHYARD_PREFIX: prefix },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   t.teardown(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
@@ -61,7 +70,11 @@ t.test('starts on Redis, logs logfmt, answers the control API, stops on SIGTERM 
   const ready = await request(`${base}/readyz`);
   t.equal(ready.statusCode, 200);
   await ready.body.text();
-  const put = await request(`${base}/v1/apps/cli-app`, { method: 'PUT', headers: { authorization: `Bearer ${TEST_TOKEN}` }, body: '{}' });
+  const put = await request(`${base}/v1/apps/cli-app`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${TEST_TOKEN}` },
+    body: '{}',
+  });
   t.equal(put.statusCode, 201);
   t.match(await put.body.json(), { domains: ['cli-app.localhost'] });
   child.kill('SIGTERM');

@@ -8,7 +8,9 @@ import { eventually } from '../fixtures/router';
 
 t.test('two workers share one port and both serve requests', async (t) => {
   const d = await startDyno(t);
-  const child = spawn(process.execPath, [join(__dirname, '..', 'fixtures', 'cluster-router.js'), '2', String(d.port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [join(__dirname, '..', 'fixtures', 'cluster-router.js'), '2', String(d.port)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -21,7 +23,10 @@ t.test('two workers share one port and both serve requests', async (t) => {
   const port = [...ports][0]!;
   for (let i = 0; i < 40; i++) {
     // A new connection each time: the cluster hands connections to workers in turn.
-    const res = await request(`http://127.0.0.1:${port}/`, { headers: { host: 'hello.localhost', connection: 'close' }, reset: true });
+    const res = await request(`http://127.0.0.1:${port}/`, {
+      headers: { host: 'hello.localhost', connection: 'close' },
+      reset: true,
+    });
     t.equal(res.statusCode, 200);
     await res.body.text();
   }

@@ -23,14 +23,22 @@ t.test('app checks answer 503 with their code without touching a dyno', async (t
     app('crashed', [dyno('web.1', d.port, { state: 'crashed' })]),
     app('expired', [dyno('web.1', d.port, { leaseExpiresAt: past })]),
   ]);
-  const cases: [string, string][] = [['maint', 'H80'], ['empty', 'H14'], ['crashed', 'H10'], ['expired', 'H14']];
+  const cases: [string, string][] = [
+    ['maint', 'H80'],
+    ['empty', 'H14'],
+    ['crashed', 'H10'],
+    ['expired', 'H14'],
+  ];
   for (const [name, code] of cases) {
     const res = await request(p.url, { headers: { host: `${name}.localhost` } });
     t.equal(res.statusCode, 503, name);
     t.match(await res.body.text(), new RegExp(code));
   }
   t.equal(d.seen.length, 0);
-  t.match(p.lines[0]!, /^at=error code=H80 desc="Maintenance mode" method=GET path="\/" host=maint\.localhost .* dyno= connect= service= status=503 /);
+  t.match(
+    p.lines[0]!,
+    /^at=error code=H80 desc="Maintenance mode" method=GET path="\/" host=maint\.localhost .* dyno= connect= service= status=503 /,
+  );
   t.equal(p.entries.length, 4, 'app failures go to the app channel');
 });
 
@@ -38,7 +46,11 @@ t.test('H11: beyond ROUTER_APP_MAX_INFLIGHT per dyno, shed at once', async (t) =
   const d = await startDyno(t);
   const p = await startPlane(t, [app('hello', [dyno('web.1', d.port)])], { ROUTER_APP_MAX_INFLIGHT: '1' });
   const slow = request(p.url, { headers: { host: 'hello.localhost', 'x-dyno-delay': '300' } });
-  await eventually(() => p.plane.inspector.inFlight('hello', 'web.1') > 0, 5000, 'the slow request in flight at the dyno');
+  await eventually(
+    () => p.plane.inspector.inFlight('hello', 'web.1') > 0,
+    5000,
+    'the slow request in flight at the dyno',
+  );
   const shed = await request(p.url, { headers: { host: 'hello.localhost' } });
   t.equal(shed.statusCode, 503);
   t.match(await shed.body.text(), /H11/);
@@ -50,7 +62,9 @@ t.test('H11: beyond ROUTER_APP_MAX_INFLIGHT per dyno, shed at once', async (t) =
 
 t.test('error pages: HTML by default, JSON when preferred, naming code and request id', async (t) => {
   const p = await startPlane(t, [app('empty', [])]);
-  const html = await request(p.url, { headers: { host: 'empty.localhost', 'x-request-id': 'req-0123456789abcdefghij' } });
+  const html = await request(p.url, {
+    headers: { host: 'empty.localhost', 'x-request-id': 'req-0123456789abcdefghij' },
+  });
   const text = await html.body.text();
   t.match(html.headers['content-type'], /text\/html/);
   t.match(text, /H14/);

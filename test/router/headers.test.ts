@@ -11,7 +11,13 @@ t.test('the dyno sees X-Request-Id, X-Forwarded-*, X-Request-Start, Via and timi
   const p = await startPlane(t, [app('hello', [dyno('web.1', d.port)])]);
   const before = Date.now();
   const res = await request(p.url + '/x', {
-    headers: { host: 'hello.localhost', 'x-forwarded-for': '10.0.0.1', via: '1.0 edge', 'x-request-start': '1', 'x-forwarded-proto': 'https' },
+    headers: {
+      host: 'hello.localhost',
+      'x-forwarded-for': '10.0.0.1',
+      via: '1.0 edge',
+      'x-request-start': '1',
+      'x-forwarded-proto': 'https',
+    },
   });
   t.equal(res.statusCode, 200);
   await res.body.text();
@@ -61,7 +67,8 @@ t.test('hop-by-hop headers, and those Connection names, are removed both ways', 
   await eventually(() => got.includes('"dyno"'), 5000, 'the echo body');
   sock.destroy();
   const h = d.seen[0]!.headers;
-  for (const gone of ['x-secret', 'keep-alive', 'te', 'proxy-authorization']) t.equal(h[gone], undefined, `${gone} removed`);
+  for (const gone of ['x-secret', 'keep-alive', 'te', 'proxy-authorization'])
+    t.equal(h[gone], undefined, `${gone} removed`);
   t.equal(h['x-kept'], 'yes');
   t.match(got, /^HTTP\/1\.1 200 /);
   t.match(got, /x-dyno-name: web\.1/i);
@@ -87,7 +94,9 @@ t.test("the dyno's hop-by-hop response headers do not reach the client", async (
   const raw = createServer((sock) => {
     sock.on('error', () => undefined);
     sock.once('data', () =>
-      sock.end('HTTP/1.1 200 OK\r\nConnection: close, X-Internal\r\nX-Internal: secret\r\nKeep-Alive: timeout=77\r\nProxy-Authenticate: Basic\r\nX-Public: yes\r\nContent-Length: 2\r\n\r\nok'),
+      sock.end(
+        'HTTP/1.1 200 OK\r\nConnection: close, X-Internal\r\nX-Internal: secret\r\nKeep-Alive: timeout=77\r\nProxy-Authenticate: Basic\r\nX-Public: yes\r\nContent-Length: 2\r\n\r\nok',
+      ),
     );
   });
   await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));

@@ -108,19 +108,24 @@ async function announcingDyno(t: { teardown(fn: () => unknown): void }, timeoutS
   return { port: (server.address() as { port: number }).port, state };
 }
 
-t.test("a dyno's Keep-Alive: timeout=2 has its idle connection closed by the router, whose own idle is 60 s", async (t) => {
-  const d = await announcingDyno(t, 2);
-  const p = await startPlane(t, [app('hello', [dyno('web.1', d.port)])], { ROUTER_POOL_IDLE_MS: '60000' });
-  for (const path of ['/a', '/b']) t.equal(await (await request(p.url + path, { headers: { host: 'hello.localhost' } })).body.text(), 'ok');
-  t.equal(d.state.connections, 1, 'reused while the dyno keeps it');
-  const started = Date.now();
-  while (d.state.closed === 0 && Date.now() - started < 5_000) await new Promise((r) => setTimeout(r, 20));
-  t.equal(d.state.closed, 1, 'closed by the router while idle (the dyno never closes on its own)');
-});
+t.test(
+  "a dyno's Keep-Alive: timeout=2 has its idle connection closed by the router, whose own idle is 60 s",
+  async (t) => {
+    const d = await announcingDyno(t, 2);
+    const p = await startPlane(t, [app('hello', [dyno('web.1', d.port)])], { ROUTER_POOL_IDLE_MS: '60000' });
+    for (const path of ['/a', '/b'])
+      t.equal(await (await request(p.url + path, { headers: { host: 'hello.localhost' } })).body.text(), 'ok');
+    t.equal(d.state.connections, 1, 'reused while the dyno keeps it');
+    const started = Date.now();
+    while (d.state.closed === 0 && Date.now() - started < 5_000) await new Promise((r) => setTimeout(r, 20));
+    t.equal(d.state.closed, 1, 'closed by the router while idle (the dyno never closes on its own)');
+  },
+);
 
 t.test("a dyno's Keep-Alive: timeout=1 leaves no room: its connections are not reused", async (t) => {
   const d = await announcingDyno(t, 1);
   const p = await startPlane(t, [app('hello', [dyno('web.1', d.port)])]);
-  for (const path of ['/a', '/b']) t.equal(await (await request(p.url + path, { headers: { host: 'hello.localhost' } })).body.text(), 'ok');
+  for (const path of ['/a', '/b'])
+    t.equal(await (await request(p.url + path, { headers: { host: 'hello.localhost' } })).body.text(), 'ok');
   t.equal(d.state.connections, 2, 'one connection per request');
 });

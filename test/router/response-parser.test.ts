@@ -97,7 +97,11 @@ t.test('Content-Length', async (t) => {
     end: true,
   });
   check(t, 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n', { head: { status: 200 }, body: '', end: true });
-  check(t, 'HTTP/1.1 404 Not Found\r\ncontent-length:3\r\n\r\nabc', { head: { status: 404, reason: 'Not Found' }, body: 'abc', end: true });
+  check(t, 'HTTP/1.1 404 Not Found\r\ncontent-length:3\r\n\r\nabc', {
+    head: { status: 404, reason: 'Not Found' },
+    body: 'abc',
+    end: true,
+  });
   // Header values lose their surrounding OWS, keep inner spaces; an empty value is fine.
   check(t, 'HTTP/1.1 200 OK\r\nX-A: \t a  b \t\r\nX-E:\r\nContent-Length: 1\r\n\r\nz', {
     head: { raw: ['X-A', 'a  b', 'X-E', '', 'Content-Length', '1'] },
@@ -111,7 +115,11 @@ t.test('Content-Length', async (t) => {
   const partial = run(whole('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello'));
   t.equal(partial.body, 'hello');
   t.equal(partial.end, undefined, 'not over until 10 bytes');
-  t.same(run(whole('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello'), { close: true }).finished, false, 'a close before the length is a truncation');
+  t.same(
+    run(whole('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello'), { close: true }).finished,
+    false,
+    'a close before the length is a truncation',
+  );
 });
 
 t.test('chunked', async (t) => {
@@ -122,32 +130,64 @@ t.test('chunked', async (t) => {
   });
   // Upper- and lower-case hex, leading zeros.
   const big = 'x'.repeat(0xab) + 'y'.repeat(0x1f);
-  check(t, `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nAB\r\n${'x'.repeat(0xab)}\r\n001f\r\n${'y'.repeat(0x1f)}\r\n0\r\n\r\n`, { body: big, end: true });
-  check(t, `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nab\r\n${'x'.repeat(0xab)}\r\n0\r\n\r\n`, { body: 'x'.repeat(0xab), end: true });
+  check(
+    t,
+    `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nAB\r\n${'x'.repeat(0xab)}\r\n001f\r\n${'y'.repeat(0x1f)}\r\n0\r\n\r\n`,
+    { body: big, end: true },
+  );
+  check(t, `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nab\r\n${'x'.repeat(0xab)}\r\n0\r\n\r\n`, {
+    body: 'x'.repeat(0xab),
+    end: true,
+  });
   // Extensions (with BWS before the ;), ignored.
-  check(t, 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;name=value\r\nhello\r\n3 ; a="b c"\r\nabc\r\n0;last\r\n\r\n', { body: 'helloabc', end: true });
+  check(
+    t,
+    'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;name=value\r\nhello\r\n3 ; a="b c"\r\nabc\r\n0;last\r\n\r\n',
+    { body: 'helloabc', end: true },
+  );
   // Trailers are read and dropped.
-  check(t, 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\nX-Checksum: abc\r\nX-Other: d\r\n\r\n', { body: 'hi', end: true });
+  check(
+    t,
+    'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\nX-Checksum: abc\r\nX-Other: d\r\n\r\n',
+    { body: 'hi', end: true },
+  );
   // Only the 0-size chunk: an empty body.
   check(t, 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', { body: '', end: true });
   // Coding names are case-insensitive; chunked as the last of several codings.
   check(t, 'HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, CHUNKED\r\n\r\n1\r\nz\r\n0\r\n\r\n', { body: 'z', end: true });
-  check(t, 'HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nz\r\n0\r\n\r\n', { body: 'z', end: true });
+  check(t, 'HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nz\r\n0\r\n\r\n', {
+    body: 'z',
+    end: true,
+  });
   // Not over until the last CRLF of the trailer section.
   const open = run(whole('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nz\r\n0\r\n'));
   t.equal(open.end, undefined);
-  t.equal(run(whole('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nz\r\n'), { close: true }).finished, false, 'a close mid-chunked is a truncation');
+  t.equal(
+    run(whole('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nz\r\n'), { close: true }).finished,
+    false,
+    'a close mid-chunked is a truncation',
+  );
 });
 
 t.test('chunked where chunked is not the final coding runs to the close', async (t) => {
-  check(t, 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\nabc', { body: 'abc', end: false, finished: true }, { close: true });
+  check(
+    t,
+    'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\nabc',
+    { body: 'abc', end: false, finished: true },
+    { close: true },
+  );
 });
 
 t.test('close-delimited: no length, the body ends when the dyno closes, never reusable', async (t) => {
   const r = run(whole('HTTP/1.1 200 OK\r\nX-A: b\r\n\r\nsome body'));
   t.equal(r.body, 'some body');
   t.equal(r.end, undefined, 'not over while the connection is open');
-  check(t, 'HTTP/1.1 200 OK\r\nX-A: b\r\n\r\nsome body', { body: 'some body', end: false, finished: true }, { close: true });
+  check(
+    t,
+    'HTTP/1.1 200 OK\r\nX-A: b\r\n\r\nsome body',
+    { body: 'some body', end: false, finished: true },
+    { close: true },
+  );
   check(t, 'HTTP/1.1 200 OK\r\n\r\n', { body: '', end: false, finished: true }, { close: true });
   // finish() before the head is complete is a truncation, not an end.
   t.equal(run(whole('HTTP/1.1 200 OK\r\nX-A'), { close: true }).finished, false);
@@ -155,26 +195,52 @@ t.test('close-delimited: no length, the body ends when the dyno closes, never re
 });
 
 t.test('HEAD: no body whatever the headers say', async (t) => {
-  check(t, 'HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n', { head: { status: 200, raw: ['Content-Length', '1234'] }, body: '', end: true }, { head: true });
+  check(
+    t,
+    'HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n',
+    { head: { status: 200, raw: ['Content-Length', '1234'] }, body: '', end: true },
+    { head: true },
+  );
   check(t, 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n', { body: '', end: true }, { head: true });
   check(t, 'HTTP/1.1 200 OK\r\n\r\n', { body: '', end: true }, { head: true });
   // A dyno that wrongly sends a body after HEAD: those bytes are extra, and say don't reuse.
-  check(t, 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello', { body: '', end: true, extra: 'hello' }, { head: true });
+  check(
+    t,
+    'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello',
+    { body: '', end: true, extra: 'hello' },
+    { head: true },
+  );
 });
 
 t.test('204 and 304 have no body', async (t) => {
   check(t, 'HTTP/1.1 204 No Content\r\n\r\n', { head: { status: 204 }, body: '', end: true });
-  check(t, 'HTTP/1.1 304 Not Modified\r\nContent-Length: 100\r\nETag: "x"\r\n\r\n', { head: { status: 304 }, body: '', end: true });
-  check(t, 'HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\n\r\n', { head: { status: 204 }, body: '', end: true });
-});
-
-t.test('1xx interim responses are skipped; the final head follows', async (t) => {
-  check(t, 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok', { head: { status: 200, reason: 'OK' }, body: 'ok', end: true });
-  check(t, 'HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n', {
-    head: { status: 201, raw: ['Content-Length', '0'] },
+  check(t, 'HTTP/1.1 304 Not Modified\r\nContent-Length: 100\r\nETag: "x"\r\n\r\n', {
+    head: { status: 304 },
     body: '',
     end: true,
   });
+  check(t, 'HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\n\r\n', {
+    head: { status: 204 },
+    body: '',
+    end: true,
+  });
+});
+
+t.test('1xx interim responses are skipped; the final head follows', async (t) => {
+  check(t, 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok', {
+    head: { status: 200, reason: 'OK' },
+    body: 'ok',
+    end: true,
+  });
+  check(
+    t,
+    'HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\nHTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n',
+    {
+      head: { status: 201, raw: ['Content-Length', '0'] },
+      body: '',
+      end: true,
+    },
+  );
   // A 1xx is not a final head: a close after it is a truncation.
   t.equal(run(whole('HTTP/1.1 100 Continue\r\n\r\n'), { close: true }).finished, false);
   t.equal(run(whole('HTTP/1.1 100 Continue\r\n\r\n')).head, undefined);
@@ -184,10 +250,18 @@ t.test('HTTP/1.0 and Connection decide reuse', async (t) => {
   check(t, 'HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok', { head: { status: 200 }, body: 'ok', end: false });
   check(t, 'HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok', { body: 'ok', end: true });
   check(t, 'HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 2\r\n\r\nok', { body: 'ok', end: true });
-  check(t, 'HTTP/1.0 200 OK\r\n\r\nto the close', { body: 'to the close', end: false, finished: true }, { close: true });
+  check(
+    t,
+    'HTTP/1.0 200 OK\r\n\r\nto the close',
+    { body: 'to the close', end: false, finished: true },
+    { close: true },
+  );
   check(t, 'HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok', { body: 'ok', end: false });
   check(t, 'HTTP/1.1 200 OK\r\nConnection: x-custom, Close\r\nContent-Length: 2\r\n\r\nok', { body: 'ok', end: false });
-  check(t, 'HTTP/1.1 200 OK\r\nConnection: x-custom\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok', { body: 'ok', end: false });
+  check(t, 'HTTP/1.1 200 OK\r\nConnection: x-custom\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok', {
+    body: 'ok',
+    end: false,
+  });
   check(t, 'HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok', { body: 'ok', end: true });
   // A token that only contains "close" is not close.
   check(t, 'HTTP/1.1 200 OK\r\nConnection: closer\r\nContent-Length: 2\r\n\r\nok', { body: 'ok', end: true });
@@ -205,12 +279,23 @@ t.test('Transfer-Encoding with Content-Length: TE wins, the length is dropped, n
 });
 
 t.test('HTTP/1.0 with Transfer-Encoding: faulty framing, never reused (RFC 9112 §6.1)', async (t) => {
-  check(t, 'HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n', { body: 'ok', end: false });
+  check(t, 'HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n', {
+    body: 'ok',
+    end: false,
+  });
 });
 
 t.test('Content-Length lists', async (t) => {
-  check(t, 'HTTP/1.1 200 OK\r\nContent-Length: 5, 5\r\n\r\nhello', { head: { raw: ['Content-Length', '5'] }, body: 'hello', end: true });
-  check(t, 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX: y\r\ncontent-length: 5,5\r\n\r\nhello', { head: { raw: ['Content-Length', '5', 'X', 'y'] }, body: 'hello', end: true });
+  check(t, 'HTTP/1.1 200 OK\r\nContent-Length: 5, 5\r\n\r\nhello', {
+    head: { raw: ['Content-Length', '5'] },
+    body: 'hello',
+    end: true,
+  });
+  check(t, 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX: y\r\ncontent-length: 5,5\r\n\r\nhello', {
+    head: { raw: ['Content-Length', '5', 'X', 'y'] },
+    body: 'hello',
+    end: true,
+  });
   refused(t, 'HTTP/1.1 200 OK\r\nContent-Length: 5, 6\r\n\r\nhello', 'head', /content-length/);
   refused(t, 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello', 'head', /content-length/);
   refused(t, 'HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n', 'head', /content-length/);
@@ -231,7 +316,21 @@ t.test('malformed heads are refused before any head is delivered', async (t) => 
   refused(t, `HTTP/1.1 200 OK\r\nX-A\r: b\r\n${ok}`, 'head');
   refused(t, `HTTP/1.1 200 OK\r\nX-A: b\r\n c\r\n${ok}`, 'head', /header name/); // obs-fold
   refused(t, `HTTP/1.1 200 OK\r\nX-A: b\r\n\tc\r\n${ok}`, 'head', /header name/);
-  for (const line of ['HTTP/1.1 20 OK', 'HTTP/1.1 2000 OK', 'HTTP/1.1 abc OK', 'HTTP/1.1  200 OK', 'HTTP/1.2 200 OK', 'HTTP/2 200 OK', 'HTTP/1.1 200\tOK', 'http/1.1 200 OK', 'ICY 200 OK', 'HTTP/1.1 099 Low', ' HTTP/1.1 200 OK', 'HTTP/1.1 200 O\x00K', 'HTTP/1.1 200 O\x7fK']) {
+  for (const line of [
+    'HTTP/1.1 20 OK',
+    'HTTP/1.1 2000 OK',
+    'HTTP/1.1 abc OK',
+    'HTTP/1.1  200 OK',
+    'HTTP/1.2 200 OK',
+    'HTTP/2 200 OK',
+    'HTTP/1.1 200\tOK',
+    'http/1.1 200 OK',
+    'ICY 200 OK',
+    'HTTP/1.1 099 Low',
+    ' HTTP/1.1 200 OK',
+    'HTTP/1.1 200 O\x00K',
+    'HTTP/1.1 200 O\x7fK',
+  ]) {
     refused(t, `${line}\r\n${ok}`, 'head', /status line/);
   }
   refused(t, 'garbage\r\n\r\n', 'head', /status line/);
@@ -244,11 +343,17 @@ t.test('malformed heads are refused before any head is delivered', async (t) => 
     refused(t, `HTTP/1.1 200 OK\r\nX-A: ${value}\r\n${ok}`, 'head', /header value/);
   }
   // obs-text (0x80–0xff) is allowed in values.
-  check(t, `HTTP/1.1 200 OK\r\nX-A: caf\xe9\r\n${ok}`, { head: { raw: ['X-A', 'caf\xe9', 'Content-Length', '0'] }, end: true });
+  check(t, `HTTP/1.1 200 OK\r\nX-A: caf\xe9\r\n${ok}`, {
+    head: { raw: ['X-A', 'caf\xe9', 'Content-Length', '0'] },
+    end: true,
+  });
 });
 
 t.test('101 on the plain path is delivered as a final head, never reusable', async (t) => {
-  check(t, 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n', { head: { status: 101 }, end: false });
+  check(t, 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n', {
+    head: { status: 101 },
+    end: false,
+  });
 });
 
 t.test('head size and header count bounds', async (t) => {
@@ -273,7 +378,11 @@ t.test('head size and header count bounds', async (t) => {
 
 t.test('a head trickling in one byte at a time costs linear time, not quadratic', async (t) => {
   // A dyno controls how its bytes are split; the router's event loop serves every app.
-  const headOf = (lines: number): Buffer => Buffer.from(`HTTP/1.1 200 OK\r\n${`X-Fill: ${'a'.repeat(500)}\r\n`.repeat(lines)}Content-Length: 0\r\n\r\n`, 'latin1');
+  const headOf = (lines: number): Buffer =>
+    Buffer.from(
+      `HTTP/1.1 200 OK\r\n${`X-Fill: ${'a'.repeat(500)}\r\n`.repeat(lines)}Content-Length: 0\r\n\r\n`,
+      'latin1',
+    );
   const big = headOf(124);
   t.ok(big.length < RESPONSE_LIMITS.headBytes && big.length > 60_000);
   const bigPieces = bytes(big);
@@ -284,7 +393,10 @@ t.test('a head trickling in one byte at a time costs linear time, not quadratic'
   const p = new ResponseParser({ onHead: () => undefined, onBody: () => undefined, onEnd: () => undefined }, false);
   for (const piece of bigPieces) p.execute(piece);
   t.ok(p.done, 'the head was read');
-  t.ok(p.headWork <= 4 * big.length, `head work ${p.headWork} bytes for a ${big.length}-byte head (quadratic would be ~${Math.round((big.length * big.length) / 2)})`);
+  t.ok(
+    p.headWork <= 4 * big.length,
+    `head work ${p.headWork} bytes for a ${big.length}-byte head (quadratic would be ~${Math.round((big.length * big.length) / 2)})`,
+  );
 });
 
 t.test('bad chunk framing is refused in the body phase, after the head', async (t) => {
@@ -318,12 +430,24 @@ t.test('bad chunk framing is refused in the body phase, after the head', async (
 });
 
 t.test('bytes after the end come back as extra', async (t) => {
-  check(t, 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\n', { body: 'ok', end: true, extra: 'HTTP/1.1 200 OK\r\n' });
-  check(t, 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\nXYZ', { body: 'ok', end: true, extra: 'XYZ' });
+  check(t, 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\n', {
+    body: 'ok',
+    end: true,
+    extra: 'HTTP/1.1 200 OK\r\n',
+  });
+  check(t, 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\nXYZ', {
+    body: 'ok',
+    end: true,
+    extra: 'XYZ',
+  });
   check(t, 'HTTP/1.1 204 No Content\r\n\r\nsurprise', { body: '', end: true, extra: 'surprise' });
   check(t, 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n\r\n', { body: '', end: true, extra: '\r\n' });
   // After the end, anything fed is extra: nothing is parsed any more.
-  const r = run([Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'), Buffer.from('more'), Buffer.from('\x00')]);
+  const r = run([
+    Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'),
+    Buffer.from('more'),
+    Buffer.from('\x00'),
+  ]);
   t.equal(r.extra, 'more\x00');
   t.equal(r.error, undefined);
 });
@@ -353,12 +477,14 @@ function randomResponse(rand: () => number): { input: Buffer; head: boolean; clo
     return s;
   };
   let s = '';
-  for (let i = int(3); i > 0; i--) s += `HTTP/1.1 ${pick([100, 102, 103])} Info\r\n${int(2) === 0 ? 'Link: <x>\r\n' : ''}\r\n`;
+  for (let i = int(3); i > 0; i--)
+    s += `HTTP/1.1 ${pick([100, 102, 103])} Info\r\n${int(2) === 0 ? 'Link: <x>\r\n' : ''}\r\n`;
   const version = pick(['1.1', '1.1', '1.0']);
   const status = pick([200, 201, 204, 304, 404, 500]);
   const head = int(5) === 0;
   s += `HTTP/${version} ${status}${pick(['', ' ', ' OK', ' Some Reason'])}\r\n`;
-  for (let i = int(6); i > 0; i--) s += `X-H${i}:${pick(['', ' ', '\t'])}${bodyBytes(0)}${pick(['v', 'a b', '', 'caf\xe9'])}${pick(['', ' '])}\r\n`;
+  for (let i = int(6); i > 0; i--)
+    s += `X-H${i}:${pick(['', ' ', '\t'])}${bodyBytes(0)}${pick(['v', 'a b', '', 'caf\xe9'])}${pick(['', ' '])}\r\n`;
   if (int(3) === 0) s += `Connection: ${pick(['keep-alive', 'close', 'x, close', 'keep-alive, x'])}\r\n`;
   const framing = pick(['length', 'length', 'chunked', 'chunked', 'close']);
   let body = '';
@@ -416,7 +542,7 @@ t.test('property: any split of a valid response gives the output of the whole', 
     // … and random multi-splits, down to single bytes.
     for (let k = 0; k < 10; k++) {
       const pieces: Buffer[] = [];
-      for (let at = 0; at < r.input.length; ) {
+      for (let at = 0; at < r.input.length;) {
         const len = k === 0 ? 1 : 1 + Math.floor(rand() * 40);
         pieces.push(r.input.subarray(at, at + len));
         at += len;

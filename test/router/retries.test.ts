@@ -8,7 +8,9 @@ t.test('H21 on one dyno: retried on another, the line names both', async (t) => 
   const d = await startDyno(t, 'web.2');
   const dead = await refusingPort();
   // round-robin from the first dyno (sorted by name), so web.1 (refusing) is tried first.
-  const p = await startPlane(t, [app('hello', [dyno('web.1', dead), dyno('web.2', d.port)], { balancer: 'round-robin' })]);
+  const p = await startPlane(t, [
+    app('hello', [dyno('web.1', dead), dyno('web.2', d.port)], { balancer: 'round-robin' }),
+  ]);
   const res = await request(p.url, { method: 'POST', body: 'payload', headers: { host: 'hello.localhost' } });
   t.equal(res.statusCode, 200);
   t.equal(((await res.body.json()) as { bodyBytes: number }).bodyBytes, 7, 'the body arrived whole on the second dyno');
@@ -18,19 +20,31 @@ t.test('H21 on one dyno: retried on another, the line names both', async (t) => 
 
 t.test('every dyno refuses: 503 H21 after 3 attempts at most', async (t) => {
   const ports = [await refusingPort(), await refusingPort(), await refusingPort(), await refusingPort()];
-  const p = await startPlane(t, [app('hello', ports.map((port, i) => dyno(`web.${i + 1}`, port)))]);
+  const p = await startPlane(t, [
+    app(
+      'hello',
+      ports.map((port, i) => dyno(`web.${i + 1}`, port)),
+    ),
+  ]);
   const res = await request(p.url, { headers: { host: 'hello.localhost' } });
   t.equal(res.statusCode, 503);
   t.match(await res.body.text(), /H21/);
-  t.match(p.lines[0]!, /^at=error code=H21 desc="Backend connection refused" .* attempts=3 tried=web\.\d,web\.\d,web\.\d$/);
+  t.match(
+    p.lines[0]!,
+    /^at=error code=H21 desc="Backend connection refused" .* attempts=3 tried=web\.\d,web\.\d,web\.\d$/,
+  );
 });
 
 t.test('H19: connect timeout on a black-hole dyno, then the healthy one answers', async (t) => {
   const hole = await blackHolePort(t);
   const d = await startDyno(t, 'web.2');
-  const p = await startPlane(t, [app('hello', [dyno('web.1', hole), dyno('web.2', d.port)], { balancer: 'round-robin' })], {
-    ROUTER_CONNECT_TIMEOUT_MS: '200',
-  });
+  const p = await startPlane(
+    t,
+    [app('hello', [dyno('web.1', hole), dyno('web.2', d.port)], { balancer: 'round-robin' })],
+    {
+      ROUTER_CONNECT_TIMEOUT_MS: '200',
+    },
+  );
   const res = await request(p.url, { headers: { host: 'hello.localhost' } });
   t.equal(res.statusCode, 200);
   await res.body.text();
@@ -51,7 +65,9 @@ t.test('a dyno that refused is skipped for a back-off (outlier ejection)', async
   const d = await startDyno(t, 'web.2');
   const e = await startDyno(t, 'web.3');
   const dead = await refusingPort();
-  const p = await startPlane(t, [app('hello', [dyno('web.1', dead), dyno('web.2', d.port), dyno('web.3', e.port)], { balancer: 'round-robin' })]);
+  const p = await startPlane(t, [
+    app('hello', [dyno('web.1', dead), dyno('web.2', d.port), dyno('web.3', e.port)], { balancer: 'round-robin' }),
+  ]);
   for (let i = 0; i < 6; i++) {
     const res = await request(p.url, { headers: { host: 'hello.localhost' } });
     t.equal(res.statusCode, 200);

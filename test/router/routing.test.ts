@@ -12,13 +12,20 @@ t.test('register an app and a dyno through the control API, then route to it', a
   t.equal((await r.api('PUT', '/v1/apps/hello/dynos/web.1', { host: '127.0.0.1', port: d.port })).status < 300, true);
   const url = `http://127.0.0.1:${r.node.port}/hi`;
   let status = 0;
-  await eventually(async () => {
-    const res = await request(url, { headers: { host: 'hello.localhost' } });
-    await res.body.text();
-    status = res.statusCode;
-    return status === 200;
-  }, 3000, 'the table to pick up the dyno');
+  await eventually(
+    async () => {
+      const res = await request(url, { headers: { host: 'hello.localhost' } });
+      await res.body.text();
+      status = res.statusCode;
+      return status === 200;
+    },
+    3000,
+    'the table to pick up the dyno',
+  );
   t.equal(status, 200);
   t.equal(d.seen[d.seen.length - 1]!.url, '/hi');
-  t.match(lines[lines.length - 1]!, /^at=info method=GET path="\/hi" host=hello\.localhost .* dyno=web\.1 .*status=200 /);
+  t.match(
+    lines[lines.length - 1]!,
+    /^at=info method=GET path="\/hi" host=hello\.localhost .* dyno=web\.1 .*status=200 /,
+  );
 });

@@ -26,9 +26,18 @@ function exchange(port: number, bytes: string, settleMs = 300): Promise<string> 
 
 const H = 'Host: hello.localhost\r\n';
 const smuggling: [string, string][] = [
-  ['both Content-Length and Transfer-Encoding (RFC 9112 §6.1)', `POST / HTTP/1.1\r\n${H}Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\n${H}\r\n`],
-  ['differing duplicate Content-Length (§6.3)', `POST / HTTP/1.1\r\n${H}Content-Length: 4\r\nContent-Length: 5\r\n\r\nabcde`],
-  ['identical duplicate Content-Length (§6.3, refused anyway)', `POST / HTTP/1.1\r\n${H}Content-Length: 3\r\nContent-Length: 3\r\n\r\nabc`],
+  [
+    'both Content-Length and Transfer-Encoding (RFC 9112 §6.1)',
+    `POST / HTTP/1.1\r\n${H}Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\n${H}\r\n`,
+  ],
+  [
+    'differing duplicate Content-Length (§6.3)',
+    `POST / HTTP/1.1\r\n${H}Content-Length: 4\r\nContent-Length: 5\r\n\r\nabcde`,
+  ],
+  [
+    'identical duplicate Content-Length (§6.3, refused anyway)',
+    `POST / HTTP/1.1\r\n${H}Content-Length: 3\r\nContent-Length: 3\r\n\r\nabc`,
+  ],
   ['invalid Content-Length (§6.3)', `POST / HTTP/1.1\r\n${H}Content-Length: 3x\r\n\r\nabc`],
   ['negative Content-Length (§6.3)', `POST / HTTP/1.1\r\n${H}Content-Length: -1\r\n\r\nabc`],
   ['invalid chunk size (§7.1)', `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n`],
@@ -63,7 +72,10 @@ t.test('H25: a header line over 8 KiB, more than 100 headers, or a long request 
     ['header line of 9 KiB', `GET / HTTP/1.1\r\n${H}X-Big: ${'a'.repeat(9 * 1024)}\r\n\r\n`],
     ['101 headers', `GET / HTTP/1.1\r\n${H}${many}\r\n`],
     ['request line of 9 KiB', `GET /${'a'.repeat(9 * 1024)} HTTP/1.1\r\n${H}\r\n`],
-    ['header section beyond the total', `GET / HTTP/1.1\r\n${H}${Array.from({ length: 110 }, (_, i) => `X-H${i}: ${'b'.repeat(8000)}\r\n`).join('')}\r\n`],
+    [
+      'header section beyond the total',
+      `GET / HTTP/1.1\r\n${H}${Array.from({ length: 110 }, (_, i) => `X-H${i}: ${'b'.repeat(8000)}\r\n`).join('')}\r\n`,
+    ],
   ];
   for (const [name, bytes] of cases) {
     const got = await exchange(p.plane.port, bytes);
@@ -71,7 +83,10 @@ t.test('H25: a header line over 8 KiB, more than 100 headers, or a long request 
     t.match(got, /H25/, name);
   }
   t.equal(d.seen.length, 0);
-  const ok = await exchange(p.plane.port, `GET / HTTP/1.1\r\n${H}X-Fine: ${'a'.repeat(7 * 1024)}\r\nConnection: close\r\n\r\n`);
+  const ok = await exchange(
+    p.plane.port,
+    `GET / HTTP/1.1\r\n${H}X-Fine: ${'a'.repeat(7 * 1024)}\r\nConnection: close\r\n\r\n`,
+  );
   t.match(ok, /^HTTP\/1\.1 200 /, 'a 7 KiB header line is fine');
 });
 

@@ -17,7 +17,13 @@ export function storeContract(t: Test, make: MakeStore): void {
     t.equal(second.created, false);
     t.match(second.app, { maintenance: true, balancer: 'round-robin', affinity: false });
     const third = await s.putApp('hello', { affinity: true, channel: '42', router_token: 't.abc' });
-    t.match(third.app, { maintenance: true, balancer: 'round-robin', affinity: true, channel: '42', routerToken: 't.abc' });
+    t.match(third.app, {
+      maintenance: true,
+      balancer: 'round-robin',
+      affinity: true,
+      channel: '42',
+      routerToken: 't.abc',
+    });
     t.same(await s.listApps(), ['hello']);
   });
 
@@ -46,28 +52,32 @@ export function storeContract(t: Test, make: MakeStore): void {
     await eventually(() => seen.filter((e) => e.app === 'evt-app').length >= 5);
     const versions = seen.filter((e) => e.app === 'evt-app').map((e) => e.version);
     t.equal(versions.length, 5, 'put, attach, dyno, delete, re-create');
-    for (let i = 1; i < versions.length; i++) t.ok(versions[i]! > versions[i - 1]!, `event ${i} is newer than event ${i - 1}`);
+    for (let i = 1; i < versions.length; i++)
+      t.ok(versions[i]! > versions[i - 1]!, `event ${i} is newer than event ${i - 1}`);
     t.ok(v[0]! < v[1]! && v[1]! < v[2]!, 'loaded versions grow, also after re-create');
     t.equal(versions[4], v[2], 'the event carries the version a reload sees');
   });
 
-  t.test('a domain has one owner: 409-style SY_DOMAIN_TAKEN naming it, free again after detach or delete', async (t) => {
-    const s = await make(t);
-    if (!s) return;
-    await s.putApp('owner', {});
-    await s.putApp('other', {});
-    t.same(await s.attachDomain('owner', 'www.example.com'), { created: true });
-    t.same(await s.attachDomain('owner', 'www.example.com'), { created: false }, 'attach is idempotent');
-    await t.rejects(s.attachDomain('other', 'www.example.com'), { code: 'SY_DOMAIN_TAKEN', owner: 'owner' });
-    t.same((await s.loadApp('owner'))!.domains, ['www.example.com']);
-    t.equal(await s.detachDomain('owner', 'www.example.com'), true);
-    t.equal(await s.detachDomain('owner', 'www.example.com'), false);
-    t.same(await s.attachDomain('other', 'www.example.com'), { created: true });
-    await s.attachDomain('other', '*.example.org');
-    await s.deleteApp('other');
-    t.same(await s.attachDomain('owner', 'www.example.com'), { created: true }, 'deleting the app freed its domains');
-    t.same(await s.attachDomain('owner', '*.example.org'), { created: true });
-  });
+  t.test(
+    'a domain has one owner: 409-style SY_DOMAIN_TAKEN naming it, free again after detach or delete',
+    async (t) => {
+      const s = await make(t);
+      if (!s) return;
+      await s.putApp('owner', {});
+      await s.putApp('other', {});
+      t.same(await s.attachDomain('owner', 'www.example.com'), { created: true });
+      t.same(await s.attachDomain('owner', 'www.example.com'), { created: false }, 'attach is idempotent');
+      await t.rejects(s.attachDomain('other', 'www.example.com'), { code: 'SY_DOMAIN_TAKEN', owner: 'owner' });
+      t.same((await s.loadApp('owner'))!.domains, ['www.example.com']);
+      t.equal(await s.detachDomain('owner', 'www.example.com'), true);
+      t.equal(await s.detachDomain('owner', 'www.example.com'), false);
+      t.same(await s.attachDomain('other', 'www.example.com'), { created: true });
+      await s.attachDomain('other', '*.example.org');
+      await s.deleteApp('other');
+      t.same(await s.attachDomain('owner', 'www.example.com'), { created: true }, 'deleting the app freed its domains');
+      t.same(await s.attachDomain('owner', '*.example.org'), { created: true });
+    },
+  );
 
   t.test('writes to a missing app are SY_APP_NOT_FOUND', async (t) => {
     const s = await make(t);
@@ -79,7 +89,11 @@ export function storeContract(t: Test, make: MakeStore): void {
     await t.rejects(s.deleteDyno('ghost', 'web.1'), { code: 'SY_APP_NOT_FOUND' });
     t.equal(await s.deleteApp('ghost'), false);
     await s.putApp('taker', {});
-    t.same(await s.attachDomain('taker', 'ghost.example.com'), { created: true }, 'the failed attach left no claim behind');
+    t.same(
+      await s.attachDomain('taker', 'ghost.example.com'),
+      { created: true },
+      'the failed attach left no claim behind',
+    );
   });
 
   t.test('dyno leases: register, heartbeat extends, deregister', async (t) => {
@@ -101,7 +115,10 @@ export function storeContract(t: Test, make: MakeStore): void {
     ]);
     t.equal(await s.deleteDyno('leasy', 'web.1'), true);
     t.equal(await s.deleteDyno('leasy', 'web.1'), false);
-    t.same((await s.loadApp('leasy'))!.dynos.map((d) => d.name), ['web.2']);
+    t.same(
+      (await s.loadApp('leasy'))!.dynos.map((d) => d.name),
+      ['web.2'],
+    );
   });
 
   t.test('deleteApp removes the app, its domains and its dynos', async (t) => {

@@ -24,14 +24,24 @@ t.test('two nodes on one Redis prefix see each other’s changes', async (t) => 
   await a.api('PUT', '/v1/apps/shared', {});
   await a.api('PUT', '/v1/apps/shared/dynos/web.1', dyno(5001));
   const routableOn = async (n: typeof a, dynos: string[]): Promise<boolean> =>
-    JSON.stringify(((await n.api('GET', '/v1/routes/shared.localhost')).body.routable ?? []).map((d: { dyno: string }) => d.dyno)) === JSON.stringify(dynos);
+    JSON.stringify(
+      ((await n.api('GET', '/v1/routes/shared.localhost')).body.routable ?? []).map((d: { dyno: string }) => d.dyno),
+    ) === JSON.stringify(dynos);
   await eventually(() => routableOn(b, ['web.1']), 2000, 'node B sees the app and dyno made through A');
   await b.api('PUT', '/v1/apps/shared/dynos/web.2', dyno(5002));
   await eventually(() => routableOn(a, ['web.1', 'web.2']), 2000, 'node A sees the dyno registered through B');
   await b.api('PUT', '/v1/apps/shared/domains/shared.example.com');
-  await eventually(async () => (await a.api('GET', '/v1/routes/shared.example.com')).status === 200, 2000, 'domain reaches A');
+  await eventually(
+    async () => (await a.api('GET', '/v1/routes/shared.example.com')).status === 200,
+    2000,
+    'domain reaches A',
+  );
   await a.api('DELETE', '/v1/apps/shared');
-  await eventually(async () => (await b.api('GET', '/v1/routes/shared.localhost')).status === 404, 2000, 'delete reaches B');
+  await eventually(
+    async () => (await b.api('GET', '/v1/routes/shared.localhost')).status === 404,
+    2000,
+    'delete reaches B',
+  );
   t.equal(b.node.table.table.app('shared'), undefined);
   t.ok(b.node.table.state.ready);
 });
@@ -44,7 +54,10 @@ t.test('a dyno whose lease runs out leaves the routable set', async (t) => {
   await r.api('PUT', '/v1/apps/leasy/dynos/web.2', dyno(5002, 60));
   await eventually(() => r.node.table.table.app('leasy')?.routable.length === 2, 2000, 'both routable');
   await eventually(() => r.node.table.table.app('leasy')?.routable.length === 1, 3000, 'web.1 expired');
-  t.same(r.node.table.table.app('leasy')!.routable.map((d) => d.name), ['web.2']);
+  t.same(
+    r.node.table.table.app('leasy')!.routable.map((d) => d.name),
+    ['web.2'],
+  );
   t.equal(r.node.table.table.app('leasy')!.app.dynos.length, 2, 'an expired dyno is still listed, just not routable');
 });
 
@@ -66,12 +79,21 @@ t.test('a resync that read the store before newer events never undoes them', asy
     subscribe: memory.subscribe.bind(memory),
     onHealth: memory.onHealth.bind(memory),
   });
-  const sync = new TableSync({ store, resyncMs: 60_000, log: silentLogger, metrics: createRouterMetrics(createRegistry('router', { defaults: false })) });
+  const sync = new TableSync({
+    store,
+    resyncMs: 60_000,
+    log: silentLogger,
+    metrics: createRouterMetrics(createRegistry('router', { defaults: false })),
+  });
   t.teardown(() => sync.close());
   await sync.start();
   await memory.putApp('racy', { balancer: 'random' });
   await memory.putApp('gone', {});
-  await eventually(() => sync.table.app('racy')?.app.balancer === 'random' && sync.table.app('gone') !== undefined, 2000, 'first state');
+  await eventually(
+    () => sync.table.app('racy')?.app.balancer === 'random' && sync.table.app('gone') !== undefined,
+    2000,
+    'first state',
+  );
 
   hold = new Promise<void>((r) => (release = r));
   readDone = false;
@@ -80,7 +102,12 @@ t.test('a resync that read the store before newer events never undoes them', asy
   await memory.putApp('racy', { balancer: 'round-robin' });
   await memory.deleteApp('gone');
   await memory.putApp('fresh', {});
-  await eventually(() => sync.table.app('racy')?.app.balancer === 'round-robin' && !sync.table.app('gone') && !!sync.table.app('fresh'), 2000, 'events applied');
+  await eventually(
+    () =>
+      sync.table.app('racy')?.app.balancer === 'round-robin' && !sync.table.app('gone') && !!sync.table.app('fresh'),
+    2000,
+    'events applied',
+  );
   release();
   await resync;
   t.equal(sync.table.app('racy')?.app.balancer, 'round-robin', 'the older full load did not overwrite a newer reload');
@@ -103,7 +130,11 @@ t.test('Redis stopped and restarted: table kept, leases frozen, degraded, then c
   await r.api('PUT', '/v1/apps/steady', {});
   const reg = await r.api('PUT', '/v1/apps/steady/dynos/web.1', dyno(5001, 2));
   const leaseEnd = Date.parse(reg.body.lease_expires_at);
-  await eventually(async () => (await r.api('GET', '/v1/routes/steady.localhost')).body.routable?.length === 1, 2000, 'routable');
+  await eventually(
+    async () => (await r.api('GET', '/v1/routes/steady.localhost')).body.routable?.length === 1,
+    2000,
+    'routable',
+  );
 
   await redis.stop();
   await eventually(async () => (await r.api('GET', '/readyz')).status === 503, 5000, '/readyz reports degraded');
@@ -112,7 +143,11 @@ t.test('Redis stopped and restarted: table kept, leases frozen, degraded, then c
   // Past the lease end: a node that cannot see heartbeats must not expire anyone.
   await new Promise((res) => setTimeout(res, Math.max(0, leaseEnd - Date.now()) + 300));
   const route = await r.api('GET', '/v1/routes/steady.localhost');
-  t.same(route.body.routable.map((d: { dyno: string }) => d.dyno), ['web.1'], 'table kept and lease frozen while Redis is away');
+  t.same(
+    route.body.routable.map((d: { dyno: string }) => d.dyno),
+    ['web.1'],
+    'table kept and lease frozen while Redis is away',
+  );
   const metrics = (await r.api('GET', '/metrics')).body as string;
   t.match(metrics, /switchyard_router_degraded\{service="router"\} 1/);
   const stale = Number(/switchyard_router_route_table_stale_seconds\{service="router"\} ([0-9.]+)/.exec(metrics)?.[1]);
@@ -122,8 +157,16 @@ t.test('Redis stopped and restarted: table kept, leases frozen, degraded, then c
   await redis.start();
   await eventually(async () => (await r.api('GET', '/readyz')).status === 200, 8000, 'ready again after Redis returns');
   // Caught up: the lease ran out in Redis while it was away, and a change made now shows.
-  await eventually(async () => (await r.api('GET', '/v1/routes/steady.localhost')).body.code === 'H14', 2000, 'resynced from Redis');
+  await eventually(
+    async () => (await r.api('GET', '/v1/routes/steady.localhost')).body.code === 'H14',
+    2000,
+    'resynced from Redis',
+  );
   t.equal((await r.api('PUT', '/v1/apps/steady/dynos/web.2', dyno(5002))).status, 201);
-  await eventually(async () => (await r.api('GET', '/v1/routes/steady.localhost')).body.routable?.[0]?.dyno === 'web.2', 2000, 'a change after restart appears');
+  await eventually(
+    async () => (await r.api('GET', '/v1/routes/steady.localhost')).body.routable?.[0]?.dyno === 'web.2',
+    2000,
+    'a change after restart appears',
+  );
   t.match((await r.api('GET', '/metrics')).body, /switchyard_router_degraded\{service="router"\} 0/);
 });

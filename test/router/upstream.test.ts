@@ -92,7 +92,13 @@ async function rawDyno(t: Test, answer: (req: RawRequest, sock: Socket, n: numbe
     for (const s of sockets) s.destroy();
     return new Promise<void>((resolve) => server.close(() => resolve()));
   });
-  return { port: (server.address() as { port: number }).port, requests, opened: () => opened, open: () => sockets.size, killOnHead };
+  return {
+    port: (server.address() as { port: number }).port,
+    requests,
+    opened: () => opened,
+    open: () => sockets.size,
+    killOnHead,
+  };
 }
 
 const HOST = { host: 'hello.localhost' };
@@ -101,8 +107,17 @@ async function plane(t: Test, port: number, env: Parameters<typeof startPlane>[2
   return startPlane(t, [app('hello', [dyno('web.1', port)])], env);
 }
 
-async function get(p: TestPlane, path = '/', opts: { method?: string } = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
-  const res = await request(p.url + path, { method: (opts.method ?? 'GET') as 'GET', headers: HOST, headersTimeout: 5_000, bodyTimeout: 5_000 });
+async function get(
+  p: TestPlane,
+  path = '/',
+  opts: { method?: string } = {},
+): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+  const res = await request(p.url + path, {
+    method: (opts.method ?? 'GET') as 'GET',
+    headers: HOST,
+    headersTimeout: 5_000,
+    bodyTimeout: 5_000,
+  });
   return { status: res.statusCode, headers: res.headers, body: await res.body.text() };
 }
 
@@ -146,7 +161,13 @@ t.test('a 20 MB response to a slow-reading client: the router buffers little (ba
   };
 
   /** One transfer: the client reads nothing for 500 ms, then reads slowly. */
-  const transfer = async (): Promise<{ received: number; stalledSent: number; stalled: NodeJS.MemoryUsage; peakRss: number; peakBuffers: number }> => {
+  const transfer = async (): Promise<{
+    received: number;
+    stalledSent: number;
+    stalled: NodeJS.MemoryUsage;
+    peakRss: number;
+    peakBuffers: number;
+  }> => {
     const sock = connect(p.plane.port, '127.0.0.1');
     await new Promise((r) => sock.once('connect', r));
     sock.pause();
@@ -258,45 +279,60 @@ t.test('a response written one byte at a time arrives intact', async (t) => {
   t.equal(d.opened(), 1);
 });
 
-t.test('a random mix of framings on one keep-alive connection: every body intact, reuse exactly when allowed', async (t) => {
-  const bin = Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 37) % 256)).toString('latin1');
-  // [response bytes, body the client must see, status, whether the connection may be reused]
-  const kinds: [string, string, number, boolean][] = [
-    [`HTTP/1.1 200 OK\r\nContent-Length: ${bin.length}\r\n\r\n${bin}`, bin, 200, true],
-    ['HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\nA\r\n0123456789\r\n0\r\nT: t\r\n\r\n', 'abc0123456789', 201, true],
-    ['HTTP/1.1 204 No Content\r\n\r\n', '', 204, true],
-    ['HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nyes', 'yes', 200, true],
-    ['HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\n10', '10', 200, true],
-    ['HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 5\r\n\r\nclose', 'close', 200, false],
-    ['HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n', '', 404, true],
-  ];
-  const rand = ((seed: number) => () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648)(7);
-  const order = Array.from({ length: 60 }, () => Math.floor(rand() * kinds.length));
-  const d = await rawDyno(t, (req, sock) => {
-    const [bytes, , , reusable] = kinds[Number(req.line.split(' ')[1]!.slice(1).split('-')[1])]!;
-    // Split the response at a random point, sometimes, into two writes.
-    const at = Math.floor(rand() * bytes.length);
-    sock.write(Buffer.from(bytes.slice(0, at), 'latin1'));
-    setImmediate(() => {
-      sock.write(Buffer.from(bytes.slice(at), 'latin1'));
-      if (!reusable) sock.end();
+t.test(
+  'a random mix of framings on one keep-alive connection: every body intact, reuse exactly when allowed',
+  async (t) => {
+    const bin = Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 37) % 256)).toString('latin1');
+    // [response bytes, body the client must see, status, whether the connection may be reused]
+    const kinds: [string, string, number, boolean][] = [
+      [`HTTP/1.1 200 OK\r\nContent-Length: ${bin.length}\r\n\r\n${bin}`, bin, 200, true],
+      [
+        'HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\nA\r\n0123456789\r\n0\r\nT: t\r\n\r\n',
+        'abc0123456789',
+        201,
+        true,
+      ],
+      ['HTTP/1.1 204 No Content\r\n\r\n', '', 204, true],
+      ['HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nyes', 'yes', 200, true],
+      ['HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\n10', '10', 200, true],
+      ['HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 5\r\n\r\nclose', 'close', 200, false],
+      ['HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n', '', 404, true],
+    ];
+    const rand = (
+      (seed: number) => () =>
+        (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648
+    )(7);
+    const order = Array.from({ length: 60 }, () => Math.floor(rand() * kinds.length));
+    const d = await rawDyno(t, (req, sock) => {
+      const [bytes, , , reusable] = kinds[Number(req.line.split(' ')[1]!.slice(1).split('-')[1])]!;
+      // Split the response at a random point, sometimes, into two writes.
+      const at = Math.floor(rand() * bytes.length);
+      sock.write(Buffer.from(bytes.slice(0, at), 'latin1'));
+      setImmediate(() => {
+        sock.write(Buffer.from(bytes.slice(at), 'latin1'));
+        if (!reusable) sock.end();
+      });
     });
-  });
-  const p = await plane(t, d.port);
-  let expectedConns = 1;
-  for (let i = 0; i < order.length; i++) {
-    const [, body, status, reusable] = kinds[order[i]!]!;
-    const res = await request(`${p.url}/${i}-${order[i]}`, { headers: HOST, headersTimeout: 5_000, bodyTimeout: 5_000 });
-    const got = Buffer.from(await res.body.arrayBuffer()).toString('latin1');
-    if (res.statusCode !== status || got !== body) {
-      t.fail(`request ${i} (kind ${order[i]})`, { status: res.statusCode, got: got.slice(0, 40) });
-      return;
+    const p = await plane(t, d.port);
+    let expectedConns = 1;
+    for (let i = 0; i < order.length; i++) {
+      const [, body, status, reusable] = kinds[order[i]!]!;
+      const res = await request(`${p.url}/${i}-${order[i]}`, {
+        headers: HOST,
+        headersTimeout: 5_000,
+        bodyTimeout: 5_000,
+      });
+      const got = Buffer.from(await res.body.arrayBuffer()).toString('latin1');
+      if (res.statusCode !== status || got !== body) {
+        t.fail(`request ${i} (kind ${order[i]})`, { status: res.statusCode, got: got.slice(0, 40) });
+        return;
+      }
+      if (!reusable && i < order.length - 1) expectedConns++;
     }
-    if (!reusable && i < order.length - 1) expectedConns++;
-  }
-  t.pass(`${order.length} responses intact`);
-  t.equal(d.opened(), expectedConns, 'a new dyno connection only after a response that forbade reuse');
-});
+    t.pass(`${order.length} responses intact`);
+    t.equal(d.opened(), expectedConns, 'a new dyno connection only after a response that forbade reuse');
+  },
+);
 
 t.test('a close-delimited response arrives intact and its connection is not reused', async (t) => {
   const d = await rawDyno(t, (_req, sock) => {
@@ -362,7 +398,8 @@ t.test('a close-delimited response cut by a reset is not passed off as complete:
 
 t.test('an HTTP/1.0 dyno: never reused without keep-alive; close-delimited works', async (t) => {
   const d = await rawDyno(t, (req, sock) => {
-    if (req.line.startsWith('GET /ka ')) sock.write('HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nka');
+    if (req.line.startsWith('GET /ka '))
+      sock.write('HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nka');
     else if (req.line.startsWith('GET /close ')) sock.end('HTTP/1.0 200 OK\r\n\r\nto the close');
     // A dyno that answers 1.0 without keep-alive but leaves the connection open.
     else sock.write('HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\n1.0');
@@ -459,7 +496,15 @@ t.test('a Content-Length list of one value reaches the client as one Content-Len
 });
 
 t.test('a malformed response head → 503 H17', async (t) => {
-  const heads = ['HTTP/1.1 200 OK\nContent-Length: 2\r\n\r\nok', 'HTTP/1.1 2x0 OK\r\n\r\n', 'HTTP/1.1 200 OK\r\nBad Name: v\r\n\r\n', 'HTTP/1.1 200 OK\r\nX: a\r\n b\r\n\r\n', 'HTTP/1.1 200 OK\r\nContent-Length: 1, 2\r\n\r\nok', 'HTTP/1.1 200 OK\r\nX: \0\r\n\r\n', 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n'];
+  const heads = [
+    'HTTP/1.1 200 OK\nContent-Length: 2\r\n\r\nok',
+    'HTTP/1.1 2x0 OK\r\n\r\n',
+    'HTTP/1.1 200 OK\r\nBad Name: v\r\n\r\n',
+    'HTTP/1.1 200 OK\r\nX: a\r\n b\r\n\r\n',
+    'HTTP/1.1 200 OK\r\nContent-Length: 1, 2\r\n\r\nok',
+    'HTTP/1.1 200 OK\r\nX: \0\r\n\r\n',
+    'HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n',
+  ];
   const d = await rawDyno(t, (_req, sock, n) => void sock.write(heads[n - 1]!));
   const p = await plane(t, d.port);
   for (const head of heads) {
@@ -548,7 +593,12 @@ async function echoDyno(t: Test): Promise<number> {
     req.on('data', (c: Buffer) => parts.push(c));
     req.on('end', () => {
       const body = Buffer.concat(parts);
-      const json = JSON.stringify({ te: req.headers['transfer-encoding'], cl: req.headers['content-length'], length: body.length, body: body.toString('latin1') });
+      const json = JSON.stringify({
+        te: req.headers['transfer-encoding'],
+        cl: req.headers['content-length'],
+        length: body.length,
+        body: body.toString('latin1'),
+      });
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) }).end(json);
     });
   });
@@ -564,7 +614,9 @@ async function echoDyno(t: Test): Promise<number> {
 async function chunkedPost(port: number, chunks: string[]): Promise<{ status: number; body: string }> {
   const sock = connect(port, '127.0.0.1');
   await new Promise((r) => sock.once('connect', r));
-  sock.write('POST /upload HTTP/1.1\r\nHost: hello.localhost\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n');
+  sock.write(
+    'POST /upload HTTP/1.1\r\nHost: hello.localhost\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n',
+  );
   for (const c of chunks) {
     await sleep(5);
     if (c.length > 0) sock.write(`${Buffer.byteLength(c, 'latin1').toString(16)}\r\n${c}\r\n`, 'latin1');
@@ -614,7 +666,9 @@ t.test('a body that had not started when a reused connection died is replayed wh
     const parts: Buffer[] = [];
     sock.on('data', (c: Buffer) => parts.push(c));
     const closed = new Promise((r) => sock.once('close', r));
-    sock.write(`POST /race HTTP/1.1\r\nHost: hello.localhost\r\nConnection: close\r\n${chunked ? 'Transfer-Encoding: chunked' : 'Content-Length: 7'}\r\n\r\n`);
+    sock.write(
+      `POST /race HTTP/1.1\r\nHost: hello.localhost\r\nConnection: close\r\n${chunked ? 'Transfer-Encoding: chunked' : 'Content-Length: 7'}\r\n\r\n`,
+    );
     // The body follows once the first attempt has died and the replay is on its way.
     await sleep(100);
     sock.write(chunked ? '7\r\npayload\r\n0\r\n\r\n' : 'payload');
@@ -740,43 +794,49 @@ t.test(`after a burst, at most MAX_IDLE_PER_DYNO (${MAX_IDLE_PER_DYNO}) dyno con
   t.equal(d.opened(), N, 'idle connections reused');
 });
 
-t.test('an upgrade answered with a big non-101 response: relayed whole, and a stalled client stalls the dyno', async (t) => {
-  const SIZE = 20 * 1024 * 1024;
-  const MiB = 1024 * 1024;
-  const slab = Buffer.alloc(64 * 1024, 'u');
-  let sent = 0;
-  const d = await rawDyno(t, (req, sock) => {
-    if (!req.line.startsWith('GET /socket ')) return void sock.write(OK);
-    sock.write(`HTTP/1.1 426 Upgrade Required\r\nContent-Length: ${SIZE}\r\n\r\n`);
-    const pump = (): void => {
-      while (sent < SIZE) {
-        sent += slab.length;
-        if (!sock.write(slab)) return void sock.once('drain', pump);
-      }
-    };
-    pump();
-  });
-  const p = await plane(t, d.port);
-  const sock = connect(p.plane.port, '127.0.0.1');
-  t.teardown(() => sock.destroy());
-  await new Promise((r) => sock.once('connect', r));
-  sock.pause();
-  sock.write('GET /socket HTTP/1.1\r\nHost: hello.localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n');
-  await sleep(500);
-  t.ok(sent < 16 * MiB, `the dyno is held off while the client reads nothing (${(sent / MiB).toFixed(1)} MiB of 20 sent)`);
-  let all = Buffer.alloc(0);
-  const chunks: Buffer[] = [];
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('response not finished')), 15_000);
-    sock.on('data', (c: Buffer) => chunks.push(c));
-    sock.once('end', () => {
-      clearTimeout(timer);
-      resolve();
+t.test(
+  'an upgrade answered with a big non-101 response: relayed whole, and a stalled client stalls the dyno',
+  async (t) => {
+    const SIZE = 20 * 1024 * 1024;
+    const MiB = 1024 * 1024;
+    const slab = Buffer.alloc(64 * 1024, 'u');
+    let sent = 0;
+    const d = await rawDyno(t, (req, sock) => {
+      if (!req.line.startsWith('GET /socket ')) return void sock.write(OK);
+      sock.write(`HTTP/1.1 426 Upgrade Required\r\nContent-Length: ${SIZE}\r\n\r\n`);
+      const pump = (): void => {
+        while (sent < SIZE) {
+          sent += slab.length;
+          if (!sock.write(slab)) return void sock.once('drain', pump);
+        }
+      };
+      pump();
     });
-    sock.resume();
-  });
-  all = Buffer.concat(chunks);
-  const headEnd = all.indexOf('\r\n\r\n');
-  t.match(all.subarray(0, headEnd).toString('latin1'), /^HTTP\/1\.1 426 Upgrade Required\r\n/);
-  t.equal(all.length - headEnd - 4, SIZE, 'every byte of the answer arrived, then the connection closed');
-});
+    const p = await plane(t, d.port);
+    const sock = connect(p.plane.port, '127.0.0.1');
+    t.teardown(() => sock.destroy());
+    await new Promise((r) => sock.once('connect', r));
+    sock.pause();
+    sock.write('GET /socket HTTP/1.1\r\nHost: hello.localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n');
+    await sleep(500);
+    t.ok(
+      sent < 16 * MiB,
+      `the dyno is held off while the client reads nothing (${(sent / MiB).toFixed(1)} MiB of 20 sent)`,
+    );
+    let all = Buffer.alloc(0);
+    const chunks: Buffer[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('response not finished')), 15_000);
+      sock.on('data', (c: Buffer) => chunks.push(c));
+      sock.once('end', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      sock.resume();
+    });
+    all = Buffer.concat(chunks);
+    const headEnd = all.indexOf('\r\n\r\n');
+    t.match(all.subarray(0, headEnd).toString('latin1'), /^HTTP\/1\.1 426 Upgrade Required\r\n/);
+    t.equal(all.length - headEnd - 4, SIZE, 'every byte of the answer arrived, then the connection closed');
+  },
+);

@@ -40,7 +40,9 @@ t.test('WebSocket echo through the router, with the router headers at the dyno',
 t.test('WebSocket: a refused dyno is retried on another', async (t) => {
   const d = await startDyno(t, 'web.2');
   const dead = await refusingPort();
-  const p = await startPlane(t, [app('hello', [dyno('web.1', dead), dyno('web.2', d.port)], { balancer: 'round-robin' })]);
+  const p = await startPlane(t, [
+    app('hello', [dyno('web.1', dead), dyno('web.2', d.port)], { balancer: 'round-robin' }),
+  ]);
   const ws = await open(p.url.replace('http', 'ws'), 'hello.localhost');
   ws.close();
   t.match(p.lines[0]!, /status=101 .* attempts=2 tried=web\.1,web\.2$/);
@@ -55,34 +57,51 @@ t.test('WebSocket to an app with no dynos: 503 H14; unknown host: 404', async (t
 
 /** Resolves once the router has no open pipe left (it saw the close), bounded. */
 async function pipesClosed(p: TestPlane): Promise<void> {
-  await eventually(async () => /switchyard_router_websocket_connections 0/.test(await p.registry.metrics()), 2000, 'pipes closed');
+  await eventually(
+    async () => /switchyard_router_websocket_connections 0/.test(await p.registry.metrics()),
+    2000,
+    'pipes closed',
+  );
 }
 
-t.test('WebSocket idle beyond ROUTER_IDLE_TIMEOUT_MS: both sides closed, one H15 line after the 101 line', async (t) => {
-  const d = await startDyno(t);
-  const p = await startPlane(t, [app('hello', [dyno('web.1', d.port)])], { ROUTER_IDLE_TIMEOUT_MS: '200' });
-  const ws = await open(p.url.replace('http', 'ws') + '/idle', 'hello.localhost');
-  const echoed = new Promise<void>((resolve) => ws.once('message', () => resolve()));
-  ws.send('one message, then silence');
-  await echoed;
-  const code = await new Promise<number>((resolve) => ws.once('close', (c) => resolve(c)));
-  t.equal(code, 1006, 'closed without a close frame: the pipe was cut');
-  await pipesClosed(p);
-  t.equal(p.lines.length, 2, 'the 101 line and the H15 line, nothing more');
-  t.match(p.lines[0]!, /^at=info method=GET path="\/idle" .*status=101 /);
-  t.match(p.lines[1]!, /^at=error code=H15 desc="Idle connection" method=GET path="\/idle" host=hello\.localhost .*dyno=web\.1 .*status=503 bytes=\d+ protocol=http$/);
-  t.match(p.lines[1]!, / service=\d+ms /);
-  t.ok(Number(/bytes=(\d+)/.exec(p.lines[1]!)![1]) > 0, 'bytes counts what the pipe relayed to the client');
-  t.same(
-    p.entries.map((e) => [e.app, e.code, e.status]),
-    [['hello', undefined, 101], ['hello', 'H15', 503]],
-    'both lines reach the app channel',
-  );
-  t.equal(p.entries[1]!.line, p.lines[1]);
-  const metrics = await p.registry.metrics();
-  t.match(metrics, /switchyard_router_upstream_errors_total\{code="H15"\} 1/);
-  t.match(metrics, /switchyard_router_requests_total\{app="hello",class="1xx",code="none"\} 1/, 'counted once as a request');
-});
+t.test(
+  'WebSocket idle beyond ROUTER_IDLE_TIMEOUT_MS: both sides closed, one H15 line after the 101 line',
+  async (t) => {
+    const d = await startDyno(t);
+    const p = await startPlane(t, [app('hello', [dyno('web.1', d.port)])], { ROUTER_IDLE_TIMEOUT_MS: '200' });
+    const ws = await open(p.url.replace('http', 'ws') + '/idle', 'hello.localhost');
+    const echoed = new Promise<void>((resolve) => ws.once('message', () => resolve()));
+    ws.send('one message, then silence');
+    await echoed;
+    const code = await new Promise<number>((resolve) => ws.once('close', (c) => resolve(c)));
+    t.equal(code, 1006, 'closed without a close frame: the pipe was cut');
+    await pipesClosed(p);
+    t.equal(p.lines.length, 2, 'the 101 line and the H15 line, nothing more');
+    t.match(p.lines[0]!, /^at=info method=GET path="\/idle" .*status=101 /);
+    t.match(
+      p.lines[1]!,
+      /^at=error code=H15 desc="Idle connection" method=GET path="\/idle" host=hello\.localhost .*dyno=web\.1 .*status=503 bytes=\d+ protocol=http$/,
+    );
+    t.match(p.lines[1]!, / service=\d+ms /);
+    t.ok(Number(/bytes=(\d+)/.exec(p.lines[1]!)![1]) > 0, 'bytes counts what the pipe relayed to the client');
+    t.same(
+      p.entries.map((e) => [e.app, e.code, e.status]),
+      [
+        ['hello', undefined, 101],
+        ['hello', 'H15', 503],
+      ],
+      'both lines reach the app channel',
+    );
+    t.equal(p.entries[1]!.line, p.lines[1]);
+    const metrics = await p.registry.metrics();
+    t.match(metrics, /switchyard_router_upstream_errors_total\{code="H15"\} 1/);
+    t.match(
+      metrics,
+      /switchyard_router_requests_total\{app="hello",class="1xx",code="none"\} 1/,
+      'counted once as a request',
+    );
+  },
+);
 
 t.test('WebSocket closed normally: exactly one router line', async (t) => {
   const d = await startDyno(t);
@@ -167,12 +186,12 @@ t.test('an upgrade takes a pooled dyno connection and leaves the pool with it af
   t.equal(echoed, 'on a reused connection');
   t.equal(d.connections(), 1, 'the upgrade went out on the pooled connection');
   const during = await p.registry.metrics();
-  t.match(during, /switchyard_router_dyno_connections\{state="open"\} 0\n/, 'the piped socket is no longer the pool\'s');
+  t.match(during, /switchyard_router_dyno_connections\{state="open"\} 0\n/, "the piped socket is no longer the pool's");
   t.match(during, /switchyard_router_websocket_connections 1/);
   await (await request(p.url, { headers: { host: 'hello.localhost' } })).body.text();
   t.equal(d.connections(), 2, 'the next plain request needs a new connection');
   ws.close();
   await pipesClosed(p);
-  await eventually(() => d.connections() === 1, 2000, 'the pipe\'s dyno connection closed');
+  await eventually(() => d.connections() === 1, 2000, "the pipe's dyno connection closed");
   t.match(await p.registry.metrics(), /switchyard_router_dyno_connections\{state="open"\} 1\n/);
 });

@@ -20,7 +20,10 @@ interface Sink {
 }
 
 /** A Logplex stand-in: records each POST, answers `status`, holds each answer `holdMs` so concurrency would show. */
-async function startSink(t: { teardown(fn: () => unknown): void }, opts: { status?: number; holdMs?: number } = {}): Promise<Sink> {
+async function startSink(
+  t: { teardown(fn: () => unknown): void },
+  opts: { status?: number; holdMs?: number } = {},
+): Promise<Sink> {
   const sink: Sink = { url: '', posts: [], maxConcurrent: new Map() };
   const current = new Map<string, number>();
   const server = http.createServer((req, res) => {
@@ -31,7 +34,9 @@ async function startSink(t: { teardown(fn: () => unknown): void }, opts: { statu
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const { frames, error } = splitBody(Buffer.concat(chunks));
-      const messages = frames.map((f) => parseSyslog(f.frame)).filter((m): m is SyslogMessage => !(m instanceof SyslogParseError));
+      const messages = frames
+        .map((f) => parseSyslog(f.frame))
+        .filter((m): m is SyslogMessage => !(m instanceof SyslogParseError));
       if (error || messages.length !== frames.length) res.statusCode = 400;
       sink.posts.push({ headers: req.headers, url: req.url ?? '', messages });
       setTimeout(() => {
@@ -57,8 +62,14 @@ t.test('one POST per token per flush, logplex-1 frames with APP-NAME = token', a
   const client = new LogplexClient({ url: sink.url, flushMs: 60_000 });
   t.teardown(() => client.close());
   const time = Date.UTC(2026, 10, 26, 10, 0, 0, 123);
-  t.equal(client.send({ token: 't.router', procId: 'router', msg: 'at=info method=GET path="/" status=200', time }), true);
-  t.equal(client.send({ token: 't.app', procId: 'web.1', msg: '[INFO] starting', pri: 134, host: 'dyno-host', time }), true);
+  t.equal(
+    client.send({ token: 't.router', procId: 'router', msg: 'at=info method=GET path="/" status=200', time }),
+    true,
+  );
+  t.equal(
+    client.send({ token: 't.app', procId: 'web.1', msg: '[INFO] starting', pri: 134, host: 'dyno-host', time }),
+    true,
+  );
   t.equal(client.send({ token: 't.router', procId: 'router', msg: 'second', time }), true);
   t.same(client.stats, { sent: 0, dropped: 0, queued: 3, failedBatches: 0 });
   await client.flush();
@@ -124,7 +135,11 @@ t.test('Logplex away: lines are dropped and counted, not queued', async (t) => {
   await new Promise<void>((r) => gone.close(() => r()));
 
   const errors: LogplexBatchError[] = [];
-  const client = new LogplexClient({ url: `http://127.0.0.1:${port}`, flushMs: 60_000, onBatchError: (e) => errors.push(e) });
+  const client = new LogplexClient({
+    url: `http://127.0.0.1:${port}`,
+    flushMs: 60_000,
+    onBatchError: (e) => errors.push(e),
+  });
   t.teardown(() => client.close());
   for (let i = 0; i < 7; i++) client.send({ token: 't.a', procId: 'router', msg: `x${i}` });
   await client.flush();

@@ -25,20 +25,70 @@ function split(chunks: (Buffer | string)[], maxFrame?: number, end = true): Out 
 
 // Each row: input stream, expected frames [text, truncated], expected error codes. maxFrame 16.
 const cases: [string, string, [string, boolean][], string[]][] = [
-  ['octet counting (RFC 6587 §3.4.1)', '5 hello6 world!', [['hello', false], ['world!', false]], []],
-  ['LF-delimited when a frame does not start with a digit (§3.4.2)', '<1>a\n<2>b\n', [['<1>a', false], ['<2>b', false]], []],
-  ['CRLF: the trailing CR is stripped', '<1>a\r\n<2>b\r\n', [['<1>a', false], ['<2>b', false]], []],
+  [
+    'octet counting (RFC 6587 §3.4.1)',
+    '5 hello6 world!',
+    [
+      ['hello', false],
+      ['world!', false],
+    ],
+    [],
+  ],
+  [
+    'LF-delimited when a frame does not start with a digit (§3.4.2)',
+    '<1>a\n<2>b\n',
+    [
+      ['<1>a', false],
+      ['<2>b', false],
+    ],
+    [],
+  ],
+  [
+    'CRLF: the trailing CR is stripped',
+    '<1>a\r\n<2>b\r\n',
+    [
+      ['<1>a', false],
+      ['<2>b', false],
+    ],
+    [],
+  ],
   ['a CR inside a line is kept', '<1>a\rb\n', [['<1>a\rb', false]], []],
   ['empty lines are skipped', '\n\n<1>a\n\r\n\n', [['<1>a', false]], []],
-  ['octet counting and LF mixed', '3 abc<1>x\n2 de\n<2>y', [['abc', false], ['<1>x', false], ['de', false], ['<2>y', false]], []],
+  [
+    'octet counting and LF mixed',
+    '3 abc<1>x\n2 de\n<2>y',
+    [
+      ['abc', false],
+      ['<1>x', false],
+      ['de', false],
+      ['<2>y', false],
+    ],
+    [],
+  ],
   ['an octet-counted body may hold LF', '3 a\nb', [['a\nb', false]], []],
   ['trailing LF-less line flushed at end', '<1>tail', [['<1>tail', false]], []],
   ['leading zero length is refused, resync at next LF', '05 hello\n<1>ok\n', [['<1>ok', false]], ['SY_FRAME_LENGTH']],
   ['more than 10 digits is refused', '12345678901 x\n3 abc', [['abc', false]], ['SY_FRAME_LENGTH']],
   ['length not followed by SP is refused', '12x\n3 abc', [['abc', false]], ['SY_FRAME_SEPARATOR']],
   ['length followed by LF resyncs right after it', '12\n3 abc', [['abc', false]], ['SY_FRAME_SEPARATOR']],
-  ['oversize octet frame truncated to maxFrame, rest skipped', '20 abcdefghijklmnopqrst3 xyz', [['abcdefghijklmnop', true], ['xyz', false]], []],
-  ['oversize line truncated to maxFrame, rest skipped', '<1>abcdefghijklmnopqrstuvwxyz\n<2>b\n', [['<1>abcdefghijklm', true], ['<2>b', false]], []],
+  [
+    'oversize octet frame truncated to maxFrame, rest skipped',
+    '20 abcdefghijklmnopqrst3 xyz',
+    [
+      ['abcdefghijklmnop', true],
+      ['xyz', false],
+    ],
+    [],
+  ],
+  [
+    'oversize line truncated to maxFrame, rest skipped',
+    '<1>abcdefghijklmnopqrstuvwxyz\n<2>b\n',
+    [
+      ['<1>abcdefghijklm', true],
+      ['<2>b', false],
+    ],
+    [],
+  ],
   ['line of exactly maxFrame + CRLF is not truncated', '<1>abcdefghijklm\r\n', [['<1>abcdefghijklm', false]], []],
   ['line of maxFrame + 1 bytes is truncated', '<1>abcdefghijklmn\n', [['<1>abcdefghijklm', true]], []],
   ['stream ends inside an octet-counted frame', '10 abc', [], ['SY_FRAME_TRUNCATED_BODY']],
@@ -51,14 +101,20 @@ for (const [name, input, frames, errors] of cases) {
     t.same(whole.frames, frames, 'frames from one chunk');
     t.same(whole.errors, errors, 'errors from one chunk');
     // Split at every byte: pushing one byte at a time gives the same frames and errors.
-    const bytes = split([...Buffer.from(input, 'latin1')].map((b) => Buffer.from([b])), 16);
+    const bytes = split(
+      [...Buffer.from(input, 'latin1')].map((b) => Buffer.from([b])),
+      16,
+    );
     t.same(bytes.frames, frames, 'frames byte by byte');
     t.same(bytes.errors, errors, 'errors byte by byte');
     t.ok(bytes.maxBuffered <= 17, `buffered ${bytes.maxBuffered} <= maxFrame + 1`);
     // And every two-chunk split point.
     for (let cut = 1; cut < input.length; cut++) {
       const two = split([input.slice(0, cut), input.slice(cut)], 16);
-      if (JSON.stringify(two.frames) !== JSON.stringify(frames) || JSON.stringify(two.errors) !== JSON.stringify(errors)) {
+      if (
+        JSON.stringify(two.frames) !== JSON.stringify(frames) ||
+        JSON.stringify(two.errors) !== JSON.stringify(errors)
+      ) {
         t.fail(`split at ${cut} differs: ${JSON.stringify(two)}`);
       }
     }
@@ -128,7 +184,9 @@ t.test('splitBody: octet-counted frames only', async (t) => {
   );
   t.equal(ok.error, undefined);
 
-  const bad = splitBody(Buffer.concat([encodeFrame('<1>1 a'), Buffer.from('<2>1 not counted\n'), encodeFrame('<3>1 c')]));
+  const bad = splitBody(
+    Buffer.concat([encodeFrame('<1>1 a'), Buffer.from('<2>1 not counted\n'), encodeFrame('<3>1 c')]),
+  );
   t.same(
     bad.frames.map((f) => f.frame.toString()),
     ['<1>1 a'],

@@ -2,7 +2,13 @@
 import { isDeepStrictEqual } from 'node:util';
 import t from 'tap';
 import { encodeFrame, FrameSplitter } from '../../src/shared/syslog/frame';
-import { formatSyslog, formatTimestamp, parseSyslog, SdElement, SyslogParseError } from '../../src/shared/syslog/rfc5424';
+import {
+  formatSyslog,
+  formatTimestamp,
+  parseSyslog,
+  SdElement,
+  SyslogParseError,
+} from '../../src/shared/syslog/rfc5424';
 
 /** mulberry32: a tiny deterministic PRNG. */
 function prng(seed: number): () => number {
@@ -21,14 +27,19 @@ const int = (lo: number, hi: number): number => lo + Math.floor(rnd() * (hi - lo
 const pick = <T>(xs: readonly T[]): T => xs[int(0, xs.length - 1)]!;
 
 // Bytes that matter to the framer and parser appear far more often than in uniform noise.
-const INTERESTING = [0x30, 0x31, 0x39, 0x20, 0x0a, 0x0d, 0x3c, 0x3e, 0x2d, 0x5b, 0x5d, 0x22, 0x5c, 0x3d, 0xef, 0xbb, 0xbf];
+const INTERESTING = [
+  0x30, 0x31, 0x39, 0x20, 0x0a, 0x0d, 0x3c, 0x3e, 0x2d, 0x5b, 0x5d, 0x22, 0x5c, 0x3d, 0xef, 0xbb, 0xbf,
+];
 function noise(len: number): Buffer {
   const b = Buffer.allocUnsafe(len);
   for (let i = 0; i < len; i++) b[i] = rnd() < 0.5 ? pick(INTERESTING) : int(0, 255);
   return b;
 }
 
-function collect(chunks: Buffer[], maxFrame: number): { frames: string[]; errors: string[]; maxBuffered: number; longest: number } {
+function collect(
+  chunks: Buffer[],
+  maxFrame: number,
+): { frames: string[]; errors: string[]; maxBuffered: number; longest: number } {
   const out = { frames: [] as string[], errors: [] as string[], maxBuffered: 0, longest: 0 };
   const s = new FrameSplitter({
     maxFrame,
@@ -48,7 +59,7 @@ function collect(chunks: Buffer[], maxFrame: number): { frames: string[]; errors
 
 function randomChunks(buf: Buffer): Buffer[] {
   const chunks: Buffer[] = [];
-  for (let i = 0; i < buf.length; ) {
+  for (let i = 0; i < buf.length;) {
     const n = int(1, 40);
     chunks.push(buf.subarray(i, i + n));
     i += n;
@@ -65,7 +76,8 @@ t.test('random bytes never throw, stay bounded, and split the same in any chunki
     const buf = noise(int(0, 200));
     const whole = collect([buf], maxFrame);
     const chunked = collect(randomChunks(buf), maxFrame);
-    if (whole.maxBuffered > maxFrame + 1 || chunked.maxBuffered > maxFrame + 1) t.fail(`buffered over bound at iteration ${i}`);
+    if (whole.maxBuffered > maxFrame + 1 || chunked.maxBuffered > maxFrame + 1)
+      t.fail(`buffered over bound at iteration ${i}`);
     if (whole.longest > maxFrame) t.fail(`frame over maxFrame at iteration ${i}`);
     if (JSON.stringify(whole) !== JSON.stringify({ ...chunked, maxBuffered: whole.maxBuffered })) {
       t.fail(`chunking changed the result at iteration ${i} (seed ${SEED}): ${buf.toString('hex')}`);
@@ -85,7 +97,10 @@ t.test('parseSyslog never throws on random input', async (t) => {
   let parsed = 0;
   for (let i = 0; i < 20_000; i++) {
     // Start from a valid prefix half the time so the parser gets past PRI and VERSION.
-    const head = rnd() < 0.5 ? Buffer.from(pick(['<13>1 ', '<13>1 - h a p m ', '<0>1 2026-11-26T10:00:00Z h a p m [x@1 '])) : Buffer.alloc(0);
+    const head =
+      rnd() < 0.5
+        ? Buffer.from(pick(['<13>1 ', '<13>1 - h a p m ', '<0>1 2026-11-26T10:00:00Z h a p m [x@1 ']))
+        : Buffer.alloc(0);
     const r = parseSyslog(Buffer.concat([head, noise(int(0, 80))]));
     if (!(r instanceof SyslogParseError)) parsed++;
   }
@@ -136,7 +151,11 @@ t.test('format → frame → split → parse round-trips random valid messages e
     wire.push(encodeFrame(formatSyslog(m)));
   }
   const got: Buffer[] = [];
-  const s = new FrameSplitter({ maxFrame: 64 * 1024, onFrame: (f) => got.push(Buffer.from(f)), onError: (e) => t.fail(e.code) });
+  const s = new FrameSplitter({
+    maxFrame: 64 * 1024,
+    onFrame: (f) => got.push(Buffer.from(f)),
+    onError: (e) => t.fail(e.code),
+  });
   for (const c of randomChunks(Buffer.concat(wire))) s.push(c);
   s.end();
   t.equal(got.length, iterations);
@@ -144,8 +163,14 @@ t.test('format → frame → split → parse round-trips random valid messages e
   for (let i = 0; i < got.length; i++) {
     const r = parseSyslog(got[i]!);
     const want = { ...sent[i]!, version: 1 };
-    if (r instanceof SyslogParseError || !isDeepStrictEqual({ ...r, msg: r.msg.toString('hex') }, { ...want, msg: want.msg.toString('hex') })) {
-      if (mismatches++ < 3) t.fail(`round trip ${i}: ${got[i]!.toString('latin1')} → ${r instanceof SyslogParseError ? r.message : JSON.stringify(r)}`);
+    if (
+      r instanceof SyslogParseError ||
+      !isDeepStrictEqual({ ...r, msg: r.msg.toString('hex') }, { ...want, msg: want.msg.toString('hex') })
+    ) {
+      if (mismatches++ < 3)
+        t.fail(
+          `round trip ${i}: ${got[i]!.toString('latin1')} → ${r instanceof SyslogParseError ? r.message : JSON.stringify(r)}`,
+        );
     }
   }
   t.equal(mismatches, 0, 'every message came back as sent');
@@ -157,7 +182,9 @@ t.test('mixed octet-counted and LF frames come back exactly, in any chunking', a
   for (let i = 0; i < 3_000; i++) {
     // LF-mode frames cannot hold LF and must not start with a digit; octet-counted ones hold anything.
     const octet = rnd() < 0.5;
-    const body = octet ? noise(int(1, 120)) : Buffer.concat([Buffer.from('<'), noise(int(0, 120)).map((b) => (b === 0x0a || b === 0x0d ? 0x20 : b))]);
+    const body = octet
+      ? noise(int(1, 120))
+      : Buffer.concat([Buffer.from('<'), noise(int(0, 120)).map((b) => (b === 0x0a || b === 0x0d ? 0x20 : b))]);
     want.push(body.toString('latin1'));
     wire.push(octet ? encodeFrame(body) : Buffer.concat([body, Buffer.from(rnd() < 0.5 ? '\n' : '\r\n')]));
   }

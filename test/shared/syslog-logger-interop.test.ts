@@ -19,7 +19,10 @@ t.test('logger --rfc5424 --octet-count over TCP: APP-NAME is the token', { skip:
   const frameErrors: string[] = [];
   const server = net.createServer((sock) => {
     sock.on('error', () => undefined);
-    const splitter = new FrameSplitter({ onFrame: (f) => got.push(parseSyslog(f)), onError: (e) => frameErrors.push(e.code) });
+    const splitter = new FrameSplitter({
+      onFrame: (f) => got.push(parseSyslog(f)),
+      onError: (e) => frameErrors.push(e.code),
+    });
     sock.on('data', (chunk) => splitter.push(chunk));
     sock.on('end', () => splitter.end());
   });
@@ -29,7 +32,18 @@ t.test('logger --rfc5424 --octet-count over TCP: APP-NAME is the token', { skip:
 
   const token = 't.0c6a3bd0-0e8f-4a3c-9f3b-1d3e5f7a9b1c';
   const msg = 'hello from logger: ünïcode [ok] "quoted"';
-  const res = await run('logger', ['--rfc5424', '--octet-count', '-T', '-t', token, '-P', String(port), '-n', '127.0.0.1', msg]);
+  const res = await run('logger', [
+    '--rfc5424',
+    '--octet-count',
+    '-T',
+    '-t',
+    token,
+    '-P',
+    String(port),
+    '-n',
+    '127.0.0.1',
+    msg,
+  ]);
   t.equal(res.code, 0, 'logger exited 0');
   // logger closes its socket after sending; wait until the frame has arrived (bounded).
   const arrived = Date.now() + 10_000;

@@ -22,28 +22,85 @@ function ok(t: { fail(msg: string): void }, input: string | Buffer): SyslogMessa
 
 // Valid messages: input → expected fields (msg as a string).
 const valid: [string, string | Buffer, Partial<Omit<SyslogMessage, 'msg'>> & { msg?: string }][] = [
-  ['all fields, NIL SD (RFC 5424 §6.5 example 1 shape)', `<34>1 ${TS} mymachine su 42 ID47 - 'su root' failed`,
-    { pri: 34, version: 1, timestamp: TS, hostname: 'mymachine', appName: 'su', procId: '42', msgId: 'ID47', sd: [], msg: "'su root' failed" }],
-  ['NILVALUE everywhere, no MSG', '<0>1 - - - - - -', { pri: 0, timestamp: '', hostname: '', appName: '', procId: '', msgId: '', sd: [], msg: '' }],
+  [
+    'all fields, NIL SD (RFC 5424 §6.5 example 1 shape)',
+    `<34>1 ${TS} mymachine su 42 ID47 - 'su root' failed`,
+    {
+      pri: 34,
+      version: 1,
+      timestamp: TS,
+      hostname: 'mymachine',
+      appName: 'su',
+      procId: '42',
+      msgId: 'ID47',
+      sd: [],
+      msg: "'su root' failed",
+    },
+  ],
+  [
+    'NILVALUE everywhere, no MSG',
+    '<0>1 - - - - - -',
+    { pri: 0, timestamp: '', hostname: '', appName: '', procId: '', msgId: '', sd: [], msg: '' },
+  ],
   ['header only, no SD at all', '<13>1 - h a p m', { hostname: 'h', sd: [], msg: '' }],
-  ['SD omitted, as Logplex clients send (DESIGN §4)', `<134>1 ${TS} host t.abc web.1 - Starting process`,
-    { appName: 't.abc', procId: 'web.1', msgId: '', sd: [], msg: 'Starting process' }],
+  [
+    'SD omitted, as Logplex clients send (DESIGN §4)',
+    `<134>1 ${TS} host t.abc web.1 - Starting process`,
+    { appName: 't.abc', procId: 'web.1', msgId: '', sd: [], msg: 'Starting process' },
+  ],
   ['empty MSG after SD', '<13>1 - h a p m - ', { sd: [], msg: '' }],
-  ['UTF-8 BOM removed from MSG (§6.4)', Buffer.concat([Buffer.from('<13>1 - h a p m - '), Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('héllo')]),
-    { msg: 'héllo' }],
-  ['SD element with params', `<165>1 ${TS} h a p m [exampleSDID@32473 iut="3" eventSource="Application"] msg`,
-    { sd: [{ id: 'exampleSDID@32473', params: [['iut', '3'], ['eventSource', 'Application']] }], msg: 'msg' }],
-  ['multiple SD elements, no MSG', '<165>1 - h a p m [a@1 x="1"][b@2][c@3 y=""]',
-    { sd: [{ id: 'a@1', params: [['x', '1']] }, { id: 'b@2', params: [] }, { id: 'c@3', params: [['y', '']] }], msg: '' }],
-  ['SD escapes \\" \\\\ \\] (§6.3.3); other backslashes kept', '<1>1 - h a p m [x@1 v="q\\"b\\\\r\\]n\\t"] m',
-    { sd: [{ id: 'x@1', params: [['v', 'q"b\\r]n\\t']] }], msg: 'm' }],
+  [
+    'UTF-8 BOM removed from MSG (§6.4)',
+    Buffer.concat([Buffer.from('<13>1 - h a p m - '), Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('héllo')]),
+    { msg: 'héllo' },
+  ],
+  [
+    'SD element with params',
+    `<165>1 ${TS} h a p m [exampleSDID@32473 iut="3" eventSource="Application"] msg`,
+    {
+      sd: [
+        {
+          id: 'exampleSDID@32473',
+          params: [
+            ['iut', '3'],
+            ['eventSource', 'Application'],
+          ],
+        },
+      ],
+      msg: 'msg',
+    },
+  ],
+  [
+    'multiple SD elements, no MSG',
+    '<165>1 - h a p m [a@1 x="1"][b@2][c@3 y=""]',
+    {
+      sd: [
+        { id: 'a@1', params: [['x', '1']] },
+        { id: 'b@2', params: [] },
+        { id: 'c@3', params: [['y', '']] },
+      ],
+      msg: '',
+    },
+  ],
+  [
+    'SD escapes \\" \\\\ \\] (§6.3.3); other backslashes kept',
+    '<1>1 - h a p m [x@1 v="q\\"b\\\\r\\]n\\t"] m',
+    { sd: [{ id: 'x@1', params: [['v', 'q"b\\r]n\\t']] }], msg: 'm' },
+  ],
   ['UTF-8 in PARAM-VALUE', '<1>1 - h a p m [x@1 v="héllo ✓"]', { sd: [{ id: 'x@1', params: [['v', 'héllo ✓']] }] }],
   ['PRI 191 and 0 are the bounds', '<191>1 - h a p m -', { pri: 191 }],
   ['timestamp with Z and no fraction', '<1>1 2026-02-28T23:59:59Z h a p m -', { timestamp: '2026-02-28T23:59:59Z' }],
-  ['timestamp with negative offset', '<1>1 2026-11-26T10:00:00.1-05:30 h a p m -', { timestamp: '2026-11-26T10:00:00.1-05:30' }],
+  [
+    'timestamp with negative offset',
+    '<1>1 2026-11-26T10:00:00.1-05:30 h a p m -',
+    { timestamp: '2026-11-26T10:00:00.1-05:30' },
+  ],
   ['MSG starting with "-" without SP after it is MSG', '<1>1 - h a p m -hello', { sd: [], msg: '-hello' }],
-  ['fields at their maximum lengths', `<1>1 - ${'h'.repeat(255)} ${'a'.repeat(48)} ${'p'.repeat(128)} ${'m'.repeat(32)} - x`,
-    { hostname: 'h'.repeat(255), appName: 'a'.repeat(48), procId: 'p'.repeat(128), msgId: 'm'.repeat(32), msg: 'x' }],
+  [
+    'fields at their maximum lengths',
+    `<1>1 - ${'h'.repeat(255)} ${'a'.repeat(48)} ${'p'.repeat(128)} ${'m'.repeat(32)} - x`,
+    { hostname: 'h'.repeat(255), appName: 'a'.repeat(48), procId: 'p'.repeat(128), msgId: 'm'.repeat(32), msg: 'x' },
+  ],
 ];
 
 for (const [name, input, want] of valid) {
@@ -107,21 +164,52 @@ t.test('sdParam finds the first param by name in any element', async (t) => {
 
 t.test('formatSyslog writes strictly valid RFC 5424', async (t) => {
   t.equal(
-    formatSyslog({ pri: 190, timestamp: TS, hostname: 'host', appName: 't.abc', procId: 'web.1', msg: 'hello' }).toString(),
+    formatSyslog({
+      pri: 190,
+      timestamp: TS,
+      hostname: 'host',
+      appName: 't.abc',
+      procId: 'web.1',
+      msg: 'hello',
+    }).toString(),
     `<190>1 ${TS} host t.abc web.1 - - hello`,
   );
   t.equal(
-    formatSyslog({ pri: 190, timestamp: TS, hostname: 'host', appName: 'app', procId: 'web.1', sd: null, msg: 'hello' }).toString(),
+    formatSyslog({
+      pri: 190,
+      timestamp: TS,
+      hostname: 'host',
+      appName: 'app',
+      procId: 'web.1',
+      sd: null,
+      msg: 'hello',
+    }).toString(),
     `<190>1 ${TS} host app web.1 - hello`,
     'sd: null omits STRUCTURED-DATA (Logplex HTTPS drain shape)',
   );
-  t.equal(formatSyslog({ pri: 13, timestamp: '', hostname: '', appName: '', procId: '', msg: '' }).toString(), '<13>1 - - - - - -', 'NILVALUE for empty fields');
   t.equal(
-    formatSyslog({ pri: 13, timestamp: 'yesterday', hostname: 'a b', appName: 'ä', procId: 'x'.repeat(200), msgId: 'id', sd: [{ id: 'a b=', params: [['k', 'q"\\]']] }], msg: 'm' }).toString(),
+    formatSyslog({ pri: 13, timestamp: '', hostname: '', appName: '', procId: '', msg: '' }).toString(),
+    '<13>1 - - - - - -',
+    'NILVALUE for empty fields',
+  );
+  t.equal(
+    formatSyslog({
+      pri: 13,
+      timestamp: 'yesterday',
+      hostname: 'a b',
+      appName: 'ä',
+      procId: 'x'.repeat(200),
+      msgId: 'id',
+      sd: [{ id: 'a b=', params: [['k', 'q"\\]']] }],
+      msg: 'm',
+    }).toString(),
     `<13>1 - a_b _ ${'x'.repeat(128)} id [a_b_ k="q\\"\\\\\\]"] m`,
     'invalid timestamp → -, non-PRINTUSASCII → _, lengths cut, SD escaped',
   );
-  t.equal(formatSyslog({ pri: 500, timestamp: '', hostname: 'h', appName: 'a', procId: 'p', msg: 'm' }).toString(), '<190>1 - h a p - - m');
+  t.equal(
+    formatSyslog({ pri: 500, timestamp: '', hostname: 'h', appName: 'a', procId: 'p', msg: 'm' }).toString(),
+    '<190>1 - h a p - - m',
+  );
   const bin = Buffer.from([0xff, 0x00, 0x0a]);
   const out = formatSyslog({ pri: 1, timestamp: '', hostname: 'h', appName: 'a', procId: 'p', msg: bin });
   t.same(out.subarray(out.length - 3), bin, 'MSG bytes copied as they are');
@@ -132,7 +220,10 @@ t.test('formatTimestamp is Logplex-shaped UTC with microseconds', async (t) => {
   t.equal(formatTimestamp(ms), '2026-11-26T10:00:00.123000+00:00');
   t.equal(formatTimestamp(ms, 456), '2026-11-26T10:00:00.123456+00:00');
   t.equal(formatTimestamp(Date.UTC(2026, 0, 2, 3, 4, 5, 6)), '2026-01-02T03:04:05.006000+00:00');
-  t.notOk(parseSyslog(Buffer.from(`<1>1 ${formatTimestamp(ms, 456)} h a p m -`)) instanceof SyslogParseError, 'valid RFC 5424 TIMESTAMP');
+  t.notOk(
+    parseSyslog(Buffer.from(`<1>1 ${formatTimestamp(ms, 456)} h a p m -`)) instanceof SyslogParseError,
+    'valid RFC 5424 TIMESTAMP',
+  );
 });
 
 t.test('TRUNCATED_MARKER names the 10 KiB limit', async (t) => {

@@ -72,20 +72,35 @@ export interface ChannelRef {
 export const control = {
   getApp: (ep: Endpoint, app: string) => call<AppView>(ep, 'GET', `/v1/apps/${encodeURIComponent(app)}`),
   putApp: (ep: Endpoint, app: string) => call<AppView>(ep, 'PUT', `/v1/apps/${encodeURIComponent(app)}`, {}),
-  putDyno: (ep: Endpoint, app: string, dyno: string, body: { host: string; port: number; ttl_s: number; state: 'up' | 'starting' | 'crashed' }) =>
-    call<{ lease_expires_at: number }>(ep, 'PUT', `/v1/apps/${encodeURIComponent(app)}/dynos/${encodeURIComponent(dyno)}`, body),
-  deleteDyno: (ep: Endpoint, app: string, dyno: string) => call<unknown>(ep, 'DELETE', `/v1/apps/${encodeURIComponent(app)}/dynos/${encodeURIComponent(dyno)}`),
+  putDyno: (
+    ep: Endpoint,
+    app: string,
+    dyno: string,
+    body: { host: string; port: number; ttl_s: number; state: 'up' | 'starting' | 'crashed' },
+  ) =>
+    call<{ lease_expires_at: number }>(
+      ep,
+      'PUT',
+      `/v1/apps/${encodeURIComponent(app)}/dynos/${encodeURIComponent(dyno)}`,
+      body,
+    ),
+  deleteDyno: (ep: Endpoint, app: string, dyno: string) =>
+    call<unknown>(ep, 'DELETE', `/v1/apps/${encodeURIComponent(app)}/dynos/${encodeURIComponent(dyno)}`),
 };
 
 /** Logplex API (DESIGN §4). */
 export const logplex = {
   createChannel: (ep: Endpoint, name: string, tokens: readonly string[]) =>
     call<ChannelView>(ep, 'POST', '/v2/channels', { name, tokens: tokens.map((n) => ({ name: n })) }),
-  getChannel: (ep: Endpoint, id: number | string) => call<ChannelView>(ep, 'GET', `/v2/channels/${encodeURIComponent(String(id))}`),
+  getChannel: (ep: Endpoint, id: number | string) =>
+    call<ChannelView>(ep, 'GET', `/v2/channels/${encodeURIComponent(String(id))}`),
   /** Every channel, or those named `name` (a channel is named after its app). */
-  listChannels: (ep: Endpoint, name?: string) => call<ChannelRef[]>(ep, 'GET', '/v2/channels' + (name ? `?name=${encodeURIComponent(name)}` : '')),
-  createSession: (ep: Endpoint, body: { channel_id: number; num: number; tail: boolean; dyno?: string; source?: string }) =>
-    call<{ id: string; url: string }>(ep, 'POST', '/v2/sessions', body),
+  listChannels: (ep: Endpoint, name?: string) =>
+    call<ChannelRef[]>(ep, 'GET', '/v2/channels' + (name ? `?name=${encodeURIComponent(name)}` : '')),
+  createSession: (
+    ep: Endpoint,
+    body: { channel_id: number; num: number; tail: boolean; dyno?: string; source?: string },
+  ) => call<{ id: string; url: string }>(ep, 'POST', '/v2/sessions', body),
 };
 
 /** The channel's token of that name (`app`, `heroku`). */

@@ -41,6 +41,7 @@ export function intOption(o: ParsedOptions, name: string, def: number, min: numb
   const raw = o.values.get(name);
   if (raw === undefined) return def;
   const n = /^[0-9]+$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isSafeInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}, not ${JSON.stringify(raw)}`);
+  if (!Number.isSafeInteger(n) || n < min || n > max)
+    throw new UsageError(`--${name} must be an integer from ${min} to ${max}, not ${JSON.stringify(raw)}`);
   return n;
 }

@@ -13,16 +13,22 @@ export function nodeConfig(command: 'router' | 'logplex', argv: readonly string[
     return 0;
   }
   if (rest.length) {
-    process.stderr.write(`switchyard ${command}: unknown argument ${JSON.stringify(rest[0])} (see switchyard ${command} --help)\n`);
+    process.stderr.write(
+      `switchyard ${command}: unknown argument ${JSON.stringify(rest[0])} (see switchyard ${command} --help)\n`,
+    );
     return 2;
   }
   const config = loadConfig({ ...process.env, ...env });
   if (!config.REDIS_URL) {
-    process.stderr.write(`switchyard ${command}: REDIS_URL is not set (e.g. REDIS_URL=redis://127.0.0.1:6379); \`switchyard dev\` runs without Redis\n`);
+    process.stderr.write(
+      `switchyard ${command}: REDIS_URL is not set (e.g. REDIS_URL=redis://127.0.0.1:6379); \`switchyard dev\` runs without Redis\n`,
+    );
     return 2;
   }
   if (!config.SWITCHYARD_API_TOKEN) {
-    process.stderr.write(`switchyard ${command}: SWITCHYARD_API_TOKEN is not set (16-256 printable ASCII characters; the APIs require it)\n`);
+    process.stderr.write(
+      `switchyard ${command}: SWITCHYARD_API_TOKEN is not set (16-256 printable ASCII characters; the APIs require it)\n`,
+    );
     return 2;
   }
   return config as NodeConfig;

@@ -19,7 +19,12 @@ function tryConnect(host: string, port: number): Promise<boolean> {
   });
 }
 
-export async function waitListening(host: string, port: number, timeoutMs: number, alive: () => boolean): Promise<boolean> {
+export async function waitListening(
+  host: string,
+  port: number,
+  timeoutMs: number,
+  alive: () => boolean,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline && alive()) {
     if (await tryConnect(host, port)) return true;

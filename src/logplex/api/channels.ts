@@ -46,10 +46,15 @@ export function channelRoutes(deps: ChannelRoutesDeps): RouteModule {
       authed(apiToken, async (req, res) => {
         const q = new URL(req.url ?? '/', 'http://x').searchParams;
         const unknown = [...q.keys()].find((k) => k !== 'name');
-        if (unknown !== undefined) throw new ApiError('invalid_params', `unknown query parameter "${unknown}"; allowed: name`);
+        if (unknown !== undefined)
+          throw new ApiError('invalid_params', `unknown query parameter "${unknown}"; allowed: name`);
         const name = q.get('name');
         const all = await store.listChannels(LIST_LIMIT);
-        sendJson(res, 200, all.filter((c) => name === null || c.name === name).map((c) => ({ channel_id: c.id, name: c.name })));
+        sendJson(
+          res,
+          200,
+          all.filter((c) => name === null || c.name === name).map((c) => ({ channel_id: c.id, name: c.name })),
+        );
       }),
     );
     table.add(

@@ -51,7 +51,11 @@ export class SessionRegistry {
 
   routes(): RouteModule {
     return (table: RouteTable) => {
-      table.add('POST', '/v2/sessions', authed(this.#deps.apiToken, (req, res) => this.#create(req, res)));
+      table.add(
+        'POST',
+        '/v2/sessions',
+        authed(this.#deps.apiToken, (req, res) => this.#create(req, res)),
+      );
       table.add('GET', '/sessions/:id', async (req, res, p) => {
         // A HEAD (link previews, probes) must not use up the one-time URL.
         if (req.method === 'HEAD') throw new ApiError('method_not_allowed', 'HEAD would open the session; use GET');
@@ -59,7 +63,11 @@ export class SessionRegistry {
           throw new ApiError('unavailable', 'log store unavailable; retry');
         });
         if (!rec) throw new ApiError('not_found', 'no such session (unknown, expired, or already opened)');
-        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+        res.writeHead(200, {
+          'content-type': 'text/plain; charset=utf-8',
+          'cache-control': 'no-store',
+          'x-content-type-options': 'nosniff',
+        });
         res.flushHeaders();
         await this.#run(rec, textSink(res), 'text', () => res.end());
       });
@@ -80,12 +88,16 @@ export class SessionRegistry {
       this.#deps.store.takeSession(m[1]!).then(
         (rec) => {
           if (!rec) {
-            socket.end('HTTP/1.1 404 Not Found\r\ncontent-type: text/plain\r\nconnection: close\r\ncontent-length: 18\r\n\r\nno such session.\r\n');
+            socket.end(
+              'HTTP/1.1 404 Not Found\r\ncontent-type: text/plain\r\nconnection: close\r\ncontent-length: 18\r\n\r\nno such session.\r\n',
+            );
             return;
           }
           wss.handleUpgrade(req, socket, head, (ws) => {
             ws.on('error', () => ws.terminate());
-            void this.#run(rec, webSocketSink(ws, socket as Socket), 'websocket', () => ws.close(1001, 'server shutting down'));
+            void this.#run(rec, webSocketSink(ws, socket as Socket), 'websocket', () =>
+              ws.close(1001, 'server shutting down'),
+            );
           });
         },
         (err: unknown) => {
@@ -111,11 +123,18 @@ export class SessionRegistry {
     const tail = boolField(body, 'tail', false);
     const dyno = psField(body, 'dyno');
     const ps = psField(body, 'ps');
-    if (dyno !== undefined && ps !== undefined && dyno !== ps) throw new ApiError('invalid_params', '"ps" is an alias of "dyno"; give one, or the same value');
+    if (dyno !== undefined && ps !== undefined && dyno !== ps)
+      throw new ApiError('invalid_params', '"ps" is an alias of "dyno"; give one, or the same value');
     const source = nameField(body, 'source', false);
     if (!(await this.#deps.store.getChannel(channel))) throw new ApiError('not_found', `no channel ${channel}`);
     const id = randomBytes(24).toString('base64url');
-    const rec: SessionRecord = { channel, num, tail, ...(dyno ?? ps ? { ps: dyno ?? ps } : {}), ...(source ? { source } : {}) };
+    const rec: SessionRecord = {
+      channel,
+      num,
+      tail,
+      ...((dyno ?? ps) ? { ps: dyno ?? ps } : {}),
+      ...(source ? { source } : {}),
+    };
     await this.#deps.store.putSession(id, rec, this.#deps.ttlMs ?? SESSION_TTL_MS);
     sendJson(res, 201, { id, url: `http://${req.headers.host ?? 'localhost'}/sessions/${id}` });
   }
@@ -130,7 +149,9 @@ export class SessionRegistry {
       counters: { sent: (n) => metrics.tailLinesSent.inc(n), dropped: (n) => metrics.tailLinesDropped.inc(n) },
     });
     // Subscribe before reading history so no line falls between the two; the session drops duplicates by seq.
-    const unsubscribe = rec.tail ? this.#deps.hub.subscribe(rec.channel, (lines) => session.deliver(lines)) : () => undefined;
+    const unsubscribe = rec.tail
+      ? this.#deps.hub.subscribe(rec.channel, (lines) => session.deliver(lines))
+      : () => undefined;
     this.open.add(session);
     this.#ends.add(kill);
     metrics.sessionsOpened.inc({ transport });
@@ -157,6 +178,7 @@ export class SessionRegistry {
 function psField(body: Record<string, unknown>, field: string): string | undefined {
   const v = body[field];
   if (v === undefined) return undefined;
-  if (typeof v !== 'string' || !PS_RE.test(v)) throw new ApiError('invalid_params', `"${field}" must be a dyno name or prefix (1-64 of [A-Za-z0-9_.-])`);
+  if (typeof v !== 'string' || !PS_RE.test(v))
+    throw new ApiError('invalid_params', `"${field}" must be a dyno name or prefix (1-64 of [A-Za-z0-9_.-])`);
   return v;
 }

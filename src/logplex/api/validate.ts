@@ -7,11 +7,16 @@ const NAME_RULE = 'a name of 1-64 characters [A-Za-z0-9_.-] starting with a lett
 const bad = (field: string, rule: string): ApiError => new ApiError('invalid_params', `"${field}" must be ${rule}`);
 
 /** An integer, or a string of digits (Logplex's `channel_id` and `num`). */
-export function intField(body: Record<string, unknown>, field: string, opts: { min: number; max: number; def?: number }): number {
+export function intField(
+  body: Record<string, unknown>,
+  field: string,
+  opts: { min: number; max: number; def?: number },
+): number {
   const v = body[field];
   if (v === undefined && opts.def !== undefined) return opts.def;
   const n = typeof v === 'number' ? v : typeof v === 'string' && /^[0-9]{1,15}$/.test(v) ? Number(v) : NaN;
-  if (!Number.isSafeInteger(n) || n < opts.min || n > opts.max) throw bad(field, `an integer from ${opts.min} to ${opts.max}`);
+  if (!Number.isSafeInteger(n) || n < opts.min || n > opts.max)
+    throw bad(field, `an integer from ${opts.min} to ${opts.max}`);
   return n;
 }
 
@@ -43,7 +48,8 @@ export function tokenNames(body: Record<string, unknown>): string[] {
     if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw bad(`tokens[${i}]`, 'a name or {name}');
     const rec = obj as Record<string, unknown>;
     const extra = Object.keys(rec).find((k) => k !== 'name');
-    if (extra !== undefined) throw new ApiError('invalid_params', `unknown field "tokens[${i}].${extra}"; allowed: name`);
+    if (extra !== undefined)
+      throw new ApiError('invalid_params', `unknown field "tokens[${i}].${extra}"; allowed: name`);
     if (typeof rec.name !== 'string' || !NAME_RE.test(rec.name)) throw bad(`tokens[${i}].name`, NAME_RULE);
     return rec.name;
   });

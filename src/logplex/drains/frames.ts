@@ -15,7 +15,14 @@ function formatLine(line: DrainLine, shape: FrameShape, hostname: string): Buffe
 }
 
 function headOf(line: DrainLine, shape: FrameShape, hostname: string): Omit<FormatInput, 'msg'> {
-  return { pri: line.pri, timestamp: line.time, hostname, appName: line.source, procId: line.ps, sd: shape === 'rfc5424' ? undefined : null };
+  return {
+    pri: line.pri,
+    timestamp: line.time,
+    hostname,
+    appName: line.source,
+    procId: line.ps,
+    sd: shape === 'rfc5424' ? undefined : null,
+  };
 }
 
 /** One line as `LEN SP MSG` bytes. `hostname` is `host` (HTTPS) or the drain token (syslog). */
@@ -53,5 +60,11 @@ export function frameBatch(lines: readonly DrainLine[], shape: FrameShape, hostn
 
 /** Bytes a line takes framed (an upper bound), for the 1 MiB batch limit. */
 export function framedSize(line: DrainLine): number {
-  return 96 + line.time.length + line.source.length + line.ps.length + (typeof line.msg === 'string' ? Buffer.byteLength(line.msg) : line.msg.length);
+  return (
+    96 +
+    line.time.length +
+    line.source.length +
+    line.ps.length +
+    (typeof line.msg === 'string' ? Buffer.byteLength(line.msg) : line.msg.length)
+  );
 }

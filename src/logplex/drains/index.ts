@@ -31,7 +31,9 @@ export function validateDrainUrl(raw: unknown): URL {
     throw bad(`"${raw}" is not a URL`);
   }
   if (!(u.protocol in TRANSPORTS)) {
-    throw bad(`scheme "${u.protocol.slice(0, -1)}" is not supported; use ${DRAIN_SCHEMES.map((s) => s + '://').join(', ')}`);
+    throw bad(
+      `scheme "${u.protocol.slice(0, -1)}" is not supported; use ${DRAIN_SCHEMES.map((s) => s + '://').join(', ')}`,
+    );
   }
   if (!u.hostname) throw bad('missing host');
   const syslog = u.protocol.startsWith('syslog');
@@ -39,7 +41,8 @@ export function validateDrainUrl(raw: unknown): URL {
     // syslog:// has no default port (RFC 5424 transports differ: 514, 601, 6514): it must be named.
     if (!u.port) throw bad('missing port (syslog://host:port)');
     if (u.username || u.password) throw bad('credentials are not allowed in a syslog URL');
-    if ((u.pathname && u.pathname !== '/') || u.search || u.hash) throw bad('a syslog URL has no path, query or fragment');
+    if ((u.pathname && u.pathname !== '/') || u.search || u.hash)
+      throw bad('a syslog URL has no path, query or fragment');
   } else if (u.hash) {
     throw bad('a fragment is not allowed');
   }

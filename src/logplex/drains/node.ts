@@ -13,7 +13,9 @@ import { MemoryDrainStore } from './store/memory';
 import { RedisDrainStore } from './store/redis';
 
 /** Scheduler knobs a caller (tests, the bench) may set; the rest comes from the context. */
-export type DrainOptions = Partial<Pick<SchedulerOptions, 'node' | 'leaseMs' | 'tickMs' | 'perTick' | 'pollMs' | 'transport' | 'backoff'>>;
+export type DrainOptions = Partial<
+  Pick<SchedulerOptions, 'node' | 'leaseMs' | 'tickMs' | 'perTick' | 'pollMs' | 'transport' | 'backoff'>
+>;
 
 export interface Drains {
   store: DrainStore;
@@ -25,7 +27,8 @@ export interface Drains {
 
 export function startDrains(ctx: LogplexContext, opts: DrainOptions & { prefix: string }): Drains {
   const { store: log, hub } = ctx;
-  const store: DrainStore = log instanceof RedisLogStore ? new RedisDrainStore(log.client, { prefix: opts.prefix }) : new MemoryDrainStore(log);
+  const store: DrainStore =
+    log instanceof RedisLogStore ? new RedisDrainStore(log.client, { prefix: opts.prefix }) : new MemoryDrainStore(log);
   // L13/L14 go into the channel itself, where `logs --tail` and the viewer show them.
   const report = (channel: number, line: NewLine): void => {
     log.append(channel, [line]).then(

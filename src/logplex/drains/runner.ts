@@ -76,7 +76,9 @@ export class DrainRunner {
   }
 
   start(): void {
-    this.#done ??= this.#loop().catch((err) => this.#d.log.error('drain runner died', { drain: this.id, ...errorFields(err) }));
+    this.#done ??= this.#loop().catch((err) =>
+      this.#d.log.error('drain runner died', { drain: this.id, ...errorFields(err) }),
+    );
   }
 
   /** New lines were appended to the channel: stop waiting for the poll. */
@@ -221,7 +223,9 @@ export class DrainRunner {
         return true;
       case 'reject':
         // The receiver will never take this batch (a 4xx other than 429): drop it, count it, move on.
-        await this.#ack(cursor.ack(f.seqs, { dropped: n, lastError: { at, message: outcome.message, code: outcome.code } }));
+        await this.#ack(
+          cursor.ack(f.seqs, { dropped: n, lastError: { at, message: outcome.message, code: outcome.code } }),
+        );
         this.#inflight = undefined;
         metrics?.dropped.inc(label, n);
         this.#d.log.warn('drain batch dropped', { drain: drain.id, code: outcome.code, lines: n });
@@ -229,7 +233,10 @@ export class DrainRunner {
         return true;
       case 'retry':
         metrics?.retried.inc(label, n);
-        await store.record(drain.channel, drain.id, { retried: n, lastError: { at, message: outcome.message, code: outcome.code } });
+        await store.record(drain.channel, drain.id, {
+          retried: n,
+          lastError: { at, message: outcome.message, code: outcome.code },
+        });
         // 429/5xx/network are retried quietly (status and metrics show them); a certificate
         // that does not verify will not fix itself, so the channel hears about it (L14).
         if (outcome.code === 'L14') this.#reportOnce('L14', outcome.message, at);

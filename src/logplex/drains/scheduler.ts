@@ -82,7 +82,6 @@ export class DrainScheduler {
     return [...this.#runners.keys()];
   }
 
-
   async tick(): Promise<void> {
     const { store, log } = this.#o;
     try {
@@ -114,7 +113,10 @@ export class DrainScheduler {
   }
 
   #startRunner(d: DrainRecord): void {
-    const transport = createTransport({ url: new URL(d.url), token: d.token }, { ...DEFAULT_TRANSPORT_OPTIONS, ...this.#o.transport });
+    const transport = createTransport(
+      { url: new URL(d.url), token: d.token },
+      { ...DEFAULT_TRANSPORT_OPTIONS, ...this.#o.transport },
+    );
     const report = this.#o.report;
     const runner = new DrainRunner({
       drain: d,

@@ -52,7 +52,13 @@ export class SyslogTransport implements Transport {
     return new Promise((resolve, reject) => {
       const ca = this.#opts.ca ? [...rootCertificates, this.#opts.ca.toString()] : undefined;
       const sock: Sock = this.#tls
-        ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, rejectUnauthorized: true, ...(ca ? { ca } : {}) })
+        ? tls.connect({
+            host,
+            port,
+            servername: net.isIP(host) ? undefined : host,
+            rejectUnauthorized: true,
+            ...(ca ? { ca } : {}),
+          })
         : net.connect({ host, port });
       const timer = setTimeout(() => {
         sock.destroy(Object.assign(new Error(`connect to ${host}:${port} timed out`), { code: 'ETIMEDOUT' }));
@@ -68,7 +74,10 @@ export class SyslogTransport implements Transport {
         sock.setNoDelay(true);
         // A receiver that talks back or hangs up: remember it, the next send reconnects.
         sock.on('error', (err) => (this.#broken = err));
-        sock.on('close', () => (this.#broken ??= Object.assign(new Error('connection closed'), { code: 'ECONNRESET' })));
+        sock.on(
+          'close',
+          () => (this.#broken ??= Object.assign(new Error('connection closed'), { code: 'ECONNRESET' })),
+        );
         sock.on('data', () => undefined);
         sock.on('end', () => (this.#broken ??= Object.assign(new Error('receiver hung up'), { code: 'ECONNRESET' })));
         this.#broken = undefined;
@@ -89,9 +98,15 @@ export class SyslogTransport implements Transport {
         if (err) reject(err);
         else resolve();
       };
-      const onClose = (): void => finish(Object.assign(new Error('connection closed during write'), { code: 'ECONNRESET' }));
+      const onClose = (): void =>
+        finish(Object.assign(new Error('connection closed during write'), { code: 'ECONNRESET' }));
       const timer = setTimeout(
-        () => finish(Object.assign(new Error(`write not taken within ${this.#opts.responseTimeoutMs} ms`), { code: 'ETIMEDOUT' })),
+        () =>
+          finish(
+            Object.assign(new Error(`write not taken within ${this.#opts.responseTimeoutMs} ms`), {
+              code: 'ETIMEDOUT',
+            }),
+          ),
         this.#opts.responseTimeoutMs,
       );
       sock.once('close', onClose);

@@ -16,9 +16,7 @@ export interface Payload {
  * receiver will never take it; drop and count it.
  */
 export type Outcome =
-  | { kind: 'ok' }
-  | { kind: 'retry'; code: string; message: string }
-  | { kind: 'reject'; code: string; message: string };
+  { kind: 'ok' } | { kind: 'retry'; code: string; message: string } | { kind: 'reject'; code: string; message: string };
 
 export interface Transport {
   encode(lines: readonly DrainLine[], frameId: string): Payload;

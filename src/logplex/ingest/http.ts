@@ -40,7 +40,10 @@ export function httpIngestRoutes(deps: HttpIngestDeps): RouteModule {
 async function ingest(deps: HttpIngestDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const type = (req.headers['content-type'] ?? '').split(';', 1)[0]!.trim().toLowerCase();
   if (!CONTENT_TYPES.has(type)) {
-    throw new ApiError('unsupported_media_type', `Content-Type must be application/logplex-1, not ${JSON.stringify(type || '(none)')}`);
+    throw new ApiError(
+      'unsupported_media_type',
+      `Content-Type must be application/logplex-1, not ${JSON.stringify(type || '(none)')}`,
+    );
   }
   const info = await authenticate(deps.tokens, req);
   const count = msgCount(req.headers['logplex-msg-count']);
@@ -50,7 +53,12 @@ async function ingest(deps: HttpIngestDeps, req: IncomingMessage, res: ServerRes
   if (!error && count !== undefined && count !== frames.length) {
     throw new ApiError('invalid_params', `Logplex-Msg-Count is ${count} but the body has ${frames.length} frames`);
   }
-  const report = await deps.acceptor.forToken(info, frames, error ? 1 : 0, error && `after frame ${frames.length}: ${error.code}: ${error.message}`);
+  const report = await deps.acceptor.forToken(
+    info,
+    frames,
+    error ? 1 : 0,
+    error && `after frame ${frames.length}: ${error.code}: ${error.message}`,
+  );
   if (report.storeFailed) throw new ApiError('unavailable', 'log store unavailable; retry');
   if (report.rejected > 0) {
     deps.metrics.ingestRequests.inc({ status: 400 });
@@ -85,7 +93,8 @@ async function authenticate(tokens: TokenCache, req: IncomingMessage): Promise<T
 
 function msgCount(raw: string | string[] | undefined): number | undefined {
   if (raw === undefined) return undefined;
-  if (typeof raw !== 'string' || !/^[0-9]{1,9}$/.test(raw.trim())) throw new ApiError('invalid_params', 'Logplex-Msg-Count must be a non-negative integer');
+  if (typeof raw !== 'string' || !/^[0-9]{1,9}$/.test(raw.trim()))
+    throw new ApiError('invalid_params', 'Logplex-Msg-Count must be a non-negative integer');
   return Number(raw.trim());
 }
 
@@ -94,11 +103,16 @@ async function readInflated(req: IncomingMessage): Promise<Buffer> {
   const raw = await readBody(req, BODY_LIMIT);
   const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
   if (encoding === 'identity') return raw;
-  if (encoding !== 'gzip') throw new ApiError('unsupported_media_type', `Content-Encoding ${JSON.stringify(encoding)} is not supported (gzip is)`);
+  if (encoding !== 'gzip')
+    throw new ApiError(
+      'unsupported_media_type',
+      `Content-Encoding ${JSON.stringify(encoding)} is not supported (gzip is)`,
+    );
   try {
     return await gunzipAsync(raw, { maxOutputLength: BODY_LIMIT });
   } catch (err) {
-    if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw new ApiError('payload_too_large', `inflated body exceeds the limit of ${BODY_LIMIT} bytes`);
+    if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE')
+      throw new ApiError('payload_too_large', `inflated body exceeds the limit of ${BODY_LIMIT} bytes`);
     throw new ApiError('invalid_params', 'body is not valid gzip');
   }
 }

@@ -35,7 +35,13 @@ export async function startSyslog(deps: SyslogDeps, host: string, port: number):
     void p.finally(() => pending.delete(p));
   };
   const report = (transport: Transport) => (r: AcceptReport) => {
-    if (r.rejected) deps.log.debug('frames rejected', { transport, accepted: r.accepted, rejected: r.rejected, first_error: r.firstError });
+    if (r.rejected)
+      deps.log.debug('frames rejected', {
+        transport,
+        accepted: r.accepted,
+        rejected: r.rejected,
+        first_error: r.firstError,
+      });
   };
   const sockets = new Set<Socket>();
   const tcp = createServer((socket) => {
@@ -79,7 +85,12 @@ export async function startSyslog(deps: SyslogDeps, host: string, port: number):
   };
 }
 
-function connection(deps: SyslogDeps, socket: Socket, track: (p: Promise<void>) => void, done: (r: AcceptReport) => void): void {
+function connection(
+  deps: SyslogDeps,
+  socket: Socket,
+  track: (p: Promise<void>) => void,
+  done: (r: AcceptReport) => void,
+): void {
   let batch: Frame[] = [];
   let inFlight = 0;
   // Set while an earlier batch still waits for a token lookup: later batches queue behind it so
@@ -96,9 +107,11 @@ function connection(deps: SyslogDeps, socket: Socket, track: (p: Promise<void>) 
   const run = (frames: Frame[]): Promise<void> | undefined => {
     const b = deps.acceptor.syslog(frames, 'tcp');
     track(
-      b.done.then(done, (err: unknown) => deps.log.error('syslog batch failed', errorFields(err))).finally(() => {
-        if (--inFlight < MAX_PENDING_BATCHES && socket.isPaused()) socket.resume();
-      }),
+      b.done
+        .then(done, (err: unknown) => deps.log.error('syslog batch failed', errorFields(err)))
+        .finally(() => {
+          if (--inFlight < MAX_PENDING_BATCHES && socket.isPaused()) socket.resume();
+        }),
     );
     return b.issued;
   };
@@ -130,7 +143,13 @@ function connection(deps: SyslogDeps, socket: Socket, track: (p: Promise<void>) 
   });
 }
 
-async function bindUdp(deps: SyslogDeps, host: string, port: number, track: (p: Promise<void>) => void, done: (r: AcceptReport) => void): Promise<UdpSocket> {
+async function bindUdp(
+  deps: SyslogDeps,
+  host: string,
+  port: number,
+  track: (p: Promise<void>) => void,
+  done: (r: AcceptReport) => void,
+): Promise<UdpSocket> {
   const udp = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4' });
   udp.on('error', (err) => deps.log.warn('syslog udp error', errorFields(err)));
   let batch: Frame[] = [];

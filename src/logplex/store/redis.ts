@@ -87,10 +87,9 @@ export class RedisLogStore implements LogStore {
   }
 
   async getChannel(id: number): Promise<Channel | undefined> {
-    const [hash, tokens] = (await exec(this.#redis.pipeline().hgetall(this.#ch(id)).hgetall(this.#ch(id, ':tokens')))) as [
-      Record<string, string>,
-      Record<string, string>,
-    ];
+    const [hash, tokens] = (await exec(
+      this.#redis.pipeline().hgetall(this.#ch(id)).hgetall(this.#ch(id, ':tokens')),
+    )) as [Record<string, string>, Record<string, string>];
     if (hash.name === undefined) return undefined;
     return {
       id,
@@ -130,7 +129,10 @@ export class RedisLogStore implements LogStore {
 
   /** Every key of one `{C}` hash tag matching `pattern` (same slot: multi-key UNLINK is fine). */
   async #unlinkMatching(pattern: string): Promise<void> {
-    const match = pattern.replace(/[?[\]\\]/g, '\\$&').replace(/\{/g, '\\{').replace(/\}/g, '\\}');
+    const match = pattern
+      .replace(/[?[\]\\]/g, '\\$&')
+      .replace(/\{/g, '\\{')
+      .replace(/\}/g, '\\}');
     // SCAN walks one node: on a Cluster, walk every master (the keys live on one of them).
     const nodes = this.#redis instanceof Cluster ? this.#redis.nodes('master') : [this.#redis];
     for (const node of nodes) {
@@ -196,7 +198,10 @@ export class RedisLogStore implements LogStore {
   async readAfter(channel: number, afterSeq: number, count: number): Promise<ReadResult> {
     const key = this.#ch(channel, ':log');
     const [head, rest] = (await exec(
-      this.#redis.pipeline().xrange(key, '-', '+', 'COUNT', 1).xrange(key, `(${afterSeq}-0`, '+', 'COUNT', Math.max(count, 1)),
+      this.#redis
+        .pipeline()
+        .xrange(key, '-', '+', 'COUNT', 1)
+        .xrange(key, `(${afterSeq}-0`, '+', 'COUNT', Math.max(count, 1)),
     )) as [Entry[], Entry[]];
     const firstSeq = head.length ? toLine(head[0]!).seq : 0;
     return { lines: count <= 0 ? [] : rest.map(toLine), firstSeq };
@@ -217,7 +222,9 @@ export class RedisLogStore implements LogStore {
     if (!set) {
       set = new Set();
       this.#watchers.set(name, set);
-      void this.#subscriber().subscribe(name).catch(() => undefined);
+      void this.#subscriber()
+        .subscribe(name)
+        .catch(() => undefined);
     }
     set.add(onLines);
     return () => {
@@ -250,7 +257,14 @@ export class RedisLogStore implements LogStore {
     } catch {
       return;
     }
-    const lines = wire.map(([time, pri, source, ps, msg], i) => ({ seq: first + i, time, pri: Number(pri), source, ps, msg }));
+    const lines = wire.map(([time, pri, source, ps, msg], i) => ({
+      seq: first + i,
+      time,
+      pri: Number(pri),
+      source,
+      ps,
+      msg,
+    }));
     for (const cb of set) cb(lines);
   }
 
@@ -277,12 +291,24 @@ export function toLine([id, f]: Entry): LogLine {
   for (let i = 0; i + 1 < f.length; i += 2) {
     const v = f[i + 1]!;
     switch (f[i]) {
-      case 'n': n = v; break;
-      case 't': t = v; break;
-      case 'p': p = v; break;
-      case 's': s = v; break;
-      case 'd': d = v; break;
-      case 'm': m = v; break;
+      case 'n':
+        n = v;
+        break;
+      case 't':
+        t = v;
+        break;
+      case 'p':
+        p = v;
+        break;
+      case 's':
+        s = v;
+        break;
+      case 'd':
+        d = v;
+        break;
+      case 'm':
+        m = v;
+        break;
     }
   }
   return { seq: Number(n ?? id.split('-')[0]), time: t, pri: Number(p ?? 0), source: s, ps: d, msg: m };

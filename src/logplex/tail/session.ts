@@ -32,7 +32,12 @@ const FLUSH_STEP = 512;
 
 export function matches(filter: TailFilter, l: LogLine): boolean {
   if (filter.source !== undefined && l.source !== filter.source) return false;
-  if (filter.ps !== undefined && l.ps !== filter.ps && !l.ps.startsWith(filter.ps.endsWith('.') ? filter.ps : filter.ps + '.')) return false;
+  if (
+    filter.ps !== undefined &&
+    l.ps !== filter.ps &&
+    !l.ps.startsWith(filter.ps.endsWith('.') ? filter.ps : filter.ps + '.')
+  )
+    return false;
   return true;
 }
 
@@ -49,7 +54,13 @@ export class TailSession {
   /** Highest seq written from history: live lines at or below it are duplicates. */
   #afterSeq = 0;
 
-  constructor(opts: { sink: TailSink; filter: TailFilter; bufferLines: number; counters: SessionCounters; formatTime: (ms: number) => string }) {
+  constructor(opts: {
+    sink: TailSink;
+    filter: TailFilter;
+    bufferLines: number;
+    counters: SessionCounters;
+    formatTime: (ms: number) => string;
+  }) {
     this.#sink = opts.sink;
     this.#filter = opts.filter;
     this.#buffer = new LineBuffer(opts.bufferLines);
@@ -112,7 +123,8 @@ export class TailSession {
     while (this.#started && !this.#blocked && !this.#closed && this.#buffer.size > 0) {
       const { lost, since, items } = this.#buffer.take(FLUSH_STEP);
       const texts: string[] = [];
-      if (lost > 0) texts.push(formatTailLine(overflowLine('L11', lost, this.#formatTime(since), this.#formatTime(Date.now()))));
+      if (lost > 0)
+        texts.push(formatTailLine(overflowLine('L11', lost, this.#formatTime(since), this.#formatTime(Date.now()))));
       for (const l of items) texts.push(formatTailLine(l));
       this.#write(texts);
     }

@@ -3,25 +3,64 @@
 // lines, reconnect with backoff when Logplex goes away. Every list here has a bound.
 'use strict';
 (function () {
-  var MAX_SHOWN = 5000;   // lines kept in the page
-  var MAX_HELD = 20000;   // lines held while paused; beyond it the oldest are dropped (counted)
+  var MAX_SHOWN = 5000; // lines kept in the page
+  var MAX_HELD = 20000; // lines held while paused; beyond it the oldest are dropped (counted)
   var LINE_RE = /^(\S+) ([^\s\[]+)\[([^\]]+)\]: ([\s\S]*)$/;
-  var $ = function (id) { return document.getElementById(id); };
-  var el = { app: $('app'), dyno: $('dyno'), source: $('source'), search: $('search'), pause: $('pause'),
-    held: $('held'), clear: $('clear'), status: $('status'), lines: $('lines'), auth: $('auth'), token: $('token') };
-  var state = { paused: false, held: [], heldDropped: 0, ws: null, gen: 0, retry: 0, timer: null, connectedOnce: false };
+  var $ = function (id) {
+    return document.getElementById(id);
+  };
+  var el = {
+    app: $('app'),
+    dyno: $('dyno'),
+    source: $('source'),
+    search: $('search'),
+    pause: $('pause'),
+    held: $('held'),
+    clear: $('clear'),
+    status: $('status'),
+    lines: $('lines'),
+    auth: $('auth'),
+    token: $('token'),
+  };
+  var state = {
+    paused: false,
+    held: [],
+    heldDropped: 0,
+    ws: null,
+    gen: 0,
+    retry: 0,
+    timer: null,
+    connectedOnce: false,
+  };
 
-  function token() { try { return sessionStorage.getItem('switchyard-token') || ''; } catch (e) { return ''; } }
+  function token() {
+    try {
+      return sessionStorage.getItem('switchyard-token') || '';
+    } catch (e) {
+      return '';
+    }
+  }
   function api(method, path, body) {
-    var headers = { 'accept': 'application/json' };
+    var headers = { accept: 'application/json' };
     if (body) headers['content-type'] = 'application/json';
     if (token()) headers['authorization'] = 'Bearer ' + token();
-    return fetch(path, { method: method, headers: headers, body: body ? JSON.stringify(body) : undefined }).then(function (r) {
-      if (r.status === 401) { el.auth.hidden = false; throw new Error('the API wants a token'); }
-      return r.json().then(function (j) { if (!r.ok) throw new Error(j.message || ('HTTP ' + r.status)); return j; });
-    });
+    return fetch(path, { method: method, headers: headers, body: body ? JSON.stringify(body) : undefined }).then(
+      function (r) {
+        if (r.status === 401) {
+          el.auth.hidden = false;
+          throw new Error('the API wants a token');
+        }
+        return r.json().then(function (j) {
+          if (!r.ok) throw new Error(j.message || 'HTTP ' + r.status);
+          return j;
+        });
+      },
+    );
   }
-  function status(text, cls) { el.status.textContent = text; el.status.className = 'status ' + (cls || ''); }
+  function status(text, cls) {
+    el.status.textContent = text;
+    el.status.className = 'status ' + (cls || '');
+  }
 
   function parse(raw) {
     var m = LINE_RE.exec(raw);
@@ -29,7 +68,9 @@
     return { raw: raw, time: m[1], source: m[2], ps: m[3], msg: m[4] };
   }
   function matches(l) {
-    var dyno = el.dyno.value.trim(), source = el.source.value, q = el.search.value.trim().toLowerCase();
+    var dyno = el.dyno.value.trim(),
+      source = el.source.value,
+      q = el.search.value.trim().toLowerCase();
     if (dyno && !(l.ps === dyno || l.ps.indexOf(dyno + '.') === 0)) return false;
     if (source && l.source !== source) return false;
     if (q && l.raw.toLowerCase().indexOf(q) < 0) return false;
@@ -38,12 +79,26 @@
   function render(l) {
     var div = document.createElement('div');
     var src = l.source === 'app' || l.source === 'heroku' ? l.source : 'other';
-    div.className = 'line src-' + src + ' ps-' + (l.ps.split('.')[0] || 'none') + (/\b(at=error|Error L1\d)/.test(l.msg) ? ' error' : '');
-    div.dataset.source = l.source; div.dataset.dyno = l.ps;
-    var t = document.createElement('span'); t.className = 'time'; t.textContent = l.time + ' ';
-    var w = document.createElement('span'); w.className = 'who'; w.textContent = l.source ? l.source + '[' + l.ps + ']: ' : '';
-    var m = document.createElement('span'); m.className = 'msg'; m.textContent = l.msg;
-    div.appendChild(t); div.appendChild(w); div.appendChild(m);
+    div.className =
+      'line src-' +
+      src +
+      ' ps-' +
+      (l.ps.split('.')[0] || 'none') +
+      (/\b(at=error|Error L1\d)/.test(l.msg) ? ' error' : '');
+    div.dataset.source = l.source;
+    div.dataset.dyno = l.ps;
+    var t = document.createElement('span');
+    t.className = 'time';
+    t.textContent = l.time + ' ';
+    var w = document.createElement('span');
+    w.className = 'who';
+    w.textContent = l.source ? l.source + '[' + l.ps + ']: ' : '';
+    var m = document.createElement('span');
+    m.className = 'msg';
+    m.textContent = l.msg;
+    div.appendChild(t);
+    div.appendChild(w);
+    div.appendChild(m);
     div.hidden = !matches(l);
     div._line = l;
     return div;
@@ -51,13 +106,17 @@
   function append(lines) {
     var atBottom = window.innerHeight + window.scrollY >= document.body.scrollHeight - 40;
     var frag = document.createDocumentFragment();
-    lines.forEach(function (l) { frag.appendChild(render(l)); });
+    lines.forEach(function (l) {
+      frag.appendChild(render(l));
+    });
     el.lines.appendChild(frag);
     while (el.lines.childElementCount > MAX_SHOWN) el.lines.removeChild(el.lines.firstElementChild);
     if (atBottom) window.scrollTo(0, document.body.scrollHeight);
   }
   function marker(text) {
-    var d = document.createElement('div'); d.className = 'marker'; d.textContent = '— ' + text + ' —';
+    var d = document.createElement('div');
+    d.className = 'marker';
+    d.textContent = '— ' + text + ' —';
     el.lines.appendChild(d);
   }
   function refilter() {
@@ -66,13 +125,17 @@
   }
   function showHeld() {
     el.held.hidden = !state.paused;
-    el.held.textContent = state.held.length + ' held' + (state.heldDropped ? ' (' + state.heldDropped + ' dropped)' : '');
+    el.held.textContent =
+      state.held.length + ' held' + (state.heldDropped ? ' (' + state.heldDropped + ' dropped)' : '');
   }
   function receive(raw) {
     var l = parse(raw);
     if (state.paused) {
       state.held.push(l);
-      if (state.held.length > MAX_HELD) { state.held.shift(); state.heldDropped++; }
+      if (state.held.length > MAX_HELD) {
+        state.held.shift();
+        state.heldDropped++;
+      }
       showHeld();
     } else append([l]);
   }
@@ -83,7 +146,8 @@
     if (!state.paused) {
       if (state.heldDropped) marker(state.heldDropped + ' held lines dropped while paused');
       append(state.held);
-      state.held = []; state.heldDropped = 0;
+      state.held = [];
+      state.heldDropped = 0;
     }
     showHeld();
   }
@@ -91,13 +155,19 @@
   function disconnect() {
     state.gen++;
     clearTimeout(state.timer);
-    if (state.ws) { state.ws.onclose = null; state.ws.close(); state.ws = null; }
+    if (state.ws) {
+      state.ws.onclose = null;
+      state.ws.close();
+      state.ws = null;
+    }
   }
   function scheduleReconnect(why) {
     var delay = Math.min(10000, 500 * Math.pow(2, state.retry++));
     status(why + '; reconnecting in ' + Math.round(delay / 100) / 10 + ' s', 'down');
     var gen = state.gen;
-    state.timer = setTimeout(function () { if (gen === state.gen) connect(true); }, delay);
+    state.timer = setTimeout(function () {
+      if (gen === state.gen) connect(true);
+    }, delay);
   }
   function connect(again) {
     var opt = el.app.selectedOptions[0];
@@ -105,56 +175,100 @@
     var gen = ++state.gen;
     status('connecting to ' + opt.textContent);
     // After a reconnect ask for no history: lines shown already stay, new ones follow.
-    api('POST', '/v2/sessions', { channel_id: Number(opt.value), num: again ? 0 : 200, tail: true }).then(function (s) {
-      if (gen !== state.gen) return;
-      var u = new URL(s.url, location.href);
-      u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
-      u.host = location.host;
-      var ws = new WebSocket(u.toString());
-      state.ws = ws;
-      ws.onopen = function () {
-        state.retry = 0;
-        if (again) marker('reconnected');
-        status('live: ' + opt.textContent, 'live');
-      };
-      ws.onmessage = function (ev) { if (gen === state.gen) receive(String(ev.data)); };
-      ws.onclose = function () { if (gen === state.gen) { state.ws = null; scheduleReconnect('disconnected'); } };
-    }).catch(function (err) { if (gen === state.gen) scheduleReconnect(err.message || 'failed'); });
+    api('POST', '/v2/sessions', { channel_id: Number(opt.value), num: again ? 0 : 200, tail: true })
+      .then(function (s) {
+        if (gen !== state.gen) return;
+        var u = new URL(s.url, location.href);
+        u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+        u.host = location.host;
+        var ws = new WebSocket(u.toString());
+        state.ws = ws;
+        ws.onopen = function () {
+          state.retry = 0;
+          if (again) marker('reconnected');
+          status('live: ' + opt.textContent, 'live');
+        };
+        ws.onmessage = function (ev) {
+          if (gen === state.gen) receive(String(ev.data));
+        };
+        ws.onclose = function () {
+          if (gen === state.gen) {
+            state.ws = null;
+            scheduleReconnect('disconnected');
+          }
+        };
+      })
+      .catch(function (err) {
+        if (gen === state.gen) scheduleReconnect(err.message || 'failed');
+      });
   }
   // A channel is named after its app; an app created again gets a new channel: keep the newest.
   function latestByName(channels) {
     var byName = {};
-    channels.forEach(function (c) { if (!byName[c.name] || byName[c.name].channel_id < c.channel_id) byName[c.name] = c; });
-    return Object.keys(byName).sort().map(function (n) { return byName[n]; });
+    channels.forEach(function (c) {
+      if (!byName[c.name] || byName[c.name].channel_id < c.channel_id) byName[c.name] = c;
+    });
+    return Object.keys(byName)
+      .sort()
+      .map(function (n) {
+        return byName[n];
+      });
   }
   function loadApps() {
-    return api('GET', '/v2/channels').then(function (apps) {
-      apps = latestByName(apps);
-      el.auth.hidden = true;
-      var want = new URLSearchParams(location.hash.slice(1)).get('app') || el.app.value;
-      el.app.innerHTML = '';
-      if (!apps.length) { el.app.appendChild(new Option('no apps yet', '')); status('no apps yet'); setTimeout(loadApps, 3000); return; }
-      apps.forEach(function (a) { el.app.appendChild(new Option(a.name, String(a.channel_id), false, a.name === want)); });
-      if (!apps.some(function (a) { return a.name === want; })) el.app.selectedIndex = 0;
-      el.lines.innerHTML = '';
-      disconnect();
-      connect(false);
-    }).catch(function (err) { status(err.message, 'down'); setTimeout(loadApps, 3000); });
+    return api('GET', '/v2/channels')
+      .then(function (apps) {
+        apps = latestByName(apps);
+        el.auth.hidden = true;
+        var want = new URLSearchParams(location.hash.slice(1)).get('app') || el.app.value;
+        el.app.innerHTML = '';
+        if (!apps.length) {
+          el.app.appendChild(new Option('no apps yet', ''));
+          status('no apps yet');
+          setTimeout(loadApps, 3000);
+          return;
+        }
+        apps.forEach(function (a) {
+          el.app.appendChild(new Option(a.name, String(a.channel_id), false, a.name === want));
+        });
+        if (
+          !apps.some(function (a) {
+            return a.name === want;
+          })
+        )
+          el.app.selectedIndex = 0;
+        el.lines.innerHTML = '';
+        disconnect();
+        connect(false);
+      })
+      .catch(function (err) {
+        status(err.message, 'down');
+        setTimeout(loadApps, 3000);
+      });
   }
 
   el.app.addEventListener('change', function () {
     location.hash = 'app=' + encodeURIComponent(el.app.selectedOptions[0].textContent);
-    el.lines.innerHTML = ''; state.held = []; state.heldDropped = 0; showHeld();
-    disconnect(); connect(false);
+    el.lines.innerHTML = '';
+    state.held = [];
+    state.heldDropped = 0;
+    showHeld();
+    disconnect();
+    connect(false);
   });
   el.dyno.addEventListener('input', refilter);
   el.source.addEventListener('change', refilter);
   el.search.addEventListener('input', refilter);
   el.pause.addEventListener('click', togglePause);
-  el.clear.addEventListener('click', function () { el.lines.innerHTML = ''; });
+  el.clear.addEventListener('click', function () {
+    el.lines.innerHTML = '';
+  });
   el.auth.addEventListener('submit', function (ev) {
     ev.preventDefault();
-    try { sessionStorage.setItem('switchyard-token', el.token.value); } catch (e) { /* private mode */ }
+    try {
+      sessionStorage.setItem('switchyard-token', el.token.value);
+    } catch (e) {
+      /* private mode */
+    }
     loadApps();
   });
   loadApps();

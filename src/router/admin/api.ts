@@ -2,7 +2,14 @@
 // node would do for a Host. Writes go to the RouteStore; /v1/routes answers from this node's
 // table, exactly as the data plane would see it.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ApiError, readJsonObject, rejectUnknown, RouteTable as ApiRoutes, sendJson, type Params } from '../../shared/json-api';
+import {
+  ApiError,
+  readJsonObject,
+  rejectUnknown,
+  RouteTable as ApiRoutes,
+  sendJson,
+  type Params,
+} from '../../shared/json-api';
 import type { Logger } from '../../shared/log';
 import { errorFields } from '../../shared/log';
 import { admit } from '../admit';
@@ -80,7 +87,11 @@ export function appView(app: AppRecord, inspector: RouteInspector, now = Date.no
 /** The control API's route table; every handler names its route pattern for the metrics. */
 export function adminRoutes(o: AdminApiOptions, onRoute: (req: IncomingMessage, pattern: string) => void): ApiRoutes {
   const routes = new ApiRoutes();
-  const add = (method: string, pattern: string, fn: (req: IncomingMessage, res: ServerResponse, p: Params) => Promise<void>): void => {
+  const add = (
+    method: string,
+    pattern: string,
+    fn: (req: IncomingMessage, res: ServerResponse, p: Params) => Promise<void>,
+  ): void => {
     routes.add(method, pattern, async (req, res, p) => {
       onRoute(req, pattern);
       try {
@@ -139,7 +150,8 @@ export function adminRoutes(o: AdminApiOptions, onRoute: (req: IncomingMessage, 
   add('DELETE', '/v1/apps/:app/domains/:host', async (_req, res, p) => {
     const app = v.appName(p.app!);
     const host = v.hostname(p.host!);
-    if (!(await stored(o.store.detachDomain(app, host)))) throw new ApiError('not_found', `app ${app} has no domain ${host}`);
+    if (!(await stored(o.store.detachDomain(app, host))))
+      throw new ApiError('not_found', `app ${app} has no domain ${host}`);
     sendJson(res, 204, undefined);
   });
 
@@ -148,13 +160,19 @@ export function adminRoutes(o: AdminApiOptions, onRoute: (req: IncomingMessage, 
     const dyno = v.dynoName(p.dyno!);
     const input = v.dynoInput(await readJsonObject(req));
     const { leaseExpiresAt, created } = await stored(o.store.putDyno(app, dyno, input));
-    sendJson(res, created ? 201 : 200, { app, dyno, ...input, lease_expires_at: new Date(leaseExpiresAt).toISOString() });
+    sendJson(res, created ? 201 : 200, {
+      app,
+      dyno,
+      ...input,
+      lease_expires_at: new Date(leaseExpiresAt).toISOString(),
+    });
   });
 
   add('DELETE', '/v1/apps/:app/dynos/:dyno', async (_req, res, p) => {
     const app = v.appName(p.app!);
     const dyno = v.dynoName(p.dyno!);
-    if (!(await stored(o.store.deleteDyno(app, dyno)))) throw new ApiError('not_found', `app ${app} has no dyno ${dyno}`);
+    if (!(await stored(o.store.deleteDyno(app, dyno))))
+      throw new ApiError('not_found', `app ${app} has no dyno ${dyno}`);
     sendJson(res, 204, undefined);
   });
 
@@ -174,7 +192,12 @@ export function adminRoutes(o: AdminApiOptions, onRoute: (req: IncomingMessage, 
     sendJson(res, 200, {
       host,
       app: name,
-      routable: entry.routable.map((d) => ({ dyno: d.name, host: d.host, port: d.port, in_flight: o.inspector.inFlight(name, d.name) })),
+      routable: entry.routable.map((d) => ({
+        dyno: d.name,
+        host: d.host,
+        port: d.port,
+        in_flight: o.inspector.inFlight(name, d.name),
+      })),
       ...(code ? { code } : {}),
     });
   });

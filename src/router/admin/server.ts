@@ -21,7 +21,11 @@ export function createAdminServer(o: AdminServerOptions): Server {
   const server = createServer((req, res) => {
     if (serveOps(req, res, o.ops)) return;
     res.on('finish', () => {
-      o.metrics.adminRequests.inc({ route: patterns.get(req) ?? 'unmatched', method: req.method ?? '', status: String(res.statusCode) });
+      o.metrics.adminRequests.inc({
+        route: patterns.get(req) ?? 'unmatched',
+        method: req.method ?? '',
+        status: String(res.statusCode),
+      });
     });
     try {
       checkAuth(req, o.apiToken);
@@ -30,7 +34,9 @@ export function createAdminServer(o: AdminServerOptions): Server {
       sendError(res, err as ApiError);
       return;
     }
-    void serveApi(routes, req, res, (err) => log.error('admin request failed', { method: req.method, path: req.url, ...errorFields(err) }));
+    void serveApi(routes, req, res, (err) =>
+      log.error('admin request failed', { method: req.method, path: req.url, ...errorFields(err) }),
+    );
   });
   // A malformed request line or header never reaches a handler: answer 400 and close.
   server.on('clientError', (_err, socket) => {

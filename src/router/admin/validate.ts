@@ -30,7 +30,9 @@ export function hostname(raw: string, field = 'host', allowWildcard = true): str
   const wildcard = allowWildcard && labels[0] === '*' && labels.length >= 3;
   const rest = wildcard ? labels.slice(1) : labels;
   if (host.length === 0 || host.length > 253 || !rest.every((l) => LABEL.test(l))) {
-    throw invalid(`${field} ${JSON.stringify(raw)} is not an RFC 1123 hostname${allowWildcard ? ' (or *.domain with at least two labels)' : ''}`);
+    throw invalid(
+      `${field} ${JSON.stringify(raw)} is not an RFC 1123 hostname${allowWildcard ? ' (or *.domain with at least two labels)' : ''}`,
+    );
   }
   return host;
 }
@@ -51,10 +53,16 @@ function int(body: Record<string, unknown>, field: string, min: number, max: num
   return v;
 }
 
-function oneOf<T extends string>(body: Record<string, unknown>, field: string, values: readonly T[], def?: T): T | undefined {
+function oneOf<T extends string>(
+  body: Record<string, unknown>,
+  field: string,
+  values: readonly T[],
+  def?: T,
+): T | undefined {
   const v = field in body ? body[field] : def;
   if (v === undefined) return undefined;
-  if (typeof v !== 'string' || !(values as readonly string[]).includes(v)) throw invalid(`${field} must be one of ${values.join(', ')}`);
+  if (typeof v !== 'string' || !(values as readonly string[]).includes(v))
+    throw invalid(`${field} must be one of ${values.join(', ')}`);
   return v as T;
 }
 

@@ -31,7 +31,11 @@ export type StoreErrorCode = 'SY_APP_NOT_FOUND' | 'SY_DOMAIN_TAKEN';
 
 /** A refused write, matched on `code` (STYLE habit 4); `owner` names the app holding a taken domain. */
 export class StoreError extends Error {
-  constructor(readonly code: StoreErrorCode, message: string, readonly owner?: string) {
+  constructor(
+    readonly code: StoreErrorCode,
+    message: string,
+    readonly owner?: string,
+  ) {
     super(message);
   }
 }

@@ -5,7 +5,8 @@ import type { AppRecord, DynoRecord } from '../table/route-table';
 import { APP_DEFAULTS, StoreError, type AppSettings, type DynoInput, type RouteEvent, type RouteStore } from './index';
 
 interface MemApp {
-  settings: Required<Pick<AppSettings, 'maintenance' | 'balancer' | 'affinity'>> & Pick<AppSettings, 'channel' | 'router_token'>;
+  settings: Required<Pick<AppSettings, 'maintenance' | 'balancer' | 'affinity'>> &
+    Pick<AppSettings, 'channel' | 'router_token'>;
   domains: Set<string>;
   dynos: Map<string, DynoRecord>;
   version: number;

@@ -4,7 +4,14 @@
 import type { RedisClient } from '../../shared/redis';
 import { Cluster } from 'ioredis';
 import { LOAD_APPS } from './redis-scripts';
-import { BALANCERS, DYNO_STATES, type AppRecord, type Balancer, type DynoRecord, type DynoState } from '../table/route-table';
+import {
+  BALANCERS,
+  DYNO_STATES,
+  type AppRecord,
+  type Balancer,
+  type DynoRecord,
+  type DynoState,
+} from '../table/route-table';
 
 export interface AppKeys {
   app: string;
@@ -39,7 +46,8 @@ export function defineLoadCommand(client: RedisClient): void {
  * whole chunk on a single node or Sentinel, one call per app on Cluster.
  */
 export async function loadApps(client: RedisClient, prefix: string, names: readonly string[]): Promise<AppRecord[]> {
-  const replies = client instanceof Cluster ? await perApp(client, prefix, names) : await wholeChunk(client, prefix, names);
+  const replies =
+    client instanceof Cluster ? await perApp(client, prefix, names) : await wholeChunk(client, prefix, names);
   const out: AppRecord[] = [];
   for (let i = 0; i < names.length; i++) {
     const r = replies[i];
@@ -79,7 +87,13 @@ export async function scanAppNames(client: RedisClient, key: string): Promise<st
 }
 
 /** Builds an AppRecord from the flat replies of LOAD_APP (HGETALL, SMEMBERS, HGETALL, ZRANGE WITHSCORES). */
-export function parseApp(name: string, hashPairs: string[], domains: string[], dynoPairs: string[], leases: string[]): AppRecord | undefined {
+export function parseApp(
+  name: string,
+  hashPairs: string[],
+  domains: string[],
+  dynoPairs: string[],
+  leases: string[],
+): AppRecord | undefined {
   if (hashPairs.length === 0) return undefined;
   const hash: Record<string, string> = {};
   for (let i = 0; i + 1 < hashPairs.length; i += 2) hash[hashPairs[i]!] = hashPairs[i + 1]!;
@@ -115,6 +129,7 @@ function parseDyno(name: string, json: string, leaseExpiresAt: number): DynoReco
   }
   if (typeof v !== 'object' || v === null) return undefined;
   const { host, port, state } = v as Record<string, unknown>;
-  if (typeof host !== 'string' || typeof port !== 'number' || !(DYNO_STATES as readonly unknown[]).includes(state)) return undefined;
+  if (typeof host !== 'string' || typeof port !== 'number' || !(DYNO_STATES as readonly unknown[]).includes(state))
+    return undefined;
   return { name, host, port, state: state as DynoState, leaseExpiresAt };
 }

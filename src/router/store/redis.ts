@@ -12,7 +12,8 @@ import * as scripts from './redis-scripts';
 /** Dynos whose lease ended this long ago are dropped at the app's next heartbeat. */
 const DEAD_DYNO_GC_MS = 10 * 60_000;
 
-type ScriptName = 'syPutApp' | 'syDeleteApp' | 'syAttachDomain' | 'syDetachDomain' | 'syPutDyno' | 'syDeleteDyno' | 'syReleaseDomain';
+type ScriptName =
+  'syPutApp' | 'syDeleteApp' | 'syAttachDomain' | 'syDetachDomain' | 'syPutDyno' | 'syDeleteDyno' | 'syReleaseDomain';
 type Scripted = { [K in ScriptName]: (...args: (string | number)[]) => Promise<unknown> };
 
 export class RedisRouteStore implements RouteStore {
@@ -100,7 +101,10 @@ export class RedisRouteStore implements RouteStore {
     }
     // The `apps` member first: a reader skips a member without its hash, never the reverse.
     await this.#client.sadd(this.#key('apps'), name);
-    const [created] = (await this.#run.syPutApp(appKeys(this.#prefix, name).app, this.#channel, name, ...fields)) as [number, string];
+    const [created] = (await this.#run.syPutApp(appKeys(this.#prefix, name).app, this.#channel, name, ...fields)) as [
+      number,
+      string,
+    ];
     const app = await this.loadApp(name);
     if (!app) throw new StoreError('SY_APP_NOT_FOUND', `app ${name} was deleted while being written`);
     return { app, created: created === 1 };
@@ -108,7 +112,8 @@ export class RedisRouteStore implements RouteStore {
 
   async deleteApp(name: string): Promise<boolean> {
     const k = appKeys(this.#prefix, name);
-    const domains = (await this.#run.syDeleteApp(k.app, k.domains, k.dynos, k.leases, this.#channel, name)) as string[] | null;
+    const domains = (await this.#run.syDeleteApp(k.app, k.domains, k.dynos, k.leases, this.#channel, name)) as
+      string[] | null;
     await this.#client.srem(this.#key('apps'), name);
     if (domains === null) return false;
     for (const host of domains) await this.#run.syReleaseDomain(this.#key(`domain:${host}`), name);
@@ -123,7 +128,8 @@ export class RedisRouteStore implements RouteStore {
     const won = await this.#client.set(domainKey, app, 'NX');
     if (won === null) {
       const owner = await this.#client.get(domainKey);
-      if (owner !== null && owner !== app) throw new StoreError('SY_DOMAIN_TAKEN', `domain ${host} belongs to app ${owner}`, owner);
+      if (owner !== null && owner !== app)
+        throw new StoreError('SY_DOMAIN_TAKEN', `domain ${host} belongs to app ${owner}`, owner);
       if (owner === null) return this.attachDomain(app, host);
     }
     const added = (await this.#run.syAttachDomain(k.app, k.domains, this.#channel, app, host)) as number | null;
@@ -148,7 +154,17 @@ export class RedisRouteStore implements RouteStore {
     const now = Date.now();
     const leaseExpiresAt = now + input.ttl_s * 1000;
     const json = JSON.stringify({ host: input.host, port: input.port, state: input.state });
-    const created = (await this.#run.syPutDyno(k.app, k.dynos, k.leases, this.#channel, app, dyno, json, leaseExpiresAt, now - DEAD_DYNO_GC_MS)) as number | null;
+    const created = (await this.#run.syPutDyno(
+      k.app,
+      k.dynos,
+      k.leases,
+      this.#channel,
+      app,
+      dyno,
+      json,
+      leaseExpiresAt,
+      now - DEAD_DYNO_GC_MS,
+    )) as number | null;
     if (created === null) throw notFound(app);
     return { leaseExpiresAt, created: created === 1 };
   }

@@ -57,7 +57,12 @@ export class RouteTable {
   /** Earliest lease expiry among routable dynos: the snapshot must be rebuilt by then. */
   readonly nextExpiry: number;
 
-  private constructor(byApp: Map<string, AppEntry>, byHost: Map<string, AppEntry>, builtAt: number, nextExpiry: number) {
+  private constructor(
+    byApp: Map<string, AppEntry>,
+    byHost: Map<string, AppEntry>,
+    builtAt: number,
+    nextExpiry: number,
+  ) {
     this.#byApp = byApp;
     this.#byHost = byHost;
     this.builtAt = builtAt;

@@ -69,7 +69,13 @@ export class TableSync {
   get state(): SyncState {
     const now = Date.now();
     const down = this.#downSince !== undefined;
-    const reason: DegradedReason | undefined = !this.#loaded ? 'loading' : down ? 'store_unreachable' : this.#resyncFailed ? 'resync_failed' : undefined;
+    const reason: DegradedReason | undefined = !this.#loaded
+      ? 'loading'
+      : down
+        ? 'store_unreachable'
+        : this.#resyncFailed
+          ? 'resync_failed'
+          : undefined;
     return {
       ready: reason === undefined,
       degraded: this.#loaded && reason !== undefined,
@@ -255,7 +261,12 @@ export class TableSync {
     const delay = Math.min(Math.max(table.nextExpiry - Date.now() + 1, 0), 2 ** 31 - 1);
     this.#expiry = setTimeout(() => {
       if (this.#downSince !== undefined || this.#table !== table) return;
-      this.#set(RouteTable.build([...table.apps()].map((e) => e.app), Date.now()));
+      this.#set(
+        RouteTable.build(
+          [...table.apps()].map((e) => e.app),
+          Date.now(),
+        ),
+      );
     }, delay);
   }
 

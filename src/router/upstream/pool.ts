@@ -169,8 +169,17 @@ export class DynoPool {
   release(conn: Conn, reusable: boolean, dynoKeepAliveS?: number): void {
     // A dyno that says when it will close an idle connection is left a second's margin (as undici
     // does), so we stop using the connection before its timer can race our next request.
-    const idleMs = dynoKeepAliveS === undefined ? this.options.idleMs : Math.min(this.options.idleMs, dynoKeepAliveS * 1000 - KEEP_ALIVE_MARGIN_MS);
-    if (!reusable || idleMs <= 0 || this.#closed || conn.socket.destroyed || this.#idle.length >= this.options.maxIdle) {
+    const idleMs =
+      dynoKeepAliveS === undefined
+        ? this.options.idleMs
+        : Math.min(this.options.idleMs, dynoKeepAliveS * 1000 - KEEP_ALIVE_MARGIN_MS);
+    if (
+      !reusable ||
+      idleMs <= 0 ||
+      this.#closed ||
+      conn.socket.destroyed ||
+      this.#idle.length >= this.options.maxIdle
+    ) {
       conn.socket.destroy();
       return;
     }

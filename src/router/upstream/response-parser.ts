@@ -153,7 +153,12 @@ export class ResponseParser {
     this.#heldLen = 0;
     this.#held = undefined;
     this.#parseHead(head);
-    if (!this.#inHead && !this.#done && (this.#framing === 'none' || (this.#framing === 'length' && this.#remaining === 0))) this.#end(this.#keepAlive);
+    if (
+      !this.#inHead &&
+      !this.#done &&
+      (this.#framing === 'none' || (this.#framing === 'length' && this.#remaining === 0))
+    )
+      this.#end(this.#keepAlive);
     return next;
   }
 
@@ -218,7 +223,8 @@ export class ResponseParser {
             // RFC 9110 §8.6: a list of identical values is one length; anything else is refused.
             for (const v of value.split(',')) {
               const t = v.trim();
-              if (!DIGITS.test(t) || (length !== undefined && length !== t)) throw new ResponseParseError('content-length', 'head');
+              if (!DIGITS.test(t) || (length !== undefined && length !== t))
+                throw new ResponseParseError('content-length', 'head');
               length = t;
             }
             if (value !== length) lengthList = true;
@@ -232,7 +238,8 @@ export class ResponseParser {
     // 1xx interim responses (100, 103) are skipped; the final head follows on the same bytes.
     if (status < 200 && status !== 101) return;
     this.#inHead = false;
-    this.#keepAlive = minor === 0x31 ? !/(^|,)\s*close\s*(,|$)/.test(connection) : /(^|,)\s*keep-alive\s*(,|$)/.test(connection);
+    this.#keepAlive =
+      minor === 0x31 ? !/(^|,)\s*close\s*(,|$)/.test(connection) : /(^|,)\s*keep-alive\s*(,|$)/.test(connection);
     if (te !== undefined) {
       // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 is faulty framing; close after this message.
       if (minor === 0x30) this.#keepAlive = false;
@@ -301,7 +308,8 @@ export class ResponseParser {
         case C.Size: {
           const v = hexValue(b);
           if (v >= 0) {
-            if (++this.#sizeDigits > RESPONSE_LIMITS.chunkSizeDigits) throw new ResponseParseError('chunk size', 'body');
+            if (++this.#sizeDigits > RESPONSE_LIMITS.chunkSizeDigits)
+              throw new ResponseParseError('chunk size', 'body');
             this.#remaining = this.#remaining * 16 + v;
             i++;
           } else if (this.#sizeDigits === 0) {
@@ -320,7 +328,8 @@ export class ResponseParser {
         case C.Ext:
           // Chunk extensions are ignored (RFC 9112 §7.1.1), but a bare LF or control byte is not.
           if (b === 0x0d) this.#chunk = C.SizeLf;
-          else if (b === CRLF || (b < 0x20 && b !== 0x09) || b === 0x7f) throw new ResponseParseError('chunk extension', 'body');
+          else if (b === CRLF || (b < 0x20 && b !== 0x09) || b === 0x7f)
+            throw new ResponseParseError('chunk extension', 'body');
           i++;
           break;
         case C.SizeLf:

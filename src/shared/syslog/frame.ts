@@ -66,7 +66,8 @@ export class FrameSplitter {
 
   constructor(opts: FrameSplitterOptions) {
     this.#max = opts.maxFrame ?? MAX_FRAME;
-    if (!Number.isInteger(this.#max) || this.#max < 1) throw new RangeError(`maxFrame must be a positive integer, got ${this.#max}`);
+    if (!Number.isInteger(this.#max) || this.#max < 1)
+      throw new RangeError(`maxFrame must be a positive integer, got ${this.#max}`);
     this.#lines = opts.lines ?? true;
     this.#onFrame = opts.onFrame;
     this.#onError = opts.onError;
@@ -221,7 +222,10 @@ export class FrameSplitter {
  * frames are skipped. Frames before the first framing error are returned with that error; the
  * rest of the body cannot be trusted and is ignored.
  */
-export function splitBody(body: Buffer, maxFrame = MAX_FRAME): { frames: { frame: Buffer; truncated: boolean }[]; error?: FrameError } {
+export function splitBody(
+  body: Buffer,
+  maxFrame = MAX_FRAME,
+): { frames: { frame: Buffer; truncated: boolean }[]; error?: FrameError } {
   const frames: { frame: Buffer; truncated: boolean }[] = [];
   let error: FrameError | undefined;
   const splitter = new FrameSplitter({

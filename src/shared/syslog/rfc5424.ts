@@ -25,7 +25,8 @@ export interface SyslogMessage {
   msg: Buffer;
 }
 
-export type SyslogErrorCode = 'SY_SYSLOG_PRI' | 'SY_SYSLOG_VERSION' | 'SY_SYSLOG_HEADER' | 'SY_SYSLOG_TIMESTAMP' | 'SY_SYSLOG_SD';
+export type SyslogErrorCode =
+  'SY_SYSLOG_PRI' | 'SY_SYSLOG_VERSION' | 'SY_SYSLOG_HEADER' | 'SY_SYSLOG_TIMESTAMP' | 'SY_SYSLOG_SD';
 
 export class SyslogParseError extends Error {
   readonly code: SyslogErrorCode;
@@ -68,14 +69,16 @@ export function parseSyslog(frame: Buffer): SyslogMessage | SyslogParseError {
   else {
     const vEnd = frame.indexOf(SP, c.pos);
     const vText = frame.toString('latin1', c.pos, vEnd === -1 ? frame.length : vEnd);
-    if (!/^[1-9][0-9]{0,2}$/.test(vText)) return new SyslogParseError('SY_SYSLOG_VERSION', `bad VERSION "${clip(vText)}"`);
+    if (!/^[1-9][0-9]{0,2}$/.test(vText))
+      return new SyslogParseError('SY_SYSLOG_VERSION', `bad VERSION "${clip(vText)}"`);
     if (vText !== '1') return new SyslogParseError('SY_SYSLOG_VERSION', `unsupported VERSION ${vText}, expected 1`);
     return new SyslogParseError('SY_SYSLOG_HEADER', 'header ends after VERSION');
   }
 
   const ts = readField(frame, c, 'TIMESTAMP', 64);
   if (ts instanceof SyslogParseError) return new SyslogParseError('SY_SYSLOG_TIMESTAMP', ts.message);
-  if (ts !== '' && !validTimestamp(ts)) return new SyslogParseError('SY_SYSLOG_TIMESTAMP', `bad TIMESTAMP "${clip(ts)}"`);
+  if (ts !== '' && !validTimestamp(ts))
+    return new SyslogParseError('SY_SYSLOG_TIMESTAMP', `bad TIMESTAMP "${clip(ts)}"`);
   const hostname = readField(frame, c, 'HOSTNAME', HEADER_LIMITS.hostname);
   if (hostname instanceof SyslogParseError) return hostname;
   const appName = readField(frame, c, 'APP-NAME', HEADER_LIMITS.appName);
@@ -101,7 +104,8 @@ export function parseSyslog(frame: Buffer): SyslogMessage | SyslogParseError {
     return m;
   }
   if (c.pos < frame.length) {
-    if (frame[c.pos] !== SP) return new SyslogParseError('SY_SYSLOG_SD', `STRUCTURED-DATA not followed by SP at byte ${c.pos}`);
+    if (frame[c.pos] !== SP)
+      return new SyslogParseError('SY_SYSLOG_SD', `STRUCTURED-DATA not followed by SP at byte ${c.pos}`);
     c.pos++;
   }
   m.msg = readMsg(frame, c.pos);
@@ -118,10 +122,12 @@ function readPri(frame: Buffer, c: Cursor): number | SyslogParseError {
   for (; i < frame.length && i <= 4; i++) {
     const b = frame[i]!;
     if (b === GT) break;
-    if (b < 0x30 || b > 0x39 || (i === 2 && frame[1] === 0x30)) return new SyslogParseError('SY_SYSLOG_PRI', `bad PRI "<${clip(frame.toString('latin1', 1, i + 1))}"`);
+    if (b < 0x30 || b > 0x39 || (i === 2 && frame[1] === 0x30))
+      return new SyslogParseError('SY_SYSLOG_PRI', `bad PRI "<${clip(frame.toString('latin1', 1, i + 1))}"`);
     pri = pri * 10 + (b - 0x30);
   }
-  if (frame[i] !== GT || i > 4) return new SyslogParseError('SY_SYSLOG_PRI', 'PRI is not closed by ">" within 3 digits');
+  if (frame[i] !== GT || i > 4)
+    return new SyslogParseError('SY_SYSLOG_PRI', 'PRI is not closed by ">" within 3 digits');
   if (i === 1) return new SyslogParseError('SY_SYSLOG_PRI', 'empty PRI');
   if (pri > 191) return new SyslogParseError('SY_SYSLOG_PRI', `PRI ${pri} out of range 0-191`);
   c.pos = i + 1;
@@ -133,7 +139,8 @@ function readField(frame: Buffer, c: Cursor, name: string, max: number, last = f
   const start = c.pos;
   let i = start;
   while (i < frame.length && frame[i] !== SP) {
-    if (!isPrint(frame[i]!)) return new SyslogParseError('SY_SYSLOG_HEADER', `${name} has a byte outside PRINTUSASCII at ${i}`);
+    if (!isPrint(frame[i]!))
+      return new SyslogParseError('SY_SYSLOG_HEADER', `${name} has a byte outside PRINTUSASCII at ${i}`);
     if (i - start >= max) return new SyslogParseError('SY_SYSLOG_HEADER', `${name} longer than ${max} characters`);
     i++;
   }
@@ -155,7 +162,8 @@ function readSd(frame: Buffer, c: Cursor): SdElement[] | SyslogParseError {
       c.pos++;
       const name = readSdName(frame, c, 'PARAM-NAME');
       if (name instanceof SyslogParseError) return name;
-      if (frame[c.pos] !== EQ || frame[c.pos + 1] !== QUOTE) return sdError(`expected ="…" after PARAM-NAME at byte ${c.pos}`);
+      if (frame[c.pos] !== EQ || frame[c.pos + 1] !== QUOTE)
+        return sdError(`expected ="…" after PARAM-NAME at byte ${c.pos}`);
       c.pos += 2;
       const value = readParamValue(frame, c);
       if (value instanceof SyslogParseError) return value;
@@ -198,7 +206,7 @@ function readParamValue(frame: Buffer, c: Cursor): string | SyslogParseError {
       return value;
     }
   }
-  return sdError('PARAM-VALUE not closed by \'"\'');
+  return sdError("PARAM-VALUE not closed by '\"'");
 }
 
 function readMsg(frame: Buffer, pos: number): Buffer {

@@ -28,7 +28,12 @@ export class MemoryDrainStore implements DrainStore {
     const rec: DrainRecord = { id, channel, token: `d.${randomUUID()}`, url, createdAt: new Date().toISOString() };
     // A new drain starts with the lines that arrive after it (as a consumer group created at `$`).
     const last = await this.#log.history(channel, 1);
-    this.#drains.set(key(channel, id), { rec, acked: last[0]?.seq ?? 0, counters: { ...EMPTY_COUNTERS }, lease: undefined });
+    this.#drains.set(key(channel, id), {
+      rec,
+      acked: last[0]?.seq ?? 0,
+      counters: { ...EMPTY_COUNTERS },
+      lease: undefined,
+    });
     return { ...rec };
   }
 

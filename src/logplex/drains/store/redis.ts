@@ -9,7 +9,16 @@
 import { randomUUID } from 'node:crypto';
 import type { RedisClient } from '../../../shared/redis';
 import { applyDelta } from './memory';
-import type { DrainCounters, DrainCursor, DrainError, DrainLine, DrainRecord, DrainStatus, DrainStore, StatusDelta } from './index';
+import type {
+  DrainCounters,
+  DrainCursor,
+  DrainError,
+  DrainLine,
+  DrainRecord,
+  DrainStatus,
+  DrainStore,
+  StatusDelta,
+} from './index';
 import { EMPTY_COUNTERS } from './index';
 
 // KEYS: drains hash, log stream. ARGV: id, JSON record, url, group. 0 = duplicate url.
@@ -143,8 +152,15 @@ export class RedisDrainStore implements DrainStore {
   }
 
   cursor(drain: DrainRecord): DrainCursor {
-    const reopen = (): Promise<number> => this.#s.sydrainReopen(this.#drains(drain.channel), this.#log(drain.channel), drain.id, group(drain.id));
-    return new GroupCursor(this.#redis, this.#log(drain.channel), group(drain.id), this.#d(drain.channel, drain.id, 'status'), reopen);
+    const reopen = (): Promise<number> =>
+      this.#s.sydrainReopen(this.#drains(drain.channel), this.#log(drain.channel), drain.id, group(drain.id));
+    return new GroupCursor(
+      this.#redis,
+      this.#log(drain.channel),
+      group(drain.id),
+      this.#d(drain.channel, drain.id, 'status'),
+      reopen,
+    );
   }
 
   async record(channel: number, id: number, delta: StatusDelta): Promise<void> {
@@ -155,13 +171,15 @@ export class RedisDrainStore implements DrainStore {
 
   async status(channel: number, id: number): Promise<DrainStatus> {
     const log = this.#log(channel);
-    const [status, owner, groups, last] = ((await this.#redis
-      .pipeline()
-      .hgetall(this.#d(channel, id, 'status'))
-      .get(this.#d(channel, id, 'owner'))
-      .xinfo('GROUPS', log)
-      .xrevrange(log, '+', '-', 'COUNT', 1)
-      .exec()) ?? []).map(([, v]) => v) as [Record<string, string>, string | null, unknown[][] | undefined, Entry[] | undefined];
+    const [status, owner, groups, last] = (
+      (await this.#redis
+        .pipeline()
+        .hgetall(this.#d(channel, id, 'status'))
+        .get(this.#d(channel, id, 'owner'))
+        .xinfo('GROUPS', log)
+        .xrevrange(log, '+', '-', 'COUNT', 1)
+        .exec()) ?? []
+    ).map(([, v]) => v) as [Record<string, string>, string | null, unknown[][] | undefined, Entry[] | undefined];
     const counters: DrainCounters = { ...EMPTY_COUNTERS };
     applyDelta(counters, {
       delivered: Number(status?.delivered ?? 0),
@@ -176,7 +194,10 @@ export class RedisDrainStore implements DrainStore {
     let backlog = 0;
     if (g) {
       const pending = Number(g.pending ?? 0);
-      const lag = typeof g.lag === 'number' ? g.lag : Math.max(0, (last?.[0] ? seqOf(last[0][0]) : 0) - seqOf(String(g['last-delivered-id'] ?? '0-0')));
+      const lag =
+        typeof g.lag === 'number'
+          ? g.lag
+          : Math.max(0, (last?.[0] ? seqOf(last[0][0]) : 0) - seqOf(String(g['last-delivered-id'] ?? '0-0')));
       backlog = pending + lag;
     }
     return { ...counters, backlog, owner: owner ?? null };
@@ -210,7 +231,9 @@ class GroupCursor implements DrainCursor {
 
   async #groupInfo(): Promise<Record<string, unknown>> {
     const find = async (): Promise<Record<string, unknown> | undefined> =>
-      ((await this.redis.xinfo('GROUPS', this.key).catch(() => [])) as unknown[][]).map(fieldsOf).find((f) => f.name === this.group);
+      ((await this.redis.xinfo('GROUPS', this.key).catch(() => [])) as unknown[][])
+        .map(fieldsOf)
+        .find((f) => f.name === this.group);
     const found = await find();
     if (found) return found;
     // The log was deleted and recreated under us: start again at its end. (A deleted drain gets
@@ -234,9 +257,17 @@ class GroupCursor implements DrainCursor {
   async #read(max: number, from: string): Promise<{ lines: DrainLine[]; lastId: string | undefined }> {
     // As Buffers (ioredis has no typed xreadgroupBuffer): it would otherwise decode every field
     // of every entry into a string.
-    const res = (await this.redis.callBuffer('XREADGROUP', 'GROUP', this.group, CONSUMER, 'COUNT', max, 'STREAMS', this.key, from)) as
-      | [Buffer, BufferEntry[]][]
-      | null;
+    const res = (await this.redis.callBuffer(
+      'XREADGROUP',
+      'GROUP',
+      this.group,
+      CONSUMER,
+      'COUNT',
+      max,
+      'STREAMS',
+      this.key,
+      from,
+    )) as [Buffer, BufferEntry[]][] | null;
     const entries = res?.[0]?.[1] ?? [];
     const lines: DrainLine[] = [];
     const gone: string[] = [];
@@ -287,11 +318,21 @@ function drainLine(id: Buffer, f: Buffer[]): DrainLine {
     if (k.length !== 1) continue;
     const v = f[i + 1]!;
     switch (k[0]) {
-      case 0x74: t = v.toString(); break; // t
-      case 0x70: p = digitsOf(v, v.length); break; // p
-      case 0x73: s = v.toString(); break; // s
-      case 0x64: d = v.toString(); break; // d
-      case 0x6d: m = v; break; // m
+      case 0x74:
+        t = v.toString();
+        break; // t
+      case 0x70:
+        p = digitsOf(v, v.length);
+        break; // p
+      case 0x73:
+        s = v.toString();
+        break; // s
+      case 0x64:
+        d = v.toString();
+        break; // d
+      case 0x6d:
+        m = v;
+        break; // m
     }
   }
   const dash = id.indexOf(0x2d);
