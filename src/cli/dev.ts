@@ -16,7 +16,7 @@ import { createRegistry } from '../shared/metrics';
 import { stopOnSignals } from '../shared/ops-http';
 import { control, type Endpoint } from './platform/api';
 import { LogplexAccessLog } from './platform/router-log-sink';
-import { channelHook } from './platform/wiring';
+import { channelDeleteHook, channelHook } from './platform/wiring';
 
 export const DEMO_APP = 'hello';
 const DEMO_DYNOS = ['web.1', 'web.2'];
@@ -65,6 +65,7 @@ export async function run(argv: string[]): Promise<number> {
       apiToken: undefined,
       log: log.child({ svc: 'router' }),
       onAppCreated: channelHook(lpEp),
+      onAppDeleted: channelDeleteHook(lpEp),
       accessLog: sink,
       registry,
     });

@@ -11,7 +11,7 @@ import { createRegistry } from '../shared/metrics';
 import { runClustered } from '../router/cluster';
 import { LogplexAccessLog } from './platform/router-log-sink';
 import { nodeConfig } from './platform/node-config';
-import { channelHook } from './platform/wiring';
+import { channelDeleteHook, channelHook } from './platform/wiring';
 
 export async function run(argv: string[]): Promise<number> {
   const config = nodeConfig('router', argv);
@@ -44,6 +44,7 @@ export async function run(argv: string[]): Promise<number> {
         log,
         registry,
         ...(lpUrl ? { onAppCreated: channelHook({ url: lpUrl, token: apiToken }) } : {}),
+        ...(lpUrl ? { onAppDeleted: channelDeleteHook({ url: lpUrl, token: apiToken }) } : {}),
         ...(sink ? { accessLog: sink } : {}),
       });
     } catch (err) {

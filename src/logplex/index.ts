@@ -12,6 +12,7 @@ import { Acceptor } from './accept';
 import { channelRoutes } from './api/channels';
 import { SessionRegistry } from './api/sessions';
 import { httpIngestRoutes } from './ingest/http';
+import { otlpIngestRoutes } from './ingest/otlp';
 import { startSyslog, type SyslogIngest } from './ingest/syslog';
 import { createLogplexMetrics, type LogplexMetrics } from './metrics';
 import { startDrains, type DrainOptions, type Drains } from './drains/node';
@@ -115,6 +116,7 @@ export async function startLogplex(opts: LogplexOptions): Promise<LogplexNode> {
     drains.routes,
     sessions.routes(),
     httpIngestRoutes({ acceptor, tokens, metrics }),
+    otlpIngestRoutes({ acceptor, tokens, metrics }),
     ...(opts.routes ?? []).map((make) => make(ctx)),
   ];
   const upgrades: UpgradeHandler[] = [sessions.upgrade()];

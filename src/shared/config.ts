@@ -94,6 +94,25 @@ export const SETTINGS = {
     max: 1_000_000,
     help: 'lines buffered per tail session before L11',
   },
+  LOGPLEX_MAX_DRAINS_PER_CHANNEL: {
+    kind: 'int',
+    def: 5,
+    min: 1,
+    max: 1000,
+    help: 'drains per channel; one more is refused with 422 (Heroku allows 5)',
+  },
+  LOGPLEX_DRAIN_CA_FILE: {
+    kind: 'string',
+    def: undefined,
+    pattern: /^[^\0]{1,4096}$/,
+    rule: 'a file path',
+    help: 'PEM file of extra CAs trusted for TLS drains (the system roots stay trusted)',
+  },
+  LOGPLEX_DRAIN_BATCH_LINES: { kind: 'int', def: 500, min: 1, max: 10_000, help: 'lines per drain delivery' },
+  LOGPLEX_DRAIN_CONNECT_TIMEOUT_MS: ms(5_000, 'connect (and TLS handshake) timeout to a drain receiver'),
+  LOGPLEX_DRAIN_RESPONSE_TIMEOUT_MS: ms(30_000, 'HTTP drains: request sent to answer; syslog drains: one write'),
+  LOGPLEX_DRAIN_BACKOFF_BASE_MS: ms(100, 'first retry delay of a failing drain (full jitter, doubling)'),
+  LOGPLEX_DRAIN_BACKOFF_CAP_MS: ms(30_000, 'longest retry delay of a failing drain'),
   LOG_LEVEL: { kind: 'enum', def: 'info', values: ['debug', 'info', 'warn', 'error'], help: 'our own stdout logs' },
 } as const satisfies Record<string, Spec>;
 

@@ -1,7 +1,11 @@
 // Drains on a Logplex node (DESIGN §4): the drain store that matches the log store, the API
 // routes, and the scheduler that delivers this node's share of the drains. startLogplex
 // calls startDrains once and closes it (flush, release leases) before the store goes.
+import { readFileSync } from 'node:fs';
+import { ConfigError, type Config } from '../../shared/config';
 import { drainRoutes, drainView } from '../api/drains';
+import { fullJitter, type BackoffPolicy } from './backoff';
+import type { TransportOptions } from './transport';
 import type { LogplexContext } from '../index';
 import type { NewLine } from '../lines';
 import type { RouteModule } from '../server';
@@ -14,8 +18,35 @@ import { RedisDrainStore } from './store/redis';
 
 /** Scheduler knobs a caller (tests, the bench) may set; the rest comes from the context. */
 export type DrainOptions = Partial<
-  Pick<SchedulerOptions, 'node' | 'leaseMs' | 'tickMs' | 'perTick' | 'pollMs' | 'transport' | 'backoff'>
+  Pick<SchedulerOptions, 'node' | 'leaseMs' | 'tickMs' | 'perTick' | 'pollMs' | 'transport' | 'backoff' | 'batchLines'>
 >;
+
+/** The drain settings of config.ts as scheduler options; an unreadable CA file stops start-up. */
+export function drainSettings(config: Config): {
+  transport: TransportOptions;
+  backoff: BackoffPolicy;
+  batchLines: number;
+} {
+  const file = config.LOGPLEX_DRAIN_CA_FILE;
+  let ca: Buffer | undefined;
+  if (file) {
+    try {
+      ca = readFileSync(file);
+    } catch (err) {
+      const why = (err as { code?: string }).code ?? 'unreadable';
+      throw new ConfigError('LOGPLEX_DRAIN_CA_FILE', file, `a readable PEM file (${why})`);
+    }
+  }
+  return {
+    transport: {
+      connectTimeoutMs: config.LOGPLEX_DRAIN_CONNECT_TIMEOUT_MS,
+      responseTimeoutMs: config.LOGPLEX_DRAIN_RESPONSE_TIMEOUT_MS,
+      ...(ca ? { ca } : {}),
+    },
+    backoff: fullJitter({ baseMs: config.LOGPLEX_DRAIN_BACKOFF_BASE_MS, capMs: config.LOGPLEX_DRAIN_BACKOFF_CAP_MS }),
+    batchLines: config.LOGPLEX_DRAIN_BATCH_LINES,
+  };
+}
 
 export interface Drains {
   store: DrainStore;
@@ -36,8 +67,12 @@ export function startDrains(ctx: LogplexContext, opts: DrainOptions & { prefix: 
       () => undefined,
     );
   };
+  const settings = drainSettings(ctx.config);
+  const transport: TransportOptions = { ...settings.transport, ...opts.transport };
   const scheduler = new DrainScheduler({
+    ...settings,
     ...opts,
+    transport,
     store,
     log: ctx.log.child({ part: 'drains' }),
     metrics: createDrainMetrics(ctx.registry),
@@ -48,7 +83,14 @@ export function startDrains(ctx: LogplexContext, opts: DrainOptions & { prefix: 
   return {
     store,
     scheduler,
-    routes: drainRoutes({ store: log, drains: store, apiToken: ctx.apiToken, onCreate: () => scheduler.kick() }),
+    routes: drainRoutes({
+      store: log,
+      drains: store,
+      apiToken: ctx.apiToken,
+      maxDrains: ctx.config.LOGPLEX_MAX_DRAINS_PER_CHANNEL,
+      transport,
+      onCreate: () => scheduler.kick(),
+    }),
     drainsOf: async (channel) => (await store.list(channel)).map(drainView),
     close: () => scheduler.stop(),
   };

@@ -8,7 +8,8 @@ import { errorFields } from '../../shared/log';
 import type { NewLine } from '../lines';
 import type { BackoffPolicy } from './backoff';
 import { fullJitter } from './backoff';
-import { createTransport } from './index';
+import { keepLine } from './filter';
+import { createTransport, targetOf } from './index';
 import type { DrainMetrics } from './metrics';
 import { DrainRunner } from './runner';
 import type { DrainRecord, DrainStore } from './store/index';
@@ -27,6 +28,8 @@ export interface SchedulerOptions {
   pollMs?: number;
   transport?: Partial<TransportOptions>;
   backoff?: BackoffPolicy;
+  /** Lines per batch (LOGPLEX_DRAIN_BATCH_LINES). */
+  batchLines?: number;
   /** Appends in-band L13/L14 lines to a channel. */
   report?: (channel: number, line: NewLine) => void;
   /** Calls `wake` when lines arrive on `channel` (any node); returns the unsubscribe function. */
@@ -38,7 +41,7 @@ export const DRAIN_DEFAULTS = { leaseMs: 10_000, tickMs: 2_000, perTick: 100, po
 export class DrainScheduler {
   readonly node: string;
   #o: SchedulerOptions & { leaseMs: number; tickMs: number; perTick: number; pollMs: number };
-  #runners = new Map<string, { runner: DrainRunner; unwatch: () => void }>();
+  #runners = new Map<string, { runner: DrainRunner; unwatch: () => void; drain: DrainRecord }>();
   #cursor = '0';
   #timer: NodeJS.Timeout | undefined;
   #ticking: Promise<void> | undefined;
@@ -103,9 +106,14 @@ export class DrainScheduler {
     for (const [k, r] of this.#runners) {
       const [channel, id] = k.split(':').map(Number) as [number, number];
       const exists = await this.#o.store.get(channel, id);
-      if (exists && (await this.#o.store.acquire(channel, id, this.node, this.#o.leaseMs))) continue;
+      // A changed record (secret rotated) restarts its runner: the lease is kept, the next tick resumes.
+      const changed = exists && !sameRecord(exists, r.drain);
+      if (exists && !changed && (await this.#o.store.acquire(channel, id, this.node, this.#o.leaseMs))) continue;
       this.#runners.delete(k);
-      this.#o.log.info('drain released', { drain: id, reason: exists ? 'lease lost' : 'deleted' });
+      this.#o.log.info('drain released', {
+        drain: id,
+        reason: changed ? 'changed' : exists ? 'lease lost' : 'deleted',
+      });
       r.unwatch();
       await r.runner.stop();
       this.#o.metrics?.forget(id);
@@ -113,10 +121,8 @@ export class DrainScheduler {
   }
 
   #startRunner(d: DrainRecord): void {
-    const transport = createTransport(
-      { url: new URL(d.url), token: d.token },
-      { ...DEFAULT_TRANSPORT_OPTIONS, ...this.#o.transport },
-    );
+    const transport = createTransport(targetOf(d), { ...DEFAULT_TRANSPORT_OPTIONS, ...this.#o.transport });
+    const keep = keepLine(d.filter);
     const report = this.#o.report;
     const runner = new DrainRunner({
       drain: d,
@@ -125,11 +131,13 @@ export class DrainScheduler {
       backoff: this.#o.backoff ?? fullJitter(),
       log: this.#o.log,
       pollMs: this.#o.pollMs,
+      ...(this.#o.batchLines ? { batchLines: this.#o.batchLines } : {}),
+      ...(keep ? { keep } : {}),
       ...(this.#o.metrics ? { metrics: this.#o.metrics } : {}),
       ...(report ? { report: (line: NewLine) => report(d.channel, line) } : {}),
     });
     const unwatch = this.#o.watch?.(d.channel, () => runner.wake()) ?? ((): void => undefined);
-    this.#runners.set(key(d), { runner, unwatch });
+    this.#runners.set(key(d), { runner, unwatch, drain: d });
     this.#o.log.info('drain acquired', { drain: d.id, channel: d.channel, node: this.node });
     runner.start();
   }
@@ -152,3 +160,9 @@ export class DrainScheduler {
 }
 
 const key = (d: DrainRecord): string => `${d.channel}:${d.id}`;
+
+const sameRecord = (a: DrainRecord, b: DrainRecord): boolean =>
+  a.url === b.url &&
+  a.secret === b.secret &&
+  JSON.stringify(a.headers) === JSON.stringify(b.headers) &&
+  JSON.stringify(a.filter) === JSON.stringify(b.filter);

@@ -33,6 +33,13 @@ export const IDLE_INSPECTOR: RouteInspector = { inFlight: () => 0 };
 /** Creates the app's Logplex channel (wired by the composition root); the result is stored on the app. */
 export type OnAppCreated = (app: string) => Promise<{ channel: string; router_token: string } | void>;
 
+/**
+ * Removes the app's Logplex channel, its drains and their runners on every node (wired by the
+ * composition root). Throws when Logplex could not be told: the app is then kept, and the
+ * DELETE can be sent again.
+ */
+export type OnAppDeleted = (app: string, channel: string) => Promise<void>;
+
 export interface AdminApiOptions {
   store: RouteStore;
   table: () => RouteTable;
@@ -40,6 +47,7 @@ export interface AdminApiOptions {
   maxInFlightPerDyno: number;
   inspector: RouteInspector;
   onAppCreated?: OnAppCreated;
+  onAppDeleted?: OnAppDeleted;
   log: Logger;
 }
 
@@ -135,7 +143,18 @@ export function adminRoutes(o: AdminApiOptions, onRoute: (req: IncomingMessage, 
   });
 
   add('DELETE', '/v1/apps/:app', async (_req, res, p) => {
-    if (!(await o.store.deleteApp(v.appName(p.app!)))) throw new ApiError('not_found', `no app ${p.app}`);
+    const name = v.appName(p.app!);
+    const app = o.onAppDeleted ? await o.store.loadApp(name) : undefined;
+    if (app?.channel) {
+      // The channel goes first: an app whose channel could not be removed stays, so the DELETE can be retried.
+      try {
+        await o.onAppDeleted!(name, app.channel);
+      } catch (err) {
+        o.log.warn('channel deletion failed; the app is kept', { app: name, ...errorFields(err) });
+        throw new ApiError('unavailable', `could not delete the Logplex channel of ${name}; retry`);
+      }
+    }
+    if (!(await o.store.deleteApp(name))) throw new ApiError('not_found', `no app ${p.app}`);
     sendJson(res, 204, undefined);
   });
 

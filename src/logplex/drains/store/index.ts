@@ -5,7 +5,7 @@
 import type { LogLine } from '../../lines';
 import type { LogStore } from '../../store/index';
 
-export interface DrainRecord {
+export interface DrainRecord extends DrainExtras {
   id: number;
   channel: number;
   /** `d.` + UUID. */
@@ -13,6 +13,25 @@ export interface DrainRecord {
   url: string;
   /** ISO 8601. */
   createdAt: string;
+}
+
+/** Which lines a drain takes (design.md §Drains); a missing list takes every value. */
+export interface DrainFilter {
+  /** Token names: `app`, `heroku`. */
+  sources?: string[];
+  /** Process types: `web` takes `web.1` and `web.2`; `router` takes `router`. */
+  processes?: string[];
+}
+
+/** What an operator may set on a drain besides its URL, kept in its record. */
+export interface DrainExtras {
+  /** HMAC key of the signature of HTTP and OTLP deliveries (../sign.ts). */
+  secret?: string;
+  /** Extra request headers of HTTP and OTLP deliveries. */
+  headers?: Record<string, string>;
+  filter?: DrainFilter;
+  /** The channel's name when the drain was made (the app), for OTLP resources. */
+  app?: string;
 }
 
 export interface DrainError {
@@ -73,7 +92,9 @@ export interface DrainCursor {
 
 export interface DrainStore {
   /** A new drain, or 'conflict' when the channel already drains to `url`. */
-  create(channel: number, url: string): Promise<DrainRecord | 'conflict'>;
+  create(channel: number, url: string, extras?: DrainExtras): Promise<DrainRecord | 'conflict'>;
+  /** Replaces the extras named in `patch` (a rotated secret); undefined when the drain is gone. */
+  update(channel: number, id: number, patch: DrainExtras): Promise<DrainRecord | undefined>;
   list(channel: number): Promise<DrainRecord[]>;
   get(channel: number, id: number): Promise<DrainRecord | undefined>;
   remove(channel: number, id: number): Promise<boolean>;

@@ -3,7 +3,16 @@
 // schedulers in one process still deliver each drain once at a time).
 import { randomUUID } from 'node:crypto';
 import type { LogLine } from '../../lines';
-import type { DrainCounters, DrainCursor, DrainRecord, DrainStatus, DrainStore, LogSource, StatusDelta } from './index';
+import type {
+  DrainCounters,
+  DrainCursor,
+  DrainExtras,
+  DrainRecord,
+  DrainStatus,
+  DrainStore,
+  LogSource,
+  StatusDelta,
+} from './index';
 import { EMPTY_COUNTERS } from './index';
 
 interface DrainState {
@@ -22,10 +31,17 @@ export class MemoryDrainStore implements DrainStore {
     this.#log = log;
   }
 
-  async create(channel: number, url: string): Promise<DrainRecord | 'conflict'> {
+  async create(channel: number, url: string, extras: DrainExtras = {}): Promise<DrainRecord | 'conflict'> {
     for (const s of this.#drains.values()) if (s.rec.channel === channel && s.rec.url === url) return 'conflict';
     const id = await this.#log.nextId();
-    const rec: DrainRecord = { id, channel, token: `d.${randomUUID()}`, url, createdAt: new Date().toISOString() };
+    const rec: DrainRecord = {
+      ...extras,
+      id,
+      channel,
+      token: `d.${randomUUID()}`,
+      url,
+      createdAt: new Date().toISOString(),
+    };
     // A new drain starts with the lines that arrive after it (as a consumer group created at `$`).
     const last = await this.#log.history(channel, 1);
     this.#drains.set(key(channel, id), {
@@ -57,6 +73,13 @@ export class MemoryDrainStore implements DrainStore {
       if (await this.#log.getChannel(c)) continue;
       for (const [k, s] of this.#drains) if (s.rec.channel === c) this.#drains.delete(k);
     }
+  }
+
+  async update(channel: number, id: number, patch: DrainExtras): Promise<DrainRecord | undefined> {
+    const s = this.#drains.get(key(channel, id));
+    if (!s) return undefined;
+    s.rec = { ...s.rec, ...patch };
+    return { ...s.rec };
   }
 
   async remove(channel: number, id: number): Promise<boolean> {

@@ -13,6 +13,7 @@ import type {
   DrainCounters,
   DrainCursor,
   DrainError,
+  DrainExtras,
   DrainLine,
   DrainRecord,
   DrainStatus,
@@ -46,6 +47,12 @@ if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
 pcall(redis.call, 'XGROUP', 'CREATE', KEYS[2], ARGV[2], '$', 'MKSTREAM')
 return 1
 `;
+// KEYS: drains hash. ARGV: id, JSON record. Replaces a record that still exists (never revives one).
+const UPDATE_LUA = `
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+`;
 const RELEASE_LUA = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -56,6 +63,7 @@ interface Scripted {
   sydrainAcquire(k: string, node: string, ttl: number): Promise<number>;
   sydrainRelease(k: string, node: string): Promise<number>;
   sydrainReopen(k1: string, k2: string, id: number, group: string): Promise<number>;
+  sydrainUpdate(k: string, id: number, json: string): Promise<number>;
 }
 
 type Entry = [id: string, fields: string[] | null];
@@ -75,6 +83,7 @@ export class RedisDrainStore implements DrainStore {
     redis.defineCommand('sydrainAcquire', { numberOfKeys: 1, lua: ACQUIRE_LUA });
     redis.defineCommand('sydrainRelease', { numberOfKeys: 1, lua: RELEASE_LUA });
     redis.defineCommand('sydrainReopen', { numberOfKeys: 2, lua: REOPEN_LUA });
+    redis.defineCommand('sydrainUpdate', { numberOfKeys: 1, lua: UPDATE_LUA });
   }
 
   get #s(): Scripted {
@@ -93,10 +102,17 @@ export class RedisDrainStore implements DrainStore {
     return `${this.#prefix}drains`;
   }
 
-  async create(channel: number, url: string): Promise<DrainRecord | 'conflict'> {
+  async create(channel: number, url: string, extras: DrainExtras = {}): Promise<DrainRecord | 'conflict'> {
     const id = await this.#redis.incr(`${this.#prefix}channels:next-id`);
-    const rec: DrainRecord = { id, channel, token: `d.${randomUUID()}`, url, createdAt: new Date().toISOString() };
-    const json = JSON.stringify({ token: rec.token, url, created_at: rec.createdAt });
+    const rec: DrainRecord = {
+      ...extras,
+      id,
+      channel,
+      token: `d.${randomUUID()}`,
+      url,
+      createdAt: new Date().toISOString(),
+    };
+    const json = recordJson(rec);
     const ok = await this.#s.sydrainCreate(this.#drains(channel), this.#log(channel), id, json, url, group(id));
     if (!ok) return 'conflict';
     await this.#redis.sadd(this.#index(), `${channel}:${id}`);
@@ -113,6 +129,13 @@ export class RedisDrainStore implements DrainStore {
   async get(channel: number, id: number): Promise<DrainRecord | undefined> {
     const json = await this.#redis.hget(this.#drains(channel), String(id));
     return json === null ? undefined : parseRecord(channel, id, json);
+  }
+
+  async update(channel: number, id: number, patch: DrainExtras): Promise<DrainRecord | undefined> {
+    const cur = await this.get(channel, id);
+    if (!cur) return undefined;
+    const rec = { ...cur, ...patch };
+    return (await this.#s.sydrainUpdate(this.#drains(channel), id, recordJson(rec))) ? rec : undefined;
   }
 
   async remove(channel: number, id: number): Promise<boolean> {
@@ -352,9 +375,20 @@ function digitsOf(b: Buffer, end: number): number {
 
 const group = (id: number): string => `drain:${id}`;
 
+/** The stored JSON of a record (`url` is read by CREATE_LUA); extras only when set. */
+function recordJson(r: DrainRecord): string {
+  const { secret, headers, filter, app } = r;
+  return JSON.stringify({ token: r.token, url: r.url, created_at: r.createdAt, secret, headers, filter, app });
+}
+
 function parseRecord(channel: number, id: number, json: string): DrainRecord {
-  const v = JSON.parse(json) as { token: string; url: string; created_at: string };
-  return { id, channel, token: v.token, url: v.url, createdAt: v.created_at };
+  const v = JSON.parse(json) as { token: string; url: string; created_at: string } & DrainExtras;
+  const rec: DrainRecord = { id, channel, token: v.token, url: v.url, createdAt: v.created_at };
+  if (v.secret) rec.secret = v.secret;
+  if (v.headers) rec.headers = v.headers;
+  if (v.filter) rec.filter = v.filter;
+  if (v.app) rec.app = v.app;
+  return rec;
 }
 
 function fieldsOf(flat: unknown[]): Record<string, unknown> {
