@@ -182,6 +182,9 @@ function plain(v: AnyValue | undefined, depth: number): unknown {
   if (v.kvlistValue)
     return Object.fromEntries((v.kvlistValue.values ?? []).map((kv) => [kv.key ?? '', plain(kv.value, depth + 1)]));
   if (v.bytesValue !== undefined) return v.bytesValue;
-  const s = scalar(v);
-  return s;
+  if (v.intValue !== undefined) {
+    const n = Number(v.intValue);
+    return Number.isSafeInteger(n) ? n : v.intValue;
+  }
+  return scalar(v);
 }
