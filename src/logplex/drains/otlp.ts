@@ -70,6 +70,13 @@ export const OTLP_DRAIN: DrainKind = {
     if (u.searchParams.has('format') && !formatOf(u)) return 'format must be protobuf or json';
     return undefined;
   },
-  canonical: (u) => u.href,
+  // The host lower-cased (an `otlp+http:` URL's host is opaque to WHATWG parsing), the default
+  // path and the default format written out or left out the same way for every spelling.
+  canonical(u: URL): string {
+    const user = u.username || u.password ? `${u.username}${u.password ? ':' + u.password : ''}@` : '';
+    const path = u.pathname && u.pathname !== '/' ? u.pathname : OTLP_LOGS_PATH;
+    const query = formatOf(u) === 'json' ? '?format=json' : '';
+    return `${u.protocol}//${user}${u.host.toLowerCase()}${path}${query}`;
+  },
   create: (t, o) => new OtlpTransport(t, o),
 };
