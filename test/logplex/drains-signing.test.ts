@@ -2,7 +2,13 @@
 // under the drain's secret, shown once at creation and rotatable; a tampered body, another
 // secret or an old timestamp fail to verify. POST …/drains/:drain/test sends one line now and
 // answers with what the receiver said.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import t from 'tap';
+import { request } from 'undici';
 import { signature, signedHeaders, verifySignature } from '../../src/logplex/drains/sign';
 import { splitFrames } from '../fixtures/drains';
 import { sendLines, startNode } from '../fixtures/logplex';
@@ -121,3 +127,66 @@ t.test('the test endpoint sends one line now and answers with what the receiver 
   const status = await node.api('GET', `/v2/channels/${ch.id}/drains/${made.body.id}`);
   t.equal(status.body.status.delivered, 0, 'test lines are not counted as deliveries');
 });
+
+/** The fenced code block of `file` whose first line starts with `marker`. */
+function codeBlock(file: string, marker: string): string {
+  const text = readFileSync(join(__dirname, '..', '..', '..', file), 'utf8');
+  const start = text.indexOf('```js\n' + marker);
+  if (start < 0) throw new Error(`no \`\`\`js block starting with ${marker} in ${file}`);
+  const from = start + '```js\n'.length;
+  return text.slice(from, text.indexOf('```', from));
+}
+
+t.test("the docs' verify function accepts a delivery and refuses a tampered one", async (t) => {
+  const code = codeBlock('docs/operations.md', "const { createHmac, timingSafeEqual } = require('node:crypto');");
+  t.ok(code.split('\n').filter(Boolean).length <= 10, 'ten lines at most');
+  const verifyDrain = new Function('require', `${code}\nreturn verifyDrain;`)(require) as (
+    secret: string,
+    headers: Record<string, string>,
+    body: Buffer,
+  ) => boolean;
+  const body = Buffer.from('a batch');
+  const headers = signedHeaders('ds.k', body);
+  t.ok(verifyDrain('ds.k', headers, body));
+  t.notOk(verifyDrain('ds.k', headers, Buffer.from('a batcH')), 'a tampered body fails');
+  t.notOk(verifyDrain('ds.other', headers, body));
+});
+
+t.test("the README's receiver prints signed deliveries and refuses forged ones", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sy-receiver-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'receiver.js'), codeBlock('README.md', '// receiver.js'));
+  const port = await freePort();
+  const node = await startNode(t, { store: 'memory' });
+  const ch = await node.channel(['app']);
+  const made = await node.api('POST', `/v2/channels/${ch.id}/drains`, { url: `http://127.0.0.1:${port}/` });
+  const child = spawn(process.execPath, [join(dir, 'receiver.js')], {
+    env: { ...process.env, DRAIN_SECRET: made.body.secret, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  t.teardown(() => void child.kill());
+  let printed = '';
+  child.stdout!.on('data', (c: Buffer) => (printed += c.toString()));
+  let answer: { status?: number } = {};
+  for (let i = 0; i < 100 && answer.status !== 200; i++) {
+    answer = (await node.api('POST', `/v2/channels/${ch.id}/drains/${made.body.id}/test`, {})).body;
+    if (answer.status !== 200) await new Promise((r) => setTimeout(r, 50));
+  }
+  t.match(answer, { delivered: true, status: 200 }, 'a signed test line is taken');
+  const headers = signedHeaders(made.body.secret, Buffer.from('real'));
+  const forged = await request(`http://127.0.0.1:${port}/`, { method: 'POST', headers, body: 'forged' });
+  await forged.body.dump();
+  t.equal(forged.statusCode, 401, 'a body the signature was not made for is refused');
+  t.match(printed, /Test line from Switchyard/);
+  t.notOk(printed.includes('forged'));
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
