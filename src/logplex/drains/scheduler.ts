@@ -103,12 +103,15 @@ export class DrainScheduler {
   }
 
   async #renew(): Promise<void> {
+    const restart: DrainRecord[] = [];
     for (const [k, r] of this.#runners) {
       const [channel, id] = k.split(':').map(Number) as [number, number];
       const exists = await this.#o.store.get(channel, id);
-      // A changed record (secret rotated) restarts its runner: the lease is kept, the next tick resumes.
-      const changed = exists && !sameRecord(exists, r.drain);
-      if (exists && !changed && (await this.#o.store.acquire(channel, id, this.node, this.#o.leaseMs))) continue;
+      const held = exists !== undefined && (await this.#o.store.acquire(channel, id, this.node, this.#o.leaseMs));
+      // A changed record (secret rotated) restarts its runner under the same lease: the old one
+      // finishes its batch in flight, the new one reads on from the acked position.
+      const changed = held && !sameRecord(exists, r.drain);
+      if (held && !changed) continue;
       this.#runners.delete(k);
       this.#o.log.info('drain released', {
         drain: id,
@@ -117,7 +120,9 @@ export class DrainScheduler {
       r.unwatch();
       await r.runner.stop();
       this.#o.metrics?.forget(id);
+      if (changed) restart.push(exists);
     }
+    for (const d of restart) if (!this.#stopped) this.#startRunner(d);
   }
 
   #startRunner(d: DrainRecord): void {
