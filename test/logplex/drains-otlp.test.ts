@@ -1,6 +1,9 @@
 // OTLP/HTTP drains (design.md §Drain delivery): what a receiver decodes with the OpenTelemetry
 // project's own .proto files, field by field, in protobuf and JSON; custom headers and the
 // signature on every POST; 503 with Retry-After retried with the same body; 400 refused for good.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { request } from 'undici';
 import { encodeFrame } from '../../src/shared/syslog/frame';
@@ -9,6 +12,7 @@ import { eventually } from '../fixtures/drains';
 import { startNode, type TestNode } from '../fixtures/logplex';
 import { attrs, decodeOtlpRequest, records } from '../fixtures/otlp';
 import { httpSink, type HttpSink } from '../fixtures/sinks';
+import { createPki } from '../fixtures/tls';
 
 const ROUTER_MSG =
   'at=info method=GET path="/a b" host=demo.localhost request_id=r1 fwd="127.0.0.1" dyno=web.1 connect=1ms service=4ms status=200 bytes=512 protocol=http';
@@ -175,4 +179,35 @@ t.test('drain URLs of the OTLP schemes are checked by their transport', async (t
   const syslogHeaders = await node.api('POST', path, { url: 'syslog://c.example:514', headers: { a: 'b' } });
   t.equal(syslogHeaders.status, 422, 'headers are for HTTP drains only');
   t.equal((await node.api('POST', path, { url: 'otlps+http://c.example' })).status, 201);
+});
+
+t.test('otlps+http:// verifies the collector against LOGPLEX_DRAIN_CA_FILE; a wrong name is L14', async (t) => {
+  const pki = createPki();
+  t.teardown(() => pki.cleanup());
+  const dir = mkdtempSync(join(tmpdir(), 'sy-ca-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'ca.pem'), pki.ca);
+  const good = await httpSink({ tls: pki.server(['IP:127.0.0.1']) });
+  const bad = await httpSink({ tls: pki.server(['DNS:elsewhere.example']) });
+  t.teardown(() => Promise.all([good.close(), bad.close()]));
+  const node = await startNode(t, { store: 'memory', env: { LOGPLEX_DRAIN_CA_FILE: join(dir, 'ca.pem') } });
+  const ch = await node.channel(['app']);
+  for (const sink of [good, bad])
+    await node.api('POST', `/v2/channels/${ch.id}/drains`, { url: `otlps+http://127.0.0.1:${sink.port}` });
+  await post(node, ch.tokens.app!, [[134, '2026-11-26T10:00:00.000001+00:00', 'web.1', 'over tls']]);
+  await good.until((d) => d.length >= 1);
+  const got = records(decodeOtlpRequest(good.deliveries[0]!.body, 'application/x-protobuf'));
+  t.same(
+    got.map((g) => g.record.body.stringValue),
+    ['over tls'],
+  );
+  const history = await eventually(
+    async () => (await node.store.history(ch.id, 10)).map((l) => l.msg),
+    (msgs) => msgs.some((m) => m.startsWith('Error L14')),
+  );
+  t.match(
+    history.find((m) => m.startsWith('Error L14')),
+    /ERR_TLS_CERT_ALTNAME_INVALID/,
+  );
+  t.equal(bad.deliveries.length, 0, 'nothing reached the collector whose certificate does not match');
 });

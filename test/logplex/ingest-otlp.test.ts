@@ -4,6 +4,7 @@
 import { SeverityNumber } from '@opentelemetry/api-logs';
 import { OTLPLogExporter as JsonExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import { OTLPLogExporter as ProtoExporter } from '@opentelemetry/exporter-logs-otlp-proto';
+import { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import t from 'tap';
@@ -70,7 +71,7 @@ t.test('the SDK with the protobuf exporter: tail, history and drain see every re
   );
 });
 
-t.test('the SDK with the JSON exporter and a Basic credential', async (t) => {
+t.test('the SDK with the JSON exporter, gzip and a Basic credential', async (t) => {
   const node = await startNode(t, { store: 'memory' });
   const ch = await node.channel(['app']);
   const provider = new LoggerProvider({
@@ -79,6 +80,7 @@ t.test('the SDK with the JSON exporter and a Basic credential', async (t) => {
       new SimpleLogRecordProcessor({
         exporter: new JsonExporter({
           url: `${node.base}/v1/logs`,
+          compression: CompressionAlgorithm.GZIP,
           headers: { Authorization: 'Basic ' + Buffer.from(`token:${ch.tokens.app}`).toString('base64') },
         }),
       }),
