@@ -7,7 +7,7 @@ import { createLogger } from '../../src/shared/log';
 import { maskUrl } from '../../src/logplex/drains/index';
 import { drainSettings } from '../../src/logplex/drains/node';
 import { eventually, fields, splitFrames } from '../fixtures/drains';
-import { sendLines, startNode } from '../fixtures/logplex';
+import { prefixFor, sendLines, startNode } from '../fixtures/logplex';
 import { httpSink, type HttpSink } from '../fixtures/sinks';
 
 t.test('credentials never leave in an API answer, a log line or an in-band line', async (t) => {
@@ -164,3 +164,23 @@ t.test('drain settings: timeouts, backoff, batch size, and a CA file that must b
     message: /LOGPLEX_DRAIN_CA_FILE="no-such-dir\/ca.pem" is invalid: expected a readable PEM file \(ENOENT\)/,
   });
 });
+
+for (const store of ['memory', 'redis'] as const) {
+  t.test(`the ${store} drain store keeps secret, headers, filter and app; update never revives a drain`, async (t) => {
+    const prefix = store === 'redis' ? await prefixFor(t) : undefined;
+    if (store === 'redis' && prefix === undefined) return;
+    const node = await startNode(t, { store, ...(prefix ? { prefix } : {}) });
+    const ch = await node.channel(['app']);
+    const drains = node.drains.store;
+    const extras = { secret: 'ds.one', headers: { 'x-k': 'v' }, filter: { sources: ['app'] }, app: 'test' };
+    const d = await drains.create(ch.id, 'https://r.example/', extras);
+    if (d === 'conflict') throw new Error('conflict');
+    t.match(await drains.get(ch.id, d.id), { ...extras, url: 'https://r.example/' });
+    t.match((await drains.list(ch.id))[0], extras);
+    t.match(await drains.update(ch.id, d.id, { secret: 'ds.two' }), { secret: 'ds.two', headers: extras.headers });
+    t.equal((await drains.get(ch.id, d.id))?.secret, 'ds.two');
+    await drains.remove(ch.id, d.id);
+    t.equal(await drains.update(ch.id, d.id, { secret: 'ds.three' }), undefined);
+    t.equal(await drains.get(ch.id, d.id), undefined, 'a removed drain stays removed');
+  });
+}
