@@ -90,14 +90,14 @@ t.test('the SDK with the JSON exporter, gzip and a Basic credential', async (t) 
     timestamp: AT,
     severityNumber: SeverityNumber.INFO,
     body: { job: 'mail', tries: 2 },
-    attributes: { 'logplex.process': 'worker.3', ok: true },
+    attributes: { 'logplex.process': 'worker.3', ok: true, 'odd key=x': 'v' },
   });
   await provider.forceFlush();
   await provider.shutdown();
   const history = await readHistory(node, { channel_id: ch.id, num: 10 });
   t.same(
     history.map((l) => l.slice(33)),
-    ['app[worker.3]: {"job":"mail","tries":2} ok=true'],
+    ['app[worker.3]: {"job":"mail","tries":2} ok=true odd_key_x=v'],
     'a map body is JSON; logplex.process names the process',
   );
 });

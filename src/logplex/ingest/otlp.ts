@@ -151,7 +151,8 @@ function timeOf(nanos: string | undefined): string | undefined {
 
 function attributesOf(kvs: KeyValue[] | undefined): Record<string, string | number | boolean> {
   const out: Record<string, string | number | boolean> = {};
-  for (const kv of kvs ?? []) if (kv.key) out[kv.key] = scalar(kv.value);
+  // A logfmt key has no space, `=` or quote: anything else in an attribute's name becomes `_`.
+  for (const kv of kvs ?? []) if (kv.key) out[kv.key.replace(/[^\x21\x23-\x3c\x3e-\x7e]/g, '_')] = scalar(kv.value);
   return out;
 }
 
