@@ -23,7 +23,7 @@ export async function run(argv: string[]): Promise<number> {
   if (!lpUrl) log.warn('LOGPLEX_URL is not set: new apps get no Logplex channel and router lines go to stdout only');
   // One node per process; ROUTER_WORKERS > 1 runs one per worker on the same ports (cluster.ts).
   const start = async (): Promise<{ close(): Promise<void> }> => {
-    const store = new RedisRouteStore(redisUrl, config.SWITCHYARD_PREFIX);
+    const store = new RedisRouteStore(redisUrl, config.SWITCHYARD_PREFIX, { log });
     const registry = createRegistry('router');
     const client = lpUrl
       ? new LogplexClient({
