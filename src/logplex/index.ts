@@ -134,7 +134,7 @@ export async function startLogplex(opts: LogplexOptions): Promise<LogplexNode> {
   try {
     const httpPort = await listen(server, config.LOGPLEX_PORT, opts.host);
     syslog = await startSyslog({ acceptor, metrics, log }, opts.host, config.LOGPLEX_SYSLOG_PORT);
-    log.info('logplex listening', { http: httpPort, syslog: syslog.port, store: stores.where, ready: store.healthy() });
+    log.info('logplex listening', { http: httpPort, syslog: syslog.port, store: store.kind, url: stores.where });
     const s = syslog;
     return {
       httpPort,

@@ -18,6 +18,9 @@ const COMMON: RedisOptions = {
   connectTimeout: 2_000,
   retryStrategy,
   enableReadyCheck: true,
+  // A Sentinel failover demotes the master we are connected to: its READONLY answer means
+  // "ask the sentinels again" (reconnect and resend the command), not a failed write.
+  reconnectOnError: (err) => (err.message.includes('READONLY') ? 2 : false),
 };
 
 /** Parses REDIS_URL (config.ts already checked it) and opens a client for its topology. */

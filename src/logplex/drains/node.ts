@@ -38,6 +38,7 @@ export function startDrains(ctx: LogplexContext, opts: DrainOptions): Drains {
     metrics: createDrainMetrics(ctx.registry),
     report,
     watch: (channel, wake) => hub.subscribe(channel, wake),
+    storeUp: () => log.healthy(),
   });
   scheduler.start();
   return {

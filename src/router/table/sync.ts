@@ -135,7 +135,8 @@ export class TableSync {
     } catch (err) {
       metrics.resyncs.inc({ result: 'error' });
       this.#resyncFailed = true;
-      log.warn('route table resync failed', { ...errorFields(err), loaded: this.#loaded });
+      // A store that is away says so itself, once per interval (shared/redis.ts): one line, not one per retry.
+      if (store.up) log.warn('route table resync failed', { ...errorFields(err), loaded: this.#loaded });
       // Store away: the resync on reconnect catches up; otherwise retry soon instead of at the interval.
       if (!this.#loaded || this.#downSince === undefined) this.#later(() => void this.resync(), RETRY_MS);
       return;
