@@ -129,6 +129,7 @@ export async function startLogplex(opts: LogplexOptions): Promise<LogplexNode> {
     routes,
     upgrades,
     log,
+    guard: { down: () => (store.healthy() ? undefined : `log store at ${stores.where} unreachable; retry`) },
   });
   let syslog: SyslogIngest | undefined;
   try {

@@ -99,7 +99,8 @@ export function adminRoutes(o: AdminApiOptions, onRoute: (req: IncomingMessage, 
       } catch (err) {
         if (err instanceof ApiError) throw err;
         // The store failed (Redis away or erroring): a clear 503 the caller may retry, never a 500 page.
-        o.log.error('control API store call failed', { method, route: pattern, ...errorFields(err) });
+        // While it is away the store's own line says so once per interval; one per request would flood.
+        if (o.store.up) o.log.error('control API store call failed', { method, route: pattern, ...errorFields(err) });
         throw new ApiError('unavailable', 'the route store is unreachable or failed; retry later');
       }
     });
