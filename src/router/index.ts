@@ -76,6 +76,7 @@ export async function startRouter(opts: StartRouterOptions): Promise<RouterNode>
     maxInFlightPerDyno: config.ROUTER_APP_MAX_INFLIGHT,
     inspector: opts.inspector ?? dataPlane.inspector,
     ...(opts.onAppCreated ? { onAppCreated: opts.onAppCreated } : {}),
+    reseed: () => table.reseed(),
     log,
     apiToken: opts.apiToken,
     metrics,

@@ -6,7 +6,7 @@ import t from 'tap';
 import { request } from 'undici';
 import { refusingPort } from '../fixtures/dyno';
 import { REDIS_URL, redisPrefix } from '../fixtures/redis';
-import { eventually, TEST_TOKEN } from '../fixtures/router';
+import { eventually, startTestRouter, TEST_TOKEN } from '../fixtures/router';
 
 const BIN = path.resolve(__dirname, '../../../dist/cli/main.js');
 
@@ -116,4 +116,19 @@ t.test('with Redis unreachable at start, stays up, not ready, and says so naming
   t.match(await ready.body.json(), { status: 'not_ready', reason: 'loading' });
   child.kill('SIGTERM');
   t.equal(await exited, 0, 'exit 0 after SIGTERM');
+});
+
+// `--reseed` starts nothing: it asks the node at ROUTER_ADMIN_URL to write its table back, and
+// says what the node answered (here: a memory store that lost nothing, so 409 and exit 1).
+t.test('router --reseed asks the running node and reports its answer', async (t) => {
+  const r = await startTestRouter(t, { store: 'memory' });
+  if (!r) return;
+  const res = await runCli(['router', '--reseed'], {
+    ...baseEnv(),
+    REDIS_URL,
+    SWITCHYARD_API_TOKEN: TEST_TOKEN,
+    ROUTER_ADMIN_URL: r.adminUrl,
+  });
+  t.equal(res.code, 1);
+  t.match(res.stderr, /answered 409: .*nothing to reseed/);
 });

@@ -197,6 +197,17 @@ export class RedisRouteStore implements RouteStore {
     return removed === 1;
   }
 
+  async generation(): Promise<string | undefined> {
+    return (await this.#client.get(this.#key('generation'))) ?? undefined;
+  }
+
+  async claimGeneration(id: string, force = false): Promise<string> {
+    const key = this.#key('generation');
+    if (force) await this.#client.set(key, id);
+    else await this.#client.set(key, id, 'NX');
+    return (await this.#client.get(key)) ?? id;
+  }
+
   subscribe(onEvent: (event: RouteEvent) => void): () => void {
     this.#listeners.add(onEvent);
     if (this.#subscribed === undefined) this.#subscribe();
