@@ -73,9 +73,11 @@ export async function startLogplex(opts: LogplexOptions): Promise<LogplexNode> {
   const tokens = new TokenCache(store);
   const hub = new TailHub(store);
   let sessions: SessionRegistry | undefined;
+  let acceptor: Acceptor | undefined;
   const metrics = createLogplexMetrics(registry, {
     tailBuffered: () => sessions?.buffered ?? 0,
     tokenCache: () => tokens.size,
+    dropChannels: () => acceptor?.channelsWithDrops ?? 0,
   });
   const ctx: LogplexContext = {
     config,
@@ -99,7 +101,8 @@ export async function startLogplex(opts: LogplexOptions): Promise<LogplexNode> {
     formatTime: (ms) => formatTimestamp(ms),
     ...(opts.sessionTtlMs ? { ttlMs: opts.sessionTtlMs } : {}),
   });
-  const acceptor = new Acceptor({ store, tokens, hub, metrics, log });
+  acceptor = new Acceptor({ store, tokens, hub, metrics, log });
+  const accept = acceptor;
   const drains = startDrains(ctx, opts.drains ?? {});
   const routes: RouteModule[] = [
     channelRoutes({
@@ -110,7 +113,7 @@ export async function startLogplex(opts: LogplexOptions): Promise<LogplexNode> {
     }),
     drains.routes,
     sessions.routes(),
-    httpIngestRoutes({ acceptor, tokens, metrics }),
+    httpIngestRoutes({ acceptor: accept, tokens, metrics }),
     ...(opts.routes ?? []).map((make) => make(ctx)),
   ];
   const upgrades: UpgradeHandler[] = [sessions.upgrade()];
@@ -134,9 +137,19 @@ export async function startLogplex(opts: LogplexOptions): Promise<LogplexNode> {
   let syslog: SyslogIngest | undefined;
   try {
     const httpPort = await listen(server, config.LOGPLEX_PORT, opts.host);
-    syslog = await startSyslog({ acceptor, metrics, log }, opts.host, config.LOGPLEX_SYSLOG_PORT);
-    log.info('logplex listening', { http: httpPort, syslog: syslog.port, store: store.kind, url: stores.where });
+    syslog = await startSyslog(
+      { acceptor: accept, metrics, log, storeUp: () => store.healthy() },
+      opts.host,
+      config.LOGPLEX_SYSLOG_PORT,
+    );
     const s = syslog;
+    // The store is back: held syslog frames go first, then each channel that lost lines gets its L12.
+    const offHealth = store.onHealth((up) => {
+      if (!up) return;
+      s.storeBack();
+      void accept.reportDrops();
+    });
+    log.info('logplex listening', { http: httpPort, syslog: syslog.port, store: store.kind, url: stores.where });
     return {
       httpPort,
       syslogPort: s.port,
@@ -147,6 +160,7 @@ export async function startLogplex(opts: LogplexOptions): Promise<LogplexNode> {
       drains,
       async close() {
         const grace = config.SWITCHYARD_GRACE_MS;
+        offHealth();
         sessions?.closeAll();
         await Promise.all([closeServer(server, grace), s.close(grace)]);
         // Drains flush their batch in flight and release their leases before the store goes.

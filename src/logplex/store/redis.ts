@@ -279,6 +279,13 @@ export class RedisLogStore implements LogStore {
     return this.#health.up;
   }
 
+  onHealth(listener: (up: boolean) => void): () => void {
+    const up = (): void => listener(true);
+    const down = (): void => listener(false);
+    this.#health.on('up', up).on('down', down);
+    return () => void this.#health.off('up', up).off('down', down);
+  }
+
   async close(): Promise<void> {
     this.#watchers.clear();
     this.#sub?.disconnect();
