@@ -73,11 +73,11 @@ export async function startLogplex(opts: LogplexOptions): Promise<LogplexNode> {
   const tokens = new TokenCache(store);
   const hub = new TailHub(store);
   let sessions: SessionRegistry | undefined;
-  let acceptor: Acceptor | undefined;
   const metrics = createLogplexMetrics(registry, {
     tailBuffered: () => sessions?.buffered ?? 0,
     tokenCache: () => tokens.size,
-    dropChannels: () => acceptor?.channelsWithDrops ?? 0,
+    // Read at scrape time, after the acceptor below exists.
+    dropChannels: () => acceptor.channelsWithDrops,
   });
   const ctx: LogplexContext = {
     config,
@@ -101,8 +101,7 @@ export async function startLogplex(opts: LogplexOptions): Promise<LogplexNode> {
     formatTime: (ms) => formatTimestamp(ms),
     ...(opts.sessionTtlMs ? { ttlMs: opts.sessionTtlMs } : {}),
   });
-  acceptor = new Acceptor({ store, tokens, hub, metrics, log });
-  const accept = acceptor;
+  const acceptor = new Acceptor({ store, tokens, hub, metrics, log });
   const drains = startDrains(ctx, opts.drains ?? {});
   const routes: RouteModule[] = [
     channelRoutes({
@@ -113,7 +112,7 @@ export async function startLogplex(opts: LogplexOptions): Promise<LogplexNode> {
     }),
     drains.routes,
     sessions.routes(),
-    httpIngestRoutes({ acceptor: accept, tokens, metrics }),
+    httpIngestRoutes({ acceptor, tokens, metrics }),
     ...(opts.routes ?? []).map((make) => make(ctx)),
   ];
   const upgrades: UpgradeHandler[] = [sessions.upgrade()];
@@ -138,7 +137,7 @@ export async function startLogplex(opts: LogplexOptions): Promise<LogplexNode> {
   try {
     const httpPort = await listen(server, config.LOGPLEX_PORT, opts.host);
     syslog = await startSyslog(
-      { acceptor: accept, metrics, log, storeUp: () => store.healthy() },
+      { acceptor, metrics, log, storeUp: () => store.healthy() },
       opts.host,
       config.LOGPLEX_SYSLOG_PORT,
     );
@@ -147,7 +146,7 @@ export async function startLogplex(opts: LogplexOptions): Promise<LogplexNode> {
     const offHealth = store.onHealth((up) => {
       if (!up) return;
       s.storeBack();
-      void accept.reportDrops();
+      void acceptor.reportDrops();
     });
     log.info('logplex listening', { http: httpPort, syslog: syslog.port, store: store.kind, url: stores.where });
     return {

@@ -13,6 +13,7 @@ import { errorFields } from '../../shared/log';
 import type { RouterMetrics } from '../metrics';
 import type { RouteEvent, RouteStore } from '../store/index';
 import { RouteTable, type AppRecord } from './route-table';
+import { LeaseClock } from './lease-clock';
 import { reseed, type ReseedResult } from './reseed';
 
 /** Apps queued for a reload; past this a full resync is cheaper than the queue. */
@@ -51,14 +52,13 @@ export class TableSync {
   #appliedAt = new Map<string, number>();
   #pending = new Map<string, number>();
   #flushing = false;
-  #downSince: number | undefined;
-  /** After an outage: leases are judged `shift` ms earlier until `until` (the outage's length). */
-  #grace: { shift: number; until: number } | undefined;
+  readonly #clock = new LeaseClock();
   #graceTimer: NodeJS.Timeout | undefined;
   /** The store generation this table belongs to (undefined until the first load). */
   #generation: string | undefined;
   /** Set while the store holds another generation than ours: its data is not applied. */
   #reset: { found: string | undefined; storeApps: number } | undefined;
+  #resetPoll = false;
   #lastFull = 0;
   #resyncFailed = false;
   #resyncing: Promise<void> | undefined;
@@ -81,7 +81,8 @@ export class TableSync {
 
   get state(): SyncState {
     const now = Date.now();
-    const down = this.#downSince !== undefined;
+    const downSince = this.#clock.downSince;
+    const down = downSince !== undefined;
     const reason: DegradedReason | undefined = !this.#loaded
       ? 'loading'
       : down
@@ -96,7 +97,7 @@ export class TableSync {
       degraded: this.#loaded && reason !== undefined,
       ...(reason ? { reason } : {}),
       ageSeconds: this.#loaded ? (now - this.#lastFull) / 1000 : 0,
-      staleSeconds: down ? (now - this.#downSince!) / 1000 : 0,
+      staleSeconds: down ? (now - downSince) / 1000 : 0,
     };
   }
 
@@ -158,7 +159,7 @@ export class TableSync {
       // A store that is away says so itself, once per interval (shared/redis.ts): one line, not one per retry.
       if (store.up) log.warn('route table resync failed', { ...errorFields(err), loaded: this.#loaded });
       // Store away: the resync on reconnect catches up; otherwise retry soon instead of at the interval.
-      if (!this.#loaded || this.#downSince === undefined) this.#later(() => void this.resync(), RETRY_MS);
+      if (!this.#loaded || this.#clock.downSince === undefined) this.#later(() => void this.resync(), RETRY_MS);
       return;
     }
     if (this.#closed) return;
@@ -209,8 +210,13 @@ export class TableSync {
       );
     }
     this.#reset = { found, storeApps };
-    // The reseed writes the generation last and publishes nothing for it: look again soon.
-    this.#later(() => void this.resync(), RETRY_MS);
+    // The reseed writes the generation last and publishes nothing for it: look again soon (one poll at a time).
+    if (this.#resetPoll) return;
+    this.#resetPoll = true;
+    this.#later(() => {
+      this.#resetPoll = false;
+      void this.resync();
+    }, RETRY_MS);
   }
 
   /**
@@ -276,7 +282,7 @@ export class TableSync {
       metrics.eventsApplied.inc({ result: 'error' });
       log.warn('route reload failed; a full resync will catch up', errorFields(err));
       // Store away: the resync on reconnect heals it. Otherwise retry soon rather than wait for the interval.
-      if (this.#downSince === undefined) this.#later(() => void this.resync(), RETRY_MS);
+      if (this.#clock.downSince === undefined) this.#later(() => void this.resync(), RETRY_MS);
     } finally {
       this.#flushing = false;
       if (this.#pending.size > 0 && !this.#closed) {
@@ -289,44 +295,31 @@ export class TableSync {
   #onHealth(up: boolean): void {
     const { log } = this.#o;
     if (!up) {
-      this.#downSince ??= Date.now();
+      this.#clock.down();
       log.warn('store unreachable; routing on the last table, leases frozen', { apps: this.#table.stats().apps });
       return;
     }
-    // The first connection is not a recovery: start() loads (and retries) on its own.
-    if (this.#downSince === undefined) return;
-    const now = Date.now();
-    const downFor = now - this.#downSince;
-    this.#downSince = undefined;
-    // Dynos could not heartbeat while the store was away: extend every lease by the outage, for
-    // as long as it lasted (an outage inside a grace window adds to what is left of it).
-    const carried = this.#grace && now < this.#grace.until ? this.#grace.shift : 0;
-    this.#grace = { shift: downFor + carried, until: now + downFor + carried };
+    // The first connection is not a recovery: start() loads (and retries) on its own. After an
+    // outage every lease is extended by it (lease-clock.ts); when that ends, rebuild on real time.
+    const back = this.#clock.up();
+    if (!back) return;
     clearTimeout(this.#graceTimer);
-    this.#graceTimer = setTimeout(() => this.#endGrace(), downFor + carried + 1);
-    log.info('store reachable again; resyncing, leases extended by the outage', { down_ms: downFor });
+    this.#graceTimer = setTimeout(() => {
+      if (this.#closed || this.#clock.downSince !== undefined) return;
+      this.#set(
+        RouteTable.build(
+          [...this.#table.apps()].map((e) => e.app),
+          this.#now(),
+        ),
+      );
+    }, back.graceMs + 1);
+    log.info('store reachable again; resyncing, leases extended by the outage', { down_ms: back.downFor });
     void this.resync();
   }
 
-  #endGrace(): void {
-    this.#grace = undefined;
-    if (this.#closed || this.#downSince !== undefined) return;
-    this.#set(
-      RouteTable.build(
-        [...this.#table.apps()].map((e) => e.app),
-        this.#now(),
-      ),
-    );
-  }
-
-  /**
-   * The time leases are judged at: frozen at the moment the store went away while it is away,
-   * then the outage's length behind the clock for as long as the outage lasted, then now.
-   */
+  /** The time leases are judged at (lease-clock.ts). */
   #now(): number {
-    if (this.#downSince !== undefined) return this.#downSince;
-    const now = Date.now();
-    return this.#grace && now < this.#grace.until ? now - this.#grace.shift : now;
+    return this.#clock.now();
   }
 
   #set(table: RouteTable): void {
@@ -347,7 +340,7 @@ export class TableSync {
     if (!Number.isFinite(table.nextExpiry) || this.#closed) return;
     const delay = Math.min(Math.max(table.nextExpiry - this.#now() + 1, 0), 2 ** 31 - 1);
     this.#expiry = setTimeout(() => {
-      if (this.#downSince !== undefined || this.#table !== table) return;
+      if (this.#clock.downSince !== undefined || this.#table !== table) return;
       this.#set(
         RouteTable.build(
           [...table.apps()].map((e) => e.app),
