@@ -20,6 +20,7 @@ import { OtlpTransport } from '../src/logplex/drains/otlp';
 import { DEFAULT_TRANSPORT_OPTIONS } from '../src/logplex/drains/transport';
 import type { LogLine, NewLine } from '../src/logplex/lines';
 import { startLogplex } from '../src/logplex/index';
+import { memoryStores, redisStores } from '../src/logplex/store/open';
 import { loadConfig } from '../src/shared/config';
 import { silentLogger } from '../src/shared/log';
 import { deleteKeys, REDIS_URL, redisReachable } from '../test/fixtures/redis';
@@ -248,11 +249,13 @@ async function main(): Promise<void> {
     });
     const node = await startLogplex({
       config,
-      store,
+      stores:
+        store === 'redis'
+          ? redisStores(REDIS_URL, { prefix, historyLines: config.LOGPLEX_HISTORY_LINES })
+          : memoryStores(config.LOGPLEX_HISTORY_LINES),
       host: '127.0.0.1',
       apiToken: undefined,
       log: silentLogger,
-      prefix,
       drains: { tickMs: 600_000, pollMs: 5 },
     });
     try {

@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join, relative } from 'node:path';
 import { startLogplex } from '../logplex/index';
+import { memoryStores } from '../logplex/store/open';
 import { viewerRoutes } from '../logplex/viewer/index';
 import { startRouter, type RouterNode } from '../router/index';
 import { MemoryRouteStore } from '../router/store/memory';
@@ -41,7 +42,7 @@ export async function run(argv: string[]): Promise<number> {
 
   const lp = await startLogplex({
     config,
-    store: 'memory',
+    stores: memoryStores(config.LOGPLEX_HISTORY_LINES),
     host,
     apiToken: undefined,
     log: log.child({ svc: 'logplex' }),

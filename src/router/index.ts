@@ -79,6 +79,7 @@ export async function startRouter(opts: StartRouterOptions): Promise<RouterNode>
     inspector: opts.inspector ?? dataPlane.inspector,
     ...(opts.onAppCreated ? { onAppCreated: opts.onAppCreated } : {}),
     ...(opts.onAppDeleted ? { onAppDeleted: opts.onAppDeleted } : {}),
+    reseed: () => table.reseed(),
     log,
     apiToken: opts.apiToken,
     metrics,

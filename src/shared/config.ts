@@ -2,11 +2,14 @@
 // parse once at start-up, freeze, pass the result in. Flags use the same names
 // (`--router-port` = `ROUTER_PORT`), merged over the environment by the CLI.
 
+import { parseRedisUrl } from './redis-url';
+
 type Spec =
   | { kind: 'int'; def: number; min: number; max: number; help: string }
   | { kind: 'string'; def: string | undefined; pattern?: RegExp; rule?: string; help: string }
   | { kind: 'enum'; def: string; values: readonly string[]; help: string }
-  | { kind: 'url'; def: string | undefined; schemes: readonly string[]; help: string };
+  | { kind: 'url'; def: string | undefined; schemes: readonly string[]; help: string }
+  | { kind: 'redis'; def: undefined; help: string };
 
 // Typed as the 'int' member (not Spec) so Config gives these settings the type number.
 const ms = (def: number, help: string) => ({ kind: 'int', def, min: 1, max: 3_600_000, help }) as const satisfies Spec;
@@ -14,10 +17,9 @@ const port = (def: number, help: string) => ({ kind: 'int', def, min: 0, max: 65
 
 export const SETTINGS = {
   REDIS_URL: {
-    kind: 'url',
+    kind: 'redis',
     def: undefined,
-    schemes: ['redis:', 'rediss:', 'redis-sentinel:', 'redis-cluster:'],
-    help: 'Redis to run on; unset: `dev` uses the embedded store',
+    help: 'Redis to run on (redis[s]://h:p, redis[s]-sentinel://h:p,h:p/NAME, redis[s]-cluster://h:p,h:p); unset: `dev` uses the embedded store',
   },
   SWITCHYARD_PREFIX: {
     kind: 'string',
@@ -157,6 +159,11 @@ function parseOne(name: string, spec: Spec, raw: string): string | number {
       }
       if (!spec.schemes.includes(u.protocol))
         throw new ConfigError(name, raw, `a URL with scheme ${spec.schemes.join(' or ')}`);
+      return raw;
+    }
+    case 'redis': {
+      const target = parseRedisUrl(raw);
+      if (typeof target === 'string') throw new ConfigError(name, raw, target);
       return raw;
     }
   }

@@ -1,6 +1,6 @@
-// Drains on a Logplex node (DESIGN §4): the drain store that matches the log store, the API
-// routes, and the scheduler that delivers this node's share of the drains. startLogplex
-// calls startDrains once and closes it (flush, release leases) before the store goes.
+// Drains on a Logplex node (design.md §Drains): the API routes and the scheduler that delivers
+// this node's share of the drains, on the drain store the caller handed in with the log store.
+// startLogplex calls startDrains once and closes it (flush, release leases) before the stores go.
 import { readFileSync } from 'node:fs';
 import { ConfigError, type Config } from '../../shared/config';
 import { drainRoutes, drainView } from '../api/drains';
@@ -9,12 +9,9 @@ import type { TransportOptions } from './transport';
 import type { LogplexContext } from '../index';
 import type { NewLine } from '../lines';
 import type { RouteModule } from '../server';
-import { RedisLogStore } from '../store/redis';
 import { createDrainMetrics } from './metrics';
 import { DrainScheduler, type SchedulerOptions } from './scheduler';
 import type { DrainStore } from './store/index';
-import { MemoryDrainStore } from './store/memory';
-import { RedisDrainStore } from './store/redis';
 
 /** Scheduler knobs a caller (tests, the bench) may set; the rest comes from the context. */
 export type DrainOptions = Partial<
@@ -56,10 +53,8 @@ export interface Drains {
   close(): Promise<void>;
 }
 
-export function startDrains(ctx: LogplexContext, opts: DrainOptions & { prefix: string }): Drains {
-  const { store: log, hub } = ctx;
-  const store: DrainStore =
-    log instanceof RedisLogStore ? new RedisDrainStore(log.client, { prefix: opts.prefix }) : new MemoryDrainStore(log);
+export function startDrains(ctx: LogplexContext, opts: DrainOptions): Drains {
+  const { store: log, drainStore: store, hub } = ctx;
   // L13/L14 go into the channel itself, where `logs --tail` and the viewer show them.
   const report = (channel: number, line: NewLine): void => {
     log.append(channel, [line]).then(
@@ -78,6 +73,7 @@ export function startDrains(ctx: LogplexContext, opts: DrainOptions & { prefix: 
     metrics: createDrainMetrics(ctx.registry),
     report,
     watch: (channel, wake) => hub.subscribe(channel, wake),
+    storeUp: () => log.healthy(),
   });
   scheduler.start();
   return {

@@ -34,6 +34,8 @@ export interface SchedulerOptions {
   report?: (channel: number, line: NewLine) => void;
   /** Calls `wake` when lines arrive on `channel` (any node); returns the unsubscribe function. */
   watch?: (channel: number, wake: () => void) => () => void;
+  /** Store reachable: while it is not, a failed tick is expected and the store's own line says so. */
+  storeUp?: () => boolean;
 }
 
 export const DRAIN_DEFAULTS = { leaseMs: 10_000, tickMs: 2_000, perTick: 100, pollMs: 250 } as const;
@@ -97,7 +99,7 @@ export class DrainScheduler {
         this.#startRunner(d);
       }
     } catch (err) {
-      log.warn('drain scheduler tick failed', errorFields(err));
+      if (this.#o.storeUp?.() !== false) log.warn('drain scheduler tick failed', errorFields(err));
     }
     this.#o.metrics?.owned.set(this.#runners.size);
   }

@@ -7,7 +7,7 @@
 // The group has one consumer, `owner`: whichever node holds the lease reads as it, so a new
 // owner's first XREADGROUP from 0 returns what the dead one read but never acked.
 import { randomUUID } from 'node:crypto';
-import type { RedisClient } from '../../../shared/redis';
+import { bySlot, type RedisClient } from '../../../shared/redis';
 import { applyDelta } from './memory';
 import type {
   DrainCounters,
@@ -140,11 +140,9 @@ export class RedisDrainStore implements DrainStore {
 
   async remove(channel: number, id: number): Promise<boolean> {
     const removed = await this.#redis.hdel(this.#drains(channel), String(id));
-    await this.#redis
-      .pipeline()
-      .unlink(this.#d(channel, id, 'owner'), this.#d(channel, id, 'status'))
-      .srem(this.#index(), `${channel}:${id}`)
-      .exec();
+    // The index lives in another slot than the drain's `{C}` keys: two calls (Cluster).
+    await this.#redis.unlink(this.#d(channel, id, 'owner'), this.#d(channel, id, 'status'));
+    await this.#redis.srem(this.#index(), `${channel}:${id}`);
     await this.#redis.xgroup('DESTROY', this.#log(channel), group(id)).catch(() => undefined);
     return removed > 0;
   }
@@ -152,9 +150,12 @@ export class RedisDrainStore implements DrainStore {
   async scan(cursor: string, count: number): Promise<{ next: string; drains: DrainRecord[] }> {
     const [next, members] = await this.#redis.sscan(this.#index(), cursor, 'COUNT', Math.max(count, 1));
     const ids = members.map((m) => m.split(':').map(Number) as [number, number]);
-    const p = this.#redis.pipeline();
-    for (const [c, d] of ids) p.hget(this.#drains(c), String(d));
-    const res = (await p.exec()) ?? [];
+    // One pipeline per slot on Cluster: the drains of many channels live in many slots.
+    const res = await bySlot(
+      this.#redis,
+      ids.map(([c]) => this.#drains(c)),
+      (p, key, i) => p.hget(key, String(ids[i]![1])),
+    );
     const drains: DrainRecord[] = [];
     const stale: string[] = [];
     ids.forEach(([c, d], i) => {
