@@ -1,24 +1,31 @@
-// `switchyard logplex`: one Logplex node on Redis (DESIGN §1). REDIS_URL and
+// `switchyard logplex`: one Logplex node on Redis (design.md §Processes and settings). REDIS_URL and
 // SWITCHYARD_API_TOKEN are required; SIGTERM stops it gracefully.
 import { createLogger, type Level } from '../shared/log';
 import { stopOnSignals } from '../shared/ops-http';
 import { startLogplex } from '../logplex/index';
 import { viewerRoutes } from '../logplex/viewer/index';
 import { nodeConfig } from './platform/node-config';
+import { portInUse } from './platform/port-in-use';
 
 export async function run(argv: string[]): Promise<number> {
   const config = nodeConfig('logplex', argv);
   if (typeof config === 'number') return config;
   const log = createLogger({ level: config.LOG_LEVEL as Level, fields: { svc: 'logplex' } });
-  const node = await startLogplex({
-    config,
-    store: 'redis',
-    host: config.SWITCHYARD_HOST ?? '0.0.0.0',
-    apiToken: config.SWITCHYARD_API_TOKEN,
-    log,
-    routes: [() => viewerRoutes()],
-  });
-  stopOnSignals(() => node.close(), log);
+  let node;
+  try {
+    node = await startLogplex({
+      config,
+      store: 'redis',
+      host: config.SWITCHYARD_HOST ?? '0.0.0.0',
+      apiToken: config.SWITCHYARD_API_TOKEN,
+      log,
+      routes: [() => viewerRoutes()],
+    });
+  } catch (err) {
+    return portInUse('logplex', err);
+  }
+  const started = node;
+  stopOnSignals(() => started.close(), log);
   // Runs until a signal: stopOnSignals exits the process.
   return new Promise<number>(() => undefined);
 }
