@@ -99,6 +99,7 @@ export async function run(argv: string[]): Promise<number> {
     for (const dyno of DEMO_DYNOS) children.push(startDemoDyno(dyno, adminUrl, logplexUrl, config.LOG_LEVEL, log));
   }
   const app = demo ? DEMO_APP : 'myapp';
+  const cli = `node ${relative(process.cwd(), join(__dirname, 'main.js'))}`;
   process.stdout.write(
     [
       '',
@@ -106,13 +107,16 @@ export async function run(argv: string[]): Promise<number> {
       `  router        http://${host}:${router.port}   (every app is APP.${config.ROUTER_DOMAIN})`,
       `  control API   ${adminUrl}/v1/apps`,
       `  Logplex API   ${logplexUrl}/v2/channels   (syslog tcp/udp ${host}:${lp.syslogPort})`,
-      `  log viewer    ${logplexUrl}/`,
+      `  log viewer    ${logplexUrl}/#app=${app}`,
       `  metrics       ${adminUrl}/metrics   ${logplexUrl}/metrics`,
       '',
-      demo ? `Try it (app "${DEMO_APP}" with dynos ${DEMO_DYNOS.join(', ')}):` : 'Try it:',
-      ...(demo ? [] : [`  curl -X PUT ${adminUrl}/v1/apps/${app}`]),
+      demo
+        ? `Try it (app "${DEMO_APP}" with dynos ${DEMO_DYNOS.join(', ')}), in another terminal:`
+        : 'Try it, in another terminal:',
+      `  export ROUTER_ADMIN_URL=${adminUrl} LOGPLEX_URL=${logplexUrl}`,
+      ...(demo ? [`  ${cli} ps -a ${app}`] : [`  ${cli} apps:create ${app}`]),
       `  curl -H 'Host: ${app}.${config.ROUTER_DOMAIN}' http://${host}:${router.port}/`,
-      `  LOGPLEX_URL=${logplexUrl} node ${relative(process.cwd(), join(__dirname, 'main.js'))} logs --app ${app} --tail`,
+      `  ${cli} logs --app ${app} --tail`,
       '',
     ].join('\n') + '\n',
   );

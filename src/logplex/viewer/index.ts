@@ -16,6 +16,12 @@ const FILES: readonly [path: string, file: string, type: string][] = [
   ['/', 'index.html', 'text/html; charset=utf-8'],
   ['/viewer/viewer.css', 'viewer.css', 'text/css; charset=utf-8'],
   ['/viewer/viewer.js', 'viewer.js', 'text/javascript; charset=utf-8'],
+  ['/viewer/charts.css', 'charts.css', 'text/css; charset=utf-8'],
+  ['/viewer/traffic.js', 'traffic.js', 'text/javascript; charset=utf-8'],
+  ['/viewer/charts.js', 'charts.js', 'text/javascript; charset=utf-8'],
+  ['/viewer/columns.js', 'columns.js', 'text/javascript; charset=utf-8'],
+  ['/viewer/favicon.svg', 'favicon.svg', 'image/svg+xml'],
+  ['/favicon.ico', 'favicon.svg', 'image/svg+xml'],
 ];
 
 /** The package root's src/logplex/viewer/, found by walking up from this compiled file. */
