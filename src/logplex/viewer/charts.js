@@ -6,7 +6,7 @@
 (function () {
   var T = window.SwitchyardTraffic;
   var NS = 'http://www.w3.org/2000/svg';
-  var MIN_SPAN_S = 60; // a fresh app's first seconds are not stretched across the whole width
+  var MIN_SPAN_S = 30; // a fresh app's first seconds are not stretched across the whole width
   var H = 110;
   var PAD = { l: 34, r: 6, t: 6, b: 16 };
   var COLOURS = ['#8fd18f', '#78b7ee', '#e8c46a', '#f07f7f', '#c7a0f0', '#6fd6c8', '#f0a36f', '#b0b8c0'];
