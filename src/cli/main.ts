@@ -24,8 +24,8 @@ const COMMANDS: Record<string, Command> = {
   },
   logplex: { usage: 'logplex', help: 'one Logplex node on Redis', load: () => import('./logplex') },
   dyno: {
-    usage: 'dyno --app A --name web.1 -- CMD...',
-    help: 'run CMD as a dyno: register, heartbeat, ship its output to Logplex',
+    usage: 'dyno -a APP --name web.1 -- CMD...',
+    help: 'run CMD as a dyno: register, heartbeat, ship its output, restart it when it crashes',
     load: () => import('./dyno'),
   },
   logs: {

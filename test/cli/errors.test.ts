@@ -2,12 +2,13 @@
 // nearest valid one, a secret never appears in an error, each command's --help lists only what
 // it reads, a taken port is explained the same way by dev, router and logplex, a LOGPLEX_URL
 // that does not answer keeps the router from starting, `dev` says it ignores REDIS_URL, and
-// `npm start --demo` (npm keeps the flag) still starts the demo and says what to type.
+// `npm start --demo` (npm keeps the flag) still starts the demo and says what to type, and an
+// app whose channel cannot be made is an error naming the cause.
 import { createServer, type Server } from 'node:net';
 import t, { type Test } from 'tap';
 import { REDIS_URL, redisPrefix } from '../fixtures/redis';
 import { TEST_TOKEN } from '../fixtures/router';
-import { spawnCli, watchOutput } from '../fixtures/dev';
+import { spawnCli, stopChild, watchOutput } from '../fixtures/dev';
 import { runCli } from './run';
 
 /** The caller's environment without any of our settings, so only the test's own count. */
@@ -127,4 +128,37 @@ t.test('dev says that it ignores REDIS_URL; npm start --demo still starts the de
     /npm kept --demo for itself \(`npm start --demo`\); starting the demo anyway\. Type `npm start -- --demo` or `npm run demo`/,
   );
   await out.waitFor(/Try it \(app "hello" with dynos web\.1, web\.2\)/);
+});
+
+t.test('Logplex gone after start: apps:create fails naming the cause, never "channel": null', async (t) => {
+  const prefix = await redisPrefix(t);
+  if (!prefix) return;
+  const base = cleanEnv({
+    REDIS_URL,
+    SWITCHYARD_API_TOKEN: TEST_TOKEN,
+    SWITCHYARD_PREFIX: prefix,
+    SWITCHYARD_HOST: '127.0.0.1',
+    SWITCHYARD_GRACE_MS: '1000',
+  });
+  const lp = spawnCli(t, ['logplex', '--logplex-port', '0', '--logplex-syslog-port', '0'], base);
+  const lpUrl = `http://127.0.0.1:${(await watchOutput(lp).waitFor(/msg="logplex listening" http=(\d+)/))[1]}`;
+  const router = spawnCli(t, ['router', '--router-port', '0', '--router-admin-port', '0'], {
+    ...base,
+    LOGPLEX_URL: lpUrl,
+  });
+  const admin = `http://127.0.0.1:${(await watchOutput(router).waitFor(/msg="router ready" port=\d+ admin_port=(\d+)/))[1]}`;
+  const env = { ...base, ROUTER_ADMIN_URL: admin, LOGPLEX_URL: lpUrl };
+  const made = await runCli(['apps:create', 'early'], env);
+  t.equal(made.code, 0, made.stderr);
+  t.match(made.stdout, /Log channel \d+/);
+
+  t.equal(await stopChild(lp), 0);
+  const late = await runCli(['apps:create', 'late'], env);
+  t.equal(late.code, 5, 'unavailable');
+  t.match(
+    late.stderr,
+    /^switchyard apps:create: creating app late: app late exists, but its Logplex channel could not be made \(POST http:\/\/127\.0\.0\.1:\d+\/v2\/channels: ECONNREFUSED\); check LOGPLEX_URL on the router, then PUT \/v1\/apps\/late again\n$/,
+  );
+  const info = JSON.parse((await runCli(['apps:info', '-a', 'late', '--json'], env)).stdout);
+  t.equal(info.channel, null, 'the app exists without a channel, and the failure was said');
 });
