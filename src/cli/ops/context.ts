@@ -32,6 +32,8 @@ export interface OpsSpec {
   flags?: readonly string[];
   /** Names of the positional arguments, in order; all required. */
   positionals?: readonly string[];
+  /** A positional that may be left out (after the required ones). */
+  optional?: string;
   /** Whether the command works on one app (-a/--app, or SWITCHYARD_APP). */
   app: boolean;
 }
@@ -73,8 +75,9 @@ export function opsContext(argv: readonly string[], spec: OpsSpec): OpsContext {
   const want = spec.positionals ?? [];
   if (positionals.length < want.length)
     throw new OpsError(EXIT.usage, `missing ${want.slice(positionals.length).join(' ')}`);
-  if (positionals.length > want.length)
-    throw new OpsError(EXIT.usage, `unexpected argument ${JSON.stringify(positionals[want.length])}`);
+  const most = want.length + (spec.optional ? 1 : 0);
+  if (positionals.length > most)
+    throw new OpsError(EXIT.usage, `unexpected argument ${JSON.stringify(positionals[most])}`);
   const app = values.get('app') ?? config.SWITCHYARD_APP ?? '';
   if (spec.app && !app) throw new OpsError(EXIT.usage, 'no app given: use -a APP (or set SWITCHYARD_APP)');
   const token = config.SWITCHYARD_API_TOKEN;

@@ -1,5 +1,6 @@
 // `drains`, `drains:add URL`, `drains:remove URL|ID` by app name (design.md §Drains, §Drain
 // delivery): the control API names the app's channel, Logplex holds its drains and their status.
+import { canonicalUrl, validateDrainUrl } from '../../logplex/drains/index';
 import { controlCalls, logplexCalls, type DrainStatusView } from './calls';
 import { EXIT, OpsError, print, printJson, table, viaControl, viaLogplex, type OpsContext } from './context';
 
@@ -11,6 +12,15 @@ async function channelOf(ctx: OpsContext): Promise<string> {
       `${ctx.app} has no log channel: its router runs without LOGPLEX_URL, or Logplex was away when the app was made (run switchyard apps:create ${ctx.app} again to retry)`,
     );
   return view.channel;
+}
+
+/** The URL as Logplex stores it (`SYSLOG://Host:1/` → `syslog://host:1`), or undefined when it is none. */
+function canonical(raw: string): string | undefined {
+  try {
+    return canonicalUrl(validateDrainUrl(raw));
+  } catch {
+    return undefined;
+  }
 }
 
 function ago(ms: number | null, now: number): string {
@@ -54,7 +64,9 @@ export async function removeDrain(ctx: OpsContext): Promise<void> {
   const which = ctx.positionals[0]!;
   const channel = await channelOf(ctx);
   const list = await viaLogplex(`drains of ${ctx.app}`, logplexCalls.listDrains(ctx.logplex, channel));
-  const d = list.find((x) => x.url === which || String(x.id) === which || x.token === which);
+  const d = list.find(
+    (x) => x.url === which || x.url === canonical(which) || String(x.id) === which || x.token === which,
+  );
   if (!d) throw new OpsError(EXIT.notFound, `${ctx.app} has no drain ${which} (see switchyard drains -a ${ctx.app})`);
   await viaLogplex(`removing drain ${d.url}`, logplexCalls.removeDrain(ctx.logplex, channel, d.id));
   print(`Removed drain ${d.url} from ${ctx.app}`);

@@ -20,7 +20,7 @@ export const OPS_COMMANDS: Record<string, OpsCommand> = {
     usage: 'apps:create NAME [--json]',
     help: 'create an app (APP.ROUTER_DOMAIN and a log channel)',
     app: false,
-    positionals: ['NAME'],
+    optional: 'NAME',
     run: appsCmd.create,
   },
   'apps:info': { usage: 'apps:info -a APP [--json]', help: "an app's settings", app: true, run: appsCmd.info },
