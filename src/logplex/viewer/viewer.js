@@ -74,6 +74,7 @@
     if (dyno && !(l.ps === dyno || l.ps.indexOf(dyno + '.') === 0)) return false;
     if (source && l.source !== source) return false;
     if (q && l.raw.toLowerCase().indexOf(q) < 0) return false;
+    if (window.SwitchyardCharts && !window.SwitchyardCharts.matches(l)) return false;
     return true;
   }
   function render(l) {
@@ -101,6 +102,7 @@
     div.appendChild(m);
     div.hidden = !matches(l);
     div._line = l;
+    if (window.SwitchyardColumns) window.SwitchyardColumns.decorate(div, l);
     return div;
   }
   function append(lines) {
@@ -130,6 +132,7 @@
   }
   function receive(raw) {
     var l = parse(raw);
+    if (window.SwitchyardCharts) window.SwitchyardCharts.add(l);
     if (state.paused) {
       state.held.push(l);
       if (state.held.length > MAX_HELD) {
@@ -237,6 +240,7 @@
         )
           el.app.selectedIndex = 0;
         el.lines.innerHTML = '';
+        if (window.SwitchyardCharts) window.SwitchyardCharts.reset();
         disconnect();
         connect(false);
       })
@@ -249,6 +253,7 @@
   el.app.addEventListener('change', function () {
     location.hash = 'app=' + encodeURIComponent(el.app.selectedOptions[0].textContent);
     el.lines.innerHTML = '';
+    if (window.SwitchyardCharts) window.SwitchyardCharts.reset();
     state.held = [];
     state.heldDropped = 0;
     showHeld();
@@ -271,5 +276,6 @@
     }
     loadApps();
   });
+  window.SwitchyardViewer = { refilter: refilter };
   loadApps();
 })();
