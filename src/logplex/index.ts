@@ -18,6 +18,7 @@ import { startDrains, type DrainOptions, type Drains } from './drains/node';
 import { createLogplexServer, type RouteModule, type UpgradeHandler } from './server';
 import type { LogStore } from './store/index';
 import { MemoryLogStore } from './store/memory';
+import { ChannelRates } from './rate';
 import { RedisLogStore } from './store/redis';
 import { TailHub } from './tail/hub';
 import { TokenCache } from './tokens';
@@ -87,9 +88,12 @@ export async function startLogplex(opts: LogplexOptions): Promise<LogplexNode> {
   const tokens = new TokenCache(store);
   const hub = new TailHub(store);
   let sessions: SessionRegistry | undefined;
+  const rates = new ChannelRates(config.LOGPLEX_CHANNEL_RATE, config.LOGPLEX_CHANNEL_BURST);
+  let listenerUrl = '';
   const metrics = createLogplexMetrics(registry, {
     tailBuffered: () => sessions?.buffered ?? 0,
     tokenCache: () => tokens.size,
+    rateBuckets: () => rates.size,
   });
   const ctx: LogplexContext = { config, store, hub, tokens, metrics, registry, log, apiToken: opts.apiToken };
   sessions = new SessionRegistry({
@@ -101,9 +105,10 @@ export async function startLogplex(opts: LogplexOptions): Promise<LogplexNode> {
     bufferLines: config.LOGPLEX_SESSION_BUFFER,
     maxNum: config.LOGPLEX_HISTORY_LINES,
     formatTime: (ms) => formatTimestamp(ms),
+    publicUrl: () => config.LOGPLEX_PUBLIC_URL ?? listenerUrl,
     ...(opts.sessionTtlMs ? { ttlMs: opts.sessionTtlMs } : {}),
   });
-  const acceptor = new Acceptor({ store, tokens, hub, metrics, log });
+  const acceptor = new Acceptor({ store, tokens, hub, metrics, log, rates });
   const drains = startDrains(ctx, { prefix: opts.prefix ?? config.SWITCHYARD_PREFIX, ...opts.drains });
   const routes: RouteModule[] = [
     channelRoutes({
@@ -131,6 +136,7 @@ export async function startLogplex(opts: LogplexOptions): Promise<LogplexNode> {
   try {
     if (store instanceof RedisLogStore) await waitReady(store.client);
     const httpPort = await listen(server, Number(config.LOGPLEX_PORT), opts.host);
+    listenerUrl = `http://${hostForUrl(opts.host)}:${httpPort}`;
     syslog = await startSyslog({ acceptor, metrics, log }, opts.host, Number(config.LOGPLEX_SYSLOG_PORT));
     log.info('logplex listening', { http: httpPort, syslog: syslog.port, store: store.kind });
     const s = syslog;
@@ -163,4 +169,11 @@ export async function startLogplex(opts: LogplexOptions): Promise<LogplexNode> {
     quit();
     throw err;
   }
+}
+
+/** The listener as a URL host: a wildcard bind is reached on loopback; IPv6 goes in brackets (RFC 3986 §3.2.2). */
+function hostForUrl(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
 }

@@ -82,6 +82,8 @@ export function channelRoutes(deps: ChannelRoutesDeps): RouteModule {
         const id = channelIdParam(p.id!);
         const body = await readJsonObject(req);
         rejectUnknown(body, ['name']);
+        // Logplex answers a token request without a name 422 (a well-formed body it cannot act on).
+        if (body.name === undefined) throw new ApiError('unprocessable_entity', '"name" is required');
         const tok = await store.addToken(id, nameField(body, 'name', true));
         if (!tok) throw new ApiError('not_found', `no channel ${p.id}`);
         sendJson(res, 201, tok);

@@ -30,6 +30,14 @@ export interface SessionRecord {
   tail: boolean;
   ps?: string;
   source?: string;
+  /** Search terms (tail/search.ts). */
+  q?: string;
+  /** Time range, in the stored time shape. */
+  since?: string;
+  until?: string;
+  /** Resume: every line after this stream id (seq) instead of the last `num`. */
+  sinceId?: number;
+  format?: 'json';
 }
 
 export interface ReadResult {
@@ -61,6 +69,8 @@ export interface LogStore {
   append(channel: number, lines: readonly NewLine[]): Promise<LogLine[] | undefined>;
   /** The last `num` lines, oldest first. */
   history(channel: number, num: number): Promise<LogLine[]>;
+  /** Up to `count` lines with seq < beforeSeq (Infinity: the newest), oldest first: history read backwards in pages. */
+  readBefore(channel: number, beforeSeq: number, count: number): Promise<LogLine[]>;
   /** Up to `count` lines with seq > afterSeq, oldest first, and the oldest seq still kept. */
   readAfter(channel: number, afterSeq: number, count: number): Promise<ReadResult>;
   putSession(id: string, session: SessionRecord, ttlMs: number): Promise<void>;
