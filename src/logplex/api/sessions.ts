@@ -175,6 +175,7 @@ export class SessionRegistry {
     let history: History;
     const retention = this.#deps.maxNum;
     try {
+      if (rec.tail) await this.#deps.hub.listening(rec.channel);
       history =
         rec.sinceId !== undefined
           ? await afterId(this.#deps.store, rec.channel, query, rec.sinceId, retention)

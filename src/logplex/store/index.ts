@@ -81,6 +81,11 @@ export interface LogStore {
    * nodes and never calls back. Returns the unsubscribe function.
    */
   watchRemote(channel: number, onLines: RemoteLines): () => void;
+  /**
+   * Settles once `watchRemote(channel)` hears every line appended from now on (Redis confirmed
+   * the SUBSCRIBE): a resumed tail reads the log only then, so no line falls between the two.
+   */
+  watching?(channel: number): Promise<void>;
   /** Store reachable (readiness). */
   healthy(): boolean;
   close(): Promise<void>;

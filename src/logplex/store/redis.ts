@@ -51,6 +51,8 @@ export class RedisLogStore implements LogStore {
   /** Tags this node's publishes so its own subscriber skips them (local fan-out is direct). */
   #node = randomUUID().slice(0, 8);
   #watchers = new Map<string, Set<RemoteLines>>();
+  /** Settles once Redis confirmed the SUBSCRIBE of each watched channel (or it failed). */
+  #subscribed = new Map<string, Promise<void>>();
 
   /** The command connection (readiness waits on it). */
   get client(): RedisClient {
@@ -236,17 +238,29 @@ export class RedisLogStore implements LogStore {
     if (!set) {
       set = new Set();
       this.#watchers.set(name, set);
-      void this.#subscriber()
-        .subscribe(name)
-        .catch(() => undefined);
+      this.#subscribed.set(
+        name,
+        this.#subscriber()
+          .subscribe(name)
+          .then(
+            () => undefined,
+            () => undefined,
+          ),
+      );
     }
     set.add(onLines);
     return () => {
       const s = this.#watchers.get(name);
       if (!s?.delete(onLines) || s.size > 0) return;
       this.#watchers.delete(name);
+      this.#subscribed.delete(name);
       void this.#sub?.unsubscribe(name).catch(() => undefined);
     };
+  }
+
+  /** Settles once lines appended to `channel` from now on reach this node's watchers. */
+  watching(channel: number): Promise<void> {
+    return this.#subscribed.get(this.#k(`tail:{${channel}}`)) ?? Promise.resolve();
   }
 
   #subscriber(): RedisClient {

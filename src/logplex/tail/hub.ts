@@ -5,6 +5,9 @@
 import type { LogLine } from '../lines';
 import type { LogStore } from '../store/index';
 
+/** At most this long a new session waits for the store to confirm its subscription. */
+const LISTEN_WAIT_MS = 2000;
+
 export type LinesListener = (lines: LogLine[]) => void;
 
 export class TailHub {
@@ -35,6 +38,16 @@ export class TailHub {
       e.unwatch();
       this.#listeners.delete(channel);
     };
+  }
+
+  /** Settles once this node hears every line appended to `channel` from now on (after subscribe). */
+  listening(channel: number): Promise<void> {
+    const watching = this.#store.watching?.(channel);
+    if (!watching) return Promise.resolve();
+    // Bounded: with the store away the history read fails on its own and the session says so.
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, LISTEN_WAIT_MS)));
+    return Promise.race([watching, bound]).finally(() => clearTimeout(timer));
   }
 
   /** Channels with at least one listener on this node. */
