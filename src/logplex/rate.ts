@@ -43,7 +43,7 @@ export class ChannelRates {
     let b = this.#buckets.get(channel);
     if (!b) {
       if (this.#buckets.size >= MAX_BUCKETS) this.#forgetIdle(now);
-      b = { tokens: this.burst, last: now, dropped: 0, since: 0, reported: 0 };
+      b = { tokens: this.burst, last: now, dropped: 0, since: 0, reported: -Infinity };
       this.#buckets.set(channel, b);
     }
     b.tokens = Math.min(this.burst, b.tokens + ((now - b.last) * this.rate) / 1000);

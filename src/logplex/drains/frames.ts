@@ -31,7 +31,9 @@ function headOf(line: DrainLine, shape: FrameShape, hostname: string): Omit<Form
     hostname,
     appName: line.source,
     procId: line.ps,
-    sd: shape === 'rfc5424' ? undefined : null,
+    // Structured data the sender gave is kept through to syslog drains; Logplex's HTTPS shape has none.
+    sd: shape === 'rfc5424' ? line.sd : null,
+    ...(shape === 'rfc5424' && line.msgid ? { msgId: line.msgid } : {}),
   };
 }
 

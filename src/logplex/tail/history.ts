@@ -28,10 +28,8 @@ export async function newestMatching(
   num: number,
   retention: number,
 ): Promise<History> {
-  if (num <= 0) {
-    const newest = await store.readBefore(channel, Infinity, 1);
-    return { lines: [], afterSeq: newest[0]?.seq ?? 0, lost: 0 };
-  }
+  // No history: every line the subscription brings (appended after the session subscribed) is live.
+  if (num <= 0) return { lines: [], afterSeq: 0, lost: 0 };
   const found: LogLine[][] = [];
   let count = 0;
   let before = Infinity;

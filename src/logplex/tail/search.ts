@@ -50,7 +50,15 @@ export function parseQuery(q: string): Term[] {
       continue;
     }
     let end = i;
-    while (end < q.length && q[end] !== ' ' && q[end] !== '\t') end++;
+    while (end < q.length && q[end] !== ' ' && q[end] !== '\t') {
+      // A quoted value inside a term (`path="/a b"`) runs to its closing quote.
+      if (q[end] === '"') {
+        const close = q.indexOf('"', end + 1);
+        if (close < 0) throw new QueryError('unclosed " in query');
+        end = close;
+      }
+      end++;
+    }
     words.push({ text: q.slice(i, end), quoted: false });
     i = end;
   }
