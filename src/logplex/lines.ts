@@ -81,3 +81,12 @@ export function rateLimitLine(dropped: number, since: string, rate: number, now:
 export function resumeGapLine(lost: number, sinceId: number, now: string): NewLine {
   return errorLine('L17', `${lost} messages after id ${sinceId} left the log before this session read them.`, now);
 }
+
+/** L17 when the resume id is ahead of the log (its store started over): it is read from its start. */
+export function resumeResetLine(sinceId: number, now: string): NewLine {
+  return errorLine(
+    'L17',
+    `id ${sinceId} is ahead of this log (its store started over); reading it from the start.`,
+    now,
+  );
+}

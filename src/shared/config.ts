@@ -114,6 +114,14 @@ export const SETTINGS = {
     max: 100_000_000,
     help: 'lines a channel may ingest at once above LOGPLEX_CHANNEL_RATE (the bucket size)',
   },
+  SWITCHYARD_APP: {
+    kind: 'string',
+    def: undefined,
+    pattern: /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/,
+    rule: 'an app name (1-64 of [A-Za-z0-9_.-])',
+    help: '`logs`: the app when --app is not given',
+  },
+  SWITCHYARD_LOGS_GIVE_UP_MS: ms(60_000, '`logs --tail`: how long it keeps reconnecting to Logplex before it exits 1'),
   LOG_LEVEL: { kind: 'enum', def: 'info', values: ['debug', 'info', 'warn', 'error'], help: 'our own stdout logs' },
 } as const satisfies Record<string, Spec>;
 

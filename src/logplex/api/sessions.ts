@@ -10,13 +10,13 @@ import { WebSocketServer } from 'ws';
 import { ApiError, readJsonObject, sendJson, type RouteTable } from '../../shared/json-api';
 import type { Logger } from '../../shared/log';
 import { errorFields } from '../../shared/log';
-import { resumeGapLine, type NewLine } from '../lines';
+import { resumeGapLine, resumeResetLine, type NewLine } from '../lines';
 import type { LogplexMetrics } from '../metrics';
 import { authed, type RouteModule, type UpgradeHandler } from '../server';
 import type { LogStore, SessionRecord } from '../store/index';
 import { afterId, newestMatching, type History } from '../tail/history';
 import type { TailHub } from '../tail/hub';
-import { parseStreamId, renderer, type TailFraming } from '../tail/render';
+import { parseStreamId, positionEvent, renderer, type TailFraming } from '../tail/render';
 import { TailSession, type TailSink } from '../tail/session';
 import { textSink, webSocketSink } from '../tail/sinks';
 import { queryOf, sessionRecord } from './session-fields';
@@ -154,6 +154,7 @@ export class SessionRegistry {
       sink,
       query,
       render: renderer(rec.format ?? 'text', framing),
+      ...(framing === 'sse' ? { position: positionEvent } : {}),
       bufferLines: this.#deps.bufferLines,
       formatTime: this.#deps.formatTime,
       counters: { sent: (n) => metrics.tailLinesSent.inc(n), dropped: (n) => metrics.tailLinesDropped.inc(n) },
@@ -186,6 +187,7 @@ export class SessionRegistry {
       history = { lines: [], afterSeq: rec.sinceId ?? 0, lost: 0 };
     }
     const preface: NewLine[] = [];
+    if (history.reset) preface.push(resumeResetLine(rec.sinceId ?? 0, this.#deps.formatTime(Date.now())));
     if (history.lost > 0) {
       metrics.tailResumeLost.inc(history.lost);
       const now = this.#deps.formatTime(Date.now());

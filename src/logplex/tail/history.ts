@@ -18,6 +18,8 @@ export interface History {
   afterSeq: number;
   /** Lines after the resume point that left the log unread (0 when none, or not resuming). */
   lost: number;
+  /** The resume id is ahead of the log (a store that started over): read from its start instead. */
+  reset?: boolean;
 }
 
 /** The newest `num` matching lines, oldest first; reads at most `retention` lines (and a page). */
@@ -64,6 +66,9 @@ export async function afterId(
   retention: number,
 ): Promise<History> {
   const out: LogLine[] = [];
+  const newest = (await store.readBefore(channel, Infinity, 1))[0]?.seq ?? 0;
+  const reset = sinceId > newest;
+  if (reset) sinceId = 0;
   let after = sinceId;
   let lost = 0;
   // The log keeps growing while it is read: bound the pages by what it can hold, twice over.
@@ -74,5 +79,5 @@ export async function afterId(
     if (lines.length) after = lines[lines.length - 1]!.seq;
     if (lines.length < PAGE) break;
   }
-  return { lines: out, afterSeq: after, lost };
+  return { lines: out, afterSeq: after, lost, ...(reset ? { reset } : {}) };
 }

@@ -43,6 +43,15 @@ export function renderer(format: TailFormat, framing: TailFraming): Render {
   };
 }
 
+/**
+ * An event with an id and no data: not dispatched, but it moves the reader's last event id
+ * (WHATWG HTML §9.2.6), so a client resuming after a quiet or filtered stretch starts from where
+ * the session had read, not from its last shown line.
+ */
+export function positionEvent(seq: number): string {
+  return `id: ${seq}\n`;
+}
+
 /** The seq of a stored line as a stream id; what `Last-Event-ID` and `since_id` carry back. */
 export function parseStreamId(raw: string): number | undefined {
   return /^[0-9]{1,15}$/.test(raw) ? Number(raw) : undefined;

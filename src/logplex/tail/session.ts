@@ -30,6 +30,7 @@ export class TailSession {
   #sink: TailSink;
   #query: LineQuery;
   #render: Render;
+  #position: ((seq: number) => string) | undefined;
   #buffer: LineBuffer<LogLine>;
   #counters: SessionCounters;
   #formatTime: (ms: number) => string;
@@ -44,6 +45,8 @@ export class TailSession {
     sink: TailSink;
     query: LineQuery;
     render: Render;
+    /** How the session tells its reader how far it has read (SSE: an id-only event); absent: not told. */
+    position?: (seq: number) => string;
     bufferLines: number;
     counters: SessionCounters;
     formatTime: (ms: number) => string;
@@ -51,6 +54,7 @@ export class TailSession {
     this.#sink = opts.sink;
     this.#query = opts.query;
     this.#render = opts.render;
+    this.#position = opts.position;
     this.#buffer = new LineBuffer(opts.bufferLines);
     this.#counters = opts.counters;
     this.#formatTime = opts.formatTime;
@@ -79,7 +83,10 @@ export class TailSession {
     if (this.#closed) return;
     const texts: string[] = preface.map(this.#render);
     for (const l of history) if (matches(this.#query, l)) texts.push(this.#render(l));
-    this.#afterSeq = Math.max(afterSeq, history.length ? history[history.length - 1]!.seq : 0);
+    const shownTo = history.length ? history[history.length - 1]!.seq : 0;
+    this.#afterSeq = Math.max(afterSeq, shownTo);
+    if (this.#position && this.#afterSeq > 0 && this.#afterSeq !== lastShown(history, this.#query))
+      texts.push(this.#position(this.#afterSeq));
     this.#started = true;
     if (texts.length) this.#write(texts);
     this.#flush();
@@ -123,4 +130,10 @@ export class TailSession {
       this.#write(texts);
     }
   }
+}
+
+/** The seq of the last history line the query shows (0 when none). */
+function lastShown(history: LogLine[], query: LineQuery): number {
+  for (let i = history.length - 1; i >= 0; i--) if (matches(query, history[i]!)) return history[i]!.seq;
+  return 0;
 }
