@@ -21,7 +21,7 @@ import { TailSession, type TailSink } from '../tail/session';
 import { textSink, webSocketSink } from '../tail/sinks';
 import { queryOf, sessionRecord } from './session-fields';
 
-/** A session URL is a capability: valid this long until opened (DESIGN §4). */
+/** A session URL is a capability: valid this long until opened (design.md §Tail sessions). */
 export const SESSION_TTL_MS = 5 * 60_000;
 
 export interface SessionDeps {
