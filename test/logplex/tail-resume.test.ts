@@ -135,3 +135,18 @@ t.test('two nodes on Redis: a tail on A resumes on B after A is gone, no gap, no
   const all = [...numbersIn(onA.events.map((e) => e.data)), ...numbersIn(onB.events.map((e) => e.data))];
   t.same(all, range(1, last), 'A then B: every line once, in order');
 });
+
+t.test('SSE with no history still tells its position, so a resume misses nothing', async (t) => {
+  const node = await startNode(t);
+  const ch = await node.channel();
+  await sendLines(node, ch.tokens.app!, numbered(1, 5));
+  const first = curlSse(await session(node, { channel_id: ch.id, num: 0, tail: true }));
+  t.teardown(() => first.kill());
+  t.same(await first.until(1), [{ id: '5', data: '' }], 'an id-only event: read up to 5');
+  first.kill();
+  await first.ended;
+  await sendLines(node, ch.tokens.app!, numbered(6, 8));
+  const again = curlSse(await session(node, { channel_id: ch.id }), { 'Last-Event-ID': first.events[0]!.id! });
+  await again.ended;
+  t.same(numbersIn(again.events.map((e) => e.data)), [6, 7, 8]);
+});

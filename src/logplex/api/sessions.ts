@@ -193,7 +193,7 @@ export class SessionRegistry {
       const now = this.#deps.formatTime(Date.now());
       preface.push(resumeGapLine(history.lost, rec.sinceId ?? 0, now));
     }
-    session.start(history.lines, history.afterSeq, preface);
+    session.start(history.lines, history.afterSeq, preface, history.position);
     if (!rec.tail) session.end();
   }
 }

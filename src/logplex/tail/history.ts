@@ -20,6 +20,8 @@ export interface History {
   lost: number;
   /** The resume id is ahead of the log (a store that started over): read from its start instead. */
   reset?: boolean;
+  /** How far the log was read, when more than `afterSeq` says (no history asked for): what a resume starts from. */
+  position?: number;
 }
 
 /** The newest `num` matching lines, oldest first; reads at most `retention` lines (and a page). */
@@ -30,8 +32,12 @@ export async function newestMatching(
   num: number,
   retention: number,
 ): Promise<History> {
-  // No history: every line the subscription brings (appended after the session subscribed) is live.
-  if (num <= 0) return { lines: [], afterSeq: 0, lost: 0 };
+  // No history: every line the subscription brings (appended after the session subscribed) is live;
+  // the newest seq is still the position a reader resumes from if it goes away before a line comes.
+  if (num <= 0) {
+    const newest = (await store.readBefore(channel, Infinity, 1))[0]?.seq ?? 0;
+    return { lines: [], afterSeq: 0, lost: 0, position: newest };
+  }
   const found: LogLine[][] = [];
   let count = 0;
   let before = Infinity;

@@ -79,14 +79,14 @@ export class TailSession {
    * the retention, so written whole), then whatever arrived meanwhile. `afterSeq`: the last seq
    * the history covers, read or skipped (live lines up to it were in the history's range).
    */
-  start(history: LogLine[], afterSeq: number, preface: NewLine[] = []): void {
+  start(history: LogLine[], afterSeq: number, preface: NewLine[] = [], position = afterSeq): void {
     if (this.#closed) return;
     const texts: string[] = preface.map(this.#render);
     for (const l of history) if (matches(this.#query, l)) texts.push(this.#render(l));
     const shownTo = history.length ? history[history.length - 1]!.seq : 0;
     this.#afterSeq = Math.max(afterSeq, shownTo);
-    if (this.#position && this.#afterSeq > 0 && this.#afterSeq !== lastShown(history, this.#query))
-      texts.push(this.#position(this.#afterSeq));
+    const readTo = Math.max(this.#afterSeq, position);
+    if (this.#position && readTo > 0 && readTo !== lastShown(history, this.#query)) texts.push(this.#position(readTo));
     this.#started = true;
     if (texts.length) this.#write(texts);
     this.#flush();
