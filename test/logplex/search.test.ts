@@ -188,3 +188,35 @@ t.test('since as an age (10m) covers recent lines and not older ones', async (t)
   ]);
   t.match(await readHistory(node, { channel_id: ch.id, since: '10m' }), [/: now$/]);
 });
+
+for (const store of ['memory', 'redis'] as const) {
+  t.test(`${store}: a search reads back across pages to the start of the retained log`, async (t) => {
+    const prefix = store === 'redis' ? await prefixFor(t) : undefined;
+    if (store === 'redis' && prefix === undefined) return;
+    const node = await startNode(t, {
+      store,
+      ...(prefix ? { prefix } : {}),
+      env: { LOGPLEX_HISTORY_LINES: '20000' },
+    });
+    const ch = await node.channel();
+    const wanted = new Set([3, 4_999, 5_000, 5_001, 11_999]);
+    for (let i = 1; i <= 12_000; i += 3_000)
+      await node.store.append(
+        ch.id,
+        Array.from({ length: 3_000 }, (_, k) => ({
+          time: at(1),
+          pri: 134,
+          source: 'app',
+          ps: 'web.1',
+          msg: wanted.has(i + k) ? `needle ${i + k}` : `hay ${i + k}`,
+        })),
+      );
+    const found = async (num: number) =>
+      (await readHistory(node, { channel_id: ch.id, q: 'needle', num })).map((l) =>
+        Number(/needle (\d+)$/.exec(l)?.[1]),
+      );
+    t.same(await found(100), [3, 4_999, 5_000, 5_001, 11_999], 'every match, oldest first');
+    t.same(await found(2), [5_001, 11_999], 'num: the newest matches');
+    t.same(await found(4), [4_999, 5_000, 5_001, 11_999]);
+  });
+}

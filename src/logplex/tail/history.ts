@@ -40,22 +40,32 @@ export async function newestMatching(
   }
   const found: LogLine[][] = [];
   let count = 0;
-  let before = Infinity;
+  const before = Infinity;
   let afterSeq = 0;
   let scanned = 0;
   let page = Math.max(num * 2, 500);
+  let next: Promise<LogLine[]> | undefined = store.readBefore(channel, before, page);
+  let from = before;
   while (count < num && scanned <= retention) {
-    const lines = await store.readBefore(channel, before, page);
+    const lines: LogLine[] = await (next ?? store.readBefore(channel, from, PAGE));
+    next = undefined;
     if (lines.length === 0) break;
     if (afterSeq === 0) afterSeq = lines[lines.length - 1]!.seq;
     scanned += lines.length;
+    // A search past its first page is a long one: ask for the next page now, so the store works on
+    // it while this one is matched (dropped unread if this page finishes the search).
+    const long = page === PAGE;
+    if (long && lines.length === page && lines[0]!.seq > 1 && scanned <= retention) {
+      next = store.readBefore(channel, lines[0]!.seq, PAGE);
+      next.catch(() => undefined);
+    }
     const hit: LogLine[] = [];
     for (let i = lines.length - 1; i >= 0 && count + hit.length < num; i--)
       if (matches(query, lines[i]!)) hit.push(lines[i]!);
     count += hit.length;
     found.push(hit);
-    before = lines[0]!.seq;
-    if (lines.length < page || before <= 1) break;
+    if (lines.length < page || lines[0]!.seq <= 1) break;
+    from = lines[0]!.seq;
     page = PAGE;
   }
   const out: LogLine[] = [];
