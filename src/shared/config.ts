@@ -122,8 +122,29 @@ export const SETTINGS = {
     def: undefined,
     pattern: /^[a-z][a-z0-9-]{2,29}$/,
     rule: 'an app name ([a-z][a-z0-9-]{2,29})',
-    help: 'operator commands: the app when -a/--app is not given',
+    help: 'operator commands and `logs`: the app when -a/--app is not given',
   },
+  LOGPLEX_PUBLIC_URL: {
+    kind: 'url',
+    def: undefined,
+    schemes: ['http:', 'https:'],
+    help: 'base of the session URLs POST /v2/sessions hands out (default: the HTTP listener)',
+  },
+  LOGPLEX_CHANNEL_RATE: {
+    kind: 'int',
+    def: 10_000,
+    min: 0,
+    max: 10_000_000,
+    help: 'lines/s one channel may ingest on one node (token bucket; 0: no limit); the excess is dropped (L16)',
+  },
+  LOGPLEX_CHANNEL_BURST: {
+    kind: 'int',
+    def: 50_000,
+    min: 1,
+    max: 100_000_000,
+    help: 'lines a channel may ingest at once above LOGPLEX_CHANNEL_RATE (the bucket size)',
+  },
+  SWITCHYARD_LOGS_GIVE_UP_MS: ms(60_000, '`logs --tail`: how long it keeps reconnecting to Logplex before it exits 1'),
   LOG_LEVEL: { kind: 'enum', def: 'info', values: ['debug', 'info', 'warn', 'error'], help: 'our own stdout logs' },
 } as const satisfies Record<string, Spec>;
 

@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../shared/log';
 import { errorFields } from '../../shared/log';
 import type { NewLine } from '../lines';
-import { deliveryErrorLine, overflowLine } from '../lines';
+import { deliveryErrorLine, isChannelErrorLine, overflowLine } from '../lines';
 import type { BackoffPolicy } from './backoff';
 import { sleep } from './backoff';
 import { framedSize } from './frames';
@@ -68,6 +68,8 @@ export class DrainRunner {
   #lastReported = '';
   /** The receiver's Retry-After of the last failed send, the least the next backoff waits. */
   #retryAfterMs = 0;
+  /** Channel error lines read and not sent (never to drains): acked with the next batch sent. */
+  #skipped: number[] = [];
 
   constructor(deps: RunnerDeps) {
     this.#d = deps;
@@ -115,6 +117,7 @@ export class DrainRunner {
           this.#last = await cursor.open();
           this.#lastTime = (await store.status(drain.channel, drain.id)).lastTime ?? drain.createdAt;
           this.#buf = [];
+          this.#skipped = [];
           open = true;
         }
         if (!this.#inflight && !(await this.#take(cursor))) {
@@ -189,6 +192,12 @@ export class DrainRunner {
     let lost = 0;
     let taken = 0;
     for (const line of this.#buf) {
+      if (isChannelErrorLine(line)) {
+        this.#skipped.push(line.seq);
+        this.#last = line.seq;
+        taken++;
+        continue;
+      }
       const gap = line.seq - this.#last - 1;
       const extra = gap > 0 ? 1 : 0;
       // A line the filter refuses is acked with the batch but not sent (and takes no room in it).
@@ -207,6 +216,11 @@ export class DrainRunner {
       taken++;
     }
     this.#buf = taken === this.#buf.length ? [] : this.#buf.slice(taken);
+    if (lines.length === 0) return undefined;
+    if (this.#skipped.length) {
+      seqs.unshift(...this.#skipped);
+      this.#skipped = [];
+    }
     const batch = { payload: this.#d.transport.encode(lines, randomUUID()), seqs, lastTime: this.#lastTime };
     if (lost > 0) {
       this.#d.metrics?.lost.inc({ drain: String(this.id) }, lost);

@@ -39,7 +39,7 @@
         ev.preventDefault();
         var input = document.getElementById('search');
         input.value = raw;
-        input.dispatchEvent(new Event('input', { bubbles: true }));
+        input.dispatchEvent(new Event('change', { bubbles: true }));
       });
       s.appendChild(a);
     } else s.appendChild(document.createTextNode(raw));
