@@ -216,7 +216,9 @@ export class DrainRunner {
       taken++;
     }
     this.#buf = taken === this.#buf.length ? [] : this.#buf.slice(taken);
-    if (lines.length === 0) return undefined;
+    // Only channel error lines: they wait to be acked with the next batch. Lines the filter refused
+    // still make a batch (sent as nothing, acked as delivered nothing).
+    if (seqs.length === 0) return undefined;
     if (this.#skipped.length) {
       seqs.unshift(...this.#skipped);
       this.#skipped = [];
