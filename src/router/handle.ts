@@ -1,7 +1,7 @@
 // THE request path (DESIGN §3), read top to bottom:
 //   1 framing/limits → 2 resolve Host → 3 admit → 4 pick → 5–7 forward (retry on recorded progress) → 9 log
 // Every failure is a RouterError rendered in one place, `fail`, into the error page (step 10)
-// and the router log line (step 9). See docs/request-path.md for the picture with the H codes.
+// and the router log line (step 9). The picture with the H codes: design.md §Request path.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Config } from '../shared/config';
