@@ -1,4 +1,4 @@
-// Balancers under a slow dyno (DESIGN §3 step 4): four single-worker dynos, three taking
+// Balancers under a slow dyno (design.md §Request path, step 4): four single-worker dynos, three taking
 // 2 ms per request and one taking 20 ms, and the same open-loop offered load through
 // Switchyard for p2c, round-robin and random. A balancer that keeps feeding the slow dyno
 // its share (a quarter) overloads it (50 req/s of capacity) and its queue sets the p99;

@@ -1,4 +1,4 @@
-// Drain delivery benchmark (issue 5, STYLE habit 15): lines/s one Logplex node delivers from a
+// Drain delivery benchmark: lines/s one Logplex node delivers from a
 // channel log to a local HTTP receiver (logplex-1 POSTs of 500 lines) and to a syslog TCP
 // receiver (octet-counted RFC 5424), on the memory store and on Redis (consumer groups). The
 // peer in the same run is the transport ceiling: the same bytes sent by a bare loop (undici

@@ -1,4 +1,4 @@
-// Logplex ingest benchmark (issue 4, STYLE habit 15). One run measures, against the bare
+// Logplex ingest benchmark. One run measures, against the bare
 // FrameSplitter + parseSyslog baseline of bench/syslog-splitter.ts:
 //   1. syslog TCP ingest, 200-byte lines over 4 connections, into a channel with one WebSocket
 //      tail attached, on the memory store and on Redis (lines/s until the tail saw the last line);

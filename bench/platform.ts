@@ -1,4 +1,4 @@
-// Platform benchmark (DESIGN §5: "a curl through the router shows up in `switchyard logs --tail`
+// Platform benchmark (design.md §How the parts meet: "a curl through the router shows up in `switchyard logs --tail`
 // and in the viewer within a second"). Starts `switchyard dev --demo` as a child process, opens a
 // WebSocket tail on `hello`, sends N requests through the router one after another (bounded in count
 // and time), and measures, per request, response end → its router line and its app line on the tail.

@@ -1,6 +1,6 @@
 // Route-table costs at 10, 10,000 and 100,000 apps (3 dynos each): lookup per request (ns/op,
 // bare and with Host normalisation), heap held by the records + table, and a full load from
-// Redis (loadAll + build). Lookup figures are the best of 5 interleaved rounds. Goals (issue 2): lookup flat across sizes (within 20%); 100,000 apps
+// Redis (loadAll + build). Lookup figures are the best of 5 interleaved rounds. Goals: lookup flat across sizes (within 20%); 100,000 apps
 // loaded in under 5 s and held in under 300 MB.
 //   npx tsc -p tsconfig.test.json && node --expose-gc build/bench/route-table.js [--sizes 10,10000,100000] [--no-redis]
 import { randomBytes } from 'node:crypto';

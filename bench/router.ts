@@ -1,4 +1,4 @@
-// Router throughput and latency against its peers, measured in ONE run (STYLE habit 15):
+// Router throughput and latency against its peers, measured in ONE run:
 // direct to the backend, node-http-proxy, a bare undici proxy, nginx when installed, and
 // Switchyard with every routing feature on. Each proxy runs alone in a child pinned to
 // cpu 0 (unless --no-pin); the load generator and the backends share cpu 1. Prints a markdown table to paste

@@ -1,5 +1,5 @@
 // Lines/s of FrameSplitter + parseSyslog on 200-byte octet-counted lines: the bare-codec baseline
-// that the Logplex ingest bench compares against (STYLE habit 15). Run:
+// that the Logplex ingest bench compares against. Run:
 //   npx tsc -p tsconfig.test.json && taskset -c 1 node build/bench/syslog-splitter.js [lines]
 import { encodeFrame, FrameSplitter } from '../src/shared/syslog/frame';
 import { formatSyslog, formatTimestamp, parseSyslog, SyslogParseError } from '../src/shared/syslog/rfc5424';

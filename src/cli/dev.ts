@@ -1,4 +1,4 @@
-// `switchyard dev [--demo]` (`npm start`, DESIGN §1, §5): the composition root of the whole
+// `switchyard dev [--demo]` (`npm start`, design.md §Processes and settings, §How the parts meet): the composition root of the whole
 // platform in one process on 127.0.0.1 with the embedded (memory) stores and no API token:
 // Logplex (+ viewer), the router (data plane + control API) whose new apps get a channel and
 // whose lines go to that channel as `heroku[router]`. `--demo` adds the app `hello` with two
@@ -34,7 +34,7 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const config = loadConfig({ ...process.env, ...env });
-  // dev accepts no token, so it binds to loopback only (DESIGN §1).
+  // dev accepts no token, so it binds to loopback only (design.md §Processes and settings).
   const host = '127.0.0.1';
   const log = createLogger({ level: config.LOG_LEVEL as Level, fields: { svc: 'dev' } });
   const routes = new MemoryRouteStore();

@@ -1,4 +1,4 @@
-// `switchyard dyno --app A --name web.1 [--port N] [--ttl S] -- CMD...` (DESIGN §1, §5): the
+// `switchyard dyno --app A --name web.1 [--port N] [--ttl S] -- CMD...` (design.md §Processes and settings, §How the parts meet): the
 // dyno agent. Runs CMD with PORT set, waits until it listens (R10 boot timeout), registers and
 // heartbeats it with the control API (every ttl/3), ships its stdout/stderr as `app[web.1]`
 // lines and platform events as `heroku[web.1]` lines, marks it `crashed` when CMD exits on its
@@ -17,7 +17,7 @@ import { freePort, waitListening } from './platform/wait-listening';
 const USAGE =
   'Usage: switchyard dyno --app A --name web.1 [--port N] [--ttl S] [--host H] -- CMD [ARGS...]\n' +
   'Reads ROUTER_ADMIN_URL, LOGPLEX_URL and SWITCHYARD_API_TOKEN.\n';
-// Names as the control API checks them (DESIGN §3); checked here too for a clear early message.
+// Names as the control API checks them (design.md §Control API); checked here too for a clear early message.
 const APP_RE = /^[a-z][a-z0-9-]{2,29}$/;
 const DYNO_RE = /^[a-z][a-z0-9_-]{0,29}\.[0-9]{1,4}$/;
 

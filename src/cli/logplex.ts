@@ -1,4 +1,4 @@
-// `switchyard logplex`: one Logplex node on Redis (DESIGN §1). REDIS_URL and
+// `switchyard logplex`: one Logplex node on Redis (design.md §Processes and settings). REDIS_URL and
 // SWITCHYARD_API_TOKEN are required; SIGTERM stops it gracefully.
 import { createLogger, type Level } from '../shared/log';
 import { stopOnSignals } from '../shared/ops-http';

@@ -1,4 +1,4 @@
-// `switchyard logs --app A [--tail] [--num N] [--dyno web.1] [--source app]` (DESIGN §1): like
+// `switchyard logs --app A [--tail] [--num N] [--dyno web.1] [--source app]` (design.md §Processes and settings): like
 // `heroku logs`. The app's channel comes from Logplex's `GET /v2/channels?name=A` (the newest
 // channel of that name: a channel is named after its app);
 // then a session (POST /v2/sessions) is streamed as text to stdout, coloured by source on a TTY.

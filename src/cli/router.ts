@@ -1,4 +1,4 @@
-// `switchyard router` (DESIGN §1): one router node (data plane + control API) on Redis; SIGTERM
+// `switchyard router` (design.md §Processes and settings): one router node (data plane + control API) on Redis; SIGTERM
 // stops it gracefully.
 // REDIS_URL and SWITCHYARD_API_TOKEN are required. With LOGPLEX_URL set, every new app gets its
 // Logplex channel (tokens `app`, `heroku`) and router lines go to it as `heroku[router]`

@@ -1,4 +1,4 @@
-// THE line's journey (DESIGN §4, docs/request-path.md): parse → resolve token → channel
+// THE line's journey (design.md §A line's journey): parse → resolve token → channel
 // (cached) → stamp → append to the channel log → fan out to this node's tail sessions.
 // Drains read the channel log on their own. One call handles one batch (an HTTP body, one
 // TCP read, one datagram): one store append per channel per batch, never one per line.
@@ -39,7 +39,7 @@ interface Parsed {
   /** Position in the batch, for `frame N` in errors. */
   index: number;
   token: string;
-  /** Set when an SD-PARAM named the token: APP-NAME stays the source (DESIGN §4). */
+  /** Set when an SD-PARAM named the token: APP-NAME stays the source (design.md §Ingest). */
   source: string | undefined;
   line: NewLine;
 }

@@ -1,4 +1,4 @@
-// Composition root of a Logplex node (DESIGN §4): config → store → token cache → hub →
+// Composition root of a Logplex node (design.md §Logplex): config → store → token cache → hub →
 // accept → HTTP server (ops, /v2 API, /logs, sessions) and syslog TCP/UDP listeners.
 import type { Server } from 'node:http';
 import type { Registry } from 'prom-client';

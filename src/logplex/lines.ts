@@ -1,5 +1,5 @@
-// A log line as Logplex keeps and shows it (DESIGN §4), and the in-band L10–L14 lines that
-// report loss as data (STYLE habit 8; heroku/logplex:src/logplex_syslog_utils.erl `overflow_msg/2`).
+// A log line as Logplex keeps and shows it (design.md §Logplex), and the in-band L10–L14 lines that
+// report loss as data (heroku/logplex:src/logplex_syslog_utils.erl `overflow_msg/2`).
 
 /** One stored line. `seq` is the channel's sequence number (1, 2, 3…), assigned on append. */
 export interface LogLine {

@@ -1,4 +1,4 @@
-// The one table of Switchyard's settings (DESIGN §1). Nothing else reads process.env:
+// The one table of Switchyard's settings (design.md §Processes and settings). Nothing else reads process.env:
 // parse once at start-up, freeze, pass the result in. Flags use the same names
 // (`--router-port` = `ROUTER_PORT`), merged over the environment by the CLI.
 

@@ -1,5 +1,5 @@
 // The JSON API discipline both control planes share: bounded bodies, Bearer/Basic auth,
-// strict fields, and one error shape `{id, message}` (DESIGN §3 "Errors").
+// strict fields, and one error shape `{id, message}` (design.md §Control API).
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
@@ -37,7 +37,7 @@ export class ApiError extends Error {
   }
 }
 
-/** 64 KiB: the control API's body limit (issue: bodies over it are 413 without being read whole). */
+/** 64 KiB: the control API's body limit (bodies over it are 413 without being read whole). */
 export const API_BODY_LIMIT = 64 * 1024;
 
 export function sendJson(
@@ -111,7 +111,7 @@ export async function readJsonObject(req: IncomingMessage, limit = API_BODY_LIMI
   return value as Record<string, unknown>;
 }
 
-/** Unknown fields are refused, not ignored (DESIGN §3). */
+/** Unknown fields are refused, not ignored (design.md §Control API). */
 export function rejectUnknown(body: Record<string, unknown>, allowed: readonly string[]): void {
   for (const key of Object.keys(body)) {
     if (!allowed.includes(key)) {

@@ -1,5 +1,5 @@
 // The runner reads and frames the next batch and lets the last ack travel while a batch is in
-// flight (DESIGN §4 "Drains"). None of that may change what the receiver sees or what is acked:
+// flight (design.md §Drain delivery). None of that may change what the receiver sees or what is acked:
 // a failed batch comes again (same frame id, same bytes) before the next one, every line is
 // delivered in order once accepted, an ack happens only after its batch was accepted, and the
 // last ack lands before stop() returns. On Redis, where reads and acks are round trips.

@@ -1,4 +1,4 @@
-// At-least-once across a crash (DESIGN §4): the node delivering a drain is killed with
+// At-least-once across a crash (design.md §Drain delivery): the node delivering a drain is killed with
 // SIGKILL while a batch is in flight; a second node takes the lease when it lapses,
 // re-delivers what the first read but never acked, and every line arrives at least once.
 import { spawn, type ChildProcess } from 'node:child_process';

@@ -1,4 +1,4 @@
-// The dyno agent (`switchyard dyno`, DESIGN §1, §5) against a real `switchyard dev`: it waits
+// The dyno agent (`switchyard dyno`, design.md §Processes and settings, §How the parts meet) against a real `switchyard dev`: it waits
 // for CMD to listen, registers it, ships stdout and stderr as app[web.N] lines and platform
 // events as heroku[web.N] lines, marks the dyno crashed when CMD exits on its own (router: H10),
 // and on SIGTERM stops CMD and deregisters.

@@ -1,5 +1,5 @@
 // Start-up checks shared by the two Redis-backed node commands (`switchyard router`,
-// `switchyard logplex`, DESIGN §1): --help, no stray arguments, and the settings both require,
+// `switchyard logplex`, design.md §Processes and settings): --help, no stray arguments, and the settings both require,
 // each refusal one line on stderr naming the variable, exit 2.
 import { describeSettings, flagsToEnv, loadConfig, type Config } from '../../shared/config';
 

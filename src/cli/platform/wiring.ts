@@ -1,4 +1,4 @@
-// How the router and Logplex meet (DESIGN §5), shared by `dev` and `switchyard router`/`logplex`:
+// How the router and Logplex meet (design.md §How the parts meet), shared by `dev` and `switchyard router`/`logplex`:
 // a new app gets a Logplex channel with tokens `app` (its dynos) and `heroku` (the platform and
 // the router). The channel is named after the app, so `GET /v2/channels?name=APP` finds it.
 import type { OnAppCreated } from '../../router/admin/api';

@@ -1,4 +1,4 @@
-// /v2/channels and tokens (DESIGN §4), shaped after Heroku's Logplex v2 API.
+// /v2/channels and tokens (design.md §Logplex API), shaped after Heroku's Logplex v2 API.
 import { ApiError, readJsonObject, rejectUnknown, sendJson } from '../../shared/json-api';
 import type { RouteTable } from '../../shared/json-api';
 import { authed, type RouteModule } from '../server';

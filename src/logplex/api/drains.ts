@@ -1,4 +1,4 @@
-// /v2/channels/:id/drains (DESIGN §4): create (422 invalid URL, 409 duplicate), list, show
+// /v2/channels/:id/drains (design.md §Drains): create (422 invalid URL, 409 duplicate), list, show
 // with delivery status, delete. Same auth and strictness as the channel routes.
 import { ApiError, readJsonObject, rejectUnknown, sendJson } from '../../shared/json-api';
 import type { RouteTable } from '../../shared/json-api';

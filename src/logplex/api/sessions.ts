@@ -1,4 +1,4 @@
-// Tail sessions (DESIGN §4): POST /v2/sessions makes an unguessable session URL, valid for 5
+// Tail sessions (design.md §Tail sessions): POST /v2/sessions makes an unguessable session URL, valid for 5
 // minutes until opened; GET /sessions/:id opens it once, as a text/plain stream or a WebSocket
 // on the same URL: up to `num` history lines, oldest first, then live lines if `tail`.
 import { randomBytes } from 'node:crypto';
@@ -17,7 +17,7 @@ import { TailSession, type TailSink } from '../tail/session';
 import { textSink, webSocketSink } from '../tail/sinks';
 import { boolField, intField, nameField } from './validate';
 
-/** A session URL is a capability: valid this long until opened (DESIGN §4). */
+/** A session URL is a capability: valid this long until opened (design.md §Tail sessions). */
 export const SESSION_TTL_MS = 5 * 60_000;
 const PS_RE = /^[A-Za-z0-9_.-]{1,64}$/;
 

@@ -1,4 +1,4 @@
-// https:// (and http://) drains (DESIGN §4): POST a batch of logplex-1 frames with
+// https:// (and http://) drains (design.md §Drains): POST a batch of logplex-1 frames with
 // Logplex-Msg-Count, Logplex-Frame-Id (the same on every retry of the batch) and
 // Logplex-Drain-Token. 2xx is success; 429, 5xx and network errors retry the byte-identical
 // body; any other 4xx means the receiver will never take it. Certificates are verified

@@ -1,5 +1,5 @@
-// Drain transports by URL scheme (STYLE habit 11; heroku/logplex:src/logplex_drain.erl `mod/1`)
-// and drain URL validation (DESIGN §4: 422 naming what is wrong, 409 for a duplicate).
+// Drain transports by URL scheme (heroku/logplex:src/logplex_drain.erl `mod/1`)
+// and drain URL validation (design.md §Drains: 422 naming what is wrong, 409 for a duplicate).
 import { ApiError } from '../../shared/json-api';
 import { HttpsTransport } from './https';
 import { SyslogTransport } from './syslog';

@@ -1,4 +1,4 @@
-// Drains on a Logplex node (DESIGN §4): the drain store that matches the log store, the API
+// Drains on a Logplex node (design.md §Drains): the drain store that matches the log store, the API
 // routes, and the scheduler that delivers this node's share of the drains. startLogplex
 // calls startDrains once and closes it (flush, release leases) before the store goes.
 import { drainRoutes, drainView } from '../api/drains';

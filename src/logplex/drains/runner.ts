@@ -1,4 +1,4 @@
-// One drain delivered by this node (DESIGN §4 "Drains"): read a batch at the drain's read
+// One drain delivered by this node (design.md §Drains): read a batch at the drain's read
 // position, deliver it, ack only after the receiver accepted it, back off on failure, and turn
 // lines that left the channel log before delivery into an in-band L10 line
 // (heroku/logplex:src/logplex_drain_buffer.erl, logplex_syslog_utils.erl `overflow_msg/2`).
@@ -17,7 +17,7 @@ import type { DrainCursor, DrainLine, DrainRecord, DrainStore } from './store/in
 import type { Outcome, Payload, Transport } from './transport';
 
 /**
- * DESIGN §4: a batch is at most 500 lines or 1 MiB. While a batch is in flight the runner
+ * design.md §Drains: a batch is at most 500 lines or 1 MiB. While a batch is in flight the runner
  * reads and frames the next one (so Redis, this process and the receiver work at the same
  * time): the batch in flight, the next one ready, and what was left of the last read when it
  * did not fit in one batch.

@@ -1,4 +1,4 @@
-// syslog:// and syslog+tls:// drains (DESIGN §4): strictly valid RFC 5424, octet-counted
+// syslog:// and syslog+tls:// drains (design.md §Drains): strictly valid RFC 5424, octet-counted
 // (RFC 6587 §3.4.1) over one TCP or TLS connection, `<PRI>1 TIME d.TOKEN SOURCE DYNO - - MSG`
 // (HOSTNAME = drain token, APP-NAME = source, PROCID = dyno). TLS is verified; a certificate
 // failure is L14. One payload is in flight at a time and the next waits for the socket to

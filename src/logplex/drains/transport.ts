@@ -1,4 +1,4 @@
-// What every drain transport offers the runner (DESIGN §4 "Drains"). A transport encodes a
+// What every drain transport offers the runner (design.md §Drains). A transport encodes a
 // batch once into a Payload and sends that same Payload until it is accepted or refused, so
 // a retry is byte-identical (same body, same Logplex-Frame-Id).
 import type { DrainLine } from './store/index';
@@ -40,7 +40,7 @@ export interface TransportOptions {
 
 export const DEFAULT_TRANSPORT_OPTIONS: TransportOptions = { connectTimeoutMs: 5_000, responseTimeoutMs: 30_000 };
 
-/** Node/OpenSSL codes for a certificate that does not verify (DESIGN §4 L14). */
+/** Node/OpenSSL codes for a certificate that does not verify (design.md §Drains). */
 const CERT_CODES = new Set([
   'ERR_TLS_CERT_ALTNAME_INVALID',
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',

@@ -1,4 +1,4 @@
-// POST /logs (DESIGN §4 "Ingest"): `application/logplex-1` bodies of octet-counted RFC 5424
+// POST /logs (design.md §Ingest): `application/logplex-1` bodies of octet-counted RFC 5424
 // frames, Basic auth `token:` + a channel token, at most 1 MiB (after gunzip, too). Bad frames
 // are counted and answered 400 with how many were accepted; the good frames of the same body
 // are kept (Logplex rejects the whole body; we are kinder).
@@ -13,7 +13,7 @@ import type { RouteModule } from '../server';
 import type { TokenCache } from '../tokens';
 import type { TokenInfo } from '../store/index';
 
-/** DESIGN §4: a request body is at most 1 MiB. */
+/** design.md §Ingest: a request body is at most 1 MiB. */
 export const BODY_LIMIT = 1024 * 1024;
 const CONTENT_TYPES = new Set(['application/logplex-1', 'application/x-logplex-1']);
 const gunzipAsync = promisify(gunzip);

@@ -1,4 +1,4 @@
-// Syslog on LOGPLEX_SYSLOG_PORT (DESIGN §4 "Ingest"): TCP with RFC 6587 framing (octet
+// Syslog on LOGPLEX_SYSLOG_PORT (design.md §Ingest): TCP with RFC 6587 framing (octet
 // counting, or LF when a frame does not start with a digit; one FrameSplitter per socket, so a
 // sender stalled mid-frame holds at most the 10 KiB frame limit), and UDP with one message per
 // datagram (RFC 5426 §3.1). One TCP read or one tick of datagrams is one batch for accept.ts.

@@ -1,4 +1,4 @@
-// LogStore on Redis (DESIGN §2 keys). The channel log is a stream `channel:{C}:log` whose
+// LogStore on Redis (design.md §Redis keys). The channel log is a stream `channel:{C}:log` whose
 // entry ids are `SEQ-0` and whose fields are n (seq), t, p, s, d, m; one Lua script per batch
 // bumps `channel:{C}` `seq`, XADDs the batch, trims with MAXLEN ~ and publishes it on `tail:{C}` for
 // the other nodes' tail sessions. Every multi-key call stays inside one `{C}` hash tag.

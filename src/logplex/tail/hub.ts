@@ -1,4 +1,4 @@
-// This node's live readers per channel (DESIGN §4 "fan out to this node's tail sessions").
+// This node's live readers per channel (design.md §A line's journey).
 // accept.ts publishes the lines this node appended; lines other nodes appended arrive
 // through the store (Redis pub/sub on `tail:{C}`). Listeners are tail sessions and, on the
 // memory store, drains that want waking when lines arrive.

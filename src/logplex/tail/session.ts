@@ -1,4 +1,4 @@
-// One live reader of a channel (DESIGN §4 "Tail sessions"): history first, then live lines,
+// One live reader of a channel (design.md §Tail sessions): history first, then live lines,
 // filtered by dyno prefix and source. A slow reader never slows ingest: lines go straight
 // to the socket while it takes them, into a bounded drop-oldest buffer while it does not,
 // and the loss comes back as an L11 line (heroku/logplex:src/logplex_tail.erl).

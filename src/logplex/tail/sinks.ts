@@ -1,4 +1,4 @@
-// The two ways a session reaches its reader (DESIGN §4): a streaming text/plain response,
+// The two ways a session reaches its reader (design.md §Tail sessions): a streaming text/plain response,
 // one line per `\n`, or a WebSocket on the same URL, one line per message. Both report a full
 // transport buffer as `write() === false` and call back on the socket's drain.
 import type { ServerResponse } from 'node:http';

@@ -1,4 +1,4 @@
-// The browser log viewer (DESIGN §4 `GET /`): plain HTML, CSS and JS, no build step, nothing
+// The browser log viewer (design.md §Logplex API, `GET /`): plain HTML, CSS and JS, no build step, nothing
 // fetched from outside. The files live beside this module in src/logplex/viewer/ and are read
 // once, at start-up, from the package root (dist/ and build/ hold only compiled TS), so editing
 // the page needs no build. The page lists apps with `GET /v2/channels` (a channel is named after its app).

@@ -1,4 +1,4 @@
-// The router's control API (DESIGN §3 "Control API"): apps, domains, dynos, and what this
+// The router's control API (design.md §Control API): apps, domains, dynos, and what this
 // node would do for a Host. Writes go to the RouteStore; /v1/routes answers from this node's
 // table, exactly as the data plane would see it.
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -43,7 +43,7 @@ export interface AdminApiOptions {
   log: Logger;
 }
 
-/** StoreError codes as API errors (STYLE habit 4: matched on code). */
+/** StoreError codes as API errors (matched on code, never on a message). */
 async function stored<T>(p: Promise<T>): Promise<T> {
   try {
     return await p;

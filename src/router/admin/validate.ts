@@ -1,4 +1,4 @@
-// Input rules of the control API (DESIGN §3 "Names"): every check returns a typed value or
+// Input rules of the control API (design.md §Control API): every check returns a typed value or
 // throws ApiError('invalid_params') naming the field and the rule. Unknown fields are refused.
 import { isIP } from 'node:net';
 import { ApiError, rejectUnknown } from '../../shared/json-api';

@@ -1,4 +1,4 @@
-// Keeps this node's RouteTable in step with the store (DESIGN §3 "Route table"): a full load at
+// Keeps this node's RouteTable in step with the store (design.md §Route table): a full load at
 // start, one app reloaded per route-event, a full resync every ROUTER_RESYNC_MS, a rebuild when
 // the next lease expires. While the store is unreachable the last table stays, built with the
 // last time the store was seen so no lease expires on heartbeats we cannot see, and the node

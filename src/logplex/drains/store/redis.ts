@@ -1,4 +1,4 @@
-// DrainStore on Redis (DESIGN §2 keys; every multi-key script stays inside one `{C}` tag):
+// DrainStore on Redis (design.md §Redis keys; every multi-key script stays inside one `{C}` tag):
 //   channel:{C}:drains   hash  drain id → JSON {token, url, created_at}
 //   channel:{C}:log      the channel log; consumer group `drain:D` is the drain's read position
 //   drain:{C}:D:owner    the lease (SET NX PX; the owner renews it)
