@@ -13,13 +13,12 @@ import { ApiCallError, control, logplex, tokenNamed, type Endpoint } from './pla
 import { intOption, parseOptions, UsageError } from './platform/argv';
 import { readLines } from './platform/line-reader';
 import { freePort, waitListening } from './platform/wait-listening';
+// Names as the control API checks them (design.md §Control API), checked here too for a clear early message.
+import { APP_NAME, DYNO_NAME } from '../router/admin/validate';
 
 const USAGE =
   'Usage: switchyard dyno --app A --name web.1 [--port N] [--ttl S] [--host H] -- CMD [ARGS...]\n' +
   'Reads ROUTER_ADMIN_URL, LOGPLEX_URL and SWITCHYARD_API_TOKEN.\n';
-// Names as the control API checks them (design.md §Control API); checked here too for a clear early message.
-const APP_RE = /^[a-z][a-z0-9-]{2,29}$/;
-const DYNO_RE = /^[a-z][a-z0-9_-]{0,29}\.[0-9]{1,4}$/;
 
 type State = 'starting' | 'up' | 'crashed';
 
@@ -35,9 +34,9 @@ export async function run(argv: string[]): Promise<number> {
     const o = parseOptions(rest, { values: ['app', 'name', 'port', 'ttl', 'host'], flags: [] });
     app = o.values.get('app') ?? '';
     name = o.values.get('name') ?? '';
-    if (!APP_RE.test(app)) throw new UsageError(`--app must match ${APP_RE.source}, not ${JSON.stringify(app)}`);
-    if (!DYNO_RE.test(name))
-      throw new UsageError(`--name must match ${DYNO_RE.source} (e.g. web.1), not ${JSON.stringify(name)}`);
+    if (!APP_NAME.test(app)) throw new UsageError(`--app must match ${APP_NAME.source}, not ${JSON.stringify(app)}`);
+    if (!DYNO_NAME.test(name))
+      throw new UsageError(`--name must match ${DYNO_NAME.source} (e.g. web.1), not ${JSON.stringify(name)}`);
     ttl = intOption(o, 'ttl', 30, 3, 3600);
     wantPort = intOption(o, 'port', 0, 0, 65535);
     host = o.values.get('host') ?? '127.0.0.1';

@@ -122,6 +122,14 @@ export function rejectUnknown(body: Record<string, unknown>, allowed: readonly s
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
+/** The password of an `Authorization: Basic` header (RFC 7617 §2: user-id ":" password), or undefined. */
+export function basicPassword(header: string | undefined): string | undefined {
+  const m = /^Basic\s+(\S+)$/i.exec(header ?? '');
+  if (!m) return undefined;
+  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+  return decoded.slice(decoded.indexOf(':') + 1);
+}
+
 /**
  * `Authorization: Bearer TOKEN`, or Basic with TOKEN as the password (Logplex's clients).
  * `token === undefined` means no auth (dev on loopback). Compared in constant time.
@@ -129,13 +137,7 @@ const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 export function checkAuth(req: IncomingMessage, token: string | undefined): void {
   if (token === undefined) return;
   const header = req.headers.authorization ?? '';
-  let presented: string | undefined;
-  const m = /^(Bearer|Basic)\s+(\S+)$/i.exec(header);
-  if (m && m[1]!.toLowerCase() === 'bearer') presented = m[2];
-  if (m && m[1]!.toLowerCase() === 'basic') {
-    const decoded = Buffer.from(m[2]!, 'base64').toString('utf8');
-    presented = decoded.slice(decoded.indexOf(':') + 1);
-  }
+  const presented = /^Bearer\s+(\S+)$/i.exec(header)?.[1] ?? basicPassword(header);
   if (presented === undefined || !timingSafeEqual(digest(presented), digest(token))) {
     throw new ApiError('unauthorized', header ? 'invalid API token' : 'missing Authorization header (Bearer token)');
   }
@@ -154,7 +156,7 @@ interface Route {
  * A tiny method+path table: `/v1/apps/:app/dynos/:dyno`. Unknown path → 404,
  * known path with another method → 405. Parameters are URI-decoded.
  */
-export class RouteTable {
+export class ApiRoutes {
   #routes: Route[] = [];
   add(method: string, path: string, handler: RouteHandler): this {
     this.#routes.push({ method, parts: path.split('/').filter(Boolean), handler });
@@ -189,7 +191,7 @@ export class RouteTable {
 
 /** Runs a matched handler and renders any thrown ApiError; anything else is a 500 without details. */
 export async function serveApi(
-  table: RouteTable,
+  table: ApiRoutes,
   req: IncomingMessage,
   res: ServerResponse,
   onUnexpected: (err: unknown) => void,

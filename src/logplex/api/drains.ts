@@ -1,7 +1,7 @@
 // /v2/channels/:id/drains (design.md §Drains): create (422 invalid URL, 409 duplicate), list, show
 // with delivery status, delete. Same auth and strictness as the channel routes.
 import { ApiError, readJsonObject, rejectUnknown, sendJson } from '../../shared/json-api';
-import type { RouteTable } from '../../shared/json-api';
+import type { ApiRoutes } from '../../shared/json-api';
 import { canonicalUrl, validateDrainUrl } from '../drains/index';
 import type { DrainRecord, DrainStatus, DrainStore } from '../drains/store/index';
 import { authed, type RouteModule } from '../server';
@@ -51,7 +51,7 @@ export function drainRoutes(deps: DrainRoutesDeps): RouteModule {
     if (!d) throw new ApiError('not_found', `no drain ${rawDrain} on channel ${c}`);
     return d;
   };
-  return (table: RouteTable) => {
+  return (table: ApiRoutes) => {
     table.add(
       'POST',
       '/v2/channels/:id/drains',

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
-import { ApiError, readJsonObject, rejectUnknown, sendJson, type RouteTable } from '../../shared/json-api';
+import { ApiError, readJsonObject, rejectUnknown, sendJson, type ApiRoutes } from '../../shared/json-api';
 import type { Logger } from '../../shared/log';
 import { errorFields } from '../../shared/log';
 import type { LogLine } from '../lines';
@@ -50,7 +50,7 @@ export class SessionRegistry {
   }
 
   routes(): RouteModule {
-    return (table: RouteTable) => {
+    return (table: ApiRoutes) => {
       table.add(
         'POST',
         '/v2/sessions',

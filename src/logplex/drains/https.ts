@@ -3,12 +3,11 @@
 // Logplex-Drain-Token. 2xx is success; 429, 5xx and network errors retry the byte-identical
 // body; any other 4xx means the receiver will never take it. Certificates are verified
 // (Logplex never did): the system roots plus an optional extra CA.
-import { rootCertificates } from 'node:tls';
 import { Client } from 'undici';
 import type { DrainLine } from './store/index';
 import { frameBatch } from './frames';
 import type { DrainTarget, Outcome, Payload, Transport, TransportOptions } from './transport';
-import { failure } from './transport';
+import { failure, trustedCa } from './transport';
 
 export const USER_AGENT = 'switchyard-logplex';
 
@@ -33,7 +32,7 @@ export class HttpsTransport implements Transport {
       const cred = `${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`;
       this.#headers.authorization = `Basic ${Buffer.from(cred).toString('base64')}`;
     }
-    const ca = opts.ca ? [...rootCertificates, opts.ca.toString()] : undefined;
+    const ca = trustedCa(opts);
     this.#connect = {
       connect: { timeout: opts.connectTimeoutMs, rejectUnauthorized: true, ...(ca ? { ca } : {}) },
       headersTimeout: opts.responseTimeoutMs,

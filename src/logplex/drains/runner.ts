@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../shared/log';
 import { errorFields } from '../../shared/log';
+import { formatTimestamp } from '../../shared/syslog/timestamp';
 import type { NewLine } from '../lines';
 import { deliveryErrorLine, overflowLine } from '../lines';
 import type { BackoffPolicy } from './backoff';
@@ -290,11 +291,6 @@ export class DrainRunner {
   }
 
   #now(): string {
-    return formatTime(this.#d.now?.() ?? new Date());
+    return formatTimestamp((this.#d.now?.() ?? new Date()).getTime());
   }
-}
-
-/** Logplex's time shape: `2026-11-26T10:00:00.123456+00:00`. */
-export function formatTime(d: Date): string {
-  return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000+00:00');
 }

@@ -6,7 +6,7 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, isIPv6, type Socket } from 'node:net';
 import type { Logger } from '../../shared/log';
 import { errorFields } from '../../shared/log';
-import { FrameSplitter, MAX_FRAME } from '../../shared/syslog/frame';
+import { endWithoutNewlines, FrameSplitter, MAX_FRAME } from '../../shared/syslog/frame';
 import type { AcceptReport, Acceptor, Frame } from '../accept';
 import type { LogplexMetrics, Transport } from '../metrics';
 
@@ -171,8 +171,7 @@ async function bindUdp(
       deps.metrics.framesRejected.inc({ transport: 'udp', reason: 'overload' });
       return;
     }
-    let end = msg.length;
-    while (end > 0 && (msg[end - 1] === 0x0a || msg[end - 1] === 0x0d)) end--;
+    const end = endWithoutNewlines(msg);
     const truncated = end > MAX_FRAME;
     batch.push({ frame: msg.subarray(0, Math.min(end, MAX_FRAME)), truncated });
     if (batch.length === 1) setImmediate(flush);

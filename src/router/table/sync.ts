@@ -53,7 +53,6 @@ export class TableSync {
   #timers = new Set<NodeJS.Timeout>();
   #expiry: NodeJS.Timeout | undefined;
   #interval: NodeJS.Timeout | undefined;
-  #listeners = new Set<(table: RouteTable) => void>();
   #unsubscribe: (() => void)[] = [];
 
   constructor(opts: TableSyncOptions) {
@@ -83,11 +82,6 @@ export class TableSync {
       ageSeconds: this.#loaded ? (now - this.#lastFull) / 1000 : 0,
       staleSeconds: down ? (now - this.#downSince!) / 1000 : 0,
     };
-  }
-
-  onChange(listener: (table: RouteTable) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
   }
 
   /** Subscribes, then loads everything once (a failure leaves the node not ready and retrying). */
@@ -121,7 +115,6 @@ export class TableSync {
     clearInterval(this.#interval);
     clearTimeout(this.#expiry);
     for (const t of this.#timers) clearTimeout(t);
-    this.#listeners.clear();
     delete this.#o.metrics.tableSource.read;
     await this.#resyncing?.catch(() => undefined);
   }
@@ -251,7 +244,6 @@ export class TableSync {
     g.set({ kind: 'dynos' }, s.dynos);
     g.set({ kind: 'routable' }, s.routable);
     this.#armExpiry(table);
-    for (const l of this.#listeners) l(table);
   }
 
   /** Rebuilds when the next lease runs out — unless the store is away, which freezes leases. */

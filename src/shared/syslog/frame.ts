@@ -244,6 +244,13 @@ export function splitBody(
 }
 
 /** RFC 6587 §3.4.1: `MSG-LEN SP SYSLOG-MSG`, MSG-LEN in octets. */
+/** Where `b` ends without its trailing CR and LF bytes (a datagram's or a MSG's line ending). */
+export function endWithoutNewlines(b: Uint8Array): number {
+  let end = b.length;
+  while (end > 0 && (b[end - 1] === LF || b[end - 1] === CR)) end--;
+  return end;
+}
+
 export function encodeFrame(msg: Buffer | string): Buffer {
   const body = typeof msg === 'string' ? Buffer.from(msg, 'utf8') : msg;
   const prefix = `${body.length} `;
