@@ -284,5 +284,5 @@ if (isMainThread) {
     },
   );
 } else {
-  runJob(workerData as Job).then((r) => parentPort!.postMessage(r));
+  void runJob(workerData as Job).then((r) => parentPort!.postMessage(r));
 }

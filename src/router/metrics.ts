@@ -163,9 +163,9 @@ export function createDataPlaneMetrics(registry: Registry): DataPlaneMetrics {
     requests,
     countRequest(app, statusClass, code) {
       let byClass = tally.get(app);
-      if (byClass === undefined) tally.set(app, (byClass = new Map()));
+      if (byClass === undefined) tally.set(app, (byClass = new Map<string, Map<string, number>>()));
       let byCode = byClass.get(statusClass);
-      if (byCode === undefined) byClass.set(statusClass, (byCode = new Map()));
+      if (byCode === undefined) byClass.set(statusClass, (byCode = new Map<string, number>()));
       byCode.set(code, (byCode.get(code) ?? 0) + 1);
     },
     unknownHost: new Counter({

@@ -126,7 +126,7 @@ t.test(
           '127.0.0.1',
           'hello from logger',
         ],
-        (err) => (err ? reject(err) : resolve()),
+        (err: Error | null) => (err ? reject(err) : resolve()),
       ),
     );
     const lines = await eventually(async () => {

@@ -167,7 +167,7 @@ export class RedisLogStore implements LogStore {
 
   async append(channel: number, lines: readonly NewLine[]): Promise<LogLine[] | undefined> {
     if (lines.length === 0) return [];
-    const wire: [string, number, string, string, string][] = new Array(lines.length);
+    const wire = new Array<[string, number, string, string, string]>(lines.length);
     for (let i = 0; i < lines.length; i++) {
       const l = lines[i]!;
       wire[i] = [l.time, l.pri, l.source, l.ps, l.msg];
@@ -181,7 +181,7 @@ export class RedisLogStore implements LogStore {
       JSON.stringify(wire),
     );
     if (first < 0) return undefined;
-    const out: LogLine[] = new Array(lines.length);
+    const out = new Array<LogLine>(lines.length);
     for (let i = 0; i < lines.length; i++) {
       const l = lines[i]!;
       out[i] = { seq: first + i, time: l.time, pri: l.pri, source: l.source, ps: l.ps, msg: l.msg };
