@@ -19,6 +19,7 @@ import { formatSyslog, formatTimestamp } from '../src/shared/syslog/rfc5424';
 import { startLogplex, type LogplexNode } from '../src/logplex/index';
 import { deleteKeys, REDIS_URL, redisReachable } from '../test/fixtures/redis';
 import { measureSplitter } from './syslog-splitter';
+import { printReport } from './lib/report';
 
 type Job =
   | { kind: 'tcp'; port: number; token: string; lines: number; conns: number; sessionUrl: string }
@@ -223,8 +224,11 @@ const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 async function main(): Promise<void> {
   const tcpLines = Math.min(Number(process.argv[2] ?? 400_000) || 400_000, 2_000_000);
   const base = measureSplitter(200_000);
-  console.log(`logplex bench node=${process.version} line_bytes=${LINE_BYTES} tcp_lines=${tcpLines}`);
-  console.log(`  baseline FrameSplitter + parseSyslog (one thread, no I/O): ${fmt(base.linesPerSec)} lines/s`);
+  process.stderr.write(`# baseline ${fmt(base.linesPerSec)} lines/s\n`);
+  const rows: string[][] = [
+    ['-', 'baseline: FrameSplitter + parseSyslog, one thread, no I/O', fmt(base.linesPerSec), '1.00x', '', '', ''],
+  ];
+  const ratios: string[] = [];
   const only = process.argv[3] as 'memory' | 'redis' | undefined;
   const stores: ('memory' | 'redis')[] = only ? [only] : (await redisReachable()) ? ['memory', 'redis'] : ['memory'];
   for (const store of stores) {
@@ -241,8 +245,17 @@ async function main(): Promise<void> {
         sessionUrl: await session(node, channel),
       });
       const tcpRate = tcp.lines / tcp.seconds;
-      console.log(
-        `  [${store}] syslog TCP, 4 conns, 1 WebSocket tail: ${fmt(tcpRate)} lines/s (${(tcpRate / base.linesPerSec).toFixed(2)}x baseline; node loop ${pctOf(tcp.elu)} busy)`,
+      rows.push([
+        store,
+        'syslog TCP, 4 connections, 1 WebSocket tail',
+        fmt(tcpRate),
+        `${(tcpRate / base.linesPerSec).toFixed(2)}x`,
+        pctOf(tcp.elu),
+        '',
+        '',
+      ]);
+      ratios.push(
+        `${store} TCP: ${fmt(tcpRate)} lines/s (goal >= ${fmt(TCP_GOAL[store])}: ${tcpRate >= TCP_GOAL[store] ? 'met' : 'MISSED'})`,
       );
       const http = await inWorker({
         kind: 'http',
@@ -253,9 +266,16 @@ async function main(): Promise<void> {
         conns: 4,
         sessionUrl: await session(node, channel),
       });
-      console.log(
-        `  [${store}] HTTP logplex-1, 100-line bodies, 4 conns, 1 tail: ${fmt(http.lines / http.seconds)} lines/s (node loop ${pctOf(http.elu)} busy)`,
-      );
+      const httpRate = http.lines / http.seconds;
+      rows.push([
+        store,
+        'HTTP logplex-1, 100-line bodies, 4 connections, 1 tail',
+        fmt(httpRate),
+        `${(httpRate / base.linesPerSec).toFixed(2)}x`,
+        pctOf(http.elu),
+        '',
+        '',
+      ]);
       const lat = await inWorker({
         kind: 'latency',
         port,
@@ -265,15 +285,37 @@ async function main(): Promise<void> {
         sessionUrl: await session(node, channel),
       });
       const l = lat.latenciesMs ?? [];
-      console.log(
-        `  [${store}] ingest → tail latency at 10,000 lines/s for 3 s: p50 ${pct(l, 50).toFixed(2)} ms, p99 ${pct(l, 99).toFixed(2)} ms (${l.length} samples; the sender's own event-loop delay p99 ${(lat.loopDelayP99Ms ?? NaN).toFixed(2)} ms)`,
+      rows.push([
+        store,
+        `ingest → tail latency at 10,000 lines/s for 3 s (${l.length} samples)`,
+        '',
+        '',
+        '',
+        pct(l, 50).toFixed(2),
+        pct(l, 99).toFixed(2),
+      ]);
+      ratios.push(
+        `${store} p99 ingest → tail: ${pct(l, 99).toFixed(2)} ms (goal <= 20 ms: ${pct(l, 99) <= 20 ? 'met' : 'MISSED'});` +
+          ` the sender's own event-loop delay p99 ${(lat.loopDelayP99Ms ?? NaN).toFixed(2)} ms`,
       );
     } finally {
       await node.close();
       if (store === 'redis') await deleteKeys(prefix);
     }
   }
+  printReport({
+    title: 'Logplex ingest and tail',
+    setup: [
+      `${tcpLines.toLocaleString('en-US')} lines of ${LINE_BYTES} bytes per throughput phase; "vs baseline" divides by the bare splitter + parser.`,
+    ],
+    columns: ['store', 'phase', 'lines/s', 'vs baseline', 'node loop busy', 'p50 ms', 'p99 ms'],
+    rows,
+    ratios,
+  });
 }
+
+/** lines/s goals for syslog TCP ingest with a tail attached. */
+const TCP_GOAL = { memory: 200_000, redis: 100_000 } as const;
 
 if (isMainThread) {
   main().then(
