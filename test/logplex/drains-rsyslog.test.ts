@@ -64,7 +64,7 @@ action(type="omfile" file="${out}" template="fields")
           ? readFileSync(portFile, 'utf8').trim()
           : '',
     (s) => s !== '' || child.exitCode !== null,
-    { timeoutMs: 5000 },
+    5000,
   );
   if (!text || child.exitCode !== null) {
     child.kill('SIGKILL');
@@ -107,7 +107,7 @@ t.test(
     const got = await eventually(
       () => rsyslog.lines(),
       (l) => l.length >= batch.length,
-      { timeoutMs: 5000 },
+      5000,
     );
     t.equal(got.length, batch.length, 'every line once');
     t.same(
@@ -127,13 +127,13 @@ t.test(
     await eventually(
       () => node.api('GET', `/v2/channels/${ch.id}/drains/${created.body.id}`),
       (r) => r.body.status?.last_error !== null,
-      { timeoutMs: 5000 },
+      5000,
     );
     rsyslog = await startRsyslog(dir, rsyslog.port);
     const after = await eventually(
       () => rsyslog.lines(),
       (l) => l.length > batch.length,
-      { timeoutMs: 10_000 },
+      10_000,
     );
     t.equal(after.at(-1), `${token}|app|web.1|-|-|while rsyslogd was away`);
     t.equal(after.length, batch.length + 1, 'nothing twice');

@@ -139,7 +139,7 @@ t.test('routes: H11 counts open WebSockets, as the data plane does', async (t) =
   await r.api('PUT', '/v1/apps/piped', {});
   await r.api('PUT', '/v1/apps/piped/dynos/web.1', { host: '127.0.0.1', port: d.port });
   const code = async (): Promise<string | undefined> => (await r.api('GET', '/v1/routes/piped.localhost')).body.code;
-  await eventually(async () => (await code()) === undefined, { timeoutMs: 2000, what: 'routable → no code' });
+  await eventually(async () => (await code()) === undefined, 2000, 'routable → no code');
   const ws = new WebSocket(`ws://127.0.0.1:${r.node.port}/`, { headers: { host: 'piped.localhost' } });
   ws.on('error', () => undefined);
   await new Promise((resolve, reject) =>
@@ -147,10 +147,7 @@ t.test('routes: H11 counts open WebSockets, as the data plane does', async (t) =
   );
   t.equal(await code(), 'H11', 'one open pipe fills a cap of 1, though no request is in flight at the dyno');
   ws.close();
-  await eventually(async () => (await code()) === undefined, {
-    timeoutMs: 2000,
-    what: 'the closed pipe gave its slot back',
-  });
+  await eventually(async () => (await code()) === undefined, 2000, 'the closed pipe gave its slot back');
 });
 
 t.test('routes: the H code this node would answer with, from its own table', async (t) => {
@@ -163,24 +160,25 @@ t.test('routes: the H code this node would answer with, from its own table', asy
   t.match(await r.api('GET', '/v1/routes/bad_host!'), { status: 400, body: { id: 'invalid_params' } });
   await r.api('PUT', '/v1/apps/coded', {});
   const code = async (): Promise<string | undefined> => (await r.api('GET', '/v1/routes/coded.localhost')).body.code;
-  await eventually(async () => (await code()) === 'H14', { timeoutMs: 2000, what: 'no dynos → H14' });
+  await eventually(async () => (await code()) === 'H14', 2000, 'no dynos → H14');
   await r.api('PUT', '/v1/apps/coded/dynos/web.1', { host: '127.0.0.1', port: 5001, state: 'crashed' });
-  await eventually(async () => (await code()) === 'H10', { timeoutMs: 2000, what: 'all crashed → H10' });
+  await eventually(async () => (await code()) === 'H10', 2000, 'all crashed → H10');
   await r.api('PUT', '/v1/apps/coded/dynos/web.1', { host: '127.0.0.1', port: 5001 });
-  await eventually(async () => (await code()) === undefined, { timeoutMs: 2000, what: 'routable → no code' });
+  await eventually(async () => (await code()) === undefined, 2000, 'routable → no code');
   inFlight.set('coded/web.1', 2);
   const busy = await r.api('GET', '/v1/routes/coded.localhost');
   t.equal(busy.body.code, 'H11', 'in flight at the cap → H11');
   t.equal(busy.body.routable[0].in_flight, 2);
   inFlight.clear();
   await r.api('PUT', '/v1/apps/coded', { maintenance: true });
-  await eventually(async () => (await code()) === 'H80', { timeoutMs: 2000, what: 'maintenance → H80' });
+  await eventually(async () => (await code()) === 'H80', 2000, 'maintenance → H80');
   await r.api('PUT', '/v1/apps/wild', {});
   await r.api('PUT', '/v1/apps/wild/domains/*.wild.example.com');
-  await eventually(async () => (await r.api('GET', '/v1/routes/a.wild.example.com')).body.app === 'wild', {
-    timeoutMs: 2000,
-    what: 'wildcard route',
-  });
+  await eventually(
+    async () => (await r.api('GET', '/v1/routes/a.wild.example.com')).body.app === 'wild',
+    2000,
+    'wildcard route',
+  );
 });
 
 t.test('auth: missing or wrong token is 401 before anything is read; ops endpoints are open', async (t) => {

@@ -63,7 +63,7 @@ t.test('starts on Redis, logs logfmt, answers the control API, stops on SIGTERM 
   });
   let stdout = '';
   child.stdout.on('data', (d) => (stdout += d));
-  await eventually(() => /admin_port=\d+/.test(stdout), { timeoutMs: 10_000, what: 'router ready line' });
+  await eventually(() => /admin_port=\d+/.test(stdout), 10_000, 'router ready line');
   for (const line of stdout.trim().split('\n')) t.match(line, /^at=(info|warn|debug|error) /, 'logfmt starting at=');
   const port = Number(/admin_port=(\d+)/.exec(stdout)![1]);
   const base = `http://127.0.0.1:${port}`;

@@ -17,10 +17,7 @@ t.test('two workers share one port and both serve requests', async (t) => {
   t.teardown(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
-  await eventually(() => (out.match(/^listening /gm) ?? []).length >= 2, {
-    timeoutMs: 10_000,
-    what: 'both workers listening',
-  });
+  await eventually(() => (out.match(/^listening /gm) ?? []).length >= 2, 10_000, 'both workers listening');
   const ports = new Set([...out.matchAll(/^listening (\d+)$/gm)].map((m) => m[1]));
   t.equal(ports.size, 1, 'one port for both workers');
   const port = [...ports][0]!;

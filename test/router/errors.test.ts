@@ -46,10 +46,11 @@ t.test('H11: beyond ROUTER_APP_MAX_INFLIGHT per dyno, shed at once', async (t) =
   const d = await startDyno(t);
   const p = await startPlane(t, [app('hello', [dyno('web.1', d.port)])], { ROUTER_APP_MAX_INFLIGHT: '1' });
   const slow = request(p.url, { headers: { host: 'hello.localhost', 'x-dyno-delay': '300' } });
-  await eventually(() => p.plane.inspector.inFlight('hello', 'web.1') > 0, {
-    timeoutMs: 5000,
-    what: 'the slow request in flight at the dyno',
-  });
+  await eventually(
+    () => p.plane.inspector.inFlight('hello', 'web.1') > 0,
+    5000,
+    'the slow request in flight at the dyno',
+  );
   const shed = await request(p.url, { headers: { host: 'hello.localhost' } });
   t.equal(shed.statusCode, 503);
   t.match(await shed.body.text(), /H11/);

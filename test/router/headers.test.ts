@@ -64,7 +64,7 @@ t.test('hop-by-hop headers, and those Connection names, are removed both ways', 
   );
   let got = '';
   sock.on('data', (c) => (got += c.toString()));
-  await eventually(() => got.includes('"dyno"'), { timeoutMs: 5000, what: 'the echo body' });
+  await eventually(() => got.includes('"dyno"'), 5000, 'the echo body');
   sock.destroy();
   const h = d.seen[0]!.headers;
   for (const gone of ['x-secret', 'keep-alive', 'te', 'proxy-authorization'])
@@ -81,9 +81,9 @@ t.test('Expect: 100-continue is answered, then the body is forwarded', async (t)
   sock.write('POST / HTTP/1.1\r\nHost: hello.localhost\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n');
   let got = '';
   sock.on('data', (c) => (got += c.toString()));
-  await eventually(() => got.includes('100 Continue'), { timeoutMs: 5000, what: '100 Continue' });
+  await eventually(() => got.includes('100 Continue'), 5000, '100 Continue');
   sock.write('hello');
-  await eventually(() => got.includes('"bodyBytes":5'), { timeoutMs: 5000, what: 'the response to the 5-byte body' });
+  await eventually(() => got.includes('"bodyBytes":5'), 5000, 'the response to the 5-byte body');
   sock.destroy();
   t.equal(d.seen[0]!.headers.expect, undefined, 'the router answered the expectation itself');
   t.equal(d.seen[0]!.bodyBytes, 5);

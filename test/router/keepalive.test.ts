@@ -72,7 +72,7 @@ t.test('pooled dyno connections idle for ROUTER_POOL_IDLE_MS are closed by the r
   t.match(held, /switchyard_router_dyno_connections\{state="open"\} 1\n/);
   t.match(held, /switchyard_router_dyno_connections\{state="idle"\} 1\n/);
   // Bounded by time, not by a count of ticks: the idle timer can fire late on a loaded machine.
-  await eventually(() => d.connections() === 0, { timeoutMs: 10_000, what: 'the idle pooled connection closed' });
+  await eventually(() => d.connections() === 0, 10_000, 'the idle pooled connection closed');
   t.pass('closed once idle');
   const again = await request(p.url, { headers: { host: 'hello.localhost' } });
   t.equal(again.statusCode, 200, 'and a new one opens for the next request');

@@ -19,7 +19,8 @@ t.test('register an app and a dyno through the control API, then route to it', a
       status = res.statusCode;
       return status === 200;
     },
-    { timeoutMs: 3000, what: 'the table to pick up the dyno' },
+    3000,
+    'the table to pick up the dyno',
   );
   t.equal(status, 200);
   t.equal(d.seen[d.seen.length - 1]!.url, '/hi');

@@ -16,10 +16,11 @@ t.test('close() with requests in flight loses none, then refuses new connections
       headers: { host: 'hello.localhost', 'x-dyno-delay': '200', 'x-dyno-bytes': '1000' },
     }),
   );
-  await eventually(() => p.plane.inspector.inFlight('hello', 'web.1') === 10, {
-    timeoutMs: 5000,
-    what: '10 requests in flight at the dyno',
-  });
+  await eventually(
+    () => p.plane.inspector.inFlight('hello', 'web.1') === 10,
+    5000,
+    '10 requests in flight at the dyno',
+  );
   const closed = p.plane.close(5_000);
   const results = await Promise.all(inFlight);
   for (const r of results) {
@@ -36,10 +37,11 @@ t.test('a dyno that leaves the table finishes its in-flight request and gets no 
   const d2 = await startDyno(t, 'web.2');
   const p = await startPlane(t, [app('hello', [dyno('web.1', d1.port)])]);
   const slow = request(p.url, { headers: { host: 'hello.localhost', 'x-dyno-delay': '300', 'x-dyno-bytes': '50' } });
-  await eventually(() => p.plane.inspector.inFlight('hello', 'web.1') > 0, {
-    timeoutMs: 5000,
-    what: 'the slow request in flight at the dyno',
-  });
+  await eventually(
+    () => p.plane.inspector.inFlight('hello', 'web.1') > 0,
+    5000,
+    'the slow request in flight at the dyno',
+  );
   p.setTable([app('hello', [dyno('web.2', d2.port)])]);
   const next = await request(p.url, { headers: { host: 'hello.localhost' } });
   t.equal(next.headers['x-dyno-name'], 'web.2', 'new requests go to the dyno in the table');

@@ -27,25 +27,21 @@ t.test('two nodes on one Redis prefix see each other’s changes', async (t) => 
     JSON.stringify(
       ((await n.api('GET', '/v1/routes/shared.localhost')).body.routable ?? []).map((d: { dyno: string }) => d.dyno),
     ) === JSON.stringify(dynos);
-  await eventually(() => routableOn(b, ['web.1']), {
-    timeoutMs: 2000,
-    what: 'node B sees the app and dyno made through A',
-  });
+  await eventually(() => routableOn(b, ['web.1']), 2000, 'node B sees the app and dyno made through A');
   await b.api('PUT', '/v1/apps/shared/dynos/web.2', dyno(5002));
-  await eventually(() => routableOn(a, ['web.1', 'web.2']), {
-    timeoutMs: 2000,
-    what: 'node A sees the dyno registered through B',
-  });
+  await eventually(() => routableOn(a, ['web.1', 'web.2']), 2000, 'node A sees the dyno registered through B');
   await b.api('PUT', '/v1/apps/shared/domains/shared.example.com');
-  await eventually(async () => (await a.api('GET', '/v1/routes/shared.example.com')).status === 200, {
-    timeoutMs: 2000,
-    what: 'domain reaches A',
-  });
+  await eventually(
+    async () => (await a.api('GET', '/v1/routes/shared.example.com')).status === 200,
+    2000,
+    'domain reaches A',
+  );
   await a.api('DELETE', '/v1/apps/shared');
-  await eventually(async () => (await b.api('GET', '/v1/routes/shared.localhost')).status === 404, {
-    timeoutMs: 2000,
-    what: 'delete reaches B',
-  });
+  await eventually(
+    async () => (await b.api('GET', '/v1/routes/shared.localhost')).status === 404,
+    2000,
+    'delete reaches B',
+  );
   t.equal(b.node.table.table.app('shared'), undefined);
   t.ok(b.node.table.state.ready);
 });
@@ -56,14 +52,8 @@ t.test('a dyno whose lease runs out leaves the routable set', async (t) => {
   await r.api('PUT', '/v1/apps/leasy', {});
   await r.api('PUT', '/v1/apps/leasy/dynos/web.1', dyno(5001, 1));
   await r.api('PUT', '/v1/apps/leasy/dynos/web.2', dyno(5002, 60));
-  await eventually(() => r.node.table.table.app('leasy')?.routable.length === 2, {
-    timeoutMs: 2000,
-    what: 'both routable',
-  });
-  await eventually(() => r.node.table.table.app('leasy')?.routable.length === 1, {
-    timeoutMs: 3000,
-    what: 'web.1 expired',
-  });
+  await eventually(() => r.node.table.table.app('leasy')?.routable.length === 2, 2000, 'both routable');
+  await eventually(() => r.node.table.table.app('leasy')?.routable.length === 1, 3000, 'web.1 expired');
   t.same(
     r.node.table.table.app('leasy')!.routable.map((d) => d.name),
     ['web.2'],
@@ -99,22 +89,24 @@ t.test('a resync that read the store before newer events never undoes them', asy
   await sync.start();
   await memory.putApp('racy', { balancer: 'random' });
   await memory.putApp('gone', {});
-  await eventually(() => sync.table.app('racy')?.app.balancer === 'random' && sync.table.app('gone') !== undefined, {
-    timeoutMs: 2000,
-    what: 'first state',
-  });
+  await eventually(
+    () => sync.table.app('racy')?.app.balancer === 'random' && sync.table.app('gone') !== undefined,
+    2000,
+    'first state',
+  );
 
   hold = new Promise<void>((r) => (release = r));
   readDone = false;
   const resync = sync.resync();
-  await eventually(() => readDone, { timeoutMs: 2000, what: 'resync read the store' });
+  await eventually(() => readDone, 2000, 'resync read the store');
   await memory.putApp('racy', { balancer: 'round-robin' });
   await memory.deleteApp('gone');
   await memory.putApp('fresh', {});
   await eventually(
     () =>
       sync.table.app('racy')?.app.balancer === 'round-robin' && !sync.table.app('gone') && !!sync.table.app('fresh'),
-    { timeoutMs: 2000, what: 'events applied' },
+    2000,
+    'events applied',
   );
   release();
   await resync;
@@ -138,16 +130,14 @@ t.test('Redis stopped and restarted: table kept, leases frozen, degraded, then c
   await r.api('PUT', '/v1/apps/steady', {});
   const reg = await r.api('PUT', '/v1/apps/steady/dynos/web.1', dyno(5001, 2));
   const leaseEnd = Date.parse(reg.body.lease_expires_at);
-  await eventually(async () => (await r.api('GET', '/v1/routes/steady.localhost')).body.routable?.length === 1, {
-    timeoutMs: 2000,
-    what: 'routable',
-  });
+  await eventually(
+    async () => (await r.api('GET', '/v1/routes/steady.localhost')).body.routable?.length === 1,
+    2000,
+    'routable',
+  );
 
   await redis.stop();
-  await eventually(async () => (await r.api('GET', '/readyz')).status === 503, {
-    timeoutMs: 5000,
-    what: '/readyz reports degraded',
-  });
+  await eventually(async () => (await r.api('GET', '/readyz')).status === 503, 5000, '/readyz reports degraded');
   const ready = await r.api('GET', '/readyz');
   t.match(ready.body, { status: 'not_ready', reason: 'store_unreachable', degraded: true, apps: 1 });
   // Past the lease end: a node that cannot see heartbeats must not expire anyone.
@@ -165,19 +155,18 @@ t.test('Redis stopped and restarted: table kept, leases frozen, degraded, then c
   t.equal((await r.api('PUT', '/v1/apps/other', {})).status, 503, 'writes answer 503 while the store is away');
 
   await redis.start();
-  await eventually(async () => (await r.api('GET', '/readyz')).status === 200, {
-    timeoutMs: 8000,
-    what: 'ready again after Redis returns',
-  });
+  await eventually(async () => (await r.api('GET', '/readyz')).status === 200, 8000, 'ready again after Redis returns');
   // Caught up: the lease ran out in Redis while it was away, and a change made now shows.
-  await eventually(async () => (await r.api('GET', '/v1/routes/steady.localhost')).body.code === 'H14', {
-    timeoutMs: 2000,
-    what: 'resynced from Redis',
-  });
+  await eventually(
+    async () => (await r.api('GET', '/v1/routes/steady.localhost')).body.code === 'H14',
+    2000,
+    'resynced from Redis',
+  );
   t.equal((await r.api('PUT', '/v1/apps/steady/dynos/web.2', dyno(5002))).status, 201);
   await eventually(
     async () => (await r.api('GET', '/v1/routes/steady.localhost')).body.routable?.[0]?.dyno === 'web.2',
-    { timeoutMs: 2000, what: 'a change after restart appears' },
+    2000,
+    'a change after restart appears',
   );
   t.match((await r.api('GET', '/metrics')).body, /switchyard_router_degraded\{service="router"\} 0/);
 });

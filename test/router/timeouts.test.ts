@@ -94,6 +94,6 @@ t.test('H27: the client leaves first → logged as status 499', async (t) => {
   sock.write('GET / HTTP/1.1\r\nHost: hello.localhost\r\nx-dyno-delay: 250\r\n\r\n');
   await new Promise((r) => setTimeout(r, 100));
   sock.destroy();
-  await eventually(() => p.lines.length > 0, { timeoutMs: 5000, what: 'the H27 line' });
+  await eventually(() => p.lines.length > 0, 5000, 'the H27 line');
   t.match(p.lines[0]!, /^at=error code=H27 desc="Client Request Interrupted" .*status=499 /);
 });

@@ -57,10 +57,11 @@ t.test('WebSocket to an app with no dynos: 503 H14; unknown host: 404', async (t
 
 /** Resolves once the router has no open pipe left (it saw the close), bounded. */
 async function pipesClosed(p: TestPlane): Promise<void> {
-  await eventually(async () => /switchyard_router_websocket_connections 0/.test(await p.registry.metrics()), {
-    timeoutMs: 2000,
-    what: 'pipes closed',
-  });
+  await eventually(
+    async () => /switchyard_router_websocket_connections 0/.test(await p.registry.metrics()),
+    2000,
+    'pipes closed',
+  );
 }
 
 t.test(
@@ -132,7 +133,7 @@ t.test('open WebSockets count toward H11 while open, and give their slot back on
   t.match(p.lines.at(-1)!, /^at=error code=H11 /);
   await t.rejects(open(wsUrl, 'hello.localhost'), /status 503/, 'a third upgrade is shed too');
   a.close();
-  await eventually(async () => (await get()) === 200, { timeoutMs: 2000, what: 'a slot freed by the close' });
+  await eventually(async () => (await get()) === 200, 2000, 'a slot freed by the close');
   const c = await open(wsUrl, 'hello.localhost');
   // Released exactly once: a double release would leave room for this request.
   t.equal(await get(), 503, 'the reopened pipe takes the freed slot, and only that one');
@@ -191,6 +192,6 @@ t.test('an upgrade takes a pooled dyno connection and leaves the pool with it af
   t.equal(d.connections(), 2, 'the next plain request needs a new connection');
   ws.close();
   await pipesClosed(p);
-  await eventually(() => d.connections() === 1, { timeoutMs: 2000, what: "the pipe's dyno connection closed" });
+  await eventually(() => d.connections() === 1, 2000, "the pipe's dyno connection closed");
   t.match(await p.registry.metrics(), /switchyard_router_dyno_connections\{state="open"\} 1\n/);
 });
