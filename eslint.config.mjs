@@ -80,6 +80,10 @@ export default tseslint.config(
         WebSocket: 'readonly',
         setTimeout: 'readonly',
         clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        Event: 'readonly',
+        CustomEvent: 'readonly',
         console: 'readonly',
         URL: 'readonly',
         URLSearchParams: 'readonly',
@@ -89,7 +93,24 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.mjs'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+    // Plain Node scripts (this config, helper scripts next to the tests).
+    files: ['**/*.mjs', 'test/**/*.js', 'bench/**/*.js', '.ci/**/*.js'],
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        Buffer: 'readonly',
+        URL: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+      },
+    },
+  },
+  {
+    files: ['test/**/*.js', 'bench/**/*.js', '.ci/**/*.js'],
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { require: 'readonly', module: 'writable', exports: 'writable', __dirname: 'readonly' },
+    },
   },
 );
