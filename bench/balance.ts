@@ -1,4 +1,4 @@
-// Balancers under a slow dyno (DESIGN §3 step 4): four single-worker dynos, three taking
+// Balancers under a slow dyno (design.md §Request path, step 4): four single-worker dynos, three taking
 // 2 ms per request and one taking 20 ms, and the same open-loop offered load through
 // Switchyard for p2c, round-robin and random. A balancer that keeps feeding the slow dyno
 // its share (a quarter) overloads it (50 req/s of capacity) and its queue sets the p99;
@@ -10,7 +10,7 @@ import type { Balancer } from '../src/router/table/route-table';
 import { startBackends } from './lib/backend';
 import { disablePinning, pinSelf } from './lib/child';
 import { openLoop, type OpenLoopResult } from './lib/open-loop';
-import { argValue, fmt, medianBy, ratioLine } from './lib/report';
+import { argValue, fmt, medianBy, printReport, ratioLine } from './lib/report';
 import { BENCH_HEADERS, startSwitchyard } from './lib/switchyard';
 
 const PROXY_CPU = 0;
@@ -57,27 +57,34 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     await backends.stop();
   }
-  console.log(
-    `\nnode ${process.version}; dynos: one worker each, ${SERIAL_MS.join(' / ')} ms per request; open loop ${rate} req/s for ${durationS} s;` +
-      ` median (by p99) of ${rounds} interleaved rounds`,
-  );
-  console.log(pinnedSelf ? `Switchyard pinned to cpu ${PROXY_CPU}, load + dynos to cpu ${LOAD_CPU}\n` : 'not pinned\n');
-  console.log('| balancer | offered | ok | errors + timeouts | to the slow dyno | p50 ms | p99 ms | max ms |');
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   const slow = String(SERIAL_MS.indexOf(Math.max(...SERIAL_MS)));
   const median = new Map(BALANCERS.map((b) => [b, medianBy(results.get(b)!, (r) => r.p99)!]));
-  for (const [b, r] of median) {
-    const share = `${fmt((100 * (r.counts[slow] ?? 0)) / Math.max(1, r.ok), 1)}%`;
-    console.log(
-      `| ${b} | ${r.offered} | ${r.ok} | ${r.errors + r.timeouts} | ${share} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.max, 2)} |`,
-    );
-  }
   const p2c = median.get('p2c')!.p99;
-  console.log('');
-  console.log(ratioLine("random's p99 / p2c's p99", median.get('random')!.p99, p2c, 3));
-  console.log(ratioLine("round-robin's p99 / p2c's p99", median.get('round-robin')!.p99, p2c));
   const perRound = results.get('p2c')!.map((r, i) => fmt(results.get('random')![i]!.p99 / r.p99, 1) + 'x');
-  console.log(`random / p2c p99 in each round: ${perRound.join(', ')}`);
+  printReport({
+    title: 'Router: balancers under a slow dyno',
+    setup: [
+      `Dynos: one worker each, ${SERIAL_MS.join(' / ')} ms per request; open loop ${rate} req/s for ${durationS} s;` +
+        ` median (by p99) of ${rounds} interleaved rounds;`,
+      pinnedSelf ? `Switchyard pinned to cpu ${PROXY_CPU}, load + dynos to cpu ${LOAD_CPU}.` : 'not pinned.',
+    ],
+    columns: ['balancer', 'offered', 'ok', 'errors + timeouts', 'to the slow dyno', 'p50 ms', 'p99 ms', 'max ms'],
+    rows: [...median].map(([b, r]) => [
+      b,
+      r.offered,
+      r.ok,
+      r.errors + r.timeouts,
+      `${fmt((100 * (r.counts[slow] ?? 0)) / Math.max(1, r.ok), 1)}%`,
+      fmt(r.p50, 2),
+      fmt(r.p99, 2),
+      fmt(r.max, 2),
+    ]),
+    ratios: [
+      ratioLine("random's p99 / p2c's p99", median.get('random')!.p99, p2c, 3),
+      ratioLine("round-robin's p99 / p2c's p99", median.get('round-robin')!.p99, p2c),
+      `random / p2c p99 in each round: ${perRound.join(', ')}`,
+    ],
+  });
   return 0;
 }
 

@@ -1,4 +1,4 @@
-// Logplex ingest benchmark (issue 4, STYLE habit 15). One run measures, against the bare
+// Logplex ingest benchmark. One run measures, against the bare
 // FrameSplitter + parseSyslog baseline of bench/syslog-splitter.ts:
 //   1. syslog TCP ingest, 200-byte lines over 4 connections, into a channel with one WebSocket
 //      tail attached, on the memory store and on Redis (lines/s until the tail saw the last line);
@@ -24,6 +24,7 @@ import { memoryStores, redisStores } from '../src/logplex/store/open';
 import { deleteKeys, REDIS_URL, redisReachable } from '../test/fixtures/redis';
 import { measureSplitter } from './syslog-splitter';
 import { fill, runFair, searchOnce, SEARCHES, timeRange, type FairJob, type FairResult } from './lib/logplex-tail';
+import { printReport } from './lib/report';
 
 type Job =
   | FairJob
@@ -239,8 +240,11 @@ const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 async function main(): Promise<void> {
   const tcpLines = Math.min(Number(process.argv[2] ?? 400_000) || 400_000, 2_000_000);
   const base = measureSplitter(200_000);
-  console.log(`logplex bench node=${process.version} line_bytes=${LINE_BYTES} tcp_lines=${tcpLines}`);
-  console.log(`  baseline FrameSplitter + parseSyslog (one thread, no I/O): ${fmt(base.linesPerSec)} lines/s`);
+  process.stderr.write(`# baseline ${fmt(base.linesPerSec)} lines/s\n`);
+  const rows: string[][] = [
+    ['-', 'baseline: FrameSplitter + parseSyslog, one thread, no I/O', fmt(base.linesPerSec), '1.00x', '', '', ''],
+  ];
+  const ratios: string[] = [];
   const only = process.argv[3] as 'memory' | 'redis' | undefined;
   const stores: ('memory' | 'redis')[] = only ? [only] : (await redisReachable()) ? ['memory', 'redis'] : ['memory'];
   for (const store of stores) {
@@ -257,8 +261,17 @@ async function main(): Promise<void> {
         sessionUrl: await session(node, channel),
       });
       const tcpRate = tcp.lines / tcp.seconds;
-      console.log(
-        `  [${store}] syslog TCP, 4 conns, 1 WebSocket tail: ${fmt(tcpRate)} lines/s (${(tcpRate / base.linesPerSec).toFixed(2)}x baseline; node loop ${pctOf(tcp.elu)} busy)`,
+      rows.push([
+        store,
+        'syslog TCP, 4 connections, 1 WebSocket tail',
+        fmt(tcpRate),
+        `${(tcpRate / base.linesPerSec).toFixed(2)}x`,
+        pctOf(tcp.elu),
+        '',
+        '',
+      ]);
+      ratios.push(
+        `${store} TCP: ${fmt(tcpRate)} lines/s (goal >= ${fmt(TCP_GOAL[store])}: ${tcpRate >= TCP_GOAL[store] ? 'met' : 'MISSED'})`,
       );
       const http = await inWorker({
         kind: 'http',
@@ -269,9 +282,16 @@ async function main(): Promise<void> {
         conns: 4,
         sessionUrl: await session(node, channel),
       });
-      console.log(
-        `  [${store}] HTTP logplex-1, 100-line bodies, 4 conns, 1 tail: ${fmt(http.lines / http.seconds)} lines/s (node loop ${pctOf(http.elu)} busy)`,
-      );
+      const httpRate = http.lines / http.seconds;
+      rows.push([
+        store,
+        'HTTP logplex-1, 100-line bodies, 4 connections, 1 tail',
+        fmt(httpRate),
+        `${(httpRate / base.linesPerSec).toFixed(2)}x`,
+        pctOf(http.elu),
+        '',
+        '',
+      ]);
       const lat = await inWorker({
         kind: 'latency',
         port,
@@ -281,20 +301,39 @@ async function main(): Promise<void> {
         sessionUrl: await session(node, channel),
       });
       const l = lat.latenciesMs ?? [];
-      console.log(
-        `  [${store}] ingest → tail latency at 10,000 lines/s for 3 s: p50 ${pct(l, 50).toFixed(2)} ms, p99 ${pct(l, 99).toFixed(2)} ms (${l.length} samples; the sender's own event-loop delay p99 ${(lat.loopDelayP99Ms ?? NaN).toFixed(2)} ms)`,
+      rows.push([
+        store,
+        `ingest → tail latency at 10,000 lines/s for 3 s (${l.length} samples)`,
+        '',
+        '',
+        '',
+        pct(l, 50).toFixed(2),
+        pct(l, 99).toFixed(2),
+      ]);
+      ratios.push(
+        `${store} p99 ingest → tail: ${pct(l, 99).toFixed(2)} ms (goal <= 20 ms: ${pct(l, 99) <= 20 ? 'met' : 'MISSED'});` +
+          ` the sender's own event-loop delay p99 ${(lat.loopDelayP99Ms ?? NaN).toFixed(2)} ms`,
       );
     } finally {
       await node.close();
       if (store === 'redis') await deleteKeys(prefix);
     }
-    await searchPhase(store);
-    await fairPhase(store);
+    await searchPhase(store, ratios);
+    await fairPhase(store, ratios);
   }
+  printReport({
+    title: 'Logplex ingest and tail',
+    setup: [
+      `${tcpLines.toLocaleString('en-US')} lines of ${LINE_BYTES} bytes per throughput phase; "vs baseline" divides by the bare splitter + parser.`,
+    ],
+    columns: ['store', 'phase', 'lines/s', 'vs baseline', 'node loop busy', 'p50 ms', 'p99 ms'],
+    rows,
+    ratios,
+  });
 }
 
 /** Phase 4: history search over a channel at its retention, per query kind. */
-async function searchPhase(store: 'memory' | 'redis'): Promise<void> {
+async function searchPhase(store: 'memory' | 'redis', out: string[]): Promise<void> {
   for (const retained of [1_500, 100_000]) {
     const prefix = `sybench:search:${process.pid}:`;
     const { node, channel } = await startNode(store, prefix, { LOGPLEX_HISTORY_LINES: String(retained) });
@@ -314,8 +353,8 @@ async function searchPhase(store: 'memory' | 'redis'): Promise<void> {
           ms.push(r.ms);
           lines = r.lines;
         }
-        console.log(
-          `  [${store}] search ${fmt(retained)} retained, ${name}: p50 ${pct(ms, 50).toFixed(1)} ms, p99 ${pct(ms, 99).toFixed(1)} ms (${lines} lines answered, ${runs} runs)`,
+        out.push(
+          `[${store}] search ${fmt(retained)} retained, ${name}: p50 ${pct(ms, 50).toFixed(1)} ms, p99 ${pct(ms, 99).toFixed(1)} ms (${lines} lines answered, ${runs} runs)`,
         );
       }
     } finally {
@@ -326,7 +365,7 @@ async function searchPhase(store: 'memory' | 'redis'): Promise<void> {
 }
 
 /** Phase 5: 100 channels, one flooding over 4 connections, 99 at 50 lines/s each; bucket off, then on. */
-async function fairPhase(store: 'memory' | 'redis'): Promise<void> {
+async function fairPhase(store: 'memory' | 'redis', out: string[]): Promise<void> {
   for (const rate of ['0', '10000']) {
     const prefix = `sybench:fair:${process.pid}:`;
     const {
@@ -354,8 +393,8 @@ async function fairPhase(store: 'memory' | 'redis'): Promise<void> {
       for (const q of quiet) quietStored += (await node.store.readAfter(q.id, 0, 100_000)).lines.length;
       const floodStored = (await node.store.readBefore(floodChannel, Infinity, 1))[0]?.seq ?? 0;
       const l = r.latenciesMs;
-      console.log(
-        `  [${store}] 100 channels, one flooding, LOGPLEX_CHANNEL_RATE=${rate}: flood stored ${fmt(floodStored / seconds)} lines/s of ${fmt(r.floodSent / seconds)} sent; ` +
+      out.push(
+        `[${store}] 100 channels, one flooding, LOGPLEX_CHANNEL_RATE=${rate}: flood stored ${fmt(floodStored / seconds)} lines/s of ${fmt(r.floodSent / seconds)} sent; ` +
           `quiet stored ${fmt(quietStored)} of ${fmt(r.quietSent)}; quiet ingest → tail p50 ${pct(l, 50).toFixed(1)} ms, p99 ${pct(l, 99).toFixed(1)} ms (node loop ${pctOf(r.elu)} busy)`,
       );
     } finally {
@@ -364,6 +403,9 @@ async function fairPhase(store: 'memory' | 'redis'): Promise<void> {
     }
   }
 }
+
+/** lines/s goals for syslog TCP ingest with a tail attached. */
+const TCP_GOAL = { memory: 200_000, redis: 100_000 } as const;
 
 if (isMainThread) {
   main().then(
@@ -374,5 +416,5 @@ if (isMainThread) {
     },
   );
 } else {
-  runJob(workerData as Job).then((r) => parentPort!.postMessage(r));
+  void runJob(workerData as Job).then((r) => parentPort!.postMessage(r));
 }

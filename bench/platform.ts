@@ -1,4 +1,4 @@
-// Platform benchmark (DESIGN §5: "a curl through the router shows up in `switchyard logs --tail`
+// Platform benchmark (design.md §How the parts meet: "a curl through the router shows up in `switchyard logs --tail`
 // and in the viewer within a second"). Starts `switchyard dev --demo` as a child process, opens a
 // WebSocket tail on `hello`, sends N requests through the router one after another (bounded in count
 // and time), and measures, per request, response end → its router line and its app line on the tail.
@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { WebSocket } from 'ws';
+import { printReport } from './lib/report';
 
 const MAIN = join(__dirname, '..', 'src', 'cli', 'main.js');
 const N = Math.min(Number(process.argv[2] ?? 500), 20_000);
@@ -77,14 +78,25 @@ async function main(): Promise<void> {
       if (e?.app !== undefined) toApp.push(Math.max(0, e.app - t1));
     }
     ws.terminate();
-    const row = (name: string, xs: number[]): string =>
-      `| ${name} | ${pct(xs, 50).toFixed(1)} | ${pct(xs, 99).toFixed(1)} | ${Math.max(...xs).toFixed(1)} |`;
-    console.log(`requests: ${done.size}, lines missing after 5 s: ${missing}`);
-    console.log('| measure (ms) | p50 | p99 | max |\n| --- | --- | --- | --- |');
-    console.log(row('request round trip through the router', rtt));
-    console.log(row('response end → router line on the tail', toRouter));
-    console.log(row('response end → app line on the tail', toApp));
-    console.log(`p99 router line / 1 s goal: ${(pct(toRouter, 99) / 1000).toFixed(3)}`);
+    const row = (name: string, xs: number[]): string[] => [
+      name,
+      pct(xs, 50).toFixed(1),
+      pct(xs, 99).toFixed(1),
+      Math.max(...xs).toFixed(1),
+    ];
+    printReport({
+      title: 'The platform: request → its log lines on a tail',
+      setup: [
+        `${done.size} requests one after another through \`switchyard dev --demo\`; lines missing after 5 s: ${missing}.`,
+      ],
+      columns: ['measure (ms)', 'p50', 'p99', 'max'],
+      rows: [
+        row('request round trip through the router', rtt),
+        row('response end → router line on the tail', toRouter),
+        row('response end → app line on the tail', toApp),
+      ],
+      ratios: [`p99 router line / 1 s goal: ${(pct(toRouter, 99) / 1000).toFixed(3)}`],
+    });
   } finally {
     dev.kill('SIGTERM');
     await new Promise((r) => dev.once('exit', r));

@@ -1,6 +1,6 @@
 // Route-table costs at 10, 10,000 and 100,000 apps (3 dynos each): lookup per request (ns/op,
 // bare and with Host normalisation), heap held by the records + table, and a full load from
-// Redis (loadAll + build). Lookup figures are the best of 5 interleaved rounds. Goals (issue 2): lookup flat across sizes (within 20%); 100,000 apps
+// Redis (loadAll + build). Lookup figures are the best of 5 interleaved rounds. Goals: lookup flat across sizes (within 20%); 100,000 apps
 // loaded in under 5 s and held in under 300 MB.
 //   npx tsc -p tsconfig.test.json && node --expose-gc build/bench/route-table.js [--sizes 10,10000,100000] [--no-redis]
 import { randomBytes } from 'node:crypto';
@@ -10,6 +10,7 @@ import { appKeys } from '../src/router/store/redis-load';
 import { RedisRouteStore } from '../src/router/store/redis';
 import { RouteTable, type AppRecord } from '../src/router/table/route-table';
 import { deleteKeys, REDIS_URL } from '../test/fixtures/redis';
+import { printReport } from './lib/report';
 
 const LOOKUPS = 1_000_000;
 const WRITE_CHUNK = 2_000;
@@ -191,17 +192,24 @@ async function main(): Promise<void> {
       row['load+build s'] = ((r.loadMs + r.buildMs) / 1000).toFixed(2);
     }
     rows.push(row);
-    process.stdout.write(JSON.stringify(row) + '\n');
+    process.stderr.write(`# ${s.n} apps measured\n`);
   }
-  console.table(rows);
   const first = rows[0]!;
   const last = rows[rows.length - 1]!;
-  for (const [label] of MODES) {
-    const key = `${label} ns`;
-    process.stdout.write(
-      `${key}: ${last.apps} apps / ${first.apps} apps = ${(Number(last[key]) / Number(first[key])).toFixed(2)}\n`,
-    );
-  }
+  const columns = Object.keys(first);
+  printReport({
+    title: 'Router route table: lookup, memory, load from Redis',
+    setup: [
+      `Best of ${ROUNDS} interleaved rounds of ${LOOKUPS.toLocaleString('en-US')} lookups per size;` +
+        ` heap after a forced GC${WITH_REDIS ? '; load = RedisRouteStore.loadAll() + RouteTable.build' : ''}.`,
+    ],
+    columns,
+    rows: rows.map((r) => columns.map((c) => r[c] ?? '')),
+    ratios: MODES.map(([label]) => {
+      const key = `${label} ns`;
+      return `${key}: ${last.apps} apps / ${first.apps} apps = ${(Number(last[key]) / Number(first[key])).toFixed(2)}`;
+    }),
+  });
 }
 
 main().then(

@@ -1,4 +1,4 @@
-// Router throughput and latency against its peers, measured in ONE run (STYLE habit 15):
+// Router throughput and latency against its peers, measured in ONE run:
 // direct to the backend, node-http-proxy, a bare undici proxy, nginx when installed, and
 // Switchyard with every routing feature on. Each proxy runs alone in a child pinned to
 // cpu 0 (unless --no-pin); the load generator and the backends share cpu 1. Prints a markdown table to paste
@@ -7,14 +7,13 @@
 //   npm run bench:router [-- --duration 5 --connections 64 --rounds 3 --tool wrk|autocannon
 //                            --peers direct,node-http-proxy,undici,nginx,switchyard
 //                            --profile DIR (Node servers under --cpu-prof) --no-pin]
-import { cpus } from 'node:os';
 import { startBackends } from './lib/backend';
 import { startNginx, startNodePeer } from './lib/baseline';
 import { cpuSeconds, disablePinning, pinSelf, type ServerChild } from './lib/child';
 import { defaultTool, peak, type LoadResult, type LoadTool } from './lib/load';
 import { openLoop, type OpenLoopResult } from './lib/open-loop';
 import { BENCH_HEADERS, startSwitchyard } from './lib/switchyard';
-import { argValue, fmt, medianBy, ratioLine } from './lib/report';
+import { argValue, fmt, medianBy, printReport, ratioLine } from './lib/report';
 
 const PROXY_CPU = 0;
 const LOAD_CPU = 1;
@@ -138,21 +137,18 @@ function report(
     medianBy(rows.find((r) => r.peer === p)?.peaks ?? [], (r) => r.perCpuS ?? 0)?.perCpuS;
   const quarterOf = (p: Peer): OpenLoopResult | undefined =>
     medianBy(rows.find((r) => r.peer === p)?.quarters ?? [], (r) => r.p99);
-  console.log(
-    `\nnode ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? '?'}; ${o.tool}, ${o.connections} connections, ${o.durationS} s per run, median of ${o.rounds} interleaved rounds;`,
-  );
-  console.log(
+  const setup = [
+    `${o.tool}, ${o.connections} connections, ${o.durationS} s per run, median of ${o.rounds} interleaved rounds;`,
     o.pinned
-      ? `proxy pinned to cpu ${PROXY_CPU}, load + backends to cpu ${LOAD_CPU} (taskset)`
-      : 'not pinned (--no-pin, or taskset missing)',
-  );
-  console.log(`latency at a quarter of Switchyard's peak: open loop, ${o.rate || '-'} req/s\n`);
-  console.log('| peer | req/s | p50 ms | p99 ms | req per CPU-s | errors | 1/4-peak p50 ms | 1/4-peak p99 ms |');
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+      ? `proxy pinned to cpu ${PROXY_CPU}, load + backends to cpu ${LOAD_CPU} (taskset);`
+      : 'not pinned (--no-pin, or taskset missing);',
+    `latency at a quarter of Switchyard's peak: open loop, ${o.rate || '-'} req/s.`,
+  ];
+  const table: string[][] = [];
   for (const r of rows) {
     const p = peakOf(r.peer);
     if (!p) {
-      console.log(`| ${r.peer} | skipped: ${r.skipped ?? 'not run'} | | | | | | |`);
+      table.push([r.peer, `skipped: ${r.skipped ?? 'not run'}`, '', '', '', '', '', '']);
       continue;
     }
     const q = quarterOf(r.peer);
@@ -160,35 +156,48 @@ function report(
       (a, b) => a + b,
       0,
     );
-    console.log(
-      `| ${r.peer} | ${fmt(p.rps, 0)} | ${fmt(p.p50, 2)} | ${fmt(p.p99, 2)} | ${fmt(perCpuOf(r.peer) ?? NaN, 0)} | ${errors} | ${q ? fmt(q.p50, 3) : '-'} | ${q ? fmt(q.p99, 3) : '-'} |`,
-    );
+    table.push([
+      r.peer,
+      fmt(p.rps, 0),
+      fmt(p.p50, 2),
+      fmt(p.p99, 2),
+      fmt(perCpuOf(r.peer) ?? NaN, 0),
+      String(errors),
+      q ? fmt(q.p50, 3) : '-',
+      q ? fmt(q.p99, 3) : '-',
+    ]);
   }
+  const ratios: string[] = [];
   const sy = peakOf('switchyard');
-  console.log('');
-  if (!sy) {
-    console.log('Switchyard not measured: no ratios.');
-    return;
+  if (!sy) ratios.push('Switchyard not measured: no ratios.');
+  else {
+    const goals: [string, Peer, number][] = [
+      ['node-http-proxy', 'node-http-proxy', 1.5],
+      ['bare undici', 'undici', 0.9],
+      ['nginx (stretch)', 'nginx', 0.5],
+    ];
+    for (const [label, peer, goal] of goals) {
+      ratios.push(ratioLine(`req/s: Switchyard / ${label}`, sy.rps, peakOf(peer)?.rps, goal));
+    }
+    // The same ratios per CPU-second each server used: steadier when neighbours steal time.
+    const syCpu = perCpuOf('switchyard');
+    for (const [label, peer, goal] of goals) {
+      if (syCpu) ratios.push(ratioLine(`req per CPU-s: Switchyard / ${label}`, syCpu, perCpuOf(peer), goal));
+    }
+    const direct = quarterOf('direct');
+    const syq = quarterOf('switchyard');
+    if (syq && direct) {
+      const added = syq.p99 - direct.p99;
+      ratios.push(`p99 added at ${o.rate} req/s: ${fmt(added, 3)} ms (goal <= 1 ms: ${added <= 1 ? 'met' : 'MISSED'})`);
+    }
   }
-  const goals: [string, Peer, number][] = [
-    ['node-http-proxy', 'node-http-proxy', 1.5],
-    ['bare undici', 'undici', 0.9],
-    ['nginx (stretch)', 'nginx', 0.5],
-  ];
-  for (const [label, peer, goal] of goals) {
-    console.log(ratioLine(`req/s: Switchyard / ${label}`, sy.rps, peakOf(peer)?.rps, goal));
-  }
-  // The same ratios per CPU-second each server used: steadier when neighbours steal time.
-  const syCpu = perCpuOf('switchyard');
-  for (const [label, peer, goal] of goals) {
-    if (syCpu) console.log(ratioLine(`req per CPU-s: Switchyard / ${label}`, syCpu, perCpuOf(peer), goal));
-  }
-  const direct = quarterOf('direct');
-  const syq = quarterOf('switchyard');
-  if (syq && direct) {
-    const added = syq.p99 - direct.p99;
-    console.log(`p99 added at ${o.rate} req/s: ${fmt(added, 3)} ms (goal <= 1 ms: ${added <= 1 ? 'met' : 'MISSED'})`);
-  }
+  printReport({
+    title: 'Router: Switchyard against its peers',
+    setup,
+    columns: ['peer', 'req/s', 'p50 ms', 'p99 ms', 'req per CPU-s', 'errors', '1/4-peak p50 ms', '1/4-peak p99 ms'],
+    rows: table,
+    ratios,
+  });
 }
 
 main(process.argv.slice(2)).then(

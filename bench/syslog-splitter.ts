@@ -1,8 +1,9 @@
 // Lines/s of FrameSplitter + parseSyslog on 200-byte octet-counted lines: the bare-codec baseline
-// that the Logplex ingest bench compares against (STYLE habit 15). Run:
+// that the Logplex ingest bench compares against. Run:
 //   npx tsc -p tsconfig.test.json && taskset -c 1 node build/bench/syslog-splitter.js [lines]
 import { encodeFrame, FrameSplitter } from '../src/shared/syslog/frame';
 import { formatSyslog, formatTimestamp, parseSyslog, SyslogParseError } from '../src/shared/syslog/rfc5424';
+import { printReport } from './lib/report';
 
 export interface SplitterResult {
   lines: number;
@@ -96,14 +97,17 @@ if (require.main === module) {
   const lines = Math.min(Number(process.argv[2] ?? 200_000) || 200_000, 2_000_000);
   const r = measureSplitter(lines);
   const mb = (n: number): string => ((n * r.frameBytes) / 1e6).toFixed(1);
-  console.log(`syslog-splitter lines=${r.lines} frame_bytes=${r.frameBytes} node=${process.version}`);
-  console.log(
-    `  FrameSplitter + parseSyslog: ${r.linesPerSec.toLocaleString('en-US')} lines/s (${mb(r.linesPerSec)} MB/s)`,
-  );
-  console.log(
-    `  FrameSplitter alone:         ${r.splitOnlyLinesPerSec.toLocaleString('en-US')} lines/s (${mb(r.splitOnlyLinesPerSec)} MB/s)`,
-  );
-  console.log(
-    `  parse cost: splitter+parse runs at ${(r.linesPerSec / r.splitOnlyLinesPerSec).toFixed(2)}x the bare splitter`,
-  );
+  printReport({
+    title: 'Syslog codec: FrameSplitter + parseSyslog',
+    setup: [
+      `${r.lines.toLocaleString('en-US')} octet-counted RFC 5424 lines of ${r.frameBytes} bytes in 64 KiB chunks;` +
+        ' best of 3 runs after a warm-up.',
+    ],
+    columns: ['path', 'lines/s', 'MB/s'],
+    rows: [
+      ['FrameSplitter + parseSyslog', r.linesPerSec, mb(r.linesPerSec)],
+      ['FrameSplitter alone', r.splitOnlyLinesPerSec, mb(r.splitOnlyLinesPerSec)],
+    ],
+    ratios: [`splitter + parse / bare splitter: ${(r.linesPerSec / r.splitOnlyLinesPerSec).toFixed(2)}x`],
+  });
 }

@@ -1,4 +1,4 @@
-// The peers Switchyard is measured against in the same run (STYLE habit 15). Each spreads
+// The peers Switchyard is measured against in the same run. Each spreads
 // requests over the same backends in turn and reuses upstream connections, the fairest
 // setup of each: node-http-proxy with a keep-alive Agent, a bare undici proxy (node:http
 // server + one undici Pool per backend + `stream`, no features), and nginx when it is installed.
@@ -122,7 +122,7 @@ function endToEnd(h: IncomingHttpHeaders): IncomingHttpHeaders {
 function httpProxyPeer(ports: readonly number[]): Server {
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
   const proxy = httpProxy.createProxyServer({ agent });
-  // node-http-proxy kills the process on an error without a listener (its issue #579).
+  // node-http-proxy kills the process on an error without a listener.
   proxy.on('error', (_err, _req, res) => {
     if ('writeHead' in res && !res.headersSent) res.writeHead(502);
     res.end();

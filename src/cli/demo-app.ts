@@ -17,7 +17,7 @@ const server = createServer((req, res) => {
   res.end(body);
   res.once('finish', () => {
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    const id = req.headers['x-request-id'] ?? '-';
+    const id = String(req.headers['x-request-id'] ?? '-');
     process.stdout.write(`${req.method} ${req.url} ${res.statusCode} ${ms.toFixed(1)}ms request_id=${id}\n`);
   });
 });

@@ -11,14 +11,12 @@ import { intOption, parseOptions, UsageError } from './platform/argv';
 import { DynoAgent } from './platform/dyno-agent';
 import { HEROKU_RESTART_POLICY } from './platform/restart-policy';
 import { freePort } from './platform/wait-listening';
+import { APP_NAME, DYNO_NAME } from '../router/admin/validate';
 
 const USAGE =
   'Usage: switchyard dyno -a APP --name web.1 [--port N] [--ttl S] [--host H] [--no-restart] -- CMD [ARGS...]\n' +
   "A crashed CMD is restarted at once, then after cool-downs doubling from 10 s up to 20 min (Heroku's policy);\n" +
   '--no-restart ends the agent with its exit status instead.\n';
-// Names as the control API checks them (design.md §Control API); checked here too for a clear early message.
-const APP_RE = /^[a-z][a-z0-9-]{2,29}$/;
-const DYNO_RE = /^[a-z][a-z0-9_-]{0,29}\.[0-9]{1,4}$/;
 
 export async function run(argv: string[]): Promise<number> {
   const { env, rest } = flagsToEnv(argv);
@@ -36,9 +34,9 @@ export async function run(argv: string[]): Promise<number> {
     app = o.values.get('app') ?? config.SWITCHYARD_APP ?? '';
     restart = !o.flags.has('no-restart');
     name = o.values.get('name') ?? '';
-    if (!APP_RE.test(app)) throw new UsageError(`--app must match ${APP_RE.source}, not ${JSON.stringify(app)}`);
-    if (!DYNO_RE.test(name))
-      throw new UsageError(`--name must match ${DYNO_RE.source} (e.g. web.1), not ${JSON.stringify(name)}`);
+    if (!APP_NAME.test(app)) throw new UsageError(`--app must match ${APP_NAME.source}, not ${JSON.stringify(app)}`);
+    if (!DYNO_NAME.test(name))
+      throw new UsageError(`--name must match ${DYNO_NAME.source} (e.g. web.1), not ${JSON.stringify(name)}`);
     ttl = intOption(o, 'ttl', 30, 3, 3600);
     wantPort = intOption(o, 'port', 0, 0, 65535);
     host = o.values.get('host') ?? '127.0.0.1';

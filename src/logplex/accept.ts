@@ -4,6 +4,7 @@
 // TCP read, one datagram): one store append per channel per batch, never one per line.
 import type { Logger } from '../shared/log';
 import { errorFields, type Fields } from '../shared/log';
+import { endWithoutNewlines } from '../shared/syslog/frame';
 import { parseSyslog, sdParam, SyslogParseError, TRUNCATED_MARKER, type SdElement } from '../shared/syslog/rfc5424';
 import { DropLedger } from './ingest/drop-ledger';
 import { overflowLine, rateLimitLine, type LogLine, type NewLine } from './lines';
@@ -271,9 +272,7 @@ function parse(f: Frame, index: number, arrival: () => string, r: Report): Parse
   const m = parseSyslog(f.frame);
   if (m instanceof SyslogParseError) return m;
   const sdToken = sdParam(m, 'token');
-  let end = m.msg.length;
-  while (end > 0 && (m.msg[end - 1] === 0x0a || m.msg[end - 1] === 0x0d)) end--;
-  let msg = m.msg.toString('utf8', 0, end);
+  let msg = m.msg.toString('utf8', 0, endWithoutNewlines(m.msg));
   if (f.truncated) msg += TRUNCATED_MARKER;
   const line: NewLine = { time: stampTime(m.timestamp, arrival), pri: m.pri, source: '', ps: m.procId || '-', msg };
   // Structure is kept (design.md §A line's journey); the token is a secret and never kept.

@@ -1,4 +1,4 @@
-// Every Logplex metric, named in one place (STYLE habit 13).
+// Every Logplex metric, named in one place.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { metricName } from '../shared/metrics';
 

@@ -3,13 +3,13 @@
 // /sessions/:id. Every socket gets an error handler the moment it exists.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { checkAuth, RouteTable, serveApi, type RouteHandler, type StoreGuard } from '../shared/json-api';
+import { checkAuth, ApiRoutes, serveApi, type RouteHandler, type StoreGuard } from '../shared/json-api';
 import { serveOps, type Ops } from '../shared/ops-http';
 import type { Logger } from '../shared/log';
 import { errorFields } from '../shared/log';
 
 /** A group of routes added to the table at start-up (channels, sessions, ingest, drains…). */
-export type RouteModule = (table: RouteTable) => void;
+export type RouteModule = (table: ApiRoutes) => void;
 
 /** Handles `Upgrade` requests for its paths; returns false to let the server refuse them. */
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
@@ -30,7 +30,7 @@ export function createLogplexServer(opts: {
   /** The log store: while it is away the API answers 503 with Retry-After. */
   guard?: StoreGuard;
 }): Server {
-  const table = new RouteTable();
+  const table = new ApiRoutes();
   for (const add of opts.routes) add(table);
   const onUnexpected = (err: unknown): void => opts.log.error('request failed', errorFields(err));
   const server = createServer({ requestTimeout: 60_000 }, (req, res) => {

@@ -1,4 +1,4 @@
-// The "stamp" step of a line's journey (DESIGN §4): the time every reader sees, in Logplex's
+// The "stamp" step of a line's journey (design.md §A line's journey): the time every reader sees, in Logplex's
 // shape `2026-11-26T10:00:00.123456+00:00`. A sender's RFC 5424 TIMESTAMP is kept (converted
 // to UTC); NILVALUE or an unreadable time gets the time of arrival.
 import { formatTimestamp } from '../shared/syslog/rfc5424';

@@ -1,4 +1,4 @@
-// Token → {channel, name} for ingest (DESIGN §4 "resolve token → channel (cached)"). The hot
+// Token → {channel, name} for ingest (design.md §A line's journey). The hot
 // path reads a Map; a miss goes to the store once however many frames wait for it. Unknown
 // tokens are cached briefly too, so a sender with a bad token cannot hammer the store.
 // A channel deleted on any node is noticed when the store refuses an append (accept.ts calls

@@ -1,4 +1,4 @@
-// ROUTER_WORKERS > 1 (DESIGN §1): N worker processes on one port through node:cluster. Each
+// ROUTER_WORKERS > 1 (design.md §Processes and settings): N worker processes on one port through node:cluster. Each
 // worker runs the whole router node — its own TableSync, admin API and data plane — and the
 // primary only supervises: forks, re-forks a worker that died, and on SIGTERM passes the signal
 // on and waits for every worker's graceful exit. See docs/decisions.md for why not a primary-held table.

@@ -1,4 +1,4 @@
-// Every way a request can fail, as a value (STYLE habit 3): a Heroku H code with its status,
+// Every way a request can fail, as a value: a Heroku H code with its status,
 // description and blame. handle.ts renders them in one place; docs/errors.md lists them all.
 
 export type HCode =

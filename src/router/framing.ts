@@ -1,11 +1,11 @@
-// Step 1 of the request path (DESIGN §3): limits and framing rules Node's parser does not
+// Step 1 of the request path (design.md §Request path): limits and framing rules Node's parser does not
 // enforce itself. llhttp (strict, insecureHTTPParser off) already refuses both Content-Length and
 // Transfer-Encoding, differing duplicate Content-Lengths, bad chunk sizes, obs-fold and bare LF
 // (server.ts turns those into 400 H26); what is left is checked here, before any dyno is touched.
 import type { IncomingMessage } from 'node:http';
 import type { HCode } from './errors';
 
-/** DESIGN §3 step 1: each of the request line and header lines at most 8 KiB, at most 100 headers. */
+/** design.md §Request path, step 1: each of the request line and header lines at most 8 KiB, at most 100 headers. */
 export const LIMITS = Object.freeze({
   lineBytes: 8 * 1024,
   headers: 100,

@@ -1,7 +1,7 @@
-// THE request path (DESIGN §3), read top to bottom:
+// THE request path (design.md §Request path), read top to bottom:
 //   1 framing/limits → 2 resolve Host → 3 admit → 4 pick → 5–7 forward (retry on recorded progress) → 9 log
 // Every failure is a RouterError rendered in one place, `fail`, into the error page (step 10)
-// and the router log line (step 9). See docs/request-path.md for the picture with the H codes.
+// and the router log line (step 9). The picture with the H codes: design.md §Request path.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Config } from '../shared/config';
@@ -19,7 +19,7 @@ import type { Pools } from './pools';
 import { normaliseHost } from './resolve';
 import type { AppEntry, RouteTable } from './table/route-table';
 
-/** DESIGN §3 step 5: at most 3 attempts in all, on different dynos, only while nothing was sent. */
+/** design.md §Request path, step 5: at most 3 attempts in all, on different dynos, only while nothing was sent. */
 export const MAX_ATTEMPTS = 3;
 
 /** Everything the request path needs, built once by server.ts and passed explicitly. */
@@ -157,7 +157,7 @@ export type RunAttempt = (headers: string[], pick: Pick) => Promise<Attempt>;
 
 /**
  * Steps 4–5 and their retries, for plain and upgrade requests alike: pick a dyno, run one attempt,
- * and retry only on recorded progress (STYLE habit 10) — on another dyno after a connect failure
+ * and retry only on recorded progress — on another dyno after a connect failure
  * (H19/H21) while fewer than 3 attempts ran, or once on the same dyno after a keep-alive race.
  */
 export async function attempts(
@@ -232,11 +232,11 @@ function noSuchApp(p: PlaneDeps, req: IncomingMessage, res: ServerResponse, ctx:
   writePage(res, 404, page.contentType, page.body, ctx.requestId, false);
   ctx.status = 404;
   ctx.bytes = Buffer.byteLength(page.body);
-  // Stdout only: an unknown host has no app channel to log to (DESIGN §3 step 2).
+  // Stdout only: an unknown host has no app channel to log to (design.md §Request path, step 2).
   p.writeLine(formatRouterLine(logRecord(req, ctx, undefined)));
 }
 
-/** The one place a failure becomes a response and a log line (STYLE habit 3). */
+/** The one place a failure becomes a response and a log line. */
 export function fail(p: PlaneDeps, req: IncomingMessage, res: ServerResponse, ctx: RequestContext, err: unknown): void {
   let e: RouterError;
   if (err instanceof RouterError) {

@@ -1,4 +1,4 @@
-// Composition root of one router node (DESIGN §3): config → store → table sync → admin API
+// Composition root of one router node (design.md §Router): config → store → table sync → admin API
 // (+ ops endpoints) → data plane. The store belongs to the caller (`switchyard router` makes a
 // Redis one, `dev` a memory one) and outlives the node.
 import type { Server } from 'node:http';
@@ -23,7 +23,7 @@ export interface StartRouterOptions {
   /** Bearer token of the control API; undefined = no auth (`dev` on loopback only). */
   apiToken: string | undefined;
   log: Logger;
-  /** Creates the Logplex channel of a new app (DESIGN §3 PUT /v1/apps/:app). */
+  /** Creates the Logplex channel of a new app (design.md §Control API, `PUT /v1/apps/:app`). */
   onAppCreated?: OnAppCreated;
   /** Removes the Logplex channel of a deleted app (design.md §Control API DELETE /v1/apps/:app). */
   onAppDeleted?: OnAppDeleted;

@@ -1,4 +1,4 @@
-// Every router metric, named in one place (STYLE habit 13). The control plane's come first;
+// Every router metric, named in one place. The control plane's come first;
 // the data plane adds its own here.
 import { Counter, Gauge, type MetricObjectWithValues, type MetricValueWithName, type Registry } from 'prom-client';
 import { LATENCY_BUCKETS, metricName } from '../shared/metrics';
@@ -99,7 +99,7 @@ export function createRouterMetrics(registry: Registry): RouterMetrics {
   };
 }
 
-// ---- data plane (DESIGN §3 "Request path", Metrics) ----
+// ---- data plane (design.md §Request path) ----
 
 export interface DataPlaneMetrics {
   /** Requests by app, status class (2xx…5xx, 499) and H code (`none` when forwarded fine). */
@@ -170,9 +170,9 @@ export function createDataPlaneMetrics(registry: Registry): DataPlaneMetrics {
     requests,
     countRequest(app, statusClass, code) {
       let byClass = tally.get(app);
-      if (byClass === undefined) tally.set(app, (byClass = new Map()));
+      if (byClass === undefined) tally.set(app, (byClass = new Map<string, Map<string, number>>()));
       let byCode = byClass.get(statusClass);
-      if (byCode === undefined) byClass.set(statusClass, (byCode = new Map()));
+      if (byCode === undefined) byClass.set(statusClass, (byCode = new Map<string, number>()));
       byCode.set(code, (byCode.get(code) ?? 0) + 1);
     },
     unknownHost: new Counter({

@@ -1,4 +1,4 @@
-// Step 1 of the request path (DESIGN §3): the node:http listener of the data plane. It owns the
+// Step 1 of the request path (design.md §Request path): the node:http listener of the data plane. It owns the
 // client-facing limits and timeouts and turns what Node's parser rejects into raw H25/H26/H28
 // responses; every request it accepts goes to handle.ts, every Upgrade to upgrade.ts.
 import { createHash, randomBytes } from 'node:crypto';

@@ -1,5 +1,5 @@
 // The JSON API discipline both control planes share: bounded bodies, Bearer/Basic auth,
-// strict fields, and one error shape `{id, message}` (DESIGN §3 "Errors").
+// strict fields, and one error shape `{id, message}` (design.md §Control API).
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
@@ -37,7 +37,7 @@ export class ApiError extends Error {
   }
 }
 
-/** 64 KiB: the control API's body limit (issue: bodies over it are 413 without being read whole). */
+/** 64 KiB: the control API's body limit (bodies over it are 413 without being read whole). */
 export const API_BODY_LIMIT = 64 * 1024;
 
 export function sendJson(
@@ -133,7 +133,7 @@ export async function readJsonObject(req: IncomingMessage, limit = API_BODY_LIMI
   return value as Record<string, unknown>;
 }
 
-/** Unknown fields are refused, not ignored (DESIGN §3). */
+/** Unknown fields are refused, not ignored (design.md §Control API). */
 export function rejectUnknown(body: Record<string, unknown>, allowed: readonly string[]): void {
   for (const key of Object.keys(body)) {
     if (!allowed.includes(key)) {
@@ -144,6 +144,22 @@ export function rejectUnknown(body: Record<string, unknown>, allowed: readonly s
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
+/** The user and password of an `Authorization: Basic` header (RFC 7617 §2: user-id ":" password), or undefined. */
+export function basicCredentials(header: string | undefined): { user: string; password: string } | undefined {
+  const m = /^Basic\s+(\S+)$/i.exec(header ?? '');
+  if (!m) return undefined;
+  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon < 0
+    ? { user: decoded, password: '' }
+    : { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+/** The password of an `Authorization: Basic` header, or undefined. */
+export function basicPassword(header: string | undefined): string | undefined {
+  return basicCredentials(header)?.password;
+}
+
 /**
  * `Authorization: Bearer TOKEN`, or Basic with TOKEN as the password (Logplex's clients).
  * `token === undefined` means no auth (dev on loopback). Compared in constant time.
@@ -151,13 +167,7 @@ const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 export function checkAuth(req: IncomingMessage, token: string | undefined): void {
   if (token === undefined) return;
   const header = req.headers.authorization ?? '';
-  let presented: string | undefined;
-  const m = /^(Bearer|Basic)\s+(\S+)$/i.exec(header);
-  if (m && m[1]!.toLowerCase() === 'bearer') presented = m[2];
-  if (m && m[1]!.toLowerCase() === 'basic') {
-    const decoded = Buffer.from(m[2]!, 'base64').toString('utf8');
-    presented = decoded.slice(decoded.indexOf(':') + 1);
-  }
+  const presented = /^Bearer\s+(\S+)$/i.exec(header)?.[1] ?? basicPassword(header);
   if (presented === undefined || !timingSafeEqual(digest(presented), digest(token))) {
     throw new ApiError('unauthorized', header ? 'invalid API token' : 'missing Authorization header (Bearer token)');
   }
@@ -176,7 +186,7 @@ interface Route {
  * A tiny method+path table: `/v1/apps/:app/dynos/:dyno`. Unknown path → 404,
  * known path with another method → 405. Parameters are URI-decoded.
  */
-export class RouteTable {
+export class ApiRoutes {
   #routes: Route[] = [];
   add(method: string, path: string, handler: RouteHandler): this {
     this.#routes.push({ method, parts: path.split('/').filter(Boolean), handler });
@@ -211,7 +221,7 @@ export class RouteTable {
 
 /** Runs a matched handler and renders any thrown ApiError; anything else is a 500 without details. */
 export async function serveApi(
-  table: RouteTable,
+  table: ApiRoutes,
   req: IncomingMessage,
   res: ServerResponse,
   onUnexpected: (err: unknown) => void,

@@ -1,4 +1,4 @@
-// Our own stdout logs as logfmt: every line starts with `at=LEVEL` (STYLE habit 13),
+// Our own stdout logs as logfmt: every line starts with `at=LEVEL`,
 // then `svc=` and the caller's fields in order.
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';

@@ -1,4 +1,4 @@
-// Batched, bounded sender of `application/logplex-1` to Logplex's `POST /logs` (DESIGN §4, §5),
+// Batched, bounded sender of `application/logplex-1` to Logplex's `POST /logs` (design.md §Ingest, §How the parts meet),
 // used by the router (its `heroku[router]` lines) and by the dyno agent (app output).
 // `send` never blocks and never throws: lines wait in one bounded queue (drop-oldest), a timer
 // flushes them as one POST per token, at most one POST in flight per token, and a batch that
@@ -178,7 +178,7 @@ export class LogplexClient {
     let code: string | undefined;
     try {
       const frames = batch.map(({ line, time }) =>
-        // APP-NAME = token, PROCID = dyno (DESIGN §4). STRUCTURED-DATA is written as `-` rather than
+        // APP-NAME = token, PROCID = dyno (design.md §Ingest). STRUCTURED-DATA is written as `-` rather than
         // omitted, so a message that starts with `[` or `- ` is not read as structured data.
         encodeFrame(
           formatSyslog({

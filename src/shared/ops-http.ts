@@ -1,4 +1,4 @@
-// The endpoints every service answers (DESIGN §1): /healthz, /readyz, /metrics,
+// The endpoints every service answers (design.md §Processes and settings): /healthz, /readyz, /metrics,
 // and the graceful stop on SIGTERM.
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';

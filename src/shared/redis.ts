@@ -131,7 +131,7 @@ export async function bySlot(
   keys: readonly string[],
   add: (p: Pipeline, key: string, index: number) => void,
 ): Promise<[Error | null, unknown][]> {
-  const out: [Error | null, unknown][] = new Array(keys.length);
+  const out = new Array<[Error | null, unknown]>(keys.length);
   const groups = new Map<number, number[]>();
   const cluster = client instanceof Cluster;
   keys.forEach((k, i) => {

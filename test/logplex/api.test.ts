@@ -1,4 +1,4 @@
-// The v2 API (DESIGN §4): shapes, auth (Bearer, or Basic with the token as password), and
+// The v2 API (design.md §Logplex API): shapes, auth (Bearer, or Basic with the token as password), and
 // bad input answered 4xx `{id, message}` naming the field; unknown fields refused.
 import t from 'tap';
 import { API_TOKEN, sendLines, startNode } from '../fixtures/logplex';

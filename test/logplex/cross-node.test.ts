@@ -1,4 +1,4 @@
-// Multi-node (DESIGN §4, §6): two nodes on one Redis prefix share channels, tokens and history,
+// Multi-node (design.md §Logplex, §Scale-out): two nodes on one Redis prefix share channels, tokens and history,
 // and a line ingested on node A reaches a tail session on node B.
 import t from 'tap';
 import { WebSocket } from 'ws';

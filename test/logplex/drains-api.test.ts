@@ -1,4 +1,4 @@
-// /v2/channels/:id/drains on a running node (DESIGN §4): shapes, 422/409/400/404/401, and a
+// /v2/channels/:id/drains on a running node (design.md §Drains): shapes, 422/409/400/404/401, and a
 // line posted to /logs arriving at the drain with its delivery status shown.
 import t from 'tap';
 import { startNode, sendLines } from '../fixtures/logplex';

@@ -1,4 +1,4 @@
-// Backoff is a value (STYLE traps: no timing in tests): assert the sequence of delays.
+// Backoff is a value (no timing in tests): assert the sequence of delays.
 import t from 'tap';
 import { fullJitter } from '../../src/logplex/drains/backoff';
 

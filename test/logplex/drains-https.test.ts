@@ -1,4 +1,4 @@
-// HTTPS/HTTP drains against a real receiver (DESIGN §4): retries reuse the frame id and the
+// HTTPS/HTTP drains against a real receiver (design.md §Drains): retries reuse the frame id and the
 // byte-identical body, nothing is lost and order is kept; a 4xx drops and counts the batch;
 // a receiver that never answers trips the response timeout and memory stays bounded.
 import t from 'tap';

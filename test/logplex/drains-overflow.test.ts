@@ -1,4 +1,4 @@
-// L10 (DESIGN §4): lines that leave the channel log before a drain delivered them become one
+// L10 (design.md §Drain delivery): lines that leave the channel log before a drain delivered them become one
 // in-band `Error L10 (output buffer overflow): N messages dropped since TIME.` line with the
 // exact N from the seq gap, counted in the status; on memory and on Redis.
 import t, { type Test } from 'tap';

@@ -64,7 +64,7 @@ action(type="omfile" file="${out}" template="fields")
           ? readFileSync(portFile, 'utf8').trim()
           : '',
     (s) => s !== '' || child.exitCode !== null,
-    500,
+    5000,
   );
   if (!text || child.exitCode !== null) {
     child.kill('SIGKILL');
@@ -104,7 +104,11 @@ t.test(
     ];
     for (let i = 1; i <= 300; i++) batch.push([`web.${(i % 3) + 1}`, `line ${i}`]);
     await sendLines(node, ch.tokens.app!, batch);
-    const got = await eventually(rsyslog.lines, (l) => l.length >= batch.length, 500);
+    const got = await eventually(
+      () => rsyslog.lines(),
+      (l) => l.length >= batch.length,
+      5000,
+    );
     t.equal(got.length, batch.length, 'every line once');
     t.same(
       got.map((l) => l.split('|')),
@@ -123,10 +127,14 @@ t.test(
     await eventually(
       () => node.api('GET', `/v2/channels/${ch.id}/drains/${created.body.id}`),
       (r) => r.body.status?.last_error !== null,
-      500,
+      5000,
     );
     rsyslog = await startRsyslog(dir, rsyslog.port);
-    const after = await eventually(rsyslog.lines, (l) => l.length > batch.length, 1000);
+    const after = await eventually(
+      () => rsyslog.lines(),
+      (l) => l.length > batch.length,
+      10_000,
+    );
     t.equal(after.at(-1), `${token}|app|web.1|-|-|while rsyslogd was away`);
     t.equal(after.length, batch.length + 1, 'nothing twice');
   },

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runInNewContext } from 'node:vm';
 import t from 'tap';
 import { request } from 'undici';
 import { signature, signedHeaders, verifySignature } from '../../src/logplex/drains/sign';
@@ -140,11 +141,10 @@ function codeBlock(file: string, marker: string): string {
 t.test("the docs' verify function accepts a delivery and refuses a tampered one", async (t) => {
   const code = codeBlock('docs/operations.md', "const { createHmac, timingSafeEqual } = require('node:crypto');");
   t.ok(code.split('\n').filter(Boolean).length <= 10, 'ten lines at most');
-  const verifyDrain = new Function('require', `${code}\nreturn verifyDrain;`)(require) as (
-    secret: string,
-    headers: Record<string, string>,
-    body: Buffer,
-  ) => boolean;
+  // The example runs as a reader would paste it: a CommonJS snippet with require in scope.
+  const sandbox: { require: NodeRequire; Buffer: typeof Buffer; verifyDrain?: unknown } = { require, Buffer };
+  runInNewContext(`${code}\nthis.verifyDrain = verifyDrain;`, sandbox);
+  const verifyDrain = sandbox.verifyDrain as (secret: string, headers: Record<string, string>, body: Buffer) => boolean;
   const body = Buffer.from('a batch');
   const headers = signedHeaders('ds.k', body);
   t.ok(verifyDrain('ds.k', headers, body));

@@ -1,4 +1,4 @@
-// Redis goes away under a running drain (DESIGN §4: nothing is lost): the runner backs off
+// Redis goes away under a running drain (design.md §Drain delivery: nothing is lost): the runner backs off
 // instead of crashing or spinning, and when Redis returns it resumes from the stored read
 // position, so every line arrives at least once.
 import t from 'tap';

@@ -1,4 +1,4 @@
-// syslog:// and syslog+tls:// drains against real receivers (DESIGN §4): strictly valid
+// syslog:// and syslog+tls:// drains against real receivers (design.md §Drains): strictly valid
 // octet-counted RFC 5424 with the drain token as HOSTNAME, reconnect after a hang-up, TLS
 // verified against a test CA, and L14 when the certificate does not name the host.
 import t from 'tap';

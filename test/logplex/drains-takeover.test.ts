@@ -1,4 +1,4 @@
-// At-least-once across a crash (DESIGN §4): the node delivering a drain is killed with
+// At-least-once across a crash (design.md §Drain delivery): the node delivering a drain is killed with
 // SIGKILL while a batch is in flight; a second node takes the lease when it lapses,
 // re-delivers what the first read but never acked, and every line arrives at least once.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -7,9 +7,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import t, { type Test } from 'tap';
 import { request } from 'undici';
-import { encodeFrame } from '../../src/shared/syslog/frame';
 import { eventually, fields, splitFrames } from '../fixtures/drains';
-import { API_TOKEN, logplexMsg, prefixFor } from '../fixtures/logplex';
+import { API_TOKEN, prefixFor, sendLines } from '../fixtures/logplex';
 import { httpSink } from '../fixtures/sinks';
 
 interface Child {
@@ -53,19 +52,8 @@ t.test('kill -9 of the owner mid-delivery: the next node delivers every line at 
   const drain = await api(a.port, 'POST', `/v2/channels/${ch.channel_id}/drains`, { url: sink.url });
   const N = 1500;
   for (let i = 0; i < N; i += 250) {
-    const body = Buffer.concat(
-      Array.from({ length: 250 }, (_, k) => encodeFrame(logplexMsg(token, 'web.1', `line ${i + k + 1}`))),
-    );
-    const res = await request(`http://127.0.0.1:${a.port}/logs`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/logplex-1',
-        authorization: 'Basic ' + Buffer.from(`token:${token}`).toString('base64'),
-      },
-      body,
-    });
-    await res.body.dump();
-    t.equal(res.statusCode, 204);
+    const batch = Array.from({ length: 250 }, (_, k): [string, string] => ['web.1', `line ${i + k + 1}`]);
+    await sendLines({ base: `http://127.0.0.1:${a.port}` }, token, batch);
   }
   await sink.until((d) => d.length >= 2);
   t.equal(sink.deliveries[1]!.status, 'hang');

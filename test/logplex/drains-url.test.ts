@@ -1,4 +1,4 @@
-// Drain URL validation (DESIGN §4: 422 naming what is wrong), as a table.
+// Drain URL validation (design.md §Drains: 422 naming what is wrong), as a table.
 import t from 'tap';
 import { canonicalUrl, validateDrainUrl } from '../../src/logplex/drains/index';
 import { ApiError } from '../../src/shared/json-api';

@@ -1,4 +1,4 @@
-// POST /logs (DESIGN §4 "Ingest"): logplex-1 bodies with Basic token auth; partial bodies keep
+// POST /logs (design.md §Ingest): logplex-1 bodies with Basic token auth; partial bodies keep
 // their good frames; counts, types, sizes and gzip are checked.
 import { gzipSync } from 'node:zlib';
 import t from 'tap';

@@ -1,4 +1,4 @@
-// Syslog ingest (DESIGN §4): TCP with RFC 6587 octet counting or LF framing, UDP one message per
+// Syslog ingest (design.md §Ingest): TCP with RFC 6587 octet counting or LF framing, UDP one message per
 // datagram, a stock `logger` as sender, SD-PARAM tokens, and unknown tokens that never crash.
 import { execFile } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -126,7 +126,7 @@ t.test(
           '127.0.0.1',
           'hello from logger',
         ],
-        (err) => (err ? reject(err) : resolve()),
+        (err: Error | null) => (err ? reject(err) : resolve()),
       ),
     );
     const lines = await eventually(async () => {

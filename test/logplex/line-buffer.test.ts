@@ -1,4 +1,4 @@
-// The session buffer reports loss as data (STYLE habit 8): drop-oldest, with the count and the
+// The session buffer reports loss as data: drop-oldest, with the count and the
 // time of the first loss handed back once, before the surviving items.
 import t from 'tap';
 import { LineBuffer } from '../../src/logplex/tail/line-buffer';

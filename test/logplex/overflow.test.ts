@@ -1,4 +1,4 @@
-// L11 (DESIGN §4, docs/errors.md): a stalled reader loses the oldest lines of its bounded buffer
+// L11 (design.md §Tail sessions, docs/errors.md): a stalled reader loses the oldest lines of its bounded buffer
 // and is told so in-band, while ingest and a reader that keeps up are not slowed.
 import { connect } from 'node:net';
 import t from 'tap';

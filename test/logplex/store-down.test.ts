@@ -1,4 +1,4 @@
-// When Redis goes away (DESIGN §1, decisions.md "fail fast"): /readyz says so, POST /logs answers
+// When Redis goes away (design.md §Processes and settings, decisions.md "fail fast"): /readyz says so, POST /logs answers
 // 503 so senders retry, syslog lines are counted as store rejections, and nothing crashes.
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';

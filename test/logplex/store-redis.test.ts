@@ -48,7 +48,7 @@ t.test('another node sees appended lines through watchRemote; the appending node
   t.same(seenA, [], 'own publishes are skipped');
 });
 
-t.test('deleteChannel leaves no key of the channel behind (DESIGN §2 keys)', async (t) => {
+t.test('deleteChannel leaves no key of the channel behind (design.md §Redis keys)', async (t) => {
   const prefix = await prefixFor(t);
   if (prefix === undefined) return;
   const redis = createRedis(REDIS_URL);

@@ -1,4 +1,4 @@
-// Tail sessions (DESIGN §4): history oldest first, `num`, live lines when `tail`, dyno-prefix
+// Tail sessions (design.md §Tail sessions): history oldest first, `num`, live lines when `tail`, dyno-prefix
 // and source filters, text/plain and WebSocket on the same URL, one-time capability URLs.
 import t from 'tap';
 import { request } from 'undici';

@@ -1,4 +1,4 @@
-// The platform end to end (DESIGN §5): `switchyard dev --demo` as a real process; a request
+// The platform end to end (design.md §How the parts meet): `switchyard dev --demo` as a real process; a request
 // through the router shows up as a `heroku[router]` line and an `app[web.N]` line, both in
 // `switchyard logs` (spawned) and over a tail session's WebSocket.
 import { randomUUID } from 'node:crypto';
@@ -8,7 +8,7 @@ import WebSocket from 'ws';
 import { spawnCli, startDev, stopChild, watchOutput, type DevProcess } from '../fixtures/dev';
 
 async function throughRouter(dev: DevProcess, path: string): Promise<{ status: number; body: string; id: string }> {
-  // X-Request-Id of 20–200 allowed chars is kept by the router (DESIGN §3 step 6), so the test can find its lines.
+  // X-Request-Id of 20–200 allowed chars is kept by the router (design.md §Request path, step 6), so the test can find its lines.
   const id = 'e2e-' + randomUUID();
   const res = await request(dev.router + path, { headers: { host: 'hello.localhost', 'x-request-id': id } });
   return { status: res.statusCode, body: await res.body.text(), id };

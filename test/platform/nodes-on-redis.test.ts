@@ -1,4 +1,4 @@
-// Production shape (DESIGN §1, §5): `switchyard logplex` and `switchyard router` as separate
+// Production shape (design.md §Processes and settings, §How the parts meet): `switchyard logplex` and `switchyard router` as separate
 // processes on one Redis (own key prefix), with the API token. A new app gets its channel via
 // the control API's hook, a `switchyard dyno` registers and ships its output, and a request
 // through the router shows up in `switchyard logs` as a router line and an app line.

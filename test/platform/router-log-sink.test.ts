@@ -1,4 +1,4 @@
-// Router lines to Logplex (DESIGN §5): never blocking, bounded, dropped and counted when Logplex
+// Router lines to Logplex (design.md §How the parts meet): never blocking, bounded, dropped and counted when Logplex
 // is away; a line of an app without a channel is counted, not sent. Also the dyno agent's line
 // reader: a line is cut at 10 KiB (Logplex's frame limit) so output without '\n' stays bounded.
 import { createServer } from 'node:net';

@@ -20,7 +20,7 @@ interface Traffic {
   series(from: number, to: number): Record<string, Record<string, (number | undefined)[]>>;
 }
 
-function load(): { Traffic: new () => Traffic; fields(msg: string): Record<string, string> } {
+function load(): { Traffic: new () => Traffic; fields: (msg: string) => Record<string, string> } {
   const src = readFileSync(join(__dirname, '..', '..', '..', 'src', 'logplex', 'viewer', 'traffic.js'), 'utf8');
   const window: Record<string, unknown> = {};
   runInNewContext(src, { window, Map, Math, Date, Number, Object, Array, isNaN, parseFloat });

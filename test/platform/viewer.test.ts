@@ -1,4 +1,4 @@
-// The log viewer in a real browser (DESIGN §4 `GET /`): Debian's Chromium driven by
+// The log viewer in a real browser (design.md §Logplex API, `GET /`): Debian's Chromium driven by
 // playwright-core (no browser download) against `switchyard dev --demo`. It sees live lines
 // arrive, filters them by source and dyno, searches on the server, pauses (counting held lines)
 // and resumes, and saves a screenshot under test-artifacts/; and it resumes after a Logplex

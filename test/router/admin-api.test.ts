@@ -1,4 +1,4 @@
-// The control API (DESIGN §3): every route, its errors, auth, and garbage bodies answered
+// The control API (design.md §Control API): every route, its errors, auth, and garbage bodies answered
 // 4xx while the node keeps serving. Memory store here; the Redis store passes the same contract.
 import net from 'node:net';
 import t, { type Test } from 'tap';

@@ -31,7 +31,7 @@ t.test('the dyno sees X-Request-Id, X-Forwarded-*, X-Request-Start, Via and timi
   t.match(h['connect-time'], /^\d+$/);
   t.match(h['total-route-time'], /^\d+$/);
   t.equal(h.host, 'hello.localhost');
-  t.match(p.lines[0]!, new RegExp(`request_id=${h['x-request-id']}`));
+  t.match(p.lines[0]!, new RegExp(`request_id=${String(h['x-request-id'])}`));
 });
 
 t.test("the client's X-Request-Id is kept when it has 20–200 safe characters, replaced otherwise", async (t) => {

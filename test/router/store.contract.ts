@@ -1,4 +1,4 @@
-// The RouteStore contract (DESIGN §2): store-memory.test.ts and store-redis.test.ts both run it,
+// The RouteStore contract (design.md §Stores): store-memory.test.ts and store-redis.test.ts both run it,
 // so `dev` on the memory store behaves as production on Redis.
 import type { Test } from 'tap';
 import type { RouteEvent, RouteStore } from '../../src/router/store/index';

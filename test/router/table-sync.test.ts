@@ -1,4 +1,4 @@
-// The route table follows the store (DESIGN §3 "Route table"): changes through one node reach
+// The route table follows the store (design.md §Route table): changes through one node reach
 // another, leases expire, an old reload never overwrites a newer one, and while Redis is away
 // the node keeps its table with leases frozen, says so, and catches up when Redis returns.
 import t from 'tap';

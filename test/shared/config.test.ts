@@ -2,7 +2,7 @@ import t from 'tap';
 import { ConfigError, flagsToEnv, loadConfig } from '../../src/shared/config';
 import { parseRedisUrl, type RedisTarget } from '../../src/shared/redis-url';
 
-t.test('defaults match DESIGN §1', async (t) => {
+t.test('defaults match design.md §Processes and settings', async (t) => {
   const c = loadConfig({});
   t.equal(c.SWITCHYARD_PREFIX, 'sy:');
   t.equal(c.ROUTER_PORT, 8080);

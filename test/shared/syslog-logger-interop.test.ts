@@ -1,4 +1,4 @@
-// Real-sender interop (DESIGN §4): util-linux `logger --rfc5424 --octet-count -T` against a TCP
+// Real-sender interop (design.md §Ingest): util-linux `logger --rfc5424 --octet-count -T` against a TCP
 // server that uses FrameSplitter + parseSyslog, as the Logplex syslog ingest does.
 import { execFile, spawnSync } from 'node:child_process';
 import net from 'node:net';

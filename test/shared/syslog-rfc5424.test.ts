@@ -44,7 +44,7 @@ const valid: [string, string | Buffer, Partial<Omit<SyslogMessage, 'msg'>> & { m
   ],
   ['header only, no SD at all', '<13>1 - h a p m', { hostname: 'h', sd: [], msg: '' }],
   [
-    'SD omitted, as Logplex clients send (DESIGN §4)',
+    'SD omitted, as Logplex clients send (design.md §Ingest)',
     `<134>1 ${TS} host t.abc web.1 - Starting process`,
     { appName: 't.abc', procId: 'web.1', msgId: '', sd: [], msg: 'Starting process' },
   ],

@@ -1,4 +1,4 @@
-// The HTTP contracts the platform commands speak (DESIGN §3 control API, §4 Logplex API):
+// The HTTP contracts the platform commands speak (design.md §Control API, §Logplex API):
 // small typed calls over undici. A non-2xx answer becomes an ApiCallError carrying the
 // server's `{id, message}`, matched on `id` by the callers.
 import { request } from 'undici';
@@ -68,7 +68,7 @@ export interface ChannelRef {
   channel_id: number;
 }
 
-/** Control API (DESIGN §3). */
+/** Control API (design.md §Control API). */
 export const control = {
   getApp: (ep: Endpoint, app: string) => call<AppView>(ep, 'GET', `/v1/apps/${encodeURIComponent(app)}`),
   putApp: (ep: Endpoint, app: string) => call<AppView>(ep, 'PUT', `/v1/apps/${encodeURIComponent(app)}`, {}),
@@ -88,7 +88,7 @@ export const control = {
     call<unknown>(ep, 'DELETE', `/v1/apps/${encodeURIComponent(app)}/dynos/${encodeURIComponent(dyno)}`),
 };
 
-/** Logplex API (DESIGN §4). */
+/** Logplex API (design.md §Logplex API). */
 export const logplex = {
   createChannel: (ep: Endpoint, name: string, tokens: readonly string[]) =>
     call<ChannelView>(ep, 'POST', '/v2/channels', { name, tokens: tokens.map((n) => ({ name: n })) }),

@@ -1,5 +1,5 @@
 // Splits a child's output stream into lines for Logplex. A line is bounded (MAX_LINE_BYTES,
-// Logplex's 10 KiB frame limit, DESIGN §4): a longer run without a newline is cut there and
+// Logplex's 10 KiB frame limit, design.md §Ingest): a longer run without a newline is cut there and
 // sent in pieces, so a process that never writes '\n' cannot grow our memory.
 import type { Readable } from 'node:stream';
 

@@ -1,4 +1,4 @@
-// Router lines into each app's Logplex channel as `heroku[router]` (DESIGN §3 step 9, §5):
+// Router lines into each app's Logplex channel as `heroku[router]` (design.md §Router line, §How the parts meet):
 // the data plane calls write() on the request path, so it only looks up the app's router token
 // in the current table snapshot and hands the line to LogplexClient, which batches, bounds its
 // queue and drops (counted) when Logplex is away. Never blocks, never throws.

@@ -1,6 +1,6 @@
 // /v2/channels and tokens (design.md §Logplex API), shaped after Heroku's Logplex v2 API.
 import { ApiError, readJsonObject, rejectUnknown, sendJson } from '../../shared/json-api';
-import type { RouteTable } from '../../shared/json-api';
+import type { ApiRoutes } from '../../shared/json-api';
 import { authed, type RouteModule } from '../server';
 import type { Channel, LogStore } from '../store/index';
 import type { TokenCache } from '../tokens';
@@ -28,7 +28,7 @@ export function channelRoutes(deps: ChannelRoutesDeps): RouteModule {
     if (!c) throw new ApiError('not_found', `no channel ${raw}`);
     return c;
   };
-  return (table: RouteTable) => {
+  return (table: ApiRoutes) => {
     table.add(
       'POST',
       '/v2/channels',

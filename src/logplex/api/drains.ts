@@ -3,7 +3,7 @@
 // signing secret, and send one test line now. Same auth and strictness as the channel routes.
 // URLs and header values are masked in every answer; the secret is shown only when made.
 import { ApiError, readJsonObject, rejectUnknown, sendJson } from '../../shared/json-api';
-import type { RouteTable } from '../../shared/json-api';
+import type { ApiRoutes } from '../../shared/json-api';
 import { formatTimestamp } from '../../shared/syslog/rfc5424';
 import { canonicalUrl, createTransport, drainKind, maskUrl, targetOf, validateDrainUrl } from '../drains/index';
 import { newDrainSecret } from '../drains/sign';
@@ -71,7 +71,7 @@ export function drainRoutes(deps: DrainRoutesDeps): RouteModule {
     if (!d) throw new ApiError('not_found', `no drain ${rawDrain} on channel ${c}`);
     return d;
   };
-  return (table: RouteTable) => {
+  return (table: ApiRoutes) => {
     table.add(
       'POST',
       '/v2/channels/:id/drains',

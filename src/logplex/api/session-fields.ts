@@ -91,7 +91,9 @@ function timeField(body: Record<string, unknown>, field: string, now: number): s
   const v = body[field];
   if (v === undefined) return undefined;
   const ago = typeof v === 'string' ? AGO_RE.exec(v) : null;
-  const ms = ago ? now - Number(ago[1]) * UNIT_MS[ago[2] as keyof typeof UNIT_MS] : Date.parse(String(v));
+  const ms = ago
+    ? now - Number(ago[1]) * UNIT_MS[ago[2] as keyof typeof UNIT_MS]
+    : Date.parse(typeof v === 'string' ? v : '');
   if (typeof v !== 'string' || !Number.isFinite(ms))
     throw new ApiError('invalid_params', `"${field}" must be an RFC 3339 time or an age like 10m, 2h, 1d`);
   return formatTimestamp(ms);

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
-import { ApiError, readJsonObject, sendJson, type RouteTable } from '../../shared/json-api';
+import { ApiError, readJsonObject, sendJson, type ApiRoutes } from '../../shared/json-api';
 import type { Logger } from '../../shared/log';
 import { errorFields } from '../../shared/log';
 import { resumeGapLine, resumeResetLine, type NewLine } from '../lines';
@@ -55,7 +55,7 @@ export class SessionRegistry {
   }
 
   routes(): RouteModule {
-    return (table: RouteTable) => {
+    return (table: ApiRoutes) => {
       table.add(
         'POST',
         '/v2/sessions',

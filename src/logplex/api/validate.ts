@@ -44,7 +44,7 @@ export function tokenNames(body: Record<string, unknown>): string[] {
   if (v === undefined) return [];
   if (!Array.isArray(v) || v.length > 32) throw bad('tokens', 'an array of at most 32 token names or {name} objects');
   return v.map((item, i) => {
-    const obj = typeof item === 'string' ? { name: item } : item;
+    const obj: unknown = typeof item === 'string' ? { name: item } : item;
     if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw bad(`tokens[${i}]`, 'a name or {name}');
     const rec = obj as Record<string, unknown>;
     const extra = Object.keys(rec).find((k) => k !== 'name');

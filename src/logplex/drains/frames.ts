@@ -1,4 +1,4 @@
-// The two drain line shapes (DESIGN §4 "Drains"), octet-counted (RFC 6587 §3.4.1 `LEN SP MSG`),
+// The two drain line shapes (design.md §Drains), octet-counted (RFC 6587 §3.4.1 `LEN SP MSG`),
 // built with the shared codec:
 //   HTTPS (Logplex's shape, no STRUCTURED-DATA): <PRI>1 TIME host SOURCE DYNO - MSG
 //   syslog (strict RFC 5424):                    <PRI>1 TIME d.TOKEN SOURCE DYNO - - MSG

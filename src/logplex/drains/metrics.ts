@@ -1,4 +1,4 @@
-// Every drain metric, named in one place (STYLE habit 13). Labelled by drain id only, so the
+// Every drain metric, named in one place. Labelled by drain id only, so the
 // cardinality is the number of drains; a drain's series are removed when its runner stops.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { LATENCY_BUCKETS, metricName } from '../../shared/metrics';

@@ -1,4 +1,4 @@
-// One drain delivered by this node (DESIGN §4 "Drains"): read a batch at the drain's read
+// One drain delivered by this node (design.md §Drains): read a batch at the drain's read
 // position, deliver it, ack only after the receiver accepted it, back off on failure, and turn
 // lines that left the channel log before delivery into an in-band L10 line
 // (heroku/logplex:src/logplex_drain_buffer.erl, logplex_syslog_utils.erl `overflow_msg/2`).
@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../shared/log';
 import { errorFields } from '../../shared/log';
+import { formatTimestamp } from '../../shared/syslog/timestamp';
 import type { NewLine } from '../lines';
 import { deliveryErrorLine, isChannelErrorLine, overflowLine } from '../lines';
 import type { BackoffPolicy } from './backoff';
@@ -17,7 +18,7 @@ import type { DrainCursor, DrainLine, DrainRecord, DrainStore } from './store/in
 import type { Outcome, Payload, Transport } from './transport';
 
 /**
- * DESIGN §4: a batch is at most 500 lines or 1 MiB. While a batch is in flight the runner
+ * design.md §Drains: a batch is at most 500 lines or 1 MiB. While a batch is in flight the runner
  * reads and frames the next one (so Redis, this process and the receiver work at the same
  * time): the batch in flight, the next one ready, and what was left of the last read when it
  * did not fit in one batch.
@@ -318,11 +319,6 @@ export class DrainRunner {
   }
 
   #now(): string {
-    return formatTime(this.#d.now?.() ?? new Date());
+    return formatTimestamp((this.#d.now?.() ?? new Date()).getTime());
   }
-}
-
-/** Logplex's time shape: `2026-11-26T10:00:00.123456+00:00`. */
-export function formatTime(d: Date): string {
-  return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000+00:00');
 }

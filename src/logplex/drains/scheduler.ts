@@ -1,4 +1,4 @@
-// Each Logplex node runs one scheduler (DESIGN §4 "Drains": one node per drain at a time).
+// Each Logplex node runs one scheduler (design.md §Drains: one node per drain at a time).
 // Every tick it renews the leases it holds (stopping a runner whose lease went elsewhere or
 // whose drain was deleted) and tries to take up to `perTick` more drains, walking the drain
 // index a slice at a time. On stop it lets each runner finish its attempt, then releases.

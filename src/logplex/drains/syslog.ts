@@ -5,12 +5,11 @@
 // take it (backpressure, bounded by the batch size); a write that does not complete within
 // the write timeout destroys the connection. The runner's backoff paces reconnects.
 import net from 'node:net';
-import { rootCertificates } from 'node:tls';
 import tls from 'node:tls';
 import type { DrainLine } from './store/index';
 import { frameBatch } from './frames';
 import type { DrainKind, DrainTarget, Outcome, Payload, Transport, TransportOptions } from './transport';
-import { failure } from './transport';
+import { failure, trustedCa } from './transport';
 
 type Sock = net.Socket | tls.TLSSocket;
 
@@ -50,7 +49,7 @@ export class SyslogTransport implements Transport {
     const host = this.#target.url.hostname.replace(/^\[|\]$/g, '');
     const port = Number(this.#target.url.port);
     return new Promise((resolve, reject) => {
-      const ca = this.#opts.ca ? [...rootCertificates, this.#opts.ca.toString()] : undefined;
+      const ca = trustedCa(this.#opts);
       const sock: Sock = this.#tls
         ? tls.connect({
             host,
@@ -73,7 +72,7 @@ export class SyslogTransport implements Transport {
         sock.off('error', onError);
         sock.setNoDelay(true);
         // A receiver that talks back or hangs up: remember it, the next send reconnects.
-        sock.on('error', (err) => (this.#broken = err));
+        sock.on('error', (err: Error) => (this.#broken = err));
         sock.on(
           'close',
           () => (this.#broken ??= Object.assign(new Error('connection closed'), { code: 'ECONNRESET' })),

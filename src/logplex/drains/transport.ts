@@ -1,6 +1,7 @@
 // What every drain transport offers the runner (design.md §Drain delivery). A transport encodes a
 // batch once into a Payload and sends that same Payload until it is accepted or refused, so
 // a retry is byte-identical (same body, same Logplex-Frame-Id).
+import { rootCertificates } from 'node:tls';
 import type { DrainLine } from './store/index';
 
 export interface Payload {
@@ -67,6 +68,11 @@ export interface TransportOptions {
   connectTimeoutMs: number;
   /** HTTP: request sent → response headers; also the response body. Syslog: one write. */
   responseTimeoutMs: number;
+}
+
+/** The CAs a TLS drain trusts: Node's roots plus `opts.ca`; undefined (Node's default) without one. */
+export function trustedCa(opts: TransportOptions): string[] | undefined {
+  return opts.ca ? [...rootCertificates, opts.ca.toString()] : undefined;
 }
 
 export const DEFAULT_TRANSPORT_OPTIONS: TransportOptions = { connectTimeoutMs: 5_000, responseTimeoutMs: 30_000 };

@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
-import { ApiError, readBody, sendJson, type RouteTable } from '../../shared/json-api';
+import { ApiError, basicCredentials, readBody, sendJson, type ApiRoutes } from '../../shared/json-api';
 import { splitBody } from '../../shared/syslog/frame';
 import type { Acceptor } from '../accept';
 import type { LogplexMetrics } from '../metrics';
@@ -25,7 +25,7 @@ export interface HttpIngestDeps {
 }
 
 export function httpIngestRoutes(deps: HttpIngestDeps): RouteModule {
-  return (table: RouteTable) => {
+  return (table: ApiRoutes) => {
     table.add('POST', '/logs', async (req, res) => {
       try {
         await ingest(deps, req, res);
@@ -84,14 +84,12 @@ async function ingest(deps: HttpIngestDeps, req: IncomingMessage, res: ServerRes
 
 /** Basic `token:t.…` (Heroku's shape: the user is `token`, the password the channel token). */
 async function authenticate(tokens: TokenCache, req: IncomingMessage): Promise<TokenInfo> {
-  const m = /^Basic\s+(\S+)$/i.exec(req.headers.authorization ?? '');
-  if (!m) throw new ApiError('unauthorized', 'missing Authorization: Basic token:<channel token>');
-  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
+  const basic = basicCredentials(req.headers.authorization);
+  if (!basic) throw new ApiError('unauthorized', 'missing Authorization: Basic token:<channel token>');
   // Logplex reads only the user `token` as a channel token; any other user is not a token at all.
-  if (colon < 0 || decoded.slice(0, colon) !== 'token')
+  if (basic.user !== 'token')
     throw new ApiError('unauthorized', 'Basic user must be "token" (Authorization: Basic token:<channel token>)');
-  const token = decoded.slice(colon + 1);
+  const token = basic.password;
   let info: TokenInfo | undefined;
   try {
     info = token ? await tokens.resolve(token) : undefined;

@@ -10,7 +10,7 @@
 // Answers 200 with an ExportLogsServiceResponse in the request's encoding (partial_success
 // counts refused records), 400 for an undecodable body, 401, 413, 415 and 503 as POST /logs.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ApiError, type RouteTable } from '../../shared/json-api';
+import { ApiError, basicPassword, type ApiRoutes } from '../../shared/json-api';
 import { logfmt, type Fields } from '../../shared/log';
 import { MAX_FRAME } from '../../shared/syslog/frame';
 import { formatSyslog, formatTimestamp } from '../../shared/syslog/rfc5424';
@@ -39,7 +39,7 @@ export interface OtlpIngestDeps {
 }
 
 export function otlpIngestRoutes(deps: OtlpIngestDeps): RouteModule {
-  return (table: RouteTable) => {
+  return (table: ApiRoutes) => {
     table.add('POST', '/v1/logs', async (req, res) => {
       try {
         await ingest(deps, req, res);
@@ -79,13 +79,10 @@ async function ingest(deps: OtlpIngestDeps, req: IncomingMessage, res: ServerRes
 
 /** Bearer TOKEN or Basic USER:TOKEN, where TOKEN is a channel token. */
 async function authenticate(tokens: TokenCache, req: IncomingMessage): Promise<TokenInfo> {
-  const m = /^(Bearer|Basic)\s+(\S+)$/i.exec(req.headers.authorization ?? '');
-  if (!m) throw new ApiError('unauthorized', 'missing Authorization: Bearer <channel token>');
-  let token = m[2]!;
-  if (m[1]!.toLowerCase() === 'basic') {
-    const decoded = Buffer.from(token, 'base64').toString('utf8');
-    token = decoded.slice(decoded.indexOf(':') + 1);
-  }
+  const header = req.headers.authorization ?? '';
+  const bearer = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
+  const token = bearer ?? basicPassword(header);
+  if (token === undefined) throw new ApiError('unauthorized', 'missing Authorization: Bearer <channel token>');
   let info: TokenInfo | undefined;
   try {
     info = token ? await tokens.resolve(token) : undefined;

@@ -1,4 +1,4 @@
-// Syslog on LOGPLEX_SYSLOG_PORT (DESIGN §4 "Ingest"): TCP with RFC 6587 framing (octet
+// Syslog on LOGPLEX_SYSLOG_PORT (design.md §Ingest): TCP with RFC 6587 framing (octet
 // counting, or LF when a frame does not start with a digit; one FrameSplitter per socket, so a
 // sender stalled mid-frame holds at most the 10 KiB frame limit), and UDP with one message per
 // datagram (RFC 5426 §3.1). One TCP read or one tick of datagrams is one batch for accept.ts.
@@ -10,7 +10,7 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, isIPv6, type Socket } from 'node:net';
 import type { Logger } from '../../shared/log';
 import { errorFields } from '../../shared/log';
-import { FrameSplitter, MAX_FRAME } from '../../shared/syslog/frame';
+import { endWithoutNewlines, FrameSplitter, MAX_FRAME } from '../../shared/syslog/frame';
 import type { AcceptReport, Acceptor, Frame } from '../accept';
 import type { LogplexMetrics, Transport } from '../metrics';
 
@@ -235,8 +235,7 @@ async function bindUdp(
       deps.metrics.framesRejected.inc({ transport: 'udp', reason: 'overload' });
       return;
     }
-    let end = msg.length;
-    while (end > 0 && (msg[end - 1] === 0x0a || msg[end - 1] === 0x0d)) end--;
+    const end = endWithoutNewlines(msg);
     const truncated = end > MAX_FRAME;
     batch.push({ frame: msg.subarray(0, Math.min(end, MAX_FRAME)), truncated });
     if (batch.length === 1) setImmediate(flush);

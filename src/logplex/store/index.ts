@@ -1,4 +1,4 @@
-// LogStore: everything a Logplex node keeps (DESIGN §2): channels with integer ids, tokens,
+// LogStore: everything a Logplex node keeps (design.md §Stores): channels with integer ids, tokens,
 // the capped channel log with per-channel sequence numbers, and tail sessions. Two
 // implementations pass one contract suite (test/logplex/store.contract.ts): memory (`dev`)
 // and Redis (production, multi-node).

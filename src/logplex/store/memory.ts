@@ -10,13 +10,13 @@ class CappedLog {
   #lastSeq = 0;
   #size = 0;
   constructor(readonly cap: number) {
-    this.#ring = new Array(cap);
+    this.#ring = new Array<LogLine | undefined>(cap);
   }
   get firstSeq(): number {
     return this.#size === 0 ? 0 : this.#lastSeq - this.#size + 1;
   }
   append(lines: readonly NewLine[]): LogLine[] {
-    const out: LogLine[] = new Array(lines.length);
+    const out = new Array<LogLine>(lines.length);
     for (let i = 0; i < lines.length; i++) {
       const l = lines[i]!;
       const line: LogLine = { seq: ++this.#lastSeq, time: l.time, pri: l.pri, source: l.source, ps: l.ps, msg: l.msg };

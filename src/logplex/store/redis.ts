@@ -1,4 +1,4 @@
-// LogStore on Redis (DESIGN §2 keys). The channel log is a stream `channel:{C}:log` whose
+// LogStore on Redis (design.md §Redis keys). The channel log is a stream `channel:{C}:log` whose
 // entry ids are `SEQ-0` and whose fields are n (seq), t, p, s, d, m, and i (MSGID) and x
 // (STRUCTURED-DATA as JSON) when the line has them; one Lua script per batch
 // bumps `channel:{C}` `seq`, XADDs the batch, trims with MAXLEN ~ and publishes it on `tail:{C}` for
@@ -183,7 +183,7 @@ export class RedisLogStore implements LogStore {
 
   async append(channel: number, lines: readonly NewLine[]): Promise<LogLine[] | undefined> {
     if (lines.length === 0) return [];
-    const wire: Wire[] = new Array(lines.length);
+    const wire = new Array<Wire>(lines.length);
     for (let i = 0; i < lines.length; i++) {
       const l = lines[i]!;
       wire[i] =
@@ -200,7 +200,7 @@ export class RedisLogStore implements LogStore {
       JSON.stringify(wire),
     );
     if (first < 0) return undefined;
-    const out: LogLine[] = new Array(lines.length);
+    const out = new Array<LogLine>(lines.length);
     for (let i = 0; i < lines.length; i++) out[i] = { ...lines[i]!, seq: first + i };
     return out;
   }

@@ -18,7 +18,7 @@ export class LineBuffer<T> {
   #lost = 0;
   #since = 0;
   constructor(readonly cap: number) {
-    this.#ring = new Array(cap);
+    this.#ring = new Array<T | undefined>(cap);
   }
   get size(): number {
     return this.#size;
@@ -39,7 +39,7 @@ export class LineBuffer<T> {
   /** Removes up to `max` items, oldest first, with the loss recorded since the last take. */
   take(max: number): Taken<T> {
     const n = Math.min(max, this.#size);
-    const items: T[] = new Array(n);
+    const items = new Array<T>(n);
     for (let i = 0; i < n; i++) {
       items[i] = this.#ring[this.#head]!;
       this.#ring[this.#head] = undefined;

@@ -4,7 +4,7 @@
 // the page needs no build. The page lists apps with `GET /v2/channels` (a channel is named after its app).
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { RouteTable } from '../../shared/json-api';
+import type { ApiRoutes } from '../../shared/json-api';
 import type { RouteModule } from '../server';
 
 export interface ViewerAsset {
@@ -47,7 +47,7 @@ export function viewerAssets(): Map<string, ViewerAsset> {
 /** `GET /` and the page's CSS and JS, without auth: the page asks for the token when the API wants one. */
 export function viewerRoutes(): RouteModule {
   const assets = viewerAssets();
-  return (table: RouteTable) => {
+  return (table: ApiRoutes) => {
     for (const [path, asset] of assets) {
       table.add('GET', path, (_req, res) => {
         res.writeHead(200, {

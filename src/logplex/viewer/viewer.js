@@ -7,7 +7,7 @@
 (function () {
   var MAX_SHOWN = 5000; // lines kept in the page
   var MAX_HELD = 20000; // lines held while paused; beyond it the oldest are dropped (counted)
-  var LINE_RE = /^(\S+) ([^\s\[]+)\[([^\]]+)\]: ([\s\S]*)$/;
+  var LINE_RE = /^(\S+) ([^\s[]+)\[([^\]]+)\]: ([\s\S]*)$/;
   var $ = function (id) {
     return document.getElementById(id);
   };
@@ -40,7 +40,7 @@
   function token() {
     try {
       return sessionStorage.getItem('switchyard-token') || '';
-    } catch (e) {
+    } catch {
       return '';
     }
   }
@@ -80,7 +80,7 @@
     var j;
     try {
       j = JSON.parse(text);
-    } catch (e) {
+    } catch {
       return parse(text);
     }
     if (j.id) state.lastId = j.id;
@@ -310,7 +310,7 @@
     ev.preventDefault();
     try {
       sessionStorage.setItem('switchyard-token', el.token.value);
-    } catch (e) {
+    } catch {
       /* private mode */
     }
     loadApps();

@@ -2,14 +2,7 @@
 // node would do for a Host. Writes go to the RouteStore; /v1/routes answers from this node's
 // table, exactly as the data plane would see it.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import {
-  ApiError,
-  readJsonObject,
-  rejectUnknown,
-  RouteTable as ApiRoutes,
-  sendJson,
-  type Params,
-} from '../../shared/json-api';
+import { ApiError, readJsonObject, rejectUnknown, ApiRoutes, sendJson, type Params } from '../../shared/json-api';
 import type { Logger } from '../../shared/log';
 import { errorFields } from '../../shared/log';
 import { admit } from '../admit';

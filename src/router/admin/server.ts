@@ -1,7 +1,7 @@
 // The admin listener (ROUTER_ADMIN_PORT): /healthz /readyz /metrics without auth, then the
 // control API behind the bearer token. Every response is counted by route pattern and status.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { ApiError, checkAuth, sendError, serveApi, type RouteTable as ApiRoutes } from '../../shared/json-api';
+import { ApiError, checkAuth, sendError, serveApi, type ApiRoutes } from '../../shared/json-api';
 import type { Logger } from '../../shared/log';
 import { errorFields } from '../../shared/log';
 import { serveOps, type Ops } from '../../shared/ops-http';

@@ -1,12 +1,12 @@
-// Input rules of the control API (DESIGN §3 "Names"): every check returns a typed value or
+// Input rules of the control API (design.md §Control API): every check returns a typed value or
 // throws ApiError('invalid_params') naming the field and the rule. Unknown fields are refused.
 import { isIP } from 'node:net';
 import { ApiError, rejectUnknown } from '../../shared/json-api';
 import type { AppSettings, DynoInput } from '../store/index';
 import { BALANCERS, DYNO_STATES, type Balancer, type DynoState } from '../table/route-table';
 
-const APP_NAME = /^[a-z][a-z0-9-]{2,29}$/;
-const DYNO_NAME = /^[a-z][a-z0-9_-]{0,29}\.[0-9]{1,4}$/;
+export const APP_NAME = /^[a-z][a-z0-9-]{2,29}$/;
+export const DYNO_NAME = /^[a-z][a-z0-9_-]{0,29}\.[0-9]{1,4}$/;
 /** RFC 1123 §2.1 label: letters, digits, hyphens; no hyphen first or last; 1–63 characters. */
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 

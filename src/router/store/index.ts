@@ -1,7 +1,7 @@
-// The RouteStore contract (DESIGN §2): where apps, domains and dynos live. Two
+// The RouteStore contract (design.md §Stores): where apps, domains and dynos live. Two
 // implementations pass the same suite (test/router/store.contract.ts): redis.ts for
 // production and memory.ts for `dev`. The data plane never sees this: it reads the
-// RouteTable snapshot that table/sync.ts builds from it (STYLE habit 2).
+// RouteTable snapshot that table/sync.ts builds from it.
 import type { AppRecord, Balancer, DynoState } from '../table/route-table';
 
 /** Fields of the `app:{a}` hash a caller may set; absent fields keep their value (or the default on create). */
@@ -29,7 +29,7 @@ export interface RouteEvent {
 
 export type StoreErrorCode = 'SY_APP_NOT_FOUND' | 'SY_DOMAIN_TAKEN';
 
-/** A refused write, matched on `code` (STYLE habit 4); `owner` names the app holding a taken domain. */
+/** A refused write, matched on `code`; `owner` names the app holding a taken domain. */
 export class StoreError extends Error {
   constructor(
     readonly code: StoreErrorCode,

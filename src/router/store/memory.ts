@@ -1,4 +1,4 @@
-// RouteStore in one process (DESIGN §2 "memory"): `dev` runs on it, so it keeps the whole
+// RouteStore in one process (design.md §Stores): `dev` runs on it, so it keeps the whole
 // contract — domain ownership, leases, versions, change events — not just a Map of fixtures.
 import { EventEmitter } from 'node:events';
 import type { AppRecord, DynoRecord } from '../table/route-table';

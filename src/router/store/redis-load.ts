@@ -1,4 +1,4 @@
-// Reading apps out of Redis for the route table (DESIGN §2 keys): the LOAD_APPS script reads
+// Reading apps out of Redis for the route table (design.md §Redis keys): the LOAD_APPS script reads
 // each app's four keys (HGETALL app, SMEMBERS domains, HGETALL dynos, ZRANGE leases) for a
 // chunk of apps per call, with a few chunks in flight: 100,000 apps cost 200 calls.
 import type { RedisClient } from '../../shared/redis';

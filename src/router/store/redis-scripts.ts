@@ -1,7 +1,6 @@
 // Lua scripts of the Redis RouteStore. Each touches only one app's keys (one `{a}` hash tag,
 // so it runs unchanged on Cluster), is atomic, bumps the app's version and publishes the
-// change on `route-events` in the same step (DESIGN §2: "Writes that change an app happen
-// in one MULTI (or Lua script) and then publish on route-events").
+// change on `route-events` in the same step (design.md §Redis keys).
 //
 // The version is max(old + 1, Redis TIME in µs): it grows with every change and keeps growing
 // when an app is deleted and created again, so sync.ts can drop a reload older than one it has.

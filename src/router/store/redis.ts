@@ -1,4 +1,4 @@
-// RouteStore on Redis (DESIGN §2). Per-app writes are Lua scripts on one `{a}` hash tag that
+// RouteStore on Redis (design.md §Stores). Per-app writes are Lua scripts on one `{a}` hash tag that
 // bump the version and PUBLISH on `PREFIX route-events` (redis-scripts.ts). The two global
 // keys — the `apps` set and `domain:HOST` — are written by single-key commands around them,
 // ordered so that a crash in between leaves nothing a reader trusts (docs/decisions.md).

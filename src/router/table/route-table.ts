@@ -1,4 +1,4 @@
-// The route table (DESIGN §3 "Route table"): an immutable snapshot host → app → dynos,
+// The route table (design.md §Route table): an immutable snapshot host → app → dynos,
 // built whole when the store changes and swapped in at once. The request path only
 // calls `lookup` (two Map.get at most); nothing here touches the network.
 
@@ -17,7 +17,7 @@ export interface DynoRecord {
   readonly leaseExpiresAt: number;
 }
 
-/** One app as the store holds it (DESIGN §2 `app:{a}`, `:domains`, `:dynos`, `:leases`). */
+/** One app as the store holds it (design.md §Redis keys, `app:{a}`, `:domains`, `:dynos`, `:leases`). */
 export interface AppRecord {
   readonly name: string;
   readonly maintenance: boolean;
@@ -88,15 +88,6 @@ export class RouteTable {
       for (const d of entry.routable) nextExpiry = Math.min(nextExpiry, d.leaseExpiresAt);
     }
     return new RouteTable(byApp, byHost, now, nextExpiry);
-  }
-
-  /** A copy with one app replaced (or removed when `app` is undefined). */
-  withApp(name: string, app: AppRecord | undefined, now: number): RouteTable {
-    const apps = new Map<string, AppRecord>();
-    for (const [n, e] of this.#byApp) apps.set(n, e.app);
-    if (app) apps.set(name, app);
-    else apps.delete(name);
-    return RouteTable.build(apps.values(), now);
   }
 
   /**

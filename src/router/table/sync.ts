@@ -66,7 +66,6 @@ export class TableSync {
   #timers = new Set<NodeJS.Timeout>();
   #expiry: NodeJS.Timeout | undefined;
   #interval: NodeJS.Timeout | undefined;
-  #listeners = new Set<(table: RouteTable) => void>();
   #unsubscribe: (() => void)[] = [];
 
   constructor(opts: TableSyncOptions) {
@@ -101,11 +100,6 @@ export class TableSync {
     };
   }
 
-  onChange(listener: (table: RouteTable) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
-  }
-
   /** Subscribes, then loads everything once (a failure leaves the node not ready and retrying). */
   async start(): Promise<void> {
     const { store } = this.#o;
@@ -138,7 +132,6 @@ export class TableSync {
     clearTimeout(this.#expiry);
     clearTimeout(this.#graceTimer);
     for (const t of this.#timers) clearTimeout(t);
-    this.#listeners.clear();
     delete this.#o.metrics.tableSource.read;
     await this.#resyncing?.catch(() => undefined);
   }
@@ -331,7 +324,6 @@ export class TableSync {
     g.set({ kind: 'dynos' }, s.dynos);
     g.set({ kind: 'routable' }, s.routable);
     this.#armExpiry(table);
-    for (const l of this.#listeners) l(table);
   }
 
   /** Rebuilds when the next lease runs out — unless the store is away, which freezes leases. */

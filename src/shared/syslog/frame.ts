@@ -1,7 +1,7 @@
-// RFC 6587 framing as a Buffer state machine (STYLE habit 7). Over TCP a frame is either
+// RFC 6587 framing as a Buffer state machine. Over TCP a frame is either
 // octet-counted (§3.4.1, `MSG-LEN SP SYSLOG-MSG`) or, when it does not start with a digit,
 // LF-terminated (§3.4.2, non-transparent framing). HTTP `application/logplex-1` bodies are
-// octet-counted only (DESIGN §4).
+// octet-counted only (design.md §Ingest).
 //
 // Bounds: the splitter never holds more than maxFrame bytes of one frame (+1 byte in line mode,
 // to see a trailing CR). A longer frame is emitted TRUNCATED to maxFrame bytes with
@@ -10,7 +10,7 @@
 // Resync rule: after a bad length prefix over TCP the splitter skips to the next LF and starts a
 // new frame after it; the bytes skipped are lost (reported once by onError).
 
-/** DESIGN §4: a frame is at most 10 KiB. */
+/** design.md §Ingest: a frame is at most 10 KiB. */
 export const MAX_FRAME = 10 * 1024;
 
 /** RFC 6587 MSG-LEN is NONZERO-DIGIT *DIGIT; we refuse more than 10 digits as absurd. */
@@ -244,6 +244,13 @@ export function splitBody(
 }
 
 /** RFC 6587 §3.4.1: `MSG-LEN SP SYSLOG-MSG`, MSG-LEN in octets. */
+/** Where `b` ends without its trailing CR and LF bytes (a datagram's or a MSG's line ending). */
+export function endWithoutNewlines(b: Uint8Array): number {
+  let end = b.length;
+  while (end > 0 && (b[end - 1] === LF || b[end - 1] === CR)) end--;
+  return end;
+}
+
 export function encodeFrame(msg: Buffer | string): Buffer {
   const body = typeof msg === 'string' ? Buffer.from(msg, 'utf8') : msg;
   const prefix = `${body.length} `;

@@ -1,5 +1,5 @@
 // RFC 5424 on Buffers. parseSyslog returns errors as values and never throws; formatSyslog
-// writes strictly valid messages. DESIGN §4: Logplex's own clients omit STRUCTURED-DATA, so
+// writes strictly valid messages. design.md §Ingest: Logplex's own clients omit STRUCTURED-DATA, so
 // after MSGID anything that is neither `-` nor `[` begins MSG.
 import { MAX_FRAME } from './frame';
 import { validTimestamp } from './timestamp';
@@ -37,7 +37,7 @@ export class SyslogParseError extends Error {
   }
 }
 
-/** Appended to the MSG of a frame cut at MAX_FRAME (DESIGN §4: truncated with a marker, never dropped silently). */
+/** Appended to the MSG of a frame cut at MAX_FRAME (design.md §Ingest: truncated with a marker, never dropped silently). */
 export const TRUNCATED_MARKER = ` [truncated: line exceeded ${MAX_FRAME} bytes]`;
 
 /** RFC 5424 §6: maximum lengths of the header fields. */
@@ -283,7 +283,7 @@ function formatSd(sd: SdElement[]): string {
   return out;
 }
 
-/** The first SD-PARAM with that name in any element (DESIGN §4: a `token` param names the token). */
+/** The first SD-PARAM with that name in any element (design.md §Ingest: a `token` param names the token). */
 export function sdParam(m: SyslogMessage, name: string): string | undefined {
   for (const el of m.sd) for (const [k, v] of el.params) if (k === name) return v;
   return undefined;

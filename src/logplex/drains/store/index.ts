@@ -1,4 +1,4 @@
-// DrainStore: drains, their leases, read positions and delivery status (DESIGN §2, §4).
+// DrainStore: drains, their leases, read positions and delivery status (design.md §Stores, §Drains).
 // Two implementations pass one contract suite (test/logplex/drains-store.contract.ts):
 // memory (`dev`, one process) and Redis (multi-node: lease `drain:{C}:D:owner`, read position
 // a consumer group on `channel:{C}:log`, status hash `drain:{C}:D:status`).

@@ -1,4 +1,4 @@
-// DrainStore on Redis (DESIGN §2 keys; every multi-key script stays inside one `{C}` tag):
+// DrainStore on Redis (design.md §Redis keys; every multi-key script stays inside one `{C}` tag):
 //   channel:{C}:drains   hash  drain id → JSON {token, url, created_at}
 //   channel:{C}:log      the channel log; consumer group `drain:D` is the drain's read position
 //   drain:{C}:D:owner    the lease (SET NX PX; the owner renews it)
@@ -219,9 +219,7 @@ export class RedisDrainStore implements DrainStore {
     if (g) {
       const pending = Number(g.pending ?? 0);
       const lag =
-        typeof g.lag === 'number'
-          ? g.lag
-          : Math.max(0, (last?.[0] ? seqOf(last[0][0]) : 0) - seqOf(String(g['last-delivered-id'] ?? '0-0')));
+        typeof g.lag === 'number' ? g.lag : Math.max(0, (last?.[0] ? seqOf(last[0][0]) : 0) - seqOf(lastDelivered(g)));
       backlog = pending + lag;
     }
     return { ...counters, backlog, owner: owner ?? null };
@@ -250,7 +248,7 @@ class GroupCursor implements DrainCursor {
     const info = await this.#groupInfo();
     const [count, smallest] = (await this.redis.xpending(this.key, this.group)) as [number, string | null];
     if (count > 0 && smallest) return seqOf(smallest) - 1;
-    return seqOf(String(info['last-delivered-id'] ?? '0-0'));
+    return seqOf(lastDelivered(info));
   }
 
   async #groupInfo(): Promise<Record<string, unknown>> {
@@ -414,3 +412,9 @@ function fieldsOf(flat: unknown[]): Record<string, unknown> {
   for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = flat[i + 1];
   return out;
 }
+
+/** A consumer group's last-delivered-id from XINFO GROUPS (a string; `0-0` when absent). */
+const lastDelivered = (g: Record<string, unknown>): string => {
+  const id = g['last-delivered-id'];
+  return typeof id === 'string' ? id : '0-0';
+};
