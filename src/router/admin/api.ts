@@ -51,6 +51,7 @@ async function stored<T>(p: Promise<T>): Promise<T> {
     if (err instanceof StoreError) {
       switch (err.code) {
         case 'SY_APP_NOT_FOUND':
+        case 'SY_DOMAIN_NOT_FOUND':
           throw new ApiError('not_found', err.message);
         case 'SY_DOMAIN_TAKEN':
           throw new ApiError('conflict', err.message);

@@ -25,9 +25,11 @@ export interface DynoInput {
 export interface RouteEvent {
   app: string;
   version: number;
+  /** Set when the app's certificates changed (store/certs.ts): nodes reload them too. */
+  certs?: boolean;
 }
 
-export type StoreErrorCode = 'SY_APP_NOT_FOUND' | 'SY_DOMAIN_TAKEN';
+export type StoreErrorCode = 'SY_APP_NOT_FOUND' | 'SY_DOMAIN_TAKEN' | 'SY_DOMAIN_NOT_FOUND';
 
 /** A refused write, matched on `code` (STYLE habit 4); `owner` names the app holding a taken domain. */
 export class StoreError extends Error {
