@@ -93,6 +93,12 @@ export async function run(argv: string[]): Promise<number> {
       '',
       'Switchyard dev is running (embedded store, no API token, loopback only):',
       `  router        http://${host}:${router.port}   (every app is APP.${config.ROUTER_DOMAIN})`,
+      ...(router.tls
+        ? [
+            `  router TLS    https://${host}:${router.tls.port}   (HTTP/1.1 and HTTP/2; self-signed default certificate)`,
+            `                sha256 ${router.tls.defaultFingerprint}`,
+          ]
+        : []),
       `  control API   ${adminUrl}/v1/apps`,
       `  Logplex API   ${logplexUrl}/v2/channels   (syslog tcp/udp ${host}:${lp.syslogPort})`,
       `  log viewer    ${logplexUrl}/`,
@@ -101,6 +107,9 @@ export async function run(argv: string[]): Promise<number> {
       demo ? `Try it (app "${DEMO_APP}" with dynos ${DEMO_DYNOS.join(', ')}):` : 'Try it:',
       ...(demo ? [] : [`  curl -X PUT ${adminUrl}/v1/apps/${app}`]),
       `  curl -H 'Host: ${app}.${config.ROUTER_DOMAIN}' http://${host}:${router.port}/`,
+      ...(router.tls && config.ROUTER_DOMAIN === 'localhost'
+        ? [`  curl --http2 -k https://${app}.localhost:${router.tls.port}/`]
+        : []),
       `  LOGPLEX_URL=${logplexUrl} node ${relative(process.cwd(), join(__dirname, 'main.js'))} logs --app ${app} --tail`,
       '',
     ].join('\n') + '\n',
@@ -114,7 +123,7 @@ function portInUse(err: unknown): number {
   const e = err as { code?: string; address?: string; port?: number };
   if (e.code !== 'EADDRINUSE') throw err;
   process.stderr.write(
-    `switchyard dev: ${e.address}:${e.port} is already in use; choose other ports with --router-port, --router-admin-port, --logplex-port and --logplex-syslog-port (0 = any free port)\n`,
+    `switchyard dev: ${e.address}:${e.port} is already in use; choose other ports with --router-port, --router-tls-port, --router-admin-port, --logplex-port and --logplex-syslog-port (0 = any free port)\n`,
   );
   return 1;
 }

@@ -14,8 +14,10 @@ import type { Logger } from '../../shared/log';
 import { errorFields } from '../../shared/log';
 import { admit } from '../admit';
 import { normaliseHost } from '../resolve';
+import type { CertStore } from '../store/certs';
 import { StoreError, type RouteStore } from '../store/index';
 import type { AppRecord, RouteTable } from '../table/route-table';
+import { addCertificateRoutes } from './certificates';
 import * as v from './validate';
 
 /** Live per-dyno stats from the data plane; the default knows of nothing in flight. */
@@ -34,7 +36,7 @@ export const IDLE_INSPECTOR: RouteInspector = { inFlight: () => 0 };
 export type OnAppCreated = (app: string) => Promise<{ channel: string; router_token: string } | void>;
 
 export interface AdminApiOptions {
-  store: RouteStore;
+  store: RouteStore & CertStore;
   table: () => RouteTable;
   routerDomain: string;
   maxInFlightPerDyno: number;
@@ -71,6 +73,7 @@ export function appView(app: AppRecord, inspector: RouteInspector, now = Date.no
     maintenance: app.maintenance,
     balancer: app.balancer,
     affinity: app.affinity,
+    force_https: app.forceHttps === true,
     channel: app.channel ?? null,
     domains: app.domains,
     dynos: app.dynos.map((d) => ({
@@ -155,6 +158,8 @@ export function adminRoutes(o: AdminApiOptions, onRoute: (req: IncomingMessage, 
       throw new ApiError('not_found', `app ${app} has no domain ${host}`);
     sendJson(res, 204, undefined);
   });
+
+  addCertificateRoutes(add, o.store, stored);
 
   add('PUT', '/v1/apps/:app/dynos/:dyno', async (req, res, p) => {
     const app = v.appName(p.app!);

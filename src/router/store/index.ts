@@ -11,6 +11,8 @@ export interface AppSettings {
   affinity?: boolean;
   channel?: string;
   router_token?: string;
+  /** Plain-HTTP requests get a 308 to https (tls/force-https.ts). */
+  force_https?: boolean;
 }
 
 export interface DynoInput {

@@ -8,7 +8,7 @@ import { APP_DEFAULTS, StoreError, type AppSettings, type DynoInput, type RouteE
 
 interface MemApp {
   settings: Required<Pick<AppSettings, 'maintenance' | 'balancer' | 'affinity'>> &
-    Pick<AppSettings, 'channel' | 'router_token'>;
+    Pick<AppSettings, 'channel' | 'router_token' | 'force_https'>;
   domains: Set<string>;
   dynos: Map<string, DynoRecord>;
   version: number;
@@ -176,7 +176,7 @@ const noDomain = (app: string, host: string): StoreError =>
   new StoreError('SY_DOMAIN_NOT_FOUND', `app ${app} has no domain ${host}`);
 
 function record(name: string, a: MemApp): AppRecord {
-  const { maintenance, balancer, affinity, channel, router_token } = a.settings;
+  const { maintenance, balancer, affinity, channel, router_token, force_https } = a.settings;
   return {
     name,
     maintenance,
@@ -184,6 +184,7 @@ function record(name: string, a: MemApp): AppRecord {
     affinity,
     ...(channel ? { channel } : {}),
     ...(router_token ? { routerToken: router_token } : {}),
+    ...(force_https ? { forceHttps: true } : {}),
     domains: [...a.domains].sort(),
     dynos: [...a.dynos.values()].sort((x, y) => (x.name < y.name ? -1 : 1)),
     version: a.version,
