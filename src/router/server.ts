@@ -50,6 +50,8 @@ export interface DataPlane {
    * connection handler, fed the socket as if it had accepted it.
    */
   serveConnection(socket: Duplex, facts: { proto: 'https'; port: number }): void;
+  /** The request path for a request another front parsed (HTTP/2 streams, tls/h2.ts). */
+  serveRequest(req: IncomingMessage, res: ServerResponse): void;
   /** The TLS listener's port, for X-Forwarded-Port and force_https redirects. */
   setTlsPort(port: number): void;
 }
@@ -125,6 +127,7 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
       server.emit('connection', socket);
     },
     setTlsPort: (port) => (listener.tlsPort = port),
+    serveRequest: onRequest,
   };
 }
 

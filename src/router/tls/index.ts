@@ -3,6 +3,7 @@
 // and the hand-off of each decrypted connection to the HTTP engine its ALPN chose.
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Config } from '../../shared/config';
 import type { Logger } from '../../shared/log';
@@ -10,6 +11,7 @@ import type { TlsMetrics } from '../metrics';
 import type { CertStore } from '../store/certs';
 import type { RouteStore } from '../store/index';
 import { CertSync } from './cert-sync';
+import { createH2Front } from './h2';
 import { startTlsListener, type TlsListener } from './listener';
 import { selfSigned } from './self-signed';
 import { TicketKeys } from './ticket-keys';
@@ -24,6 +26,8 @@ export interface TlsPlaneOptions {
   log: Logger;
   /** Serves HTTP/1.1 on a decrypted connection (the data plane's serveConnection). */
   http1: (socket: TLSSocket, port: number) => void;
+  /** The request path for one HTTP/2 stream, seen as an HTTP/1.1 request (the data plane's serveRequest). */
+  h2Request: (req: IncomingMessage, res: ServerResponse) => void;
 }
 
 export interface TlsPlane {
@@ -56,6 +60,7 @@ export async function startTlsPlane(o: TlsPlaneOptions): Promise<TlsPlane> {
   const certs = new CertSync({ store: o.store, resyncMs: config.ROUTER_RESYNC_MS, log });
   await certs.start();
   metrics.certSource.notAfter = () => [...certs.table.values()].map((c) => c.notAfter);
+  const h2 = createH2Front({ config, metrics, log, onRequest: o.h2Request });
   let listener: TlsListener | undefined;
   const keys = new TicketKeys({
     store: o.store,
@@ -69,11 +74,12 @@ export async function startTlsPlane(o: TlsPlaneOptions): Promise<TlsPlane> {
       port: o.port,
       certs: () => certs.table,
       defaultCert: def,
-      alpn: ['http/1.1'],
+      // RFC 9113 §3.2: h2 when the client offers it, else HTTP/1.1 (also for clients without ALPN).
+      alpn: ['h2', 'http/1.1'],
       sessionTimeoutS: Math.max(1, Math.floor(config.ROUTER_TLS_TICKET_ROTATE_MS / 1000)),
       metrics,
       log,
-      onSecure: (socket) => o.http1(socket, socket.localPort ?? 0),
+      onSecure: (socket) => (socket.alpnProtocol === 'h2' ? h2.serve(socket) : o.http1(socket, socket.localPort ?? 0)),
     });
     await keys.start();
   } catch (err) {
@@ -91,7 +97,7 @@ export async function startTlsPlane(o: TlsPlaneOptions): Promise<TlsPlane> {
       keys.close();
       certs.close();
       delete metrics.certSource.notAfter;
-      await l.close();
+      await Promise.all([l.close(), h2.close(config.SWITCHYARD_GRACE_MS)]);
     },
   };
 }
