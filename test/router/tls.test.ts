@@ -1,12 +1,12 @@
 // The TLS listener with real clients: certificates chosen by SNI, the default for unknown names,
 // certificates managed through the control API, X-Forwarded-Proto/-Port, force_https.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { request } from 'undici';
 import { startDyno, type Dyno } from '../fixtures/dyno';
 import { eventually, startTestRouter, type TestRouter } from '../fixtures/router';
 import { certFor, curlTls, fingerprintOf, handshake, pinOf, servedFingerprint } from '../fixtures/tls-client';
 
-async function appWithDomain(r: TestRouter, app: string, host: string, dyno: Dyno): Promise<void> {
+async function appWithDomain(t: Test, r: TestRouter, app: string, host: string, dyno: Dyno): Promise<void> {
   t.equal((await r.api('PUT', `/v1/apps/${app}`, {})).status, 201);
   t.equal((await r.api('PUT', `/v1/apps/${app}/domains/${host}`, {})).status, 201);
   t.equal((await r.api('PUT', `/v1/apps/${app}/dynos/web.1`, { host: '127.0.0.1', port: dyno.port })).status, 201);
@@ -20,8 +20,8 @@ t.test('SNI picks each domain its own certificate; unknown names and no SNI get 
   const r = (await startTestRouter(t, { tls: true, writeLine: (l) => lines.push(l) }))!;
   const port = r.node.tls!.port;
   const dyno = await startDyno(t);
-  await appWithDomain(r, 'alpha', 'a.example.test', dyno);
-  await appWithDomain(r, 'beta', 'b.example.test', dyno);
+  await appWithDomain(t, r, 'alpha', 'a.example.test', dyno);
+  await appWithDomain(t, r, 'beta', 'b.example.test', dyno);
   const a = certFor(['a.example.test']);
   const b = certFor(['b.example.test']);
   t.equal((await putCert(r, 'alpha', 'a.example.test', a)).status, 201);
@@ -77,7 +77,7 @@ t.test('SNI picks each domain its own certificate; unknown names and no SNI get 
 t.test('the certificate API: 422 naming what is wrong, GET without the key, DELETE', async (t) => {
   const r = (await startTestRouter(t, { tls: true }))!;
   const dyno = await startDyno(t);
-  await appWithDomain(r, 'shop', 'www.shop.test', dyno);
+  await appWithDomain(t, r, 'shop', 'www.shop.test', dyno);
   await r.api('PUT', '/v1/apps/shop/domains/*.shop.test', {});
   const good = certFor(['www.shop.test']);
   const other = certFor(['www.shop.test']);
@@ -150,7 +150,7 @@ t.test('the certificate API: 422 naming what is wrong, GET without the key, DELE
 t.test('force_https answers plain HTTP with 308 to the TLS port; TLS requests go through', async (t) => {
   const r = (await startTestRouter(t, { tls: true }))!;
   const dyno = await startDyno(t);
-  await appWithDomain(r, 'secure', 'secure.example.test', dyno);
+  await appWithDomain(t, r, 'secure', 'secure.example.test', dyno);
   t.equal((await r.api('PUT', '/v1/apps/secure', { force_https: 'yes' })).status, 400, 'force_https is a boolean');
   const set = await r.api('PUT', '/v1/apps/secure', { force_https: true });
   t.match(set.body, { force_https: true });
