@@ -302,6 +302,7 @@ export function logRecord(req: IncomingMessage, ctx: RequestContext, code: HCode
     status: ctx.status,
     bytes: ctx.bytes,
     protocol: clientProtocol(req.socket),
+    ...(req.httpVersion === '2.0' ? { httpVersion: '2.0' } : {}),
     tried: ctx.tried,
   };
 }

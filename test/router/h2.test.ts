@@ -89,7 +89,7 @@ t.test('curl --http2 with SNI: h2 to the router, HTTP/1.1 to the dyno, router li
   );
   t.match(
     lines.find((l) => l.includes('path="/over-h2?x=1"')),
-    /status=200 .*protocol=https/,
+    /status=200 .*protocol=https http_version=2\.0/,
   );
   const h1 = await curlTls('h2.example.test', port, '/', ['--http1.1', '-o', '/dev/null', '-w', '%{http_version}']);
   t.equal(h1.stdout, '1.1', 'a client that offers only http/1.1 gets it');
