@@ -15,7 +15,7 @@ import { selfSigned } from '../src/router/tls/self-signed';
 const PROXY_CPU = 0;
 const LOAD_CPU = 1;
 const HOST = 'app.bench.localhost';
-const H2_REQUESTS = 200_000;
+const H2_REQUESTS = 100_000;
 const HANDSHAKES = 3_000;
 
 interface Figures {
@@ -36,7 +36,8 @@ const reqPerSec = (out: string): number => Number(/finished in [\d.]+m?s, ([\d.]
 async function measure(port: number): Promise<Figures> {
   const url = `https://127.0.0.1:${port}/`;
   const authority = ['-H', `:authority: ${HOST}`];
-  await h2load(['-n', '20000', '-c', '4', '-m', '100', ...authority, url]); // warm-up
+  const warm = await h2load(['-n', '20000', '-c', '4', '-m', '100', ...authority, url]);
+  process.stderr.write(`warm-up: ${/requests: .*/.exec(warm)?.[0] ?? warm}\n`);
   const h2 = await h2load(['-n', String(H2_REQUESTS), '-c', '4', '-m', '100', ...authority, url]);
   const hs = await h2load(['-n', String(HANDSHAKES), '-c', String(HANDSHAKES), '-m', '1', ...authority, url]);
   const failed = /(\d+) failed/.exec(h2)?.[1];
@@ -74,6 +75,8 @@ ${backends.map((p) => `    server 127.0.0.1:${p};`).join('\n')}
     ssl_certificate_key ${dir}/key.pem;
     ssl_protocols TLSv1.2 TLSv1.3;
     http2_max_concurrent_streams 100;
+    # nginx closes a connection after keepalive_requests (default 1000), HTTP/2 ones too; h2load does not reconnect.
+    keepalive_requests 10000000;
     location / {
       proxy_pass http://dynos;
       proxy_http_version 1.1;
