@@ -3,6 +3,7 @@
 // flood (CVE-2023-44487) cut off while another client keeps being served.
 import { connect, constants, type ClientHttp2Session } from 'node:http2';
 import t from 'tap';
+import { WebSocket } from 'ws';
 import { startDyno, type Dyno } from '../fixtures/dyno';
 import { eventually, startTestRouter, type TestRouter } from '../fixtures/router';
 import { certFor, curlTls, fingerprintOf, handshake, pinOf } from '../fixtures/tls-client';
@@ -30,7 +31,6 @@ async function setup(t: Parameters<typeof startTestRouter>[0], config: Record<st
 function h2Client(t: { teardown(fn: () => unknown): void }, r: TestRouter): ClientHttp2Session {
   const session = connect(`https://h2.example.test:${r.node.tls!.port}`, {
     host: '127.0.0.1',
-    servername: 'h2.example.test',
     rejectUnauthorized: false,
   } as never);
   session.on('error', () => undefined);
@@ -144,4 +144,33 @@ t.test('a rapid-reset flood is cut off with GOAWAY while another client keeps ge
   );
   const metrics = await r.api('GET', '/metrics');
   t.match(metrics.body, /switchyard_router_h2_reset_floods_total\{[^}]*\} 1\n/);
+});
+
+t.test('H codes and error pages are the HTTP/1.1 ones over h2', async (t) => {
+  const { r, lines } = await setup(t);
+  const session = h2Client(t, r);
+  const unknown = await get(session, '/', { ':authority': 'nobody.example.test' });
+  t.equal(unknown.status, 404, 'no such app');
+  await r.api('PUT', '/v1/apps/two', { maintenance: true });
+  await eventually(async () => (await get(session, '/m')).status === 503);
+  const m = await get(session, '/m2', { accept: 'application/json' });
+  t.equal(m.status, 503);
+  t.match(JSON.parse(m.body), { id: 'H80' });
+  t.match(
+    lines.find((l) => l.includes('path="/m2"')),
+    /^at=error code=H80 .*protocol=https http_version=2\.0/,
+  );
+});
+
+t.test('WebSocket over HTTP/1.1 TLS (wss) is piped to the dyno', async (t) => {
+  const { r } = await setup(t);
+  const ws = new WebSocket(`wss://127.0.0.1:${r.node.tls!.port}/chat`, {
+    headers: { host: 'h2.example.test' },
+    rejectUnauthorized: false,
+  });
+  t.teardown(() => ws.terminate());
+  await new Promise<void>((resolve, reject) => ws.once('open', () => resolve()).once('error', reject));
+  ws.send('over tls');
+  const echo = await new Promise<string>((resolve) => ws.once('message', (d: Buffer) => resolve(d.toString())));
+  t.equal(echo, 'over tls');
 });
