@@ -20,7 +20,18 @@ const pct = (xs: number[], p: number): number => {
 };
 
 async function main(): Promise<void> {
-  const ports = ['--router-port', '0', '--router-admin-port', '0', '--logplex-port', '0', '--logplex-syslog-port', '0'];
+  const ports = [
+    '--router-port',
+    '0',
+    '--router-admin-port',
+    '0',
+    '--router-tls-port',
+    '0',
+    '--logplex-port',
+    '0',
+    '--logplex-syslog-port',
+    '0',
+  ];
   const dev = spawn(process.execPath, [MAIN, 'dev', '--demo', ...ports], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   dev.stdout.on('data', (b: Buffer) => (out += b.toString()));

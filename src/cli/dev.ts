@@ -107,6 +107,12 @@ export async function run(argv: string[]): Promise<number> {
       '',
       'Switchyard dev is running (embedded store, no API token, loopback only):',
       `  router        http://${host}:${router.port}   (every app is APP.${config.ROUTER_DOMAIN})`,
+      ...(router.tls
+        ? [
+            `  router TLS    https://${host}:${router.tls.port}   (HTTP/1.1 and HTTP/2; self-signed default certificate)`,
+            `                sha256 ${router.tls.defaultFingerprint}`,
+          ]
+        : []),
       `  control API   ${adminUrl}/v1/apps`,
       `  Logplex API   ${logplexUrl}/v2/channels   (syslog tcp/udp ${host}:${lp.syslogPort})`,
       `  log viewer    ${logplexUrl}/#app=${app}`,
@@ -118,6 +124,9 @@ export async function run(argv: string[]): Promise<number> {
       `  export ROUTER_ADMIN_URL=${adminUrl} LOGPLEX_URL=${logplexUrl}`,
       ...(demo ? [`  ${cli} ps -a ${app}`] : [`  ${cli} apps:create ${app}`]),
       `  curl -H 'Host: ${app}.${config.ROUTER_DOMAIN}' http://${host}:${router.port}/`,
+      ...(router.tls && config.ROUTER_DOMAIN === 'localhost'
+        ? [`  curl --http2 -k https://${app}.localhost:${router.tls.port}/`]
+        : []),
       `  ${cli} logs --app ${app} --tail`,
       '',
     ].join('\n') + '\n',

@@ -20,6 +20,8 @@ export interface RouterLogRecord {
   readonly status: number;
   readonly bytes: number | undefined;
   readonly protocol: 'http' | 'https';
+  /** The client's HTTP version when it is not 1.x (`2.0` over h2): `http_version=` after `protocol=`. */
+  readonly httpVersion?: string;
   readonly tried: readonly string[];
 }
 
@@ -55,6 +57,7 @@ export function formatRouterLine(r: RouterLogRecord): string {
     `${head} method=${bare(r.method)} path=${quoted(r.path)} host=${bare(r.host)} request_id=${bare(r.requestId)}` +
     ` fwd=${quoted(r.fwd)} dyno=${r.dyno} connect=${ms(r.connectMs)} service=${ms(r.serviceMs)}` +
     ` status=${r.status} bytes=${r.bytes ?? ''} protocol=${r.protocol}`;
+  if (r.httpVersion !== undefined) line += ` http_version=${r.httpVersion}`;
   if (r.tried.length > 1) line += ` attempts=${r.tried.length} tried=${r.tried.join(',')}`;
   return line;
 }

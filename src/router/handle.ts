@@ -18,6 +18,7 @@ import type { DataPlaneMetrics } from './metrics';
 import type { Pools } from './pools';
 import { normaliseHost } from './resolve';
 import type { AppEntry, RouteTable } from './table/route-table';
+import { clientPort, clientProtocol, mustRedirect, redirectToHttps } from './tls/client-side';
 
 /** design.md §Request path, step 5: at most 3 attempts in all, on different dynos, only while nothing was sent. */
 export const MAX_ATTEMPTS = 3;
@@ -40,8 +41,8 @@ export interface PlaneDeps {
   readonly pipes: Set<Duplex>;
   /** Client sockets server.ts answered 400/431 on after their request began: logged there, not again. */
   readonly refused: WeakSet<object>;
-  /** The port clients reached us on (X-Forwarded-Port); set once listening. */
-  readonly listener: { port: number };
+  /** The ports clients reach us on (X-Forwarded-Port): plain, and TLS when it listens; set once listening. */
+  readonly listener: { port: number; tlsPort?: number };
 }
 
 /** Per-request state, made here and passed along; nothing is stashed on Node's objects. */
@@ -78,6 +79,11 @@ export async function handle(p: PlaneDeps, req: IncomingMessage, res: ServerResp
   try {
     const entry = route(p, req, ctx);
     if (entry === undefined) return noSuchApp(p, req, res, ctx);
+    if (mustRedirect(entry.app, clientProtocol(req.socket))) {
+      ctx.bytes = redirectToHttps(res, ctx.host, req.url ?? '/', p.listener.tlsPort, ctx.requestId);
+      ctx.status = 308;
+      return record(p, req, ctx, undefined);
+    }
     const app = entry.app.name;
     p.appInFlight.set(app, (p.appInFlight.get(app) ?? 0) + 1);
     p.metrics.live.inFlight++;
@@ -185,8 +191,8 @@ export async function attempts(
       {
         requestId: ctx.requestId,
         remote: req.socket.remoteAddress ?? '',
-        proto: 'http',
-        port: p.listener.port,
+        proto: clientProtocol(req.socket),
+        port: clientPort(clientProtocol(req.socket), p.listener),
         acceptedAt: ctx.acceptedAt,
         connectMs,
       },
@@ -295,7 +301,8 @@ export function logRecord(req: IncomingMessage, ctx: RequestContext, code: HCode
     serviceMs: ctx.serviceMs,
     status: ctx.status,
     bytes: ctx.bytes,
-    protocol: 'http',
+    protocol: clientProtocol(req.socket),
+    ...(req.httpVersion === '2.0' ? { httpVersion: '2.0' } : {}),
     tried: ctx.tried,
   };
 }

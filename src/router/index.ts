@@ -10,14 +10,16 @@ import { closeServer, listen } from '../shared/ops-http';
 import type { OnAppCreated, OnAppDeleted, RouteInspector } from './admin/api';
 import type { AccessLogSink, LineWriter } from './access-log';
 import { createAdminServer } from './admin/server';
-import { createRouterMetrics, type RouterMetrics } from './metrics';
+import { createRouterMetrics, createTlsMetrics, type RouterMetrics } from './metrics';
 import { startDataPlane, type DataPlane } from './server';
+import type { CertStore } from './store/certs';
 import type { RouteStore } from './store/index';
 import { TableSync } from './table/sync';
+import { startTlsPlane, type TlsPlane } from './tls/index';
 
 export interface StartRouterOptions {
   config: Config;
-  store: RouteStore;
+  store: RouteStore & CertStore;
   /** Bind address of every listener. */
   host: string;
   /** Bearer token of the control API; undefined = no auth (`dev` on loopback only). */
@@ -35,6 +37,8 @@ export interface StartRouterOptions {
   writeLine?: LineWriter;
   /** Defaults to a fresh registry with the default process metrics. */
   registry?: Registry;
+  /** Overrides ROUTER_TLS_PORT (where 0 = off): here 0 is an ephemeral port (tests). */
+  tlsPort?: number;
 }
 
 export interface RouterNode {
@@ -44,6 +48,8 @@ export interface RouterNode {
   table: TableSync;
   registry: Registry;
   metrics: RouterMetrics;
+  /** The TLS listener, unless ROUTER_TLS_PORT=0. */
+  tls: TlsPlane | undefined;
   close(): Promise<void>;
 }
 
@@ -70,6 +76,30 @@ export async function startRouter(opts: StartRouterOptions): Promise<RouterNode>
     await table.close();
     throw err;
   }
+
+  // TLS on ROUTER_TLS_PORT: decrypted connections go to the same HTTP engine as the plain port.
+  const tlsPort = opts.tlsPort ?? (config.ROUTER_TLS_PORT === 0 ? undefined : config.ROUTER_TLS_PORT);
+  let tls: TlsPlane | undefined;
+  try {
+    tls =
+      tlsPort === undefined
+        ? undefined
+        : await startTlsPlane({
+            config,
+            store,
+            host: opts.host,
+            port: tlsPort,
+            metrics: createTlsMetrics(registry),
+            log,
+            http1: (socket, port) => dataPlane.serveConnection(socket, { proto: 'https', port }),
+            h2Request: (req, res) => dataPlane.serveRequest(req, res),
+          });
+  } catch (err) {
+    await dataPlane.close(0);
+    await table.close();
+    throw err;
+  }
+  if (tls) dataPlane.setTlsPort(tls.port);
 
   const admin: Server = createAdminServer({
     store,
@@ -104,6 +134,7 @@ export async function startRouter(opts: StartRouterOptions): Promise<RouterNode>
   try {
     adminPort = await listen(admin, config.ROUTER_ADMIN_PORT, opts.host);
   } catch (err) {
+    await tls?.close();
     await dataPlane.close(0);
     await table.close();
     throw err;
@@ -117,9 +148,10 @@ export async function startRouter(opts: StartRouterOptions): Promise<RouterNode>
     table,
     registry,
     metrics,
+    tls,
     close: () =>
       (closing ??= (async () => {
-        await dataPlane.close();
+        await Promise.all([tls?.close(), dataPlane.close()]);
         await closeServer(admin, config.SWITCHYARD_GRACE_MS);
         await table.close();
       })()),

@@ -279,3 +279,86 @@ export class LatencyHistogram {
     this.#count = 0;
   }
 }
+
+/** The TLS listener's metrics (tls/listener.ts), read from live sources when scraped. */
+export interface TlsMetrics {
+  /** Handshakes by result (ok, error) and protocol version (TLSv1.2, TLSv1.3, unknown for failures). */
+  readonly handshakes: Counter<'result' | 'version'>;
+  /** Completed handshakes that resumed a session (a ticket), by version. */
+  readonly resumed: Counter<'version'>;
+  /** Set by the composition root: the served certificates' expiry times (ms since epoch). */
+  readonly certSource: { notAfter?: () => Iterable<number> };
+  /** Open HTTP/2 streams from clients (tls/h2-session.ts counts them). */
+  readonly live: { h2Streams: number; tlsConnections: number };
+  /** HTTP/2 connections closed for too many stream resets (CVE-2023-44487). */
+  readonly h2ResetFloods: Counter<string>;
+}
+
+/** Upper bounds in days of the certificate-expiry buckets; an alert watches `le_days="7"`. */
+const EXPIRY_BUCKETS_DAYS = ['0', '7', '14', '30', '90', '+Inf'] as const;
+
+export function createTlsMetrics(registry: Registry): TlsMetrics {
+  const r = [registry];
+  const certSource: TlsMetrics['certSource'] = {};
+  const live = { h2Streams: 0, tlsConnections: 0 };
+  const handshakes = new Counter({
+    name: n('tls_handshakes_total'),
+    help: 'TLS handshakes by result (ok, error) and version',
+    labelNames: ['result', 'version'] as const,
+    registers: r,
+  });
+  const resumed = new Counter({
+    name: n('tls_resumed_handshakes_total'),
+    help: 'completed TLS handshakes that resumed a session from a ticket, by version',
+    labelNames: ['version'] as const,
+    registers: r,
+  });
+  new Gauge({
+    name: n('tls_resumption_ratio'),
+    help: 'resumed / completed TLS handshakes since start',
+    registers: r,
+    async collect() {
+      const sum = async (c: Counter<string>, filter: (l: Record<string, unknown>) => boolean) =>
+        (await c.get()).values.filter((v) => filter(v.labels)).reduce((a, v) => a + v.value, 0);
+      const ok = await sum(handshakes, (l) => l.result === 'ok');
+      this.set(ok === 0 ? 0 : (await sum(resumed, () => true)) / ok);
+    },
+  });
+  new Gauge({
+    name: n('tls_certificates'),
+    help: 'served certificates by days left before expiry (cumulative: le_days="7" counts those expiring within a week)',
+    labelNames: ['le_days'] as const,
+    registers: r,
+    collect() {
+      const counts = new Map<string, number>(EXPIRY_BUCKETS_DAYS.map((b) => [b, 0]));
+      const now = Date.now();
+      for (const notAfter of certSource.notAfter?.() ?? []) {
+        const days = (notAfter - now) / 86_400_000;
+        for (const b of EXPIRY_BUCKETS_DAYS) if (b === '+Inf' || days <= Number(b)) counts.set(b, counts.get(b)! + 1);
+      }
+      for (const [b, v] of counts) this.set({ le_days: b }, v);
+    },
+  });
+  new Gauge({
+    name: n('tls_connections'),
+    help: 'open TLS client connections',
+    registers: r,
+    collect() {
+      this.set(live.tlsConnections);
+    },
+  });
+  new Gauge({
+    name: n('h2_streams_open'),
+    help: 'open HTTP/2 streams from clients',
+    registers: r,
+    collect() {
+      this.set(live.h2Streams);
+    },
+  });
+  const h2ResetFloods = new Counter({
+    name: n('h2_reset_floods_total'),
+    help: 'HTTP/2 connections closed (GOAWAY) for resetting streams faster than ROUTER_H2_MAX_RESETS allows',
+    registers: r,
+  });
+  return { handshakes, resumed, certSource, live, h2ResetFloods };
+}

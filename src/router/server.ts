@@ -44,12 +44,22 @@ export interface DataPlane {
   readonly inspector: { inFlight(app: string, dyno: string): number; appInFlight(app: string): number };
   /** Stops accepting, lets in-flight requests finish within `graceMs`, then closes what is left. */
   close(graceMs?: number): Promise<void>;
+  /**
+   * Serves HTTP/1.1 on a connection another listener accepted (the TLS listener's decrypted
+   * sockets). The one adapter between TLS and the HTTP/1.1 engine: today node:http's own
+   * connection handler, fed the socket as if it had accepted it.
+   */
+  serveConnection(socket: Duplex, facts: { proto: 'https'; port: number }): void;
+  /** The request path for a request another front parsed (HTTP/2 streams, tls/h2.ts). */
+  serveRequest(req: IncomingMessage, res: ServerResponse): void;
+  /** The TLS listener's port, for X-Forwarded-Port and force_https redirects. */
+  setTlsPort(port: number): void;
 }
 
 export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane> {
   const { config } = opts;
   const metrics = createDataPlaneMetrics(opts.registry);
-  const listener = { port: 0 };
+  const listener: { port: number; tlsPort?: number } = { port: 0 };
   const deps: PlaneDeps = {
     config,
     table: opts.table,
@@ -100,6 +110,8 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
     metrics.live.clientConnections++;
     socket.once('close', () => metrics.live.clientConnections--);
   });
+  /** Connections the TLS listener handed over: node:http's close() does not wait for them. */
+  const handed = new Set<Duplex>();
   listener.port = await listen(server, opts.port ?? config.ROUTER_PORT, opts.host);
   return {
     port: listener.port,
@@ -107,7 +119,15 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
       inFlight: (app, dyno) => deps.load.get(`${app}/${dyno}`),
       appInFlight: (app) => deps.appInFlight.get(app) ?? 0,
     },
-    close: (graceMs = config.SWITCHYARD_GRACE_MS) => stop(server, deps, graceMs),
+    close: (graceMs = config.SWITCHYARD_GRACE_MS) =>
+      Promise.all([stop(server, deps, graceMs), drainHanded(server, handed, graceMs)]).then(() => undefined),
+    serveConnection: (socket) => {
+      handed.add(socket);
+      socket.once('close', () => handed.delete(socket));
+      server.emit('connection', socket);
+    },
+    setTlsPort: (port) => (listener.tlsPort = port),
+    serveRequest: onRequest,
   };
 }
 
@@ -123,6 +143,16 @@ async function stop(server: Server, deps: PlaneDeps, graceMs: number): Promise<v
     for (const s of deps.pipes) s.destroy();
   }
   await deps.pools.close();
+}
+
+/** Closes handed-over connections as they go idle, and whatever is left after `graceMs`. */
+async function drainHanded(server: Server, handed: Set<Duplex>, graceMs: number): Promise<void> {
+  const deadline = Date.now() + graceMs;
+  while (handed.size > 0 && Date.now() < deadline) {
+    server.closeIdleConnections();
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  for (const s of handed) s.destroy();
 }
 
 function bug(p: PlaneDeps, err: unknown, socket: Duplex | null): void {

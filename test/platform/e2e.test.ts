@@ -106,6 +106,8 @@ t.test('dev: a port already in use is one clear line and exit 1', async (t) => {
     String(port),
     '--router-admin-port',
     '0',
+    '--router-tls-port',
+    '0',
     '--logplex-port',
     '0',
     '--logplex-syslog-port',

@@ -35,7 +35,7 @@ t.test('router and logplex nodes on Redis, with a dyno and switchyard logs', asy
   };
   const lp = spawnCli(t, ['logplex', '--logplex-port', '0', '--logplex-syslog-port', '0'], base);
   const lpUrl = `http://127.0.0.1:${(await watchOutput(lp).waitFor(/msg="logplex listening" http=(\d+)/))[1]}`;
-  const router = spawnCli(t, ['router', '--router-port', '0', '--router-admin-port', '0'], {
+  const router = spawnCli(t, ['router', '--router-port', '0', '--router-admin-port', '0', '--router-tls-port', '0'], {
     ...base,
     LOGPLEX_URL: lpUrl,
   });

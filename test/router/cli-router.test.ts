@@ -52,7 +52,18 @@ t.test('starts on Redis, logs logfmt, answers the control API, stops on SIGTERM 
   if (!prefix) return;
   const child = spawn(
     process.execPath,
-    [BIN, 'router', '--router-admin-port', '0', '--router-port', '0', '--switchyard-host', '127.0.0.1'],
+    [
+      BIN,
+      'router',
+      '--router-admin-port',
+      '0',
+      '--router-port',
+      '0',
+      '--router-tls-port',
+      '0',
+      '--switchyard-host',
+      '127.0.0.1',
+    ],
     {
       env: { ...baseEnv(), REDIS_URL, SWITCHYARD_API_TOKEN: TEST_TOKEN, SWITCHYARD_PREFIX: prefix },
       stdio: ['ignore', 'pipe', 'pipe'],

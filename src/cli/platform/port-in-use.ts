@@ -1,8 +1,8 @@
 // A port already taken, said the same way by `dev`, `router` and `logplex` (design.md §Processes
 // and settings): which address, and which flags choose other ports. Anything else goes on up.
 const PORT_FLAGS: Record<string, readonly string[]> = {
-  dev: ['--router-port', '--router-admin-port', '--logplex-port', '--logplex-syslog-port'],
-  router: ['--router-port', '--router-admin-port'],
+  dev: ['--router-port', '--router-tls-port', '--router-admin-port', '--logplex-port', '--logplex-syslog-port'],
+  router: ['--router-port', '--router-tls-port', '--router-admin-port'],
   logplex: ['--logplex-port', '--logplex-syslog-port'],
 };
 

@@ -7,9 +7,11 @@ import type { Logger } from '../../shared/log';
 import { errorFields } from '../../shared/log';
 import { admit } from '../admit';
 import { normaliseHost } from '../resolve';
+import type { CertStore } from '../store/certs';
 import { StoreError, type RouteStore } from '../store/index';
 import type { ReseedResult } from '../table/reseed';
 import type { AppRecord, RouteTable } from '../table/route-table';
+import { addCertificateRoutes } from './certificates';
 import * as v from './validate';
 
 /** Live per-dyno stats from the data plane; the default knows of nothing in flight. */
@@ -35,7 +37,7 @@ export type OnAppCreated = (app: string) => Promise<{ channel: string; router_to
 export type OnAppDeleted = (app: string, channel: string) => Promise<void>;
 
 export interface AdminApiOptions {
-  store: RouteStore;
+  store: RouteStore & CertStore;
   table: () => RouteTable;
   routerDomain: string;
   maxInFlightPerDyno: number;
@@ -55,6 +57,7 @@ async function stored<T>(p: Promise<T>): Promise<T> {
     if (err instanceof StoreError) {
       switch (err.code) {
         case 'SY_APP_NOT_FOUND':
+        case 'SY_DOMAIN_NOT_FOUND':
           throw new ApiError('not_found', err.message);
         case 'SY_DOMAIN_TAKEN':
           throw new ApiError('conflict', err.message);
@@ -74,6 +77,7 @@ export function appView(app: AppRecord, inspector: RouteInspector, now = Date.no
     maintenance: app.maintenance,
     balancer: app.balancer,
     affinity: app.affinity,
+    force_https: app.forceHttps === true,
     channel: app.channel ?? null,
     domains: app.domains,
     dynos: app.dynos.map((d) => ({
@@ -170,6 +174,8 @@ export function adminRoutes(o: AdminApiOptions, onRoute: (req: IncomingMessage, 
       throw new ApiError('not_found', `app ${app} has no domain ${host}`);
     sendJson(res, 204, undefined);
   });
+
+  addCertificateRoutes(add, o.store, stored);
 
   add('PUT', '/v1/apps/:app/dynos/:dyno', async (req, res, p) => {
     const app = v.appName(p.app!);

@@ -68,7 +68,7 @@ function oneOf<T extends string>(
 
 /** `PUT /v1/apps/:app` body. */
 export function appSettings(body: Record<string, unknown>): AppSettings {
-  rejectUnknown(body, ['maintenance', 'balancer', 'affinity']);
+  rejectUnknown(body, ['maintenance', 'balancer', 'affinity', 'force_https']);
   const out: AppSettings = {};
   const maintenance = bool(body, 'maintenance');
   const affinity = bool(body, 'affinity');
@@ -76,6 +76,8 @@ export function appSettings(body: Record<string, unknown>): AppSettings {
   if (maintenance !== undefined) out.maintenance = maintenance;
   if (affinity !== undefined) out.affinity = affinity;
   if (balancer !== undefined) out.balancer = balancer;
+  const forceHttps = bool(body, 'force_https');
+  if (forceHttps !== undefined) out.force_https = forceHttps;
   return out;
 }
 

@@ -11,6 +11,8 @@ export interface AppSettings {
   affinity?: boolean;
   channel?: string;
   router_token?: string;
+  /** Plain-HTTP requests get a 308 to https (tls/force-https.ts). */
+  force_https?: boolean;
 }
 
 export interface DynoInput {
@@ -25,9 +27,11 @@ export interface DynoInput {
 export interface RouteEvent {
   app: string;
   version: number;
+  /** Set when the app's certificates changed (store/certs.ts): nodes reload them too. */
+  certs?: boolean;
 }
 
-export type StoreErrorCode = 'SY_APP_NOT_FOUND' | 'SY_DOMAIN_TAKEN';
+export type StoreErrorCode = 'SY_APP_NOT_FOUND' | 'SY_DOMAIN_TAKEN' | 'SY_DOMAIN_NOT_FOUND';
 
 /** A refused write, matched on `code`; `owner` names the app holding a taken domain. */
 export class StoreError extends Error {

@@ -2,21 +2,26 @@
 // contract — domain ownership, leases, versions, change events — not just a Map of fixtures.
 import { EventEmitter } from 'node:events';
 import type { AppRecord, DynoRecord } from '../table/route-table';
+import { randomBytes } from 'node:crypto';
+import { TICKET_KEY_BYTES, type CertStore, type StoredCert } from './certs';
 import { APP_DEFAULTS, StoreError, type AppSettings, type DynoInput, type RouteEvent, type RouteStore } from './index';
 
 interface MemApp {
   settings: Required<Pick<AppSettings, 'maintenance' | 'balancer' | 'affinity'>> &
-    Pick<AppSettings, 'channel' | 'router_token'>;
+    Pick<AppSettings, 'channel' | 'router_token' | 'force_https'>;
   domains: Set<string>;
   dynos: Map<string, DynoRecord>;
   version: number;
 }
 
-export class MemoryRouteStore implements RouteStore {
+export class MemoryRouteStore implements RouteStore, CertStore {
   readonly #apps = new Map<string, MemApp>();
   /** domain → owning app: the `domain:HOST` keys. */
   readonly #domains = new Map<string, string>();
   readonly #events = new EventEmitter();
+  /** app → host → certificate: the `app:{a}:certs` hashes. */
+  readonly #certs = new Map<string, Map<string, StoredCert>>();
+  readonly #ticketKeys = new Map<number, { key: Buffer; expiresAt: number }>();
   readonly #now: () => number;
   /** One counter for every app, so versions keep growing across delete and re-create. */
   #version = 0;
@@ -67,6 +72,7 @@ export class MemoryRouteStore implements RouteStore {
     const a = this.#apps.get(name);
     if (!a) return false;
     this.#apps.delete(name);
+    this.#certs.delete(name);
     for (const host of a.domains) if (this.#domains.get(host) === name) this.#domains.delete(host);
     this.#changed(name, a);
     return true;
@@ -88,6 +94,7 @@ export class MemoryRouteStore implements RouteStore {
   async detachDomain(app: string, host: string): Promise<boolean> {
     const a = this.#must(app);
     if (!a.domains.delete(host)) return false;
+    this.#certs.get(app)?.delete(host);
     if (this.#domains.get(host) === app) this.#domains.delete(host);
     this.#changed(app, a);
     return true;
@@ -109,6 +116,45 @@ export class MemoryRouteStore implements RouteStore {
     return true;
   }
 
+  async putCert(cert: StoredCert): Promise<{ created: boolean }> {
+    const a = this.#must(cert.app);
+    if (!a.domains.has(cert.host)) throw noDomain(cert.app, cert.host);
+    let certs = this.#certs.get(cert.app);
+    if (!certs) this.#certs.set(cert.app, (certs = new Map<string, StoredCert>()));
+    const created = !certs.has(cert.host);
+    certs.set(cert.host, { ...cert });
+    this.#changed(cert.app, a, true);
+    return { created };
+  }
+
+  async getCert(app: string, host: string): Promise<StoredCert | undefined> {
+    const c = this.#certs.get(app)?.get(host);
+    return c && { ...c };
+  }
+
+  async deleteCert(app: string, host: string): Promise<boolean> {
+    const a = this.#must(app);
+    if (!this.#certs.get(app)?.delete(host)) return false;
+    this.#changed(app, a, true);
+    return true;
+  }
+
+  async loadCerts(app: string): Promise<StoredCert[]> {
+    return [...(this.#certs.get(app)?.values() ?? [])].map((c) => ({ ...c }));
+  }
+
+  async loadAllCerts(): Promise<StoredCert[]> {
+    return [...this.#certs.values()].flatMap((m) => [...m.values()].map((c) => ({ ...c })));
+  }
+
+  async ticketKey(epoch: number, ttlMs: number): Promise<Buffer> {
+    const now = this.#now();
+    for (const [e, k] of this.#ticketKeys) if (k.expiresAt <= now) this.#ticketKeys.delete(e);
+    let k = this.#ticketKeys.get(epoch);
+    if (!k) this.#ticketKeys.set(epoch, (k = { key: randomBytes(TICKET_KEY_BYTES), expiresAt: now + ttlMs }));
+    return Buffer.from(k.key);
+  }
+
   subscribe(onEvent: (event: RouteEvent) => void): () => void {
     this.#events.on('route-event', onEvent);
     return () => this.#events.off('route-event', onEvent);
@@ -128,16 +174,19 @@ export class MemoryRouteStore implements RouteStore {
     return a;
   }
 
-  #changed(app: string, a: MemApp): void {
+  #changed(app: string, a: MemApp, certs = false): void {
     a.version = ++this.#version;
-    const event: RouteEvent = { app, version: a.version };
+    const event: RouteEvent = certs ? { app, version: a.version, certs } : { app, version: a.version };
     // Delivered after the write returns, as Redis pub/sub would: a listener never runs inside a write.
     setImmediate(() => this.#events.emit('route-event', event));
   }
 }
 
+const noDomain = (app: string, host: string): StoreError =>
+  new StoreError('SY_DOMAIN_NOT_FOUND', `app ${app} has no domain ${host}`);
+
 function record(name: string, a: MemApp): AppRecord {
-  const { maintenance, balancer, affinity, channel, router_token } = a.settings;
+  const { maintenance, balancer, affinity, channel, router_token, force_https } = a.settings;
   return {
     name,
     maintenance,
@@ -145,6 +194,7 @@ function record(name: string, a: MemApp): AppRecord {
     affinity,
     ...(channel ? { channel } : {}),
     ...(router_token ? { routerToken: router_token } : {}),
+    ...(force_https ? { forceHttps: true } : {}),
     domains: [...a.domains].sort(),
     dynos: [...a.dynos.values()].sort((x, y) => (x.name < y.name ? -1 : 1)),
     version: a.version,

@@ -113,6 +113,7 @@ export function parseApp(
     affinity: hash.affinity === '1',
     ...(hash.channel ? { channel: hash.channel } : {}),
     ...(hash.router_token ? { routerToken: hash.router_token } : {}),
+    ...(hash.force_https === '1' ? { forceHttps: true } : {}),
     domains: domains.sort(),
     dynos,
     version: Number(hash.version ?? 0),

@@ -12,8 +12,10 @@ import {
   type RedisClient,
 } from '../../shared/redis';
 import type { AppRecord } from '../table/route-table';
+import type { CertStore, StoredCert } from './certs';
 import { StoreError, type AppSettings, type DynoInput, type RouteEvent, type RouteStore } from './index';
 import { appKeys, defineLoadCommand, LOAD_CHUNK, LOAD_PARALLEL, loadApps, scanAppNames } from './redis-load';
+import { RedisCerts } from './redis-certs';
 import * as scripts from './redis-scripts';
 
 /** Dynos whose lease ended this long ago are dropped at the app's next heartbeat. */
@@ -23,7 +25,7 @@ type ScriptName =
   'syPutApp' | 'syDeleteApp' | 'syAttachDomain' | 'syDetachDomain' | 'syPutDyno' | 'syDeleteDyno' | 'syReleaseDomain';
 type Scripted = { [K in ScriptName]: (...args: (string | number)[]) => Promise<unknown> };
 
-export class RedisRouteStore implements RouteStore {
+export class RedisRouteStore implements RouteStore, CertStore {
   readonly #client: RedisClient;
   readonly #sub: RedisClient;
   readonly #prefix: string;
@@ -32,6 +34,7 @@ export class RedisRouteStore implements RouteStore {
   readonly #listeners = new Set<(e: RouteEvent) => void>();
   #subscribed: Promise<unknown> | undefined;
   readonly #stopReporting: () => void;
+  readonly #certs: RedisCerts;
 
   /**
    * Connects in the background: a Redis away at start leaves the router up and not ready, and
@@ -59,6 +62,7 @@ export class RedisRouteStore implements RouteStore {
     ];
     for (const [name, def] of defs) this.#client.defineCommand(name, { numberOfKeys: def.numberOfKeys, lua: def.lua });
     defineLoadCommand(this.#client);
+    this.#certs = new RedisCerts(this.#client, prefix, this.#channel);
     this.#sub.on('message', (channel: string, message: string) => this.#onMessage(channel, message));
     this.#sub.on('ready', () => {
       if (this.#listeners.size > 0 && this.#subscribed === undefined) this.#subscribe();
@@ -137,6 +141,7 @@ export class RedisRouteStore implements RouteStore {
       string[] | null;
     await this.#client.srem(this.#key('apps'), name);
     if (domains === null) return false;
+    await this.#certs.forget(name);
     for (const host of domains) await this.#run.syReleaseDomain(this.#key(`domain:${host}`), name);
     return true;
   }
@@ -167,6 +172,7 @@ export class RedisRouteStore implements RouteStore {
     const removed = (await this.#run.syDetachDomain(k.app, k.domains, this.#channel, app, host)) as number | null;
     if (removed === null) throw notFound(app);
     if (removed === 1) await this.#run.syReleaseDomain(this.#key(`domain:${host}`), app);
+    if (removed === 1) await this.#certs.forget(app, host);
     return removed === 1;
   }
 
@@ -206,6 +212,30 @@ export class RedisRouteStore implements RouteStore {
     if (force) await this.#client.set(key, id);
     else await this.#client.set(key, id, 'NX');
     return (await this.#client.get(key)) ?? id;
+  }
+
+  putCert(cert: StoredCert): Promise<{ created: boolean }> {
+    return this.#certs.put(cert);
+  }
+
+  getCert(app: string, host: string): Promise<StoredCert | undefined> {
+    return this.#certs.get(app, host);
+  }
+
+  deleteCert(app: string, host: string): Promise<boolean> {
+    return this.#certs.delete(app, host);
+  }
+
+  loadCerts(app: string): Promise<StoredCert[]> {
+    return this.#certs.load(app);
+  }
+
+  loadAllCerts(): Promise<StoredCert[]> {
+    return this.#certs.loadAll();
+  }
+
+  ticketKey(epoch: number, ttlMs: number): Promise<Buffer> {
+    return this.#certs.ticketKey(epoch, ttlMs);
   }
 
   subscribe(onEvent: (event: RouteEvent) => void): () => void {

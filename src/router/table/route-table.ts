@@ -27,6 +27,8 @@ export interface AppRecord {
   readonly channel?: string;
   /** Token the router writes the app's `heroku[router]` lines with. */
   readonly routerToken?: string;
+  /** Plain-HTTP requests are answered 308 to https (absent = off). */
+  readonly forceHttps?: boolean;
   readonly domains: readonly string[];
   readonly dynos: readonly DynoRecord[];
   /** Grows with every change to the app (store/index.ts `RouteEvent`); sync.ts orders reloads by it. */
