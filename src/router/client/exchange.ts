@@ -1,0 +1,90 @@
+// The request path's view of a client, independent of the transport (design.md §Request path).
+// The HTTP/1.1 engine (client/connection.ts) implements it over a net.Socket or tls.TLSSocket; an
+// HTTP/2 front implements the same two interfaces per stream. handle.ts and the steps after it see
+// only these: they never touch a socket, a parser or node:http.
+//
+// Contract, for an implementer:
+// - A `ClientRequest` is handed over once its head parsed and passed every framing rule (RFC 9112
+//   §3, §6; RFC 9110 §7.2), and, when its body fits ROUTER_BUFFER_BODY_BYTES, once that body arrived
+//   whole (request buffering, design.md §Request path step 1). Values are already validated: the
+//   path writes them to a dyno as they are, so none may carry CR, LF or NUL.
+// - `ClientSide` answers it: exactly one `writeHead` (after any number of `writeContinue`), then
+//   `writeBody`* and one `end`, or `abort` at any point. `writeBody` answers false when the client's
+//   buffer is full; the caller then waits for `onDrain` before writing more (backpressure).
+// - The request body is read through `readBody`, which starts the flow; `pauseBody`/`resumeBody`
+//   hold the client off while a dyno is slow to take it. Bytes buffered before admission come
+//   first. A body nobody reads is drained and dropped by the engine once the exchange ends.
+// - `onGone` fires once if the client leaves (or the body overran ROUTER_BODY_TIMEOUT_MS, `reason`
+//   'H28') before `end`; the engine frees everything else itself.
+
+/** The transport the client reached us on: X-Forwarded-Proto, and `protocol=` in the router line. */
+export type ClientProto = 'http' | 'https';
+
+/** How the request body is delimited on the client side; the dyno side picks its own framing. */
+export type BodyFraming =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'length'; readonly length: number }
+  /** Length not known up front: HTTP/1.1 chunked, or an HTTP/2 stream without content-length. */
+  | { readonly kind: 'stream' };
+
+export interface ClientRequest {
+  /** An RFC 9110 §5.6.2 token; never CONNECT (refused by the engine). */
+  readonly method: string;
+  /** Origin-form (`/path?query`), or `*` for OPTIONS; an absolute-form target arrives rewritten. */
+  readonly target: string;
+  /** The authority the request names (RFC 9112 §3.2.2: an absolute-form target's wins over Host), as sent. */
+  readonly authority: string;
+  /** `HTTP/1.0`, `HTTP/1.1` or `HTTP/2`. */
+  readonly version: 'HTTP/1.0' | 'HTTP/1.1' | 'HTTP/2';
+  /** Header fields as received, a flat [name, value, …] list (HTTP/2: without pseudo-headers). */
+  readonly rawHeaders: readonly string[];
+  readonly body: BodyFraming;
+  /** `Expect: 100-continue` from a client allowed to ask (HTTP/1.1 and later). */
+  readonly expectContinue: boolean;
+  /** The Upgrade header's value when this is an HTTP/1.1 upgrade request (design.md §Request path step 8). */
+  readonly upgrade: string | undefined;
+  readonly remoteAddress: string;
+  readonly proto: ClientProto;
+  /** The port the client connected to (X-Forwarded-Port). */
+  readonly port: number;
+  /** When the head was complete (ms since epoch): X-Request-Start. */
+  readonly receivedAt: number;
+}
+
+/** Receives the request body, already de-framed; each chunk is only lent for the call. */
+export interface BodySink {
+  onData(chunk: Buffer): void;
+  onEnd(): void;
+}
+
+export interface ClientSide {
+  /** RFC 9110 §10.1.1: sent at most once, and only when `expectContinue`; later calls do nothing. */
+  writeContinue(): void;
+  /**
+   * The response head. `rawHeaders` come from the dyno with hop-by-hop fields removed; the engine
+   * adds its own framing and connection fields. False when the engine cannot send it (invalid
+   * status or header): the caller treats that as a malformed response.
+   */
+  writeHead(status: number, reason: string, rawHeaders: readonly string[]): boolean;
+  /** False when the client is full: wait for `onDrain` before writing more. */
+  writeBody(chunk: Buffer): boolean;
+  /** Ends the response, with its last bytes when given (a small body may leave in one write with its head). */
+  end(last?: Buffer): void;
+  /** Cuts the exchange (the connection, on HTTP/1.1): a response in progress stays unfinished. */
+  abort(): void;
+  readonly headSent: boolean;
+  onDrain(cb: () => void): void;
+
+  readBody(sink: BodySink): void;
+  pauseBody(): void;
+  resumeBody(): void;
+  /** Whether the whole request body has been read from the client. */
+  readonly bodyComplete: boolean;
+  onGone(cb: (reason: 'gone' | 'H28') => void): void;
+
+  /**
+   * HTTP/1.1 only: hands over the client's transport after a 101, with any bytes read past the
+   * request head. Undefined where the transport cannot switch protocols.
+   */
+  takeTransport?(): { readonly socket: import('node:stream').Duplex; readonly head: Buffer };
+}
