@@ -88,3 +88,21 @@ export interface ClientSide {
    */
   takeTransport?(): { readonly socket: import('node:stream').Duplex; readonly head: Buffer };
 }
+
+/** Where the client reached us: X-Forwarded-Proto/-Port and the router line's `protocol=`. */
+export interface ListenerInfo {
+  readonly proto: ClientProto;
+  readonly port: number;
+}
+
+/**
+ * The HTTP/1.1 engine's one entry point (DataPlane.serveConnection): serves every request on an
+ * accepted net.Socket or tls.TLSSocket until either side closes it.
+ */
+export type ServeConnection = (socket: import('node:net').Socket, listener: ListenerInfo) => void;
+
+/**
+ * The request path's entry point for another front (DataPlane.serveExchange), e.g. one HTTP/2
+ * stream: runs resolve → admit → pick → forward → log for one request and answers through `side`.
+ */
+export type ServeExchange = (req: ClientRequest, side: ClientSide) => void;
