@@ -14,8 +14,9 @@
 // - The request body is read through `readBody`, which starts the flow; `pauseBody`/`resumeBody`
 //   hold the client off while a dyno is slow to take it. Bytes buffered before admission come
 //   first. A body nobody reads is drained and dropped by the engine once the exchange ends.
-// - `onGone` fires once if the client leaves (or the body overran ROUTER_BODY_TIMEOUT_MS, `reason`
-//   'H28') before `end`; the engine frees everything else itself.
+// - `onGone` fires once if the client leaves before `end`, or its body can no longer be read:
+//   `reason` 'H28' when it overran ROUTER_BODY_TIMEOUT_MS, 'H26' when its framing broke mid-stream.
+//   The engine frees everything else itself.
 
 /** The transport the client reached us on: X-Forwarded-Proto, and `protocol=` in the router line. */
 export type ClientProto = 'http' | 'https';
@@ -57,13 +58,17 @@ export interface BodySink {
   onEnd(): void;
 }
 
+/** Why a client side ended early: it left, its body was too slow (H28), or its body's framing broke (H26). */
+export type ClientGoneReason = 'gone' | 'H26' | 'H28';
+
 export interface ClientSide {
   /** RFC 9110 §10.1.1: sent at most once, and only when `expectContinue`; later calls do nothing. */
   writeContinue(): void;
   /**
    * The response head. `rawHeaders` come from the dyno with hop-by-hop fields removed; the engine
-   * adds its own framing and connection fields. False when the engine cannot send it (invalid
-   * status or header): the caller treats that as a malformed response.
+   * adds its own framing and connection fields. A `connection: close` field among them asks the
+   * engine to close the client connection after this response (HTTP/2: ignored). False when the
+   * engine cannot send it (invalid status or header): the caller treats that as a malformed response.
    */
   writeHead(status: number, reason: string, rawHeaders: readonly string[]): boolean;
   /** False when the client is full: wait for `onDrain` before writing more. */
@@ -80,7 +85,7 @@ export interface ClientSide {
   resumeBody(): void;
   /** Whether the whole request body has been read from the client. */
   readonly bodyComplete: boolean;
-  onGone(cb: (reason: 'gone' | 'H28') => void): void;
+  onGone(cb: (reason: ClientGoneReason) => void): void;
 
   /**
    * HTTP/1.1 only: hands over the client's transport after a 101, with any bytes read past the
