@@ -59,14 +59,29 @@ function connectionTokens(value: string | undefined): Set<string> | undefined {
   return out;
 }
 
+/** The first value of header `lower` (a lower-case name) in a flat [name, value, …] list. */
+export function headerValue(raw: readonly string[], lower: string): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === lower.length && name.toLowerCase() === lower) return raw[i + 1];
+  }
+  return undefined;
+}
+
+/** Every value of the Connection header, joined (RFC 9110 §5.3), or undefined. */
+function connectionValue(raw: readonly string[]): string | undefined {
+  let out: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 10 && name.toLowerCase() === 'connection')
+      out = out === undefined ? raw[i + 1]! : `${out}, ${raw[i + 1]!}`;
+  }
+  return out;
+}
+
 /** Outgoing request headers, a flat [name, value, …] list (forward.ts writes them as the request head). */
-export function upstreamHeaders(
-  raw: readonly string[],
-  connection: string | undefined,
-  f: ForwardFacts,
-  now: number,
-): string[] {
-  const named = connectionTokens(connection);
+export function upstreamHeaders(raw: readonly string[], f: ForwardFacts, now: number): string[] {
+  const named = connectionTokens(connectionValue(raw));
   const out: string[] = [];
   let xff = '';
   let via = '';

@@ -611,11 +611,11 @@ async function echoDyno(t: Test): Promise<number> {
 }
 
 /** Sends a POST with a chunked body, one raw chunk per element, with a pause between them. */
-async function chunkedPost(port: number, chunks: string[]): Promise<{ status: number; body: string }> {
+async function chunkedPost(port: number, chunks: string[], method = 'POST'): Promise<{ status: number; body: string }> {
   const sock = connect(port, '127.0.0.1');
   await new Promise((r) => sock.once('connect', r));
   sock.write(
-    'POST /upload HTTP/1.1\r\nHost: hello.localhost\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n',
+    `${method} /upload HTTP/1.1\r\nHost: hello.localhost\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n`,
   );
   for (const c of chunks) {
     await sleep(5);
@@ -647,11 +647,11 @@ t.test('a chunked request upload arrives de-chunked and whole at a node:http dyn
   t.match(JSON.parse(empty.body), { length: 0, te: 'chunked' }, 'an empty chunked body ends too');
 });
 
-t.test('a body that had not started when a reused connection died is replayed whole', async (t) => {
+t.test('a PUT body that had not started when a reused connection died is replayed whole', async (t) => {
   // Keep-alive race with a body still to come: the dyno kills its reused connection on the head of
-  // the request, before the client sent any body byte. The replay must carry the whole body.
+  // the request. PUT is idempotent (RFC 9110 §9.2.2), so it is replayed, with the whole body.
   const d = await rawDyno(t, (req, sock) => {
-    if (req.method !== 'POST') return void sock.write(OK);
+    if (req.method !== 'PUT') return void sock.write(OK);
     sock.write(`HTTP/1.1 200 OK\r\nContent-Length: ${req.body.length}\r\n\r\n${req.body.toString('latin1')}`);
   });
   const p = await plane(t, d.port);
@@ -667,7 +667,7 @@ t.test('a body that had not started when a reused connection died is replayed wh
     sock.on('data', (c: Buffer) => parts.push(c));
     const closed = new Promise((r) => sock.once('close', r));
     sock.write(
-      `POST /race HTTP/1.1\r\nHost: hello.localhost\r\nConnection: close\r\n${chunked ? 'Transfer-Encoding: chunked' : 'Content-Length: 7'}\r\n\r\n`,
+      `PUT /race HTTP/1.1\r\nHost: hello.localhost\r\nConnection: close\r\n${chunked ? 'Transfer-Encoding: chunked' : 'Content-Length: 7'}\r\n\r\n`,
     );
     // The body follows once the first attempt has died and the replay is on its way.
     await sleep(100);
@@ -678,18 +678,18 @@ t.test('a body that had not started when a reused connection died is replayed wh
     t.match(raw, /^HTTP\/1\.1 200 /, label);
     t.match(raw, /\r\n\r\npayload$/, `${label}: the dyno got the whole body on the replay`);
   }
-  t.equal(d.requests.filter((r) => r.method === 'POST').length, 2, 'each POST reached the dyno whole once');
+  t.equal(d.requests.filter((r) => r.method === 'PUT').length, 2, 'each PUT reached the dyno whole once');
 });
 
 t.test('an empty chunked body whose end was sent on a connection that died is ended again on the replay', async (t) => {
   const d = await rawDyno(t, (req, sock) => {
-    if (req.method !== 'POST') return void sock.write(OK);
+    if (req.method !== 'PUT') return void sock.write(OK);
     sock.write(`HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nempty`);
   });
   const p = await plane(t, d.port, { ROUTER_RESPONSE_TIMEOUT_MS: '1500' });
   t.equal((await get(p)).body, 'ok');
   d.killOnHead.add(d.requests[0]!.conn);
-  const r = await chunkedPost(p.plane.port, []);
+  const r = await chunkedPost(p.plane.port, [], 'PUT');
   t.equal(r.status, 200, 'not H12: the replay sent the terminating chunk');
   t.equal(r.body, 'empty');
   t.match(p.lines[p.lines.length - 1]!, /status=200 .*attempts=2/);

@@ -34,6 +34,7 @@ export interface RequestHead {
 }
 
 export interface RequestSink {
+  /** A head; when its `length` is 0 the message is complete (no onEnd follows). */
   onHead(head: RequestHead): void;
   /** A slice of the body, de-chunked; valid only during the call. */
   onBody(chunk: Buffer): void;
@@ -163,7 +164,9 @@ export class RequestParser {
     this.#partialLine = 0;
     // A big held buffer is dropped; a small one is kept for the next slow head on this connection.
     if (this.#held !== undefined && this.#held.length > 4096) this.#held = undefined;
-    this.#sink.onHead(this.#parseHead(head));
+    const parsed = this.#parseHead(head);
+    this.#startBody(parsed.length);
+    this.#sink.onHead(parsed);
     return next;
   }
 
@@ -275,7 +278,6 @@ export class RequestParser {
       expectContinue = line.minor === 1;
     }
     const upgrading = upgrade !== undefined && line.minor === 1 && hasToken(connection, 'upgrade');
-    this.#startBody(bodyLength);
     return {
       method: line.method,
       target: line.target,
@@ -296,7 +298,8 @@ export class RequestParser {
       this.#remaining = 0;
       this.#digits = 0;
     } else if (length === 0) {
-      this.#end();
+      // No body: the head was the whole message (no onEnd).
+      this.#state = S.Done;
     } else {
       this.#state = S.Length;
       this.#remaining = length;
