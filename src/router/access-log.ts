@@ -4,6 +4,7 @@
 // took more than one attempt adds `attempts=N tried=web.1,web.3`. The line always goes to stdout;
 // an AccessLogSink (the platform points it at the app's Logplex channel) gets it too.
 import { writeSync } from 'node:fs';
+import { logfmtQuoted } from '../shared/log';
 import { H_CODES, type HCode } from './errors';
 
 export interface RouterLogRecord {
@@ -39,13 +40,8 @@ export interface AccessLogSink {
   write(entry: AccessLogEntry): boolean | void;
 }
 
-// Most values need no escaping: one test() (no allocation) before any replace.
-const NEEDS_QUOTING = /[\\"\x00-\x1f\x7f]/;
 const NEEDS_BARE = /[\s"\\\x00-\x1f\x7f]/;
-const quoted = (v: string): string =>
-  NEEDS_QUOTING.test(v)
-    ? '"' + v.replace(/[\\"]/g, (c) => '\\' + c).replace(/[\x00-\x1f\x7f]/g, ' ') + '"'
-    : '"' + v + '"';
+const quoted = logfmtQuoted;
 const bare = (v: string): string => (NEEDS_BARE.test(v) ? v.replace(/[\s"\\\x00-\x1f\x7f]/g, '_') : v);
 const ms = (v: number | undefined): string => (v === undefined ? '' : `${Math.round(v)}ms`);
 

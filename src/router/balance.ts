@@ -70,7 +70,6 @@ export interface Pick {
 }
 
 export class Picker {
-  readonly #app: string;
   readonly #dynos: readonly DynoRecord[];
   readonly #keys: string[];
   readonly #strategy: Strategy;
@@ -79,7 +78,6 @@ export class Picker {
   readonly #cookies: Map<string, string> | undefined;
 
   constructor(entry: AppEntry, secret: string) {
-    this.#app = entry.app.name;
     this.#dynos = entry.routable;
     this.#keys = entry.routable.map((d) => `${entry.app.name}/${d.name}`);
     this.#strategy = STRATEGIES[entry.app.balancer] ?? p2c;
@@ -156,10 +154,6 @@ export class Picker {
     if (i === -1 || (tried !== undefined && tried.includes(name)) || ejections.has(this.#keys[i]!, now))
       return undefined;
     return i;
-  }
-
-  get app(): string {
-    return this.#app;
   }
 }
 

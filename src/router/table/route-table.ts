@@ -90,15 +90,6 @@ export class RouteTable {
     return new RouteTable(byApp, byHost, now, nextExpiry);
   }
 
-  /** A copy with one app replaced (or removed when `app` is undefined). */
-  withApp(name: string, app: AppRecord | undefined, now: number): RouteTable {
-    const apps = new Map<string, AppRecord>();
-    for (const [n, e] of this.#byApp) apps.set(n, e.app);
-    if (app) apps.set(name, app);
-    else apps.delete(name);
-    return RouteTable.build(apps.values(), now);
-  }
-
   /**
    * A copy with several apps replaced (undefined removes one), rebuilding only their entries.
    * Unchanged entries stay valid while `now` is before `nextExpiry`; past it, everything is rebuilt.
