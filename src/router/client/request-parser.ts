@@ -72,6 +72,8 @@ export class RequestParser {
   #extBytes = 0;
   #lineBytes = 0;
   #trailerBytes = 0;
+  /** A read ended on the CR of an empty line before a request line. */
+  #leadCr = false;
   /** Bytes of the unfinished head's current line so far (checked as they arrive). */
   #partialLine = 0;
 
@@ -85,7 +87,7 @@ export class RequestParser {
 
   /** True between messages with no byte of the next one held: a silent close is clean here. */
   get idle(): boolean {
-    return (this.#state === S.Head && this.#heldLen === 0) || this.#state === S.Done;
+    return (this.#state === S.Head && this.#heldLen === 0 && !this.#leadCr) || this.#state === S.Done;
   }
 
   /** True while a head is being read (after `next`, before `onHead`). */
@@ -125,10 +127,22 @@ export class RequestParser {
 
   #readHead(data: Buffer, at: number): number {
     const held = this.#heldLen;
-    // Leading empty lines before a request line are ignored (RFC 9112 §2.2), a few at most.
+    // Empty lines before a request line are ignored (RFC 9112 §2.2); a CR may end one read and
+    // its LF start the next. Bounded in time by the head's deadline like any other head byte.
     if (held === 0) {
-      let skipped = 0;
-      while (at + 1 < data.length && data[at] === 0x0d && data[at + 1] === LF && skipped++ < 4) at += 2;
+      if (this.#leadCr) {
+        if (data[at] !== LF) throw malformed('head', 'bare CR');
+        this.#leadCr = false;
+        at++;
+      }
+      while (at < data.length && data[at] === 0x0d) {
+        if (at + 1 === data.length) {
+          this.#leadCr = true;
+          return data.length;
+        }
+        if (data[at + 1] !== LF) break;
+        at += 2;
+      }
       if (at === data.length) return at;
     }
     let headEnd = -1;
