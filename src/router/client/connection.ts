@@ -391,10 +391,10 @@ export class Connection extends ResponseWriter implements RequestSink, ClientSid
       return;
     }
     const [code, status] = REFUSALS[err.refusal];
-    this.#refuse(code, status, err.reason);
+    this.#refuse(code, status, err.reason, err.method, err.target);
   }
 
-  #refuse(code: Refusal['code'], status: number | undefined, reason: string): void {
+  #refuse(code: Refusal['code'], status: number | undefined, reason: string, method = '', target = ''): void {
     this.#unarm();
     this.#releaseBody();
     this.#phase = Phase.Closing;
@@ -407,8 +407,8 @@ export class Connection extends ResponseWriter implements RequestSink, ClientSid
       code,
       status,
       reason,
-      method: head?.method ?? '',
-      path: head?.target ?? '',
+      method: head?.method ?? method,
+      path: head?.target ?? target,
       host: head?.authority ?? '',
       remoteAddress: this.socket.remoteAddress ?? '',
       proto: this.#listener.proto,

@@ -4,6 +4,9 @@
 export type Refusal = 'too-large' | 'malformed' | 'version' | 'expectation';
 
 export class RequestParseError extends Error {
+  /** The request line's method and target, when it parsed before the refusal (for the router line). */
+  method = '';
+  target = '';
   constructor(
     readonly refusal: Refusal,
     readonly reason: string,

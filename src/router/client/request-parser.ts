@@ -8,7 +8,7 @@
 import { FIELD, TOKEN } from './chars';
 import { REQUEST_LIMITS } from './limits';
 import { RequestParseError } from './parse-error';
-import { requestLine } from './request-line';
+import { requestLine, type RequestLine } from './request-line';
 
 export { RequestParseError, type Refusal } from './parse-error';
 
@@ -199,6 +199,18 @@ export class RequestParser {
     let eol = head.indexOf('\r\n');
     if (eol === -1) eol = head.length;
     const line = requestLine(head, eol);
+    try {
+      return this.#parseFields(head, eol, line);
+    } catch (err) {
+      if (err instanceof RequestParseError) {
+        err.method = line.method;
+        err.target = line.target;
+      }
+      throw err;
+    }
+  }
+
+  #parseFields(head: string, eol: number, line: RequestLine): RequestHead {
     const raw: string[] = [];
     let host: string | undefined;
     let hosts = 0;
