@@ -368,6 +368,13 @@ export class Connection extends ResponseWriter implements RequestSink, ClientSid
   #nextRequest(): void {
     this.#phase = Phase.Head;
     this.#arm('idle', this.#deps.headersTimeoutMs);
+    // A client that does not read its responses gets no more of them: its pipelined requests
+    // wait, unread, until what we wrote drains (or the idle deadline closes the connection).
+    if (this.socket.writableLength > REQUEST_LIMITS.pipelinedBytes) {
+      this.socket.pause();
+      this.onDrain(() => this.#resume());
+      return;
+    }
     this.#resume();
   }
 
@@ -431,8 +438,9 @@ export class Connection extends ResponseWriter implements RequestSink, ClientSid
       case 'none':
         return;
       case 'idle':
-        // Keep-alive idle, not a byte of a next request: close quietly (nothing to answer).
-        if (this.#phase === Phase.Head && this.#parser.idle) this.socket.destroy();
+        // Keep-alive idle, not a byte of a next request, or a client that stopped reading its
+        // responses: close quietly (nothing to answer).
+        if (this.#phase === Phase.Head) this.socket.destroy();
         return;
       case 'head':
         return this.#refuse('H28', undefined, 'head timeout');
