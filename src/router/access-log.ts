@@ -57,28 +57,37 @@ export function formatRouterLine(r: RouterLogRecord): string {
 
 /** Writes each line to `write` (stdout by default). */
 export type LineWriter = (line: string) => void;
-// Lines written in one turn of the event loop go out in one stdout write (stdout to a file or a
-// pipe may be synchronous: one write per request stalled the loop under load). Nothing is lost
-// at exit: a pending batch is written synchronously then.
-let pending = '';
-let scheduled = false;
-const flush = (): void => {
-  scheduled = false;
-  const out = pending;
-  pending = '';
-  if (out !== '') process.stdout.write(out);
-};
-let exitHooked = false;
-export const stdoutLines: LineWriter = (line) => {
-  pending += line + '\n';
-  if (scheduled) return;
-  scheduled = true;
-  setImmediate(flush);
-  if (!exitHooked) {
-    exitHooked = true;
-    process.once('exit', () => {
-      if (pending !== '') writeSync(1, pending);
-      pending = '';
-    });
-  }
-};
+/**
+ * Lines written in one turn of the event loop go out in one `write` (stdout to a file or a pipe
+ * may be synchronous: one write per request stalled the loop under load). `flushAtExit` writes a
+ * pending batch synchronously when the process exits, so nothing is lost.
+ */
+export function batchedLines(write: (batch: string) => void, flushAtExit?: (batch: string) => void): LineWriter {
+  let pending = '';
+  let scheduled = false;
+  let exitHooked = false;
+  const flush = (): void => {
+    scheduled = false;
+    const out = pending;
+    pending = '';
+    if (out !== '') write(out);
+  };
+  return (line) => {
+    pending += line + '\n';
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(flush);
+    if (!exitHooked && flushAtExit !== undefined) {
+      exitHooked = true;
+      process.once('exit', () => {
+        if (pending !== '') flushAtExit(pending);
+        pending = '';
+      });
+    }
+  };
+}
+
+export const stdoutLines: LineWriter = batchedLines(
+  (batch) => process.stdout.write(batch),
+  (batch) => writeSync(1, batch),
+);
