@@ -19,7 +19,7 @@ import { createDataPlaneMetrics } from './metrics';
 import { Pools } from './pools';
 import type { RouteTable } from './table/route-table';
 import { Deadlines } from './upstream/deadlines';
-import type { Logger } from '../shared/log';
+import { errorFields, type Logger } from '../shared/log';
 
 /** Step 4: how long a dyno that refused or timed out a connect sits out (outlier ejection). */
 export const EJECTION_BACKOFF_MS = 2_000;
@@ -78,6 +78,7 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
     serve: (req, side) => serveExchange(p, req, side),
     refuse: (side, r) => refuse(p, side, r),
     open,
+    bug: (err) => p.log.error('client engine threw', errorFields(err)),
   };
   const serveConnection: ServeConnection = (socket, listener) => {
     metrics.live.clientConnections++;

@@ -201,3 +201,29 @@ t.test('an unknown host is a 404 through the same exit, with its line', async (t
   t.match(text, /^HTTP\/1\.1 404 /);
   t.match(p.lines[0]!, /^at=info method=DELETE path="\/x" host=nope\.localhost .*status=404 /);
 });
+
+t.test('pipelined requests are answered in order on one connection (RFC 9112 §9.3.2)', async (t) => {
+  const d = await startDyno(t);
+  const p = await startPlane(t, [app('hello', [dyno('web.1', d.port)])]);
+  const { text } = await exchange(
+    p.plane.port,
+    `GET /1 HTTP/1.1\r\n${H}x-dyno-delay: 50\r\n\r\nPOST /2 HTTP/1.1\r\n${H}Content-Length: 2\r\n\r\nhiGET /3 HTTP/1.1\r\n${H}Connection: close\r\n\r\n`,
+  );
+  const urls = [...text.matchAll(/"url":"(\/\d)"/g)].map((m) => m[1]);
+  t.same(urls, ['/1', '/2', '/3'], 'three responses, in request order');
+  t.equal(text.match(/HTTP\/1\.1 200 /g)?.length, 3);
+});
+
+t.test('HTTP/1.0 keep-alive: the response says so and the connection serves the next request', async (t) => {
+  const d = await startDyno(t);
+  const p = await startPlane(t, [app('hello', [dyno('web.1', d.port)])]);
+  const { text } = await exchange(
+    p.plane.port,
+    `GET /a HTTP/1.0\r\n${H}Connection: keep-alive\r\n\r\nGET /b HTTP/1.0\r\n${H}\r\n`,
+  );
+  t.match(text, /^HTTP\/1\.1 200 [^]*Connection: keep-alive\r\n[^]*HTTP\/1\.1 200 [^]*Connection: close\r\n/);
+  t.same(
+    d.seen.map((s) => s.url),
+    ['/a', '/b'],
+  );
+});

@@ -27,6 +27,8 @@ export interface EngineDeps {
   refuse(side: ClientSide, refusal: Refusal): void;
   /** Open connections, for shutdown. */
   readonly open: Set<Connection>;
+  /** A throw that escaped the path: a bug, which costs this connection, never the process. */
+  bug(err: unknown): void;
 }
 
 /** A request refused by the engine itself: what the error exit needs to answer and log it. */
@@ -147,8 +149,9 @@ export class Connection extends ResponseWriter implements RequestSink, ClientSid
       }
     } catch (err) {
       this.#processing = false;
-      if (!(err instanceof RequestParseError)) throw err;
-      this.#refused(err);
+      if (err instanceof RequestParseError) return this.#refused(err);
+      this.#deps.bug(err);
+      this.socket.destroy();
       return;
     }
     this.#processing = false;
