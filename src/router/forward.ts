@@ -457,11 +457,10 @@ export function forward(spec: AttemptSpec, watch: ClientWatch): Promise<Attempt>
   });
 }
 
-/** The request head for a dyno: request line, the headers of step 6, and our body framing. */
-export function requestHead(method: string, path: string, headers: readonly string[], chunked: boolean): string {
+/** The request head for a dyno: request line, the header section of step 6, and our body framing. */
+export function requestHead(method: string, path: string, fields: string, chunked: boolean): string {
   // Every piece was already validated: method, target and client headers by the client
-  // engine's strict parser (client/request-parser.ts), our own values by construction. Nothing here can carry a CR or LF.
-  let head = `${method} ${path} HTTP/1.1\r\n`;
-  for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
-  return chunked ? head + 'transfer-encoding: chunked\r\n\r\n' : head + '\r\n';
+  // engine's strict parser (client/request-parser.ts), our own values by construction.
+  // Nothing here can carry a CR or LF.
+  return `${method} ${path} HTTP/1.1\r\n${fields}${chunked ? 'transfer-encoding: chunked\r\n\r\n' : '\r\n'}`;
 }

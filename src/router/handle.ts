@@ -14,7 +14,7 @@ import type { ClientProto, ClientRequest, ClientSide } from './client/exchange';
 import { H_CODES, RouterError } from './errors';
 import { fail, NO_SUCH_APP, record } from './exit';
 import { forward, requestHead, type Attempt, type ClientWatch } from './forward';
-import { headerValue, requestIdFor, upstreamHeaders } from './headers';
+import { headerValue, requestIdFor, upstreamFields } from './headers';
 import type { DataPlaneMetrics } from './metrics';
 import type { Pools } from './pools';
 import { mayReplayAfterRace } from './replay';
@@ -163,7 +163,8 @@ function proxy(
   );
 }
 
-export type RunAttempt = (headers: string[], pick: Pick) => Promise<Attempt>;
+/** Runs one attempt; `fields` is the header section for the dyno (headers.ts upstreamFields). */
+export type RunAttempt = (fields: string, pick: Pick) => Promise<Attempt>;
 
 /**
  * Steps 4–5 and their retries, for plain and upgrade requests alike: pick a dyno, run one attempt,
@@ -191,8 +192,9 @@ export async function attempts(
     }
     ctx.tried.push(pick!.dyno.name);
     ctx.dyno = pick!.dyno.name;
-    const headers = upstreamHeaders(
+    const headers = upstreamFields(
       req.rawHeaders,
+      req.passThrough,
       {
         requestId: ctx.requestId,
         remote: req.remoteAddress,

@@ -155,8 +155,8 @@ export async function handleUpgrade(
 }
 
 /** The request head of an upgrade: step 6's headers, then the hop-by-hop pair that asks for it. */
-function upgradeHead(method: string, path: string, headers: readonly string[], upgrade: string): string {
-  return requestHead(method, path, [...headers, 'connection', 'upgrade', 'upgrade', upgrade], false);
+function upgradeHead(method: string, path: string, fields: string, upgrade: string): string {
+  return requestHead(method, path, `${fields}connection: upgrade\r\nupgrade: ${upgrade}\r\n`, false);
 }
 
 /**

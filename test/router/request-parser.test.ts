@@ -106,6 +106,25 @@ t.test('a GET: method, origin-form target, authority from Host, keep-alive by de
   });
 });
 
+t.test(
+  'the header section passes through as sent unless a field is one the router drops or sets (step 6)',
+  async (t) => {
+    check(t, `GET / HTTP/1.1\r\n${H}Accept:  */*  \r\nCookie: a=b\r\n\r\n`, {
+      heads: [{ passThrough: `${H}Accept:  */*  \r\nCookie: a=b\r\n` }],
+    });
+    for (const field of [
+      'Connection: keep-alive',
+      'X-Forwarded-For: 1.2.3.4',
+      'Via: 1.0 x',
+      'TE: trailers',
+      'Expect: 100-continue',
+    ])
+      check(t, `GET / HTTP/1.1\r\n${H}${field}\r\n\r\n`, { heads: [{ passThrough: undefined }] }, field);
+    check(t, `GET http://b.example/ HTTP/1.1\r\n${H}\r\n`, { heads: [{ passThrough: undefined }] }, 'absolute-form');
+    check(t, 'GET / HTTP/1.0\r\n\r\n', { heads: [{ passThrough: '' }] }, 'no fields');
+  },
+);
+
 t.test('Content-Length and chunked bodies arrive whole and de-chunked', async (t) => {
   check(t, `POST / HTTP/1.1\r\n${H}Content-Length: 5\r\n\r\nhello`, { bodies: ['hello'], ends: 1 });
   check(

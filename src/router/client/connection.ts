@@ -273,6 +273,7 @@ export class Connection extends ResponseWriter implements RequestSink, ClientSid
         authority: head.authority,
         version: head.minor === 1 ? 'HTTP/1.1' : 'HTTP/1.0',
         rawHeaders: head.rawHeaders,
+        passThrough: head.passThrough,
         body: head.length === 0 ? NO_BODY : head.length === -1 ? STREAM : { kind: 'length', length: head.length },
         expectContinue: head.expectContinue,
         upgrade: head.upgrade,

@@ -39,6 +39,11 @@ export interface ClientRequest {
   readonly version: 'HTTP/1.0' | 'HTTP/1.1' | 'HTTP/2';
   /** Header fields as received, a flat [name, value, …] list (HTTP/2: without pseudo-headers). */
   readonly rawHeaders: readonly string[];
+  /**
+   * Optional: the header section exactly as received (`name: value\r\n` lines), given when none of
+   * its fields is hop-by-hop or one the router sets; the request path then sends it unchanged.
+   */
+  readonly passThrough?: string;
   readonly body: BodyFraming;
   /** `Expect: 100-continue` from a client allowed to ask (HTTP/1.1 and later). */
   readonly expectContinue: boolean;

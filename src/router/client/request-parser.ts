@@ -5,6 +5,7 @@
 // repeated Content-Length, Host missing, repeated or empty, and bad chunk framing are refused.
 // It stops after each head and after each message, so the connection decides when to read on
 // (pipelined requests wait their turn, unread, in the client's socket).
+import { ROUTER_OWNED_LENGTHS, routerOwned } from '../headers';
 import { FIELD, TOKEN } from './chars';
 import { REQUEST_LIMITS } from './limits';
 import { RequestParseError } from './parse-error';
@@ -31,6 +32,8 @@ export interface RequestHead {
   readonly upgrade: string | undefined;
   /** The Connection header's value, for step 6 (fields it names are hop-by-hop). */
   readonly connection: string | undefined;
+  /** The header section as received, when every field in it passes to the dyno unchanged (step 6). */
+  readonly passThrough: string | undefined;
 }
 
 export interface RequestSink {
@@ -219,6 +222,8 @@ export class RequestParser {
     let connection: string | undefined;
     let expect: string | undefined;
     let upgrade: string | undefined;
+    let owned = false;
+    const fieldsAt = eol + 2;
     for (let at = eol + 2; at < head.length; at = eol + 2) {
       eol = head.indexOf('\r\n', at);
       if (eol === -1) eol = head.length;
@@ -240,6 +245,7 @@ export class RequestParser {
       }
       const value = head.slice(from, to);
       raw.push(name, value);
+      if (!owned && ROUTER_OWNED_LENGTHS.has(name.length) && routerOwned(name.toLowerCase())) owned = true;
       switch (name.length) {
         case 4:
           if (name.toLowerCase() === 'host') {
@@ -275,6 +281,7 @@ export class RequestParser {
     if (hosts === 0 && line.minor === 1) throw malformed('head', 'missing host');
     let authority = host ?? '';
     if (line.authority !== undefined) {
+      owned = true;
       // RFC 9112 §3.2.2: the target's authority wins, and the dyno sees it as Host.
       if (!validHost(line.authority)) throw malformed('head', 'target authority');
       authority = line.authority;
@@ -315,6 +322,7 @@ export class RequestParser {
       expectContinue,
       upgrade: upgrading ? upgrade : undefined,
       connection,
+      passThrough: owned ? undefined : fieldsAt < head.length ? head.slice(fieldsAt) + '\r\n' : '',
     };
   }
 
