@@ -160,7 +160,7 @@ export class RequestParser {
     }
     if (next === -1) {
       this.#headWork += data.length - at;
-      const e = data.indexOf('\r\n\r\n', at, 'latin1');
+      const e = data.indexOf(END_OF_HEAD, at);
       if (e !== -1) {
         headEnd = held + e - at;
         next = e + 4;
@@ -452,6 +452,8 @@ function validHost(v: string): boolean {
 }
 
 const TERMINATOR = [0x0d, 0x0a, 0x0d, 0x0a];
+/** CRLFCRLF as a Buffer: a string needle is converted on every search. */
+const END_OF_HEAD = Buffer.from(TERMINATOR);
 
 function straddles(held: Buffer, heldLen: number, inHeld: number, data: Buffer, at: number): boolean {
   for (let i = 0; i < 4; i++) {

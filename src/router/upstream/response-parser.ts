@@ -140,7 +140,7 @@ export class ResponseParser {
     }
     if (next === -1) {
       this.#headWork += data.length - at;
-      const e = data.indexOf('\r\n\r\n', at, 'latin1');
+      const e = data.indexOf(END_OF_HEAD, at);
       if (e !== -1) {
         headEnd = held + e - at;
         next = e + 4;
@@ -439,6 +439,8 @@ function keepOneLength(raw: string[], length: string | undefined): void {
 }
 
 const TERMINATOR = [0x0d, 0x0a, 0x0d, 0x0a];
+/** CRLFCRLF as a Buffer: a string needle is converted on every search. */
+const END_OF_HEAD = Buffer.from(TERMINATOR);
 
 /** Whether CRLFCRLF starts `inHeld` bytes before the end of the `heldLen` held and runs on into `data[at]`. */
 function straddles(held: Buffer, heldLen: number, inHeld: number, data: Buffer, at: number): boolean {
