@@ -1,4 +1,4 @@
-// The peers Switchyard is measured against in the same run (STYLE habit 15). Each spreads
+// The peers Switchyard is measured against in the same run. Each spreads
 // requests over the same backends in turn and reuses upstream connections, the fairest
 // setup of each: node-http-proxy with a keep-alive Agent, a bare undici proxy (node:http
 // server + one undici Pool per backend + `stream`, no features), and nginx when it is installed.

@@ -1,4 +1,4 @@
-// Step 9 of the request path (DESIGN §3): one router log line per request, in Heroku's shape:
+// Step 9 of the request path (design.md §Request path): one router log line per request, in Heroku's shape:
 //   at=info method=GET path="/" host=hello.localhost request_id=… fwd="127.0.0.1" dyno=web.1 connect=1ms service=4ms status=200 bytes=512 protocol=http
 // Failures start `at=error code=H12 desc="Request timeout"` and keep the same fields; a request that
 // took more than one attempt adds `attempts=N tried=web.1,web.3`. The line always goes to stdout;
@@ -33,7 +33,7 @@ export interface AccessLogEntry {
 }
 
 /**
- * Must never block nor throw: a sink that cannot keep up drops (DESIGN §5) and answers false,
+ * Must never block nor throw: a sink that cannot keep up drops (design.md §Router line) and answers false,
  * which the data plane counts in switchyard_router_access_log_dropped_total.
  */
 export interface AccessLogSink {

@@ -1,4 +1,4 @@
-// Step 3 of the request path (DESIGN §3): may this app take a request right now?
+// Step 3 of the request path (design.md §Request path): may this app take a request right now?
 // Pure: the table entry and the app's in-flight count in, an H code or nothing out.
 import type { HCode } from './errors';
 import type { AppEntry } from './table/route-table';

@@ -1,7 +1,7 @@
-// Step 4 of the request path (DESIGN §3): pick a dyno. A Picker is built once per AppEntry
+// Step 4 of the request path (design.md §Request path): pick a dyno. A Picker is built once per AppEntry
 // (the entry object changes whenever the table does) and cached in a WeakMap, so a request
-// does a WeakMap.get and a little arithmetic (STYLE habit 9). Strategies sit in a registry keyed
-// by the app's `balancer` name (habit 11); affinity and outlier ejection wrap any strategy.
+// does a WeakMap.get and a little arithmetic. Strategies sit in a registry keyed
+// by the app's `balancer` name; affinity and outlier ejection wrap any strategy.
 import { createHmac } from 'node:crypto';
 import type { Balancer, DynoRecord, AppEntry } from './table/route-table';
 

@@ -1,4 +1,4 @@
-// Step 10 of the request path (DESIGN §3): error responses are small HTML pages naming the code
+// Step 10 of the request path (design.md §Request path): error responses are small HTML pages naming the code
 // and the request id, or JSON when the client prefers it; never a stack trace.
 import type { HCode } from './errors';
 

@@ -1,9 +1,9 @@
-// Steps 5–7 of the request path (DESIGN §3): send one attempt to one dyno over its pool and
+// Steps 5–7 of the request path (design.md §Request path): send one attempt to one dyno over its pool and
 // stream the response back. An attempt ends in exactly one Attempt value; it never throws.
-// Progress is recorded as it happens (STYLE habit 10): `onConnected` stamps the attempt just before
+// Progress is recorded as it happens: `onConnected` stamps the attempt just before
 // the request is written on a socket, so an error before it means nothing was sent; a connection
 // knows whether it was reused, which tells a keep-alive race from a dyno that died.
-// Failures are told apart by `code`, never by message (habit 4):
+// Failures are told apart by `code`, never by message:
 //   connect phase:   *_CONNECT_TIMEOUT → H19; anything else (ECONNREFUSED, …) → H21
 //   before headers:  *_HEADERS_TIMEOUT → H12 (a timer fired) ≠ socket closed → H13; HPE_* → H17
 //   during the body: *_BODY_TIMEOUT → H15; anything else → H18; client left → H27, as is a client

@@ -1,4 +1,4 @@
-// Step 6 of the request path (DESIGN §3): the headers a dyno sees, built as a NEW flat
+// Step 6 of the request path (design.md §Request path): the headers a dyno sees, built as a NEW flat
 // [name, value, …] list from the client's raw headers (never by editing req.headers), and the
 // response headers the client sees. Hop-by-hop headers go both ways (RFC 9110 §7.6.1), including
 // every header the Connection header names.

@@ -1,4 +1,4 @@
-// The per-app in-flight count behind H11 (DESIGN §3 step 3), for what holds a slot longer than one
+// The per-app in-flight count behind H11 (design.md §Request path, step 3), for what holds a slot longer than one
 // call: an upgrade holds one from admission until its pipe closes. handle.ts counts plain requests
 // inline (no closure per request on the hot path); both use the same map.
 

@@ -1,4 +1,4 @@
-// Every router metric, named in one place (STYLE habit 13). The control plane's come first;
+// Every router metric, named in one place. The control plane's come first;
 // the data plane adds its own here.
 import { Counter, Gauge, type MetricObjectWithValues, type MetricValueWithName, type Registry } from 'prom-client';
 import { LATENCY_BUCKETS, metricName } from '../shared/metrics';
@@ -92,7 +92,7 @@ export function createRouterMetrics(registry: Registry): RouterMetrics {
   };
 }
 
-// ---- data plane (DESIGN §3 "Request path", Metrics) ----
+// ---- data plane (design.md §Request path) ----
 
 export interface DataPlaneMetrics {
   /** Requests by app, status class (2xx…5xx, 499) and H code (`none` when forwarded fine). */

@@ -1,4 +1,4 @@
-// Step 5 of the request path (DESIGN §3): the connections to every dyno, keyed host:port, for plain
+// Step 5 of the request path (design.md §Request path): the connections to every dyno, keyed host:port, for plain
 // and Upgrade requests alike: our own keep-alive pools (upstream/pool.ts: chosen by measurement,
 // see docs/decisions.md). When the table changes, the pools of dynos that left it are closed;
 // requests already running on them finish first.

@@ -1,4 +1,4 @@
-// Step 2 of the request path (DESIGN §3): Host header → app, through the route table.
+// Step 2 of the request path (design.md §Request path): Host header → app, through the route table.
 import type { AppEntry, RouteTable } from './table/route-table';
 
 const HOST_CHARS = /^[a-z0-9.*-]+$/;

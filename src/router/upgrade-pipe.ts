@@ -1,4 +1,4 @@
-// Step 8 of the request path (DESIGN §3), after the dyno's 101: the raw byte pipe both ways, one
+// Step 8 of the request path (design.md §Request path), after the dyno's 101: the raw byte pipe both ways, one
 // idle window (H15), either side's end closes both. How it ended goes back to upgrade.ts, which
 // releases the app's in-flight slot (H11) and writes the H15 line.
 import type { Socket } from 'node:net';

@@ -1,4 +1,4 @@
-// Step 8 of the request path (DESIGN §3): WebSocket and other Upgrade requests, with the same
+// Step 8 of the request path (design.md §Request path): WebSocket and other Upgrade requests, with the same
 // resolve/admit/pick/connect/retry rules as plain requests (handle.ts `attempts`). After the dyno's
 // 101 the router is a raw byte pipe both ways (upgrade-pipe.ts), closed after ROUTER_IDLE_TIMEOUT_MS
 // without a byte either way (H15). A dyno that answers without upgrading gets its response relayed,

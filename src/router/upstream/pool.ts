@@ -1,4 +1,4 @@
-// Step 5 of the request path (DESIGN §3): keep-alive TCP connections to one dyno. A request
+// Step 5 of the request path (design.md §Request path): keep-alive TCP connections to one dyno. A request
 // takes the most recently used idle connection (the least likely to have been closed by the
 // dyno meanwhile) or opens a new one within ROUTER_CONNECT_TIMEOUT_MS; afterwards the
 // connection goes back only if its response said it may (ResponseParser's `reusable`). Idle

@@ -1,4 +1,4 @@
-// Step 7 of the request path (DESIGN §3): reads one dyno response off a keep-alive connection,
+// Step 7 of the request path (design.md §Request path): reads one dyno response off a keep-alive connection,
 // incrementally, as bytes arrive. Strict where a lenient reader would let a dyno confuse the
 // router about where one response ends and the next begins (RFC 9112): bare LF, obs-fold,
 // a malformed status line or header, conflicting Content-Length, or bad chunk framing are
