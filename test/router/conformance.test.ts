@@ -227,3 +227,24 @@ t.test('HTTP/1.0 keep-alive: the response says so and the connection serves the 
     ['/a', '/b'],
   );
 });
+
+t.test('a refused connection is ended by the router and let go even if the client never closes its side', async (t) => {
+  const p = await startPlane(t, []);
+  const sock = connect({ port: p.plane.port, host: '127.0.0.1', allowHalfOpen: true });
+  t.teardown(() => sock.destroy());
+  sock.on('error', () => undefined);
+  let text = '';
+  let ended = false;
+  sock.on('data', (c: Buffer) => (text += c.toString('latin1')));
+  // The client keeps its side open and never ends it.
+  sock.on('end', () => (ended = true));
+  sock.write('GET / HTTP/2.0\r\nHost: x\r\n\r\nmore bytes the router reads and drops');
+  const open = async (): Promise<number> =>
+    Number(/^switchyard_router_client_connections (\d+)$/m.exec(await p.registry.metrics())?.[1]);
+  for (let i = 0; i < 100 && !ended; i++) await new Promise((r) => setTimeout(r, 20));
+  t.equal(await open(), 1, 'still held open after its answer, for the client to close');
+  for (let i = 0; i < 150 && (await open()) !== 0; i++) await new Promise((r) => setTimeout(r, 100));
+  t.equal(await open(), 0, 'the router closed its connection within its linger bound');
+  t.match(text, /^HTTP\/1\.1 505 /, 'the answer arrived whole first');
+  t.ok(ended, 'the router ended its side');
+});

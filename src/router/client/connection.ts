@@ -68,7 +68,7 @@ export class Connection extends ResponseWriter implements RequestSink, ClientSid
   deadline = 0;
   slot = -1;
   #phase = Phase.Head;
-  #deadlineKind: 'none' | 'idle' | 'head' | 'body' = 'none';
+  #deadlineKind: 'none' | 'idle' | 'head' | 'body' | 'linger' = 'none';
   /** Unparsed bytes read from the socket: the rest of a read, waiting for its turn. */
   #pending: Buffer | undefined;
   #processing = false;
@@ -123,6 +123,8 @@ export class Connection extends ResponseWriter implements RequestSink, ClientSid
   // ---- reading ----
 
   #onData(data: Buffer): void {
+    // Closing: what the client still sends is read and dropped, so its close is seen.
+    if (this.#phase === Phase.Closing) return;
     if (this.#pending !== undefined) {
       this.#pending = Buffer.concat([this.#pending, data]);
       if (this.#pending.length > REQUEST_LIMITS.pipelinedBytes) this.socket.pause();
@@ -352,8 +354,13 @@ export class Connection extends ResponseWriter implements RequestSink, ClientSid
     if (this.closeAfter || this.#clientEnded) {
       this.#sink = undefined;
       this.#phase = Phase.Closing;
-      this.#unarm();
+      this.#pending = undefined;
+      // Our side ends once the response is out; the client's bytes still arriving are read and
+      // dropped (a close with them unread would reset the connection and could lose the answer),
+      // and a client that never closes its side is cut after a bound.
       this.socket.end();
+      this.socket.resume();
+      this.#arm('linger', REQUEST_LIMITS.lingerMs);
       return;
     }
     if (!this.#bodyDone) {
@@ -426,7 +433,7 @@ export class Connection extends ResponseWriter implements RequestSink, ClientSid
     });
   }
 
-  #arm(kind: 'idle' | 'head' | 'body', ms: number): void {
+  #arm(kind: 'idle' | 'head' | 'body' | 'linger', ms: number): void {
     this.#deadlineKind = kind;
     this.deadline = performance.now() + ms;
     this.#deps.deadlines.watch(this);
@@ -440,6 +447,9 @@ export class Connection extends ResponseWriter implements RequestSink, ClientSid
   expire(): void {
     switch (this.#deadlineKind) {
       case 'none':
+        return;
+      case 'linger':
+        this.socket.destroy();
         return;
       case 'idle':
         // Keep-alive idle, not a byte of a next request, or a client that stopped reading its

@@ -21,4 +21,6 @@ export const REQUEST_LIMITS = Object.freeze({
    * requests waits in the client's own send buffer, not in our memory.
    */
   pipelinedBytes: 64 * 1024,
+  /** After the router ended a connection, how long it waits for the client to close its side. */
+  lingerMs: 5_000,
 });

@@ -27,7 +27,15 @@ export function requestLine(head: string, eol: number): RequestLine {
   while (i < eol && URI[head.charCodeAt(i)] === 1) i++;
   if (i === from || head.charCodeAt(i) !== 0x20) throw bad('target');
   let target = head.slice(from, i);
-  const minor = version(head, i + 1, eol);
+  let minor: number;
+  try {
+    minor = version(head, i + 1, eol);
+  } catch (err) {
+    // The router line still names what was asked for.
+    (err as RequestParseError).method = method;
+    (err as RequestParseError).target = target;
+    throw err;
+  }
   if (method === 'CONNECT') throw bad('CONNECT is not tunnelled');
   let authority: string | undefined;
   if (target.charCodeAt(0) === 0x2f /* / */) {
