@@ -11,7 +11,8 @@ import { startBackends } from './lib/backend';
 import { disablePinning, pinSelf } from './lib/child';
 import { openLoop, type OpenLoopResult } from './lib/open-loop';
 import { argValue, fmt, medianBy, printReport, ratioLine } from './lib/report';
-import { BENCH_HEADERS, startSwitchyard } from './lib/switchyard';
+import { rmSync } from 'node:fs';
+import { BENCH_HEADERS, linesFile, startSwitchyard } from './lib/switchyard';
 
 const PROXY_CPU = 0;
 const LOAD_CPU = 1;
@@ -56,6 +57,7 @@ async function main(argv: string[]): Promise<number> {
       }
   } finally {
     await backends.stop();
+    rmSync(linesFile(), { force: true });
   }
   const slow = String(SERIAL_MS.indexOf(Math.max(...SERIAL_MS)));
   const median = new Map(BALANCERS.map((b) => [b, medianBy(results.get(b)!, (r) => r.p99)!]));

@@ -1,18 +1,21 @@
-// Router throughput and latency against its peers, measured in ONE run:
-// direct to the backend, node-http-proxy, a bare undici proxy, nginx when installed, and
-// Switchyard with every routing feature on. Each proxy runs alone in a child pinned to
-// cpu 0 (unless --no-pin); the load generator and the backends share cpu 1. Prints a markdown table to paste
-// into docs/benchmarks.md with the command line. Writes nothing itself.
+// Router throughput and latency against its peers, measured in ONE run: direct to the backend,
+// node-http-proxy, a bare undici proxy, nginx when installed, and Switchyard with every routing
+// feature on and its router line written to a real file (as production writes it). Each proxy
+// runs alone in a child pinned to cpu 0 (unless --no-pin); the load generator and the backends
+// (nginx answering 100 bytes when installed, else node:http) share cpu 1. `--workers 2` compares
+// Switchyard's ROUTER_WORKERS=2 with nginx's 2 workers, unpinned. Prints a markdown table to
+// paste into docs/benchmarks.md with the command line.
 //
 //   npm run bench:router [-- --duration 5 --connections 64 --rounds 3 --tool wrk|autocannon
-//                            --peers direct,node-http-proxy,undici,nginx,switchyard
+//                            --peers direct,node-http-proxy,undici,nginx,switchyard --workers N
 //                            --profile DIR (Node servers under --cpu-prof) --no-pin]
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { startBackends } from './lib/backend';
-import { startNginx, startNodePeer } from './lib/baseline';
+import { startNginx, startNginxBackends, startNodePeer } from './lib/baseline';
 import { cpuSeconds, disablePinning, pinSelf, type ServerChild } from './lib/child';
 import { defaultTool, peak, type LoadResult, type LoadTool } from './lib/load';
 import { openLoop, type OpenLoopResult } from './lib/open-loop';
-import { BENCH_HEADERS, startSwitchyard } from './lib/switchyard';
+import { BENCH_HEADERS, linesFile, startSwitchyard } from './lib/switchyard';
 import { argValue, fmt, medianBy, printReport, ratioLine } from './lib/report';
 
 const PROXY_CPU = 0;
@@ -39,18 +42,24 @@ async function main(argv: string[]): Promise<number> {
   const rounds = Number(argValue(argv, '--rounds') ?? 3);
   const tool = (argValue(argv, '--tool') ?? defaultTool) as LoadTool;
   const profileDir = argValue(argv, '--profile');
-  const only = argValue(argv, '--peers')?.split(',');
+  const workers = Number(argValue(argv, '--workers') ?? 1);
+  const only = argValue(argv, '--peers')?.split(',') ?? (workers > 1 ? ['nginx', 'switchyard'] : undefined);
   if (
     !(durationS > 0 && durationS <= 60) ||
     !(connections > 0 && connections <= 1000) ||
-    !(rounds >= 1 && rounds <= 9)
+    !(rounds >= 1 && rounds <= 9) ||
+    !(workers >= 1 && workers <= 8)
   ) {
-    console.error('--duration must be 1-60 s, --connections 1-1000 and --rounds 1-9');
+    console.error('--duration must be 1-60 s, --connections 1-1000, --rounds 1-9 and --workers 1-8');
     return 2;
   }
-  if (argv.includes('--no-pin')) disablePinning();
+  // Several workers use every core: nothing is pinned then.
+  if (argv.includes('--no-pin') || workers > 1) disablePinning();
   const pinnedSelf = await pinSelf(LOAD_CPU);
-  const backends = await startBackends({ count: DYNOS, cpu: LOAD_CPU });
+  const lines = linesFile();
+  rmSync(lines, { force: true });
+  const nginxBackends = await startNginxBackends(DYNOS, LOAD_CPU);
+  const backends = 'skipped' in nginxBackends ? await startBackends({ count: DYNOS, cpu: LOAD_CPU }) : nginxBackends;
   // For peak throughput, direct gets its own backend on the proxies' core: the backend
   // alone on one core. For latency, direct goes to the very backends the proxies use, so
   // the difference is the proxy's own hop.
@@ -58,11 +67,19 @@ async function main(argv: string[]): Promise<number> {
   let directTarget: ServerChild = directBackend;
 
   const starters: Record<Peer, () => Promise<ServerChild | { skipped: string }>> = {
-    switchyard: () => startSwitchyard({ balancer: 'p2c', backends: backends.ports, cpu: PROXY_CPU, profileDir }),
+    switchyard: () =>
+      startSwitchyard({
+        balancer: 'p2c',
+        backends: backends.ports,
+        cpu: PROXY_CPU,
+        profileDir,
+        linesFile: lines,
+        workers,
+      }),
     direct: async () => ({ ...directTarget, stop: async () => undefined }),
     'node-http-proxy': () => startNodePeer('http-proxy', backends.ports, PROXY_CPU, profileDir),
     undici: () => startNodePeer('undici', backends.ports, PROXY_CPU, profileDir),
-    nginx: () => startNginx(backends.ports, PROXY_CPU),
+    nginx: () => startNginx(backends.ports, PROXY_CPU, workers),
   };
   const peers = ORDER.filter((p) => !only || only.includes(p));
   const rows = new Map<Peer, Row>(peers.map((peer) => [peer, { peer, peaks: [], quarters: [] }]));
@@ -106,7 +123,7 @@ async function main(argv: string[]): Promise<number> {
     directTarget = backends;
     // The latency goal compares Switchyard with the backend alone; a peer slower than
     // Switchyard would run near its own peak at this rate, which measures nothing useful.
-    for (let round = 0; rate > 0 && round < rounds; round++) {
+    for (let round = 0; rate > 0 && workers === 1 && round < rounds; round++) {
       for (const peer of peers.filter((p) => p === 'direct' || p === 'switchyard')) {
         await session(peer, async (url) => {
           const load = { origin: url, headers: BENCH_HEADERS, rate, connections };
@@ -124,13 +141,25 @@ async function main(argv: string[]): Promise<number> {
     await backends.stop();
     await directBackend.stop();
   }
-  report([...rows.values()], { durationS, connections, rounds, tool, rate, pinned: pinnedSelf });
+  const written = existsSync(lines) ? readFileSync(lines, 'latin1').split('\n').length - 1 : 0;
+  rmSync(lines, { force: true });
+  report([...rows.values()], { durationS, connections, rounds, tool, rate, pinned: pinnedSelf, workers });
+  console.log(`router lines written to a file during the run: ${written}`);
+  console.log(`backends: ${'skipped' in nginxBackends ? 'node:http' : 'nginx'}, ${DYNOS} ports`);
   return 0;
 }
 
 function report(
   rows: Row[],
-  o: { durationS: number; connections: number; rounds: number; tool: LoadTool; rate: number; pinned: boolean },
+  o: {
+    durationS: number;
+    connections: number;
+    rounds: number;
+    tool: LoadTool;
+    rate: number;
+    pinned: boolean;
+    workers: number;
+  },
 ): void {
   const peakOf = (p: Peer): PeakRun | undefined => medianBy(rows.find((r) => r.peer === p)?.peaks ?? [], (r) => r.rps);
   const perCpuOf = (p: Peer): number | undefined =>
@@ -142,7 +171,10 @@ function report(
     o.pinned
       ? `proxy pinned to cpu ${PROXY_CPU}, load + backends to cpu ${LOAD_CPU} (taskset);`
       : 'not pinned (--no-pin, or taskset missing);',
-    `latency at a quarter of Switchyard's peak: open loop, ${o.rate || '-'} req/s.`,
+    ...(o.workers > 1
+      ? [`${o.workers} workers each: Switchyard ROUTER_WORKERS=${o.workers}, nginx worker_processes ${o.workers};`]
+      : []),
+    `latency at a quarter of Switchyard's peak: open loop, ${o.workers > 1 ? '-' : o.rate || '-'} req/s.`,
   ];
   const table: string[][] = [];
   for (const r of rows) {
@@ -173,7 +205,7 @@ function report(
   else {
     const goals: [string, Peer, number][] = [
       ['node-http-proxy', 'node-http-proxy', 1.5],
-      ['bare undici', 'undici', 0.9],
+      ['bare undici', 'undici', 1.5],
       ['nginx (stretch)', 'nginx', 0.5],
     ];
     for (const [label, peer, goal] of goals) {

@@ -28,32 +28,26 @@ export function startNodePeer(
 
 const NGINX = ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/local/nginx/sbin/nginx'].find((p) => existsSync(p));
 
-/** nginx on one core (one process, `worker_processes 1`), or why it was skipped. */
+/**
+ * nginx as a proxy, or why it was skipped: one process (`master_process off`, `worker_processes
+ * 1`) on one core, or `workers` worker processes under a master. It writes an access log line
+ * per request to a file (buffered, as our router line is batched), as Switchyard writes its line.
+ */
 export async function startNginx(
   backends: readonly number[],
   cpu?: number,
+  workers = 1,
 ): Promise<ServerChild | { skipped: string }> {
   if (!NGINX) return { skipped: 'nginx not installed (apt-get install -y nginx to include it)' };
-  const dir = mkdtempSync(join(tmpdir(), 'sy-bench-nginx-'));
   const port = await freePort();
-  // master_process off: one process serves (no setuid to a worker user that could not
-  // read the temp dir); upstream keepalive with HTTP/1.1 and an empty Connection header
-  // is how nginx reuses upstream connections.
-  writeFileSync(
-    join(dir, 'nginx.conf'),
-    `daemon off;
-master_process off;
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
+  // Upstream keepalive with HTTP/1.1 and an empty Connection header is how nginx reuses
+  // upstream connections.
+  return runNginx(
+    'nginx',
+    port,
+    cpu,
+    workers,
+    (dir) => `  access_log ${dir}/access.log combined buffer=64k;
   upstream dynos {
 ${backends.map((p) => `    server 127.0.0.1:${p};`).join('\n')}
     keepalive 256;
@@ -65,11 +59,61 @@ ${backends.map((p) => `    server 127.0.0.1:${p};`).join('\n')}
       proxy_http_version 1.1;
       proxy_set_header Connection "";
     }
-  }
+  }`,
+  );
+}
+
+/** The bench's dynos as nginx answering 100 bytes on `count` ports: a backend that is never the bottleneck. */
+export async function startNginxBackends(count: number, cpu?: number): Promise<ServerChild | { skipped: string }> {
+  if (!NGINX) return { skipped: 'nginx not installed' };
+  const ports: number[] = [];
+  for (let i = 0; i < count; i++) ports.push(await freePort());
+  const started = await runNginx(
+    'nginx-backends',
+    ports[0]!,
+    cpu,
+    1,
+    () => `  access_log off;
+  server {
+${ports.map((p) => `    listen 127.0.0.1:${p};`).join('\n')}
+    keepalive_requests 1000000;
+    location / { default_type text/plain; return 200 "${'x'.repeat(100)}"; }
+  }`,
+  );
+  return 'skipped' in started ? started : { ...started, ports };
+}
+
+async function runNginx(
+  name: string,
+  port: number,
+  cpu: number | undefined,
+  workers: number,
+  http: (dir: string) => string,
+): Promise<ServerChild | { skipped: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'sy-bench-nginx-'));
+  // One worker: master_process off, one process serves (no setuid to a worker user that could not
+  // read the temp dir). More: a master, and workers as the user running the bench.
+  const processes =
+    workers > 1
+      ? `master_process on;\nworker_processes ${workers};\n${process.getuid?.() === 0 ? 'user root;\n' : ''}`
+      : 'master_process off;\nworker_processes 1;\n';
+  writeFileSync(
+    join(dir, 'nginx.conf'),
+    `daemon off;
+${processes}pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+http {
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+${http(dir)}
 }
 `,
   );
-  const [cmd, argv] = pinned(cpu, NGINX, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')]);
+  const [cmd, argv] = pinned(cpu, NGINX!, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')]);
   const child = spawn(cmd, argv, { stdio: 'ignore' });
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {
@@ -81,7 +125,7 @@ ${backends.map((p) => `    server 127.0.0.1:${p};`).join('\n')}
     rmSync(dir, { recursive: true, force: true });
   };
   for (let i = 0; i < 100 && child.exitCode === null; i++) {
-    if (await canConnect(port)) return { name: 'nginx', ports: [port], pid: child.pid!, stop };
+    if (await canConnect(port)) return { name, ports: [port], pid: child.pid!, stop };
     await new Promise((r) => setTimeout(r, 50));
   }
   await stop();

@@ -123,6 +123,21 @@ const USER_HZ = 100;
  * the figure that other processes disturb least: it is what one whole core would serve.
  */
 export function cpuSeconds(pid: number): number | undefined {
+  const own = procCpuSeconds(pid);
+  if (own === undefined) return undefined;
+  // A server with worker processes (nginx's master, node:cluster's primary): count its children too.
+  let total = own;
+  try {
+    for (const child of readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/)) {
+      if (child !== '') total += procCpuSeconds(Number(child)) ?? 0;
+    }
+  } catch {
+    // No children file: the process's own time is all there is.
+  }
+  return total;
+}
+
+function procCpuSeconds(pid: number): number | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name, which is in parentheses and may hold spaces.

@@ -4,6 +4,7 @@
 // took more than one attempt adds `attempts=N tried=web.1,web.3`. The line always goes to stdout;
 // an AccessLogSink (the platform points it at the app's Logplex channel) gets it too.
 import { writeSync } from 'node:fs';
+import { logfmtQuoted } from '../shared/log';
 import { H_CODES, type HCode } from './errors';
 
 export interface RouterLogRecord {
@@ -34,20 +35,15 @@ export interface AccessLogEntry {
 }
 
 /**
- * Must never block nor throw: a sink that cannot keep up drops (design.md §How the parts meet) and answers false,
+ * Must never block nor throw: a sink that cannot keep up drops (design.md §Router line) and answers false,
  * which the data plane counts in switchyard_router_access_log_dropped_total.
  */
 export interface AccessLogSink {
   write(entry: AccessLogEntry): boolean | void;
 }
 
-// Most values need no escaping: one test() (no allocation) before any replace.
-const NEEDS_QUOTING = /[\\"\x00-\x1f\x7f]/;
 const NEEDS_BARE = /[\s"\\\x00-\x1f\x7f]/;
-const quoted = (v: string): string =>
-  NEEDS_QUOTING.test(v)
-    ? '"' + v.replace(/[\\"]/g, (c) => '\\' + c).replace(/[\x00-\x1f\x7f]/g, ' ') + '"'
-    : '"' + v + '"';
+const quoted = logfmtQuoted;
 const bare = (v: string): string => (NEEDS_BARE.test(v) ? v.replace(/[\s"\\\x00-\x1f\x7f]/g, '_') : v);
 const ms = (v: number | undefined): string => (v === undefined ? '' : `${Math.round(v)}ms`);
 
@@ -64,28 +60,37 @@ export function formatRouterLine(r: RouterLogRecord): string {
 
 /** Writes each line to `write` (stdout by default). */
 export type LineWriter = (line: string) => void;
-// Lines written in one turn of the event loop go out in one stdout write (stdout to a file or a
-// pipe may be synchronous: one write per request stalled the loop under load). Nothing is lost
-// at exit: a pending batch is written synchronously then.
-let pending = '';
-let scheduled = false;
-const flush = (): void => {
-  scheduled = false;
-  const out = pending;
-  pending = '';
-  if (out !== '') process.stdout.write(out);
-};
-let exitHooked = false;
-export const stdoutLines: LineWriter = (line) => {
-  pending += line + '\n';
-  if (scheduled) return;
-  scheduled = true;
-  setImmediate(flush);
-  if (!exitHooked) {
-    exitHooked = true;
-    process.once('exit', () => {
-      if (pending !== '') writeSync(1, pending);
-      pending = '';
-    });
-  }
-};
+/**
+ * Lines written in one turn of the event loop go out in one `write` (stdout to a file or a pipe
+ * may be synchronous: one write per request stalled the loop under load). `flushAtExit` writes a
+ * pending batch synchronously when the process exits, so nothing is lost.
+ */
+export function batchedLines(write: (batch: string) => void, flushAtExit?: (batch: string) => void): LineWriter {
+  let pending = '';
+  let scheduled = false;
+  let exitHooked = false;
+  const flush = (): void => {
+    scheduled = false;
+    const out = pending;
+    pending = '';
+    if (out !== '') write(out);
+  };
+  return (line) => {
+    pending += line + '\n';
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(flush);
+    if (!exitHooked && flushAtExit !== undefined) {
+      exitHooked = true;
+      process.once('exit', () => {
+        if (pending !== '') flushAtExit(pending);
+        pending = '';
+      });
+    }
+  };
+}
+
+export const stdoutLines: LineWriter = batchedLines(
+  (batch) => process.stdout.write(batch),
+  (batch) => writeSync(1, batch),
+);

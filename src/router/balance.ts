@@ -1,7 +1,7 @@
 // Step 4 of the request path (design.md §Request path): pick a dyno. A Picker is built once per AppEntry
 // (the entry object changes whenever the table does) and cached in a WeakMap, so a request
 // does a WeakMap.get and a little arithmetic. Strategies sit in a registry keyed
-// by the app's `balancer` name (habit 11); affinity and outlier ejection wrap any strategy.
+// by the app's `balancer` name; affinity and outlier ejection wrap any strategy.
 import { createHmac } from 'node:crypto';
 import type { Balancer, DynoRecord, AppEntry } from './table/route-table';
 
@@ -70,7 +70,6 @@ export interface Pick {
 }
 
 export class Picker {
-  readonly #app: string;
   readonly #dynos: readonly DynoRecord[];
   readonly #keys: string[];
   readonly #strategy: Strategy;
@@ -79,7 +78,6 @@ export class Picker {
   readonly #cookies: Map<string, string> | undefined;
 
   constructor(entry: AppEntry, secret: string) {
-    this.#app = entry.app.name;
     this.#dynos = entry.routable;
     this.#keys = entry.routable.map((d) => `${entry.app.name}/${d.name}`);
     this.#strategy = STRATEGIES[entry.app.balancer] ?? p2c;
@@ -156,10 +154,6 @@ export class Picker {
     if (i === -1 || (tried !== undefined && tried.includes(name)) || ejections.has(this.#keys[i]!, now))
       return undefined;
     return i;
-  }
-
-  get app(): string {
-    return this.#app;
   }
 }
 

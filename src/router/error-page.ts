@@ -1,6 +1,5 @@
 // Step 10 of the request path (design.md §Request path): error responses are small HTML pages naming the code
 // and the request id, or JSON when the client prefers it; never a stack trace.
-import { STATUS_CODES } from 'node:http';
 import type { HCode } from './errors';
 
 export interface ErrorBody {
@@ -32,12 +31,4 @@ export function errorBody(id: HCode | 'no_such_app', message: string, requestId:
 
 function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-/** A complete HTTP/1.1 response as bytes, for sockets Node's parser gave up on (H25, H26, H28). */
-export function rawErrorResponse(status: number, page: ErrorBody): string {
-  return (
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: ${page.contentType}\r\n` +
-    `Content-Length: ${Buffer.byteLength(page.body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${page.body}`
-  );
 }

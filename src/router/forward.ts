@@ -3,14 +3,14 @@
 // Progress is recorded as it happens: `onConnected` stamps the attempt just before
 // the request is written on a socket, so an error before it means nothing was sent; a connection
 // knows whether it was reused, which tells a keep-alive race from a dyno that died.
-// Failures are told apart by `code`, never by message (habit 4):
+// Failures are told apart by `code`, never by message:
 //   connect phase:   *_CONNECT_TIMEOUT → H19; anything else (ECONNREFUSED, …) → H21
 //   before headers:  *_HEADERS_TIMEOUT → H12 (a timer fired) ≠ socket closed → H13; HPE_* → H17
 //   during the body: *_BODY_TIMEOUT → H15; anything else → H18; client left → H27, as is a client
 //                    that stopped reading for the whole idle window (the dyno was held off for it)
 // Plain requests run here (AttemptHandler), upgrades in upgrade.ts (UpgradeExchange), both on our own
 // client (upstream/pool.ts + upstream/response-parser.ts), sharing DynoAttempt's bookkeeping and these codes.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { BodySink, ClientSide } from './client/exchange';
 import { RouterError, type HCode } from './errors';
 import { downstreamHeaders } from './headers';
 import type { Deadlines, Expiring } from './upstream/deadlines';
@@ -37,8 +37,7 @@ export type Attempt =
 
 export interface AttemptSpec {
   readonly pool: DynoPool;
-  readonly req: IncomingMessage;
-  readonly res: ServerResponse;
+  readonly side: ClientSide;
   readonly method: string;
   /** The whole request head (requestHead), written in one go. */
   readonly head: string;
@@ -63,9 +62,17 @@ export function errorCode(err: Error): string {
   return typeof code === 'string' ? code : '';
 }
 
+/** Why the client side ended an attempt: it left (H27), its body was too slow (H28) or misframed (H26). */
+export type ClientEnd = 'H26' | 'H27' | 'H28';
+
 /** The H code of a failed attempt, from the error's `code` and how far the attempt got. */
-export function failureCode(code: string, clientGone: boolean, connected: boolean, started: boolean): HCode {
-  if (clientGone) return 'H27';
+export function failureCode(
+  code: string,
+  clientGone: ClientEnd | undefined,
+  connected: boolean,
+  started: boolean,
+): HCode {
+  if (clientGone !== undefined) return clientGone;
   if (!connected) return code === 'SY_CONNECT_TIMEOUT' ? 'H19' : 'H21';
   if (!started) {
     if (code === 'SY_HEADERS_TIMEOUT') return 'H12';
@@ -90,7 +97,10 @@ export abstract class DynoAttempt implements ConnRequester, ConnUser, ResponseSi
   protected connectedAt = 0;
   protected started = false;
   protected bytes = 0;
-  protected gone = false;
+  /** Set when the client side ended the attempt, with its code. */
+  protected gone: ClientEnd | undefined;
+  /** The client stopped taking the response: the dyno's socket is paused until it drains. */
+  protected clientFull = false;
   /** Whether the connection served an earlier request (set from the pool's connection). */
   protected reused = true;
   protected conn: Conn | undefined;
@@ -122,9 +132,9 @@ export abstract class DynoAttempt implements ConnRequester, ConnUser, ResponseSi
     pool.acquire(this);
   }
 
-  clientGone(): void {
+  clientGone(code: ClientEnd = 'H27'): void {
     if (this.#settled) return;
-    this.gone = true;
+    this.gone = code;
     this.abortWith(new ClientGone('client closed the connection'));
   }
 
@@ -133,7 +143,7 @@ export abstract class DynoAttempt implements ConnRequester, ConnUser, ResponseSi
   }
 
   onConnected(conn: Conn): void {
-    if (this.gone) {
+    if (this.gone !== undefined) {
       // The client left while we connected: the connection is fresh and unused, so keep it.
       conn.release(true);
       this.fail(new ClientGone('client closed the connection'), true);
@@ -198,6 +208,20 @@ export abstract class DynoAttempt implements ConnRequester, ConnUser, ResponseSi
     else this.abortWith(new UpstreamError('SY_HEADERS_TIMEOUT', 'response timeout'));
   }
 
+  /**
+   * Passes response bytes to the client; when it is full, holds the dyno off (its socket paused)
+   * rather than buffer its answer here, until the client drains.
+   */
+  protected relay(side: ClientSide, chunk: Buffer): void {
+    if (side.writeBody(chunk) || this.clientFull) return;
+    this.clientFull = true;
+    this.conn?.socket.pause();
+    side.onDrain(() => {
+      this.clientFull = false;
+      if (!this.finished) this.conn?.socket.resume();
+    });
+  }
+
   /** Ends the exchange early (a timer, a malformed response, the client leaving): the connection is closed. */
   protected abortWith(err: Error): void {
     if (this.finished) return;
@@ -255,7 +279,13 @@ export abstract class DynoAttempt implements ConnRequester, ConnUser, ResponseSi
       connectMs: this.connectMs(),
       serviceMs: sent ? performance.now() - this.connectedAt : undefined,
       replayable:
-        bodyUnsent && !this.heard && sent && this.reused && !this.started && !this.gone && SOCKET_DIED.has(code),
+        bodyUnsent &&
+        !this.heard &&
+        sent &&
+        this.reused &&
+        !this.started &&
+        this.gone === undefined &&
+        SOCKET_DIED.has(code),
     });
   }
 
@@ -265,9 +295,6 @@ export abstract class DynoAttempt implements ConnRequester, ConnUser, ResponseSi
     this.#done(a);
   }
 }
-
-/** Bodies up to this size are sent with their head in one write (see #complete). */
-const SMALL_BODY = 16 * 1024;
 
 /** A failure of our own upstream client, with the code `failureCode` reads. */
 export class UpstreamError extends Error {
@@ -281,18 +308,17 @@ export class UpstreamError extends Error {
 
 /**
  * A plain request: write the head and stream the body (paused while the dyno's socket is full), and
- * stream the response into `res` with backpressure (the dyno's socket paused while `res` is full).
+ * stream the response to the client with backpressure (the dyno's socket paused while the client is full).
  */
 class AttemptHandler extends DynoAttempt {
   readonly #spec: AttemptSpec;
-  /** The last body slice read, held back so the final one goes out with `res.end`. */
+  /** The last body slice read, held back so the final one goes out with `end`. */
   #pending: Buffer | undefined;
   #bodyStarted = false;
   #bodyDone: boolean;
   #waitingDrain = false;
-  #resPaused = false;
-  #wroteBody = false;
-  #bodyListeners: { data: (chunk: Buffer) => void; end: () => void } | undefined;
+  #bodySink: BodySink | undefined;
+  #status = 0;
 
   constructor(spec: AttemptSpec, done: (a: Attempt) => void) {
     super(done, spec.deadlines, spec.timeouts, spec.method === 'HEAD');
@@ -308,22 +334,16 @@ class AttemptHandler extends DynoAttempt {
   // ---- request body: client → dyno, paused while the dyno's socket is full ----
 
   #sendBody(): void {
-    const { req, res } = this.#spec;
-    // RFC 9110 §10.1.1: 100 Continue once a dyno is ready to take the body.
-    if (req.headers.expect !== undefined) res.writeContinue();
-    // A replay after a keep-alive race: the body may have ended during the first attempt
-    // (an empty chunked body), in which case only its end is left to send.
-    if (req.readableEnded) return this.#onBodyEnd();
-    // Listeners made here, not as fields: most requests have no body.
-    this.#bodyListeners = { data: (chunk: Buffer) => this.#onBodyChunk(chunk), end: () => this.#onBodyEnd() };
-    req.on('data', this.#bodyListeners.data);
-    req.once('end', this.#bodyListeners.end);
-    // Paused by the failure of an earlier attempt.
-    req.resume();
+    const { side } = this.#spec;
+    // RFC 9110 §10.1.1: 100 Continue once a dyno is ready to take the body (sent once per request).
+    side.writeContinue();
+    // A sink made here, not as fields: most requests have no body.
+    this.#bodySink = { onData: (chunk: Buffer) => this.#onBodyChunk(chunk), onEnd: () => this.#onBodyEnd() };
+    side.readBody(this.#bodySink);
   }
 
   #onBodyChunk(chunk: Buffer): void {
-    if (chunk.length === 0 || this.conn === undefined) return;
+    if (chunk.length === 0 || this.conn === undefined || this.#bodySink === undefined) return;
     this.#bodyStarted = true;
     const socket = this.conn.socket;
     let ok: boolean;
@@ -338,29 +358,27 @@ class AttemptHandler extends DynoAttempt {
     }
     if (!ok) {
       this.#waitingDrain = true;
-      this.#spec.req.pause();
+      this.#spec.side.pauseBody();
     }
   }
 
   #onBodyEnd(): void {
+    if (this.#bodySink === undefined) return;
     this.#bodyDone = true;
     if (this.#spec.chunked && this.conn !== undefined) this.conn.socket.write('0\r\n\r\n', 'latin1');
   }
 
+  /** No more body for this attempt; what the client still sends waits for a replay or is dropped. */
   #stopBody(): void {
-    const { req } = this.#spec;
-    const l = this.#bodyListeners;
-    if (l === undefined) return;
-    this.#bodyListeners = undefined;
-    req.removeListener('data', l.data);
-    req.removeListener('end', l.end);
-    // A body left paused here is resumed (and its rest dropped) by handle.ts once no attempt is left.
+    if (this.#bodySink === undefined) return;
+    this.#bodySink = undefined;
+    this.#spec.side.pauseBody();
   }
 
   override onDrain(): void {
     if (!this.#waitingDrain) return;
     this.#waitingDrain = false;
-    this.#spec.req.resume();
+    this.#spec.side.resumeBody();
   }
 
   // ---- response: dyno → client ----
@@ -374,83 +392,60 @@ class AttemptHandler extends DynoAttempt {
     if (this.#pending !== undefined) {
       const p = this.#pending;
       this.#pending = undefined;
-      this.#write(p);
+      this.relay(this.#spec.side, p);
     }
   }
 
   onHead(status: number, reason: string, rawHeaders: string[]): void {
     // We never ask for an upgrade on this path (Upgrade is hop-by-hop): a 101 is a broken dyno.
     if (status === 101) throw new ResponseParseError('101 without an upgrade request', 'head');
-    const { res, setCookie } = this.#spec;
+    const { side, setCookie } = this.#spec;
     const headers = downstreamHeaders(rawHeaders);
     if (setCookie !== undefined)
       headers.push('set-cookie', `switchyard-affinity=${setCookie}; Path=/; HttpOnly; SameSite=Lax`);
-    try {
-      res.writeHead(status, reason || undefined, headers);
-    } catch {
-      // Node refused a header or status text it would not send: the dyno's response is malformed.
-      throw new ResponseParseError('unsendable response head', 'head');
-    }
+    if (!side.writeHead(status, reason, headers)) throw new ResponseParseError('unsendable response head', 'head');
+    this.#status = status;
     this.started = true;
     this.deadline = performance.now() + this.timeouts.idleMs;
   }
 
   onBody(chunk: Buffer): void {
     this.bytes += chunk.length;
-    if (this.#pending !== undefined) this.#write(this.#pending);
+    if (this.#pending !== undefined) this.relay(this.#spec.side, this.#pending);
     this.#pending = chunk;
-  }
-
-  #write(chunk: Buffer): void {
-    const { res } = this.#spec;
-    this.#wroteBody = true;
-    if (res.write(chunk) || this.#resPaused) return;
-    this.#resPaused = true;
-    this.conn?.socket.pause();
-    res.once('drain', () => {
-      this.#resPaused = false;
-      if (!this.finished) this.conn?.socket.resume();
-    });
   }
 
   protected complete(cleanTail: boolean): void {
     this.endExchange();
     if (!this.#bodyDone) this.#stopBody();
     const conn = this.conn!;
-    if (this.#resPaused) conn.socket.resume();
+    if (this.clientFull) conn.socket.resume();
     conn.release(this.reusable && cleanTail && this.#bodyDone, this.parser.keepAliveTimeoutS);
     const last = this.#pending;
     this.#pending = undefined;
-    const { res } = this.#spec;
-    if (last === undefined) res.end();
-    // A small whole body goes out as a latin1 string (bytes map 1:1): Node joins a string to the
-    // pending head and sends both in one write, where a Buffer costs a second writev entry.
-    else if (!this.#wroteBody && last.length <= SMALL_BODY) res.end(last.toString('latin1'), 'latin1');
-    else res.end(last);
-    this.succeed(res.statusCode);
+    this.#spec.side.end(last);
+    this.succeed(this.#status);
   }
 
   override expire(): void {
-    if (!this.#resPaused) return super.expire();
+    if (!this.clientFull) return super.expire();
     // The window passed while we held the dyno off for a client that stopped reading: the
     // client's doing (H27), not an idle dyno (H15). Still bounded: it holds a dyno connection.
-    this.gone = true;
+    this.gone = 'H27';
     this.abortWith(new ClientGone('client stopped reading'));
   }
 
   protected onFailed(): boolean {
     this.#stopBody();
-    // A replay may follow: body bytes arriving meanwhile must wait for it, not flow to nobody.
-    // handle.ts resumes the request once no attempt is left.
-    if (!this.#bodyDone) this.#spec.req.pause();
     this.#pending = undefined;
-    return !this.#bodyStarted;
+    // A body read whole by the client engine can be read again from its start.
+    return !this.#bodyStarted || this.#spec.side.bodyComplete;
   }
 }
 
 /** Where the caller forwards a client disconnect: the attempt running now, if any. */
 export interface ClientWatch {
-  current: { clientGone(): void } | undefined;
+  current: { clientGone(code: ClientEnd): void } | undefined;
 }
 
 /** Runs one attempt on `spec.pool`; resolves with its outcome, never rejects. */
@@ -462,11 +457,10 @@ export function forward(spec: AttemptSpec, watch: ClientWatch): Promise<Attempt>
   });
 }
 
-/** The request head for a dyno: request line, the headers of step 6, and our body framing. */
-export function requestHead(method: string, path: string, headers: readonly string[], chunked: boolean): string {
-  // Every piece was already validated: method, target and client headers by Node's strict
-  // parser, our own values by construction. Nothing here can carry a CR or LF.
-  let head = `${method} ${path} HTTP/1.1\r\n`;
-  for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
-  return chunked ? head + 'transfer-encoding: chunked\r\n\r\n' : head + '\r\n';
+/** The request head for a dyno: request line, the header section of step 6, and our body framing. */
+export function requestHead(method: string, path: string, fields: string, chunked: boolean): string {
+  // Every piece was already validated: method, target and client headers by the client
+  // engine's strict parser (client/request-parser.ts), our own values by construction.
+  // Nothing here can carry a CR or LF.
+  return `${method} ${path} HTTP/1.1\r\n${fields}${chunked ? 'transfer-encoding: chunked\r\n\r\n' : '\r\n'}`;
 }

@@ -59,47 +59,73 @@ function connectionTokens(value: string | undefined): Set<string> | undefined {
   return out;
 }
 
-/** Outgoing request headers, a flat [name, value, …] list (forward.ts writes them as the request head). */
-export function upstreamHeaders(
-  raw: readonly string[],
-  connection: string | undefined,
-  f: ForwardFacts,
-  now: number,
-): string[] {
-  const named = connectionTokens(connection);
-  const out: string[] = [];
-  let xff = '';
-  let via = '';
+/** The first value of header `lower` (a lower-case name) in a flat [name, value, …] list. */
+export function headerValue(raw: readonly string[], lower: string): string | undefined {
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
-    const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || (named !== undefined && named.has(lower))) continue;
-    if (ROUTER_SET.has(lower)) {
-      if (lower === 'x-forwarded-for') xff += (xff ? ', ' : '') + raw[i + 1]!;
-      else if (lower === 'via') via += (via ? ', ' : '') + raw[i + 1]!;
-      continue;
-    }
-    out.push(name, raw[i + 1]!);
+    if (name.length === lower.length && name.toLowerCase() === lower) return raw[i + 1];
   }
-  out.push(
-    'x-request-id',
-    f.requestId,
-    'x-forwarded-for',
-    xff ? `${xff}, ${f.remote}` : f.remote,
-    'x-forwarded-proto',
-    f.proto,
-    'x-forwarded-port',
-    String(f.port),
-    'x-request-start',
-    String(f.acceptedAt),
-    'via',
-    via ? `${via}, 1.1 switchyard` : '1.1 switchyard',
-    'connect-time',
-    String(Math.round(f.connectMs)),
-    'total-route-time',
-    String(Math.max(0, Math.round(now - f.acceptedAt))),
-  );
+  return undefined;
+}
+
+/** Every value of the Connection header, joined (RFC 9110 §5.3), or undefined. */
+function connectionValue(raw: readonly string[]): string | undefined {
+  let out: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 10 && name.toLowerCase() === 'connection')
+      out = out === undefined ? raw[i + 1]! : `${out}, ${raw[i + 1]!}`;
+  }
   return out;
+}
+
+/**
+ * Whether a request field is the router's to drop or set (hop-by-hop, or one of the router's own),
+ * by its lower-cased name. The client engine asks it once per field while parsing (only for the
+ * name lengths that can match), to know whether the head can pass to the dyno as the client sent it.
+ */
+export function routerOwned(lower: string): boolean {
+  return HOP_BY_HOP.has(lower) || ROUTER_SET.has(lower);
+}
+
+/** Name lengths of every field routerOwned() may answer true for: others need no lower-casing. */
+export const ROUTER_OWNED_LENGTHS: ReadonlySet<number> = new Set([...HOP_BY_HOP, ...ROUTER_SET].map((n) => n.length));
+
+/**
+ * The header section a dyno gets, as `name: value\r\n` lines: the client's fields without the
+ * router's, then the router's own. `passThrough` is the client's header section exactly as it
+ * arrived, given when none of its fields is the router's (the common case): it is sent unchanged.
+ */
+export function upstreamFields(
+  raw: readonly string[],
+  passThrough: string | undefined,
+  f: ForwardFacts,
+  now: number,
+): string {
+  let out = passThrough ?? '';
+  let xff = '';
+  let via = '';
+  if (passThrough === undefined) {
+    const named = connectionTokens(connectionValue(raw));
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!;
+      const lower = name.toLowerCase();
+      if (HOP_BY_HOP.has(lower) || (named !== undefined && named.has(lower))) continue;
+      if (ROUTER_SET.has(lower)) {
+        if (lower === 'x-forwarded-for') xff += (xff ? ', ' : '') + raw[i + 1]!;
+        else if (lower === 'via') via += (via ? ', ' : '') + raw[i + 1]!;
+        continue;
+      }
+      out += `${name}: ${raw[i + 1]!}\r\n`;
+    }
+  }
+  return (
+    out +
+    `x-request-id: ${f.requestId}\r\nx-forwarded-for: ${xff ? `${xff}, ${f.remote}` : f.remote}\r\n` +
+    `x-forwarded-proto: ${f.proto}\r\nx-forwarded-port: ${f.port}\r\nx-request-start: ${f.acceptedAt}\r\n` +
+    `via: ${via ? `${via}, 1.1 switchyard` : '1.1 switchyard'}\r\nconnect-time: ${Math.round(f.connectMs)}\r\n` +
+    `total-route-time: ${Math.max(0, Math.round(now - f.acceptedAt))}\r\n`
+  );
 }
 
 /** Response headers for the client from the dyno's raw [name, value, …] list, hop-by-hop removed. */

@@ -92,7 +92,7 @@ export async function startRouter(opts: StartRouterOptions): Promise<RouterNode>
             metrics: createTlsMetrics(registry),
             log,
             http1: (socket, port) => dataPlane.serveConnection(socket, { proto: 'https', port }),
-            h2Request: (req, res) => dataPlane.serveRequest(req, res),
+            serve: dataPlane.serveExchange,
           });
   } catch (err) {
     await dataPlane.close(0);

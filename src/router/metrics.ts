@@ -124,11 +124,16 @@ export interface DataPlaneMetrics {
   readonly websockets: Gauge<string>;
   /** Entries the access-log sink refused (its buffer was full). */
   readonly accessLogDropped: Counter<string>;
+  /** Set by server.ts: the request-buffering budget the two buffer gauges read when scraped. */
+  readonly bufferSource: { read?: () => { requests: number; bytes: number } };
+  readonly bufferedRequests: Gauge<string>;
+  readonly bufferedBytes: Gauge<string>;
 }
 
 export function createDataPlaneMetrics(registry: Registry): DataPlaneMetrics {
   const r = [registry];
   const live = { inFlight: 0, clientConnections: 0, websockets: 0 };
+  const bufferSource: DataPlaneMetrics['bufferSource'] = {};
   const dynoConnections: PoolCounts = { open: 0, idle: 0 };
   const liveGauge = (name: string, help: string, key: keyof typeof live): Gauge<string> =>
     new Gauge({
@@ -212,6 +217,23 @@ export function createDataPlaneMetrics(registry: Registry): DataPlaneMetrics {
       name: n('access_log_dropped_total'),
       help: 'router log lines the sink refused',
       registers: r,
+    }),
+    bufferSource,
+    bufferedRequests: new Gauge({
+      name: n('buffered_requests'),
+      help: 'requests whose body is being read whole before admission (or held for a replay)',
+      registers: r,
+      collect() {
+        this.set(bufferSource.read?.().requests ?? 0);
+      },
+    }),
+    bufferedBytes: new Gauge({
+      name: n('buffered_request_bytes'),
+      help: 'request body bytes held by request buffering (bounded by ROUTER_BUFFER_TOTAL_BYTES)',
+      registers: r,
+      collect() {
+        this.set(bufferSource.read?.().bytes ?? 0);
+      },
     }),
   };
 }

@@ -63,10 +63,6 @@ export class Pools {
     }
   }
 
-  get size(): number {
-    return this.#pools.size;
-  }
-
   /** After the server drained: every dyno connection still open is closed. Upgraded pipes left the pools. */
   close(): Promise<void> {
     clearInterval(this.#sweeper);

@@ -18,7 +18,7 @@ export function normaliseHost(raw: string | undefined): string | undefined {
   return host;
 }
 
-export function resolve(table: RouteTable, rawHost: string | undefined): AppEntry | undefined {
-  const host = normaliseHost(rawHost);
-  return host === undefined ? undefined : table.lookup(host);
+/** The app that owns `host` (already normalised): exact match, then wildcard (route-table.ts). */
+export function resolve(table: RouteTable, host: string): AppEntry | undefined {
+  return table.lookup(host);
 }

@@ -1,26 +1,25 @@
-// Step 1 of the request path (design.md §Request path): the node:http listener of the data plane. It owns the
-// client-facing limits and timeouts and turns what Node's parser rejects into raw H25/H26/H28
-// responses; every request it accepts goes to handle.ts, every Upgrade to upgrade.ts.
+// The data plane's listener (design.md §Request path): a plain TCP server whose connections the
+// HTTP/1.1 engine (client/connection.ts) serves. The same engine serves TLS sockets and any other
+// accepted socket through `serveConnection`; another front (HTTP/2) enters the path through
+// `serveExchange`. node:http is not on the data plane.
 import { createHash, randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Registry } from 'prom-client';
 import type { Config } from '../shared/config';
-import { errorFields, type Logger } from '../shared/log';
-import { closeServer, listen } from '../shared/ops-http';
-import { formatRouterLine, stdoutLines, type AccessLogSink, type LineWriter } from './access-log';
+import { listen } from '../shared/ops-http';
+import { stdoutLines, type AccessLogSink, type LineWriter } from './access-log';
 import { DynoLoad, Ejections, Pickers } from './balance';
-import { errorBody, rawErrorResponse } from './error-page';
-import type { HCode } from './errors';
-import { H_CODES } from './errors';
-import { LIMITS } from './framing';
-import { handle, type PlaneDeps } from './handle';
-import { requestIdFor } from './headers';
+import { BodyBudget } from './client/body-budget';
+import { Connection, type EngineDeps } from './client/connection';
+import type { ServeConnection, ServeExchange } from './client/exchange';
+import { refuse } from './exit';
+import { serveExchange, type PlaneDeps } from './handle';
 import { createDataPlaneMetrics } from './metrics';
 import { Pools } from './pools';
 import type { RouteTable } from './table/route-table';
-import { handleUpgrade } from './upgrade';
+import { Deadlines } from './upstream/deadlines';
+import { errorFields, type Logger } from '../shared/log';
 
 /** Step 4: how long a dyno that refused or timed out a connect sits out (outlier ejection). */
 export const EJECTION_BACKOFF_MS = 2_000;
@@ -42,25 +41,22 @@ export interface DataPlaneOptions {
 export interface DataPlane {
   readonly port: number;
   readonly inspector: { inFlight(app: string, dyno: string): number; appInFlight(app: string): number };
+  /** Serves HTTP/1.1 on an accepted socket (a TLS listener hands its sockets here, proto 'https'). */
+  readonly serveConnection: ServeConnection;
+  /** Runs one request from another front (an HTTP/2 stream) down the request path. */
+  readonly serveExchange: ServeExchange;
+  /** Where `force_https` redirects plain-HTTP requests: the TLS listener's port, once it listens. */
+  setTlsPort(port: number): void;
   /** Stops accepting, lets in-flight requests finish within `graceMs`, then closes what is left. */
   close(graceMs?: number): Promise<void>;
-  /**
-   * Serves HTTP/1.1 on a connection another listener accepted (the TLS listener's decrypted
-   * sockets). The one adapter between TLS and the HTTP/1.1 engine: today node:http's own
-   * connection handler, fed the socket as if it had accepted it.
-   */
-  serveConnection(socket: Duplex, facts: { proto: 'https'; port: number }): void;
-  /** The request path for a request another front parsed (HTTP/2 streams, tls/h2.ts). */
-  serveRequest(req: IncomingMessage, res: ServerResponse): void;
-  /** The TLS listener's port, for X-Forwarded-Port and force_https redirects. */
-  setTlsPort(port: number): void;
 }
 
 export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane> {
   const { config } = opts;
   const metrics = createDataPlaneMetrics(opts.registry);
-  const listener: { port: number; tlsPort?: number } = { port: 0 };
-  const deps: PlaneDeps = {
+  const budget = new BodyBudget(config.ROUTER_BUFFER_TOTAL_BYTES);
+  metrics.bufferSource.read = () => budget;
+  const p: PlaneDeps = {
     config,
     table: opts.table,
     pools: new Pools(config, metrics.dynoConnections),
@@ -73,135 +69,65 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
     writeLine: opts.writeLine ?? stdoutLines,
     log: opts.log,
     pipes: new Set<Duplex>(),
-    refused: new WeakSet(),
-    listener,
+    tls: { port: undefined },
   };
-  const server = createServer({
-    maxHeaderSize: LIMITS.headerBytes,
-    insecureHTTPParser: false,
-    // H28 (step 1): headers must be complete in time; bodies are watched by the dyno's idle window instead.
-    headersTimeout: config.ROUTER_HEADERS_TIMEOUT_MS,
-    requestTimeout: 0,
-    // Node checks headersTimeout on this interval (default 30 s): a quarter of the timeout keeps H28 on time.
-    connectionsCheckingInterval: Math.max(25, Math.min(1_000, Math.floor(config.ROUTER_HEADERS_TIMEOUT_MS / 4))),
-    keepAlive: true,
-  });
-  // A client connection silent for longer than any dyno-side timer (a stalled upload, say) is closed.
-  // It must outlast the response timeout, during which the client rightly sends nothing, so that
-  // H12 and H15 are the dyno-side timers' to report; WebSocket pipes set their own.
-  server.setTimeout(Math.max(config.ROUTER_RESPONSE_TIMEOUT_MS, config.ROUTER_IDLE_TIMEOUT_MS) + 1_000);
-  // One more than allowed, so checkHead can see the 101st header instead of Node dropping it.
-  server.maxHeadersCount = LIMITS.headers + 1;
-  // handle.ts answers every failure itself; a throw that escapes it is a bug, and must cost one
-  // connection, never the process (Node 20 exits on an unhandled rejection).
-  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    handle(deps, req, res).catch((err: unknown) => bug(deps, err, res.socket));
+  const open = new Set<Connection>();
+  const engine: EngineDeps = {
+    headersTimeoutMs: config.ROUTER_HEADERS_TIMEOUT_MS,
+    bodyTimeoutMs: config.ROUTER_BODY_TIMEOUT_MS,
+    bufferBodyBytes: config.ROUTER_BUFFER_BODY_BYTES,
+    budget,
+    deadlines: new Deadlines(Deadlines.tickFor(config.ROUTER_HEADERS_TIMEOUT_MS, config.ROUTER_BODY_TIMEOUT_MS)),
+    serve: (req, side) => serveExchange(p, req, side),
+    refuse: (side, r) => refuse(p, side, r),
+    open,
+    bug: (err) => p.log.error('client engine threw', errorFields(err)),
   };
-  server.on('request', onRequest);
-  // We answer 100-continue ourselves, once a dyno is ready for the body (forward.ts).
-  server.on('checkContinue', onRequest);
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    handleUpgrade(deps, req, socket, head).catch((err: unknown) => bug(deps, err, socket));
-  });
-  server.on('clientError', (err: Error & { code?: string }, socket: Duplex) =>
-    clientError(deps, err, socket as Socket),
-  );
-  server.on('connection', (socket: Socket) => {
+  const serveConnection: ServeConnection = (socket, listener) => {
     metrics.live.clientConnections++;
     socket.once('close', () => metrics.live.clientConnections--);
-  });
-  /** Connections the TLS listener handed over: node:http's close() does not wait for them. */
-  const handed = new Set<Duplex>();
-  listener.port = await listen(server, opts.port ?? config.ROUTER_PORT, opts.host);
+    new Connection(socket, engine, listener);
+  };
+  const server = createServer({ allowHalfOpen: true, noDelay: true });
+  const port = { value: 0 };
+  server.on('connection', (socket: Socket) => serveConnection(socket, { proto: 'http', port: port.value }));
+  port.value = await listen(server, opts.port ?? config.ROUTER_PORT, opts.host);
   return {
-    port: listener.port,
+    port: port.value,
     inspector: {
-      inFlight: (app, dyno) => deps.load.get(`${app}/${dyno}`),
-      appInFlight: (app) => deps.appInFlight.get(app) ?? 0,
+      inFlight: (app, dyno) => p.load.get(`${app}/${dyno}`),
+      appInFlight: (app) => p.appInFlight.get(app) ?? 0,
     },
-    close: (graceMs = config.SWITCHYARD_GRACE_MS) =>
-      Promise.all([stop(server, deps, graceMs), drainHanded(server, handed, graceMs)]).then(() => undefined),
-    serveConnection: (socket) => {
-      handed.add(socket);
-      socket.once('close', () => handed.delete(socket));
-      server.emit('connection', socket);
+    serveConnection,
+    serveExchange: (req, side) => serveExchange(p, req, side),
+    setTlsPort: (port) => {
+      p.tls.port = port;
     },
-    setTlsPort: (port) => (listener.tlsPort = port),
-    serveRequest: onRequest,
+    close: (graceMs = config.SWITCHYARD_GRACE_MS) => stop(server, p, engine, graceMs),
   };
 }
 
-async function stop(server: Server, deps: PlaneDeps, graceMs: number): Promise<void> {
-  // Upgraded sockets left Node's HTTP bookkeeping: they get the same grace, then are cut.
+async function stop(server: Server, p: PlaneDeps, engine: EngineDeps, graceMs: number): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  // Idle keep-alive connections close now; busy ones after their response; what is left at the
+  // end of the grace period, upgraded pipes included, is cut.
+  const sweep = setInterval(() => {
+    for (const c of engine.open) c.drain();
+  }, 100);
+  for (const c of engine.open) c.drain();
   const cut = setTimeout(() => {
-    for (const s of deps.pipes) s.destroy();
+    for (const c of engine.open) c.socket.destroy();
+    for (const s of p.pipes) s.destroy();
   }, graceMs);
   try {
-    await closeServer(server, graceMs);
+    await closed;
   } finally {
     clearTimeout(cut);
-    for (const s of deps.pipes) s.destroy();
+    clearInterval(sweep);
+    for (const s of p.pipes) s.destroy();
+    (engine.deadlines as Deadlines).stop();
   }
-  await deps.pools.close();
-}
-
-/** Closes handed-over connections as they go idle, and whatever is left after `graceMs`. */
-async function drainHanded(server: Server, handed: Set<Duplex>, graceMs: number): Promise<void> {
-  const deadline = Date.now() + graceMs;
-  while (handed.size > 0 && Date.now() < deadline) {
-    server.closeIdleConnections();
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  for (const s of handed) s.destroy();
-}
-
-function bug(p: PlaneDeps, err: unknown, socket: Duplex | null): void {
-  p.log.error('request path threw', errorFields(err));
-  socket?.destroy();
-}
-
-/** What llhttp refused, by error code: 431 H25 (too large), 408 H28 (too slow), 400 H26 (malformed). */
-function clientErrorCode(code: string | undefined): HCode | undefined {
-  if (code === 'HPE_HEADER_OVERFLOW') return 'H25';
-  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return 'H28';
-  if (code === 'ECONNRESET' || code === 'EPIPE') return undefined;
-  return 'H26';
-}
-
-function clientError(p: PlaneDeps, err: Error & { code?: string }, socket: Socket): void {
-  const code = clientErrorCode(err.code);
-  const inResponse =
-    (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
-  if (code === undefined || !socket.writable || inResponse) {
-    socket.destroy();
-    return;
-  }
-  const requestId = requestIdFor(undefined);
-  const info = H_CODES[code];
-  // A bad chunk can come after the head was accepted and forwarding began: cut that request now
-  // (the dyno never gets a complete request) and let handle.ts know this line is already written.
-  p.refused.add(socket);
-  socket.end(rawErrorResponse(info.status, errorBody(code, info.desc, requestId, false)), () => socket.destroy());
-  p.metrics.countRequest('', `${Math.floor(info.status / 100)}xx`, code);
-  p.metrics.upstreamErrors.labels(code).inc();
-  // No app is known before the head parsed: stdout only.
-  p.writeLine(
-    formatRouterLine({
-      code,
-      method: '',
-      path: '',
-      host: '',
-      requestId,
-      fwd: socket.remoteAddress ?? '',
-      dyno: '',
-      connectMs: undefined,
-      serviceMs: undefined,
-      status: info.status,
-      bytes: undefined,
-      protocol: 'http',
-      tried: [],
-    }) + ` err=${err.code ?? 'unknown'}`,
-  );
+  await p.pools.close();
 }
 
 /** HMAC key of the affinity cookie: configured, else derived from the API token, else per process. */

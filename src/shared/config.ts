@@ -57,6 +57,21 @@ export const SETTINGS = {
   ROUTER_RESPONSE_TIMEOUT_MS: ms(30_000, 'request sent to response headers (H12)'),
   ROUTER_IDLE_TIMEOUT_MS: ms(55_000, 'rolling idle window on bodies and WebSockets (H15)'),
   ROUTER_HEADERS_TIMEOUT_MS: ms(30_000, 'client must finish sending headers (H28)'),
+  ROUTER_BODY_TIMEOUT_MS: ms(30_000, 'client must finish sending a request body it started (H28)'),
+  ROUTER_BUFFER_BODY_BYTES: {
+    kind: 'int',
+    def: 1024 * 1024,
+    min: 0,
+    max: 64 * 1024 * 1024,
+    help: 'request bodies up to this size are read whole before the request is admitted (0: stream all)',
+  },
+  ROUTER_BUFFER_TOTAL_BYTES: {
+    kind: 'int',
+    def: 256 * 1024 * 1024,
+    min: 0,
+    max: 16 * 1024 * 1024 * 1024,
+    help: 'buffered request bodies held by one router process at most; beyond it bodies stream',
+  },
   ROUTER_POOL_IDLE_MS: ms(4_000, 'pooled dyno connections idle this long are closed'),
   ROUTER_APP_MAX_INFLIGHT: {
     kind: 'int',

@@ -6,12 +6,21 @@ export type Fields = Record<string, string | number | boolean | null | undefined
 
 const RANK: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
-/** One logfmt value: bare when safe, else double-quoted with `"` and `\` escaped and controls removed. */
+// Most values need no escaping: one test() (no allocation) before any replace.
+const NEEDS_ESCAPE = /[\\"\x00-\x1f\x7f]/;
+
+/** A logfmt value, always double-quoted: `"` and `\` escaped, control characters turned to spaces. */
+export function logfmtQuoted(v: string): string {
+  if (!NEEDS_ESCAPE.test(v)) return '"' + v + '"';
+  return '"' + v.replace(/[\\"]/g, (c) => '\\' + c).replace(/[\x00-\x1f\x7f]/g, ' ') + '"';
+}
+
+/** One logfmt value: bare when safe, else quoted by logfmtQuoted. */
 export function logfmtValue(v: string | number | boolean | null): string {
   if (v === null) return '""';
   if (typeof v !== 'string') return String(v);
   if (v !== '' && /^[\x21\x23-\x3c\x3e-\x7e]+$/.test(v)) return v;
-  return '"' + v.replace(/[\\"]/g, (c) => '\\' + c).replace(/[\x00-\x1f\x7f]/g, ' ') + '"';
+  return logfmtQuoted(v);
 }
 
 export function logfmt(fields: Fields): string {

@@ -169,13 +169,20 @@ t.test('chunked', async (t) => {
   );
 });
 
-t.test('chunked where chunked is not the final coding runs to the close', async (t) => {
-  check(
-    t,
-    'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\nabc',
-    { body: 'abc', end: false, finished: true },
-    { close: true },
-  );
+t.test(
+  'a final coding other than chunked is refused before the head (H17): its body could not be forwarded',
+  async (t) => {
+    // Step 6 drops Transfer-Encoding as hop-by-hop; relayed close-delimited, `gzip` would reach the
+    // client as an undecodable body.
+    refused(t, 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\nabc', 'head', /transfer-encoding/);
+    refused(t, 'HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nabc', 'head', /transfer-encoding/);
+  },
+);
+
+t.test('1xx interim heads are bounded: a dyno streaming 103s without end is refused (H17)', async (t) => {
+  const interim = 'HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n';
+  check(t, interim.repeat(RESPONSE_LIMITS.interimHeads) + 'HTTP/1.1 204 No Content\r\n\r\n', { head: { status: 204 } });
+  refused(t, interim.repeat(RESPONSE_LIMITS.interimHeads + 1), 'head', /interim/);
 });
 
 t.test('close-delimited: no length, the body ends when the dyno closes, never reusable', async (t) => {

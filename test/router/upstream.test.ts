@@ -9,97 +9,7 @@ import { runInNewContext } from 'node:vm';
 import { request, Agent } from 'undici';
 import { MAX_IDLE_PER_DYNO } from '../../src/router/pools';
 import { app, dyno, startPlane, type TestPlane } from '../fixtures/plane';
-
-interface RawRequest {
-  /** Which dyno connection it came on, counted from 1. */
-  readonly conn: number;
-  readonly method: string;
-  readonly line: string;
-  readonly head: string;
-  readonly body: Buffer;
-}
-
-interface RawDyno {
-  readonly port: number;
-  readonly requests: RawRequest[];
-  /** Connections opened so far. */
-  opened(): number;
-  /** Connections open now. */
-  open(): number;
-  /** Dyno connections (numbered from 1) killed as soon as their next request head arrives. */
-  readonly killOnHead: Set<number>;
-}
-
-/**
- * A TCP dyno that reads requests (Content-Length or chunked bodies) and lets `answer` write
- * whatever bytes it likes on the socket.
- */
-async function rawDyno(t: Test, answer: (req: RawRequest, sock: Socket, n: number) => void): Promise<RawDyno> {
-  const requests: RawRequest[] = [];
-  const sockets = new Set<Socket>();
-  let opened = 0;
-  const killOnHead = new Set<number>();
-  const server = createServer((sock) => {
-    const conn = ++opened;
-    sockets.add(sock);
-    sock.setNoDelay(true);
-    sock.on('error', () => undefined);
-    sock.on('close', () => sockets.delete(sock));
-    let buf = Buffer.alloc(0);
-    sock.on('data', (c: Buffer) => {
-      buf = Buffer.concat([buf, c]);
-      for (;;) {
-        const end = buf.indexOf('\r\n\r\n');
-        if (end === -1) return;
-        const head = buf.toString('latin1', 0, end);
-        if (killOnHead.delete(conn)) return void sock.destroy();
-        let body: Buffer;
-        let used: number;
-        const len = /\r\ncontent-length: *(\d+)/i.exec(head);
-        if (/\r\ntransfer-encoding: *chunked/i.test(head)) {
-          const parts: Buffer[] = [];
-          let at = end + 4;
-          for (;;) {
-            const eol = buf.indexOf('\r\n', at);
-            if (eol === -1) return;
-            const size = parseInt(buf.toString('latin1', at, eol), 16);
-            if (size === 0) {
-              if (buf.length < eol + 4) return;
-              used = eol + 4;
-              break;
-            }
-            if (buf.length < eol + 2 + size + 2) return;
-            parts.push(buf.subarray(eol + 2, eol + 2 + size));
-            at = eol + 2 + size + 2;
-          }
-          body = Buffer.concat(parts);
-        } else {
-          const n = len === null ? 0 : Number(len[1]);
-          if (buf.length < end + 4 + n) return;
-          body = Buffer.from(buf.subarray(end + 4, end + 4 + n));
-          used = end + 4 + n;
-        }
-        buf = buf.subarray(used);
-        const line = head.split('\r\n')[0]!;
-        const req = { conn, method: line.split(' ')[0]!, line, head, body };
-        requests.push(req);
-        answer(req, sock, requests.length);
-      }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => {
-    for (const s of sockets) s.destroy();
-    return new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  return {
-    port: (server.address() as { port: number }).port,
-    requests,
-    opened: () => opened,
-    open: () => sockets.size,
-    killOnHead,
-  };
-}
+import { rawDyno } from '../fixtures/raw-dyno';
 
 const HOST = { host: 'hello.localhost' };
 
@@ -611,11 +521,11 @@ async function echoDyno(t: Test): Promise<number> {
 }
 
 /** Sends a POST with a chunked body, one raw chunk per element, with a pause between them. */
-async function chunkedPost(port: number, chunks: string[]): Promise<{ status: number; body: string }> {
+async function chunkedPost(port: number, chunks: string[], method = 'POST'): Promise<{ status: number; body: string }> {
   const sock = connect(port, '127.0.0.1');
   await new Promise((r) => sock.once('connect', r));
   sock.write(
-    'POST /upload HTTP/1.1\r\nHost: hello.localhost\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n',
+    `${method} /upload HTTP/1.1\r\nHost: hello.localhost\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n`,
   );
   for (const c of chunks) {
     await sleep(5);
@@ -647,11 +557,11 @@ t.test('a chunked request upload arrives de-chunked and whole at a node:http dyn
   t.match(JSON.parse(empty.body), { length: 0, te: 'chunked' }, 'an empty chunked body ends too');
 });
 
-t.test('a body that had not started when a reused connection died is replayed whole', async (t) => {
+t.test('a PUT body that had not started when a reused connection died is replayed whole', async (t) => {
   // Keep-alive race with a body still to come: the dyno kills its reused connection on the head of
-  // the request, before the client sent any body byte. The replay must carry the whole body.
+  // the request. PUT is idempotent (RFC 9110 §9.2.2), so it is replayed, with the whole body.
   const d = await rawDyno(t, (req, sock) => {
-    if (req.method !== 'POST') return void sock.write(OK);
+    if (req.method !== 'PUT') return void sock.write(OK);
     sock.write(`HTTP/1.1 200 OK\r\nContent-Length: ${req.body.length}\r\n\r\n${req.body.toString('latin1')}`);
   });
   const p = await plane(t, d.port);
@@ -667,7 +577,7 @@ t.test('a body that had not started when a reused connection died is replayed wh
     sock.on('data', (c: Buffer) => parts.push(c));
     const closed = new Promise((r) => sock.once('close', r));
     sock.write(
-      `POST /race HTTP/1.1\r\nHost: hello.localhost\r\nConnection: close\r\n${chunked ? 'Transfer-Encoding: chunked' : 'Content-Length: 7'}\r\n\r\n`,
+      `PUT /race HTTP/1.1\r\nHost: hello.localhost\r\nConnection: close\r\n${chunked ? 'Transfer-Encoding: chunked' : 'Content-Length: 7'}\r\n\r\n`,
     );
     // The body follows once the first attempt has died and the replay is on its way.
     await sleep(100);
@@ -678,18 +588,18 @@ t.test('a body that had not started when a reused connection died is replayed wh
     t.match(raw, /^HTTP\/1\.1 200 /, label);
     t.match(raw, /\r\n\r\npayload$/, `${label}: the dyno got the whole body on the replay`);
   }
-  t.equal(d.requests.filter((r) => r.method === 'POST').length, 2, 'each POST reached the dyno whole once');
+  t.equal(d.requests.filter((r) => r.method === 'PUT').length, 2, 'each PUT reached the dyno whole once');
 });
 
 t.test('an empty chunked body whose end was sent on a connection that died is ended again on the replay', async (t) => {
   const d = await rawDyno(t, (req, sock) => {
-    if (req.method !== 'POST') return void sock.write(OK);
+    if (req.method !== 'PUT') return void sock.write(OK);
     sock.write(`HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nempty`);
   });
   const p = await plane(t, d.port, { ROUTER_RESPONSE_TIMEOUT_MS: '1500' });
   t.equal((await get(p)).body, 'ok');
   d.killOnHead.add(d.requests[0]!.conn);
-  const r = await chunkedPost(p.plane.port, []);
+  const r = await chunkedPost(p.plane.port, [], 'PUT');
   t.equal(r.status, 200, 'not H12: the replay sent the terminating chunk');
   t.equal(r.body, 'empty');
   t.match(p.lines[p.lines.length - 1]!, /status=200 .*attempts=2/);

@@ -1,22 +1,22 @@
 // HTTP/2 from clients (RFC 9113), on connections whose ALPN chose `h2`: node:http2 frames the
 // streams, and each stream enters the same request path as an HTTP/1.1 request, towards the dyno
 // as HTTP/1.1 on the same pools (design.md §Request path). The one adapter between the two is
-// `asHttp1Request` below; the limits a serious edge sets are named settings (design.md
+// `serveStream` (h2-exchange.ts), a ClientRequest and ClientSide per stream; the limits a serious edge sets are named settings (design.md
 // §Processes and settings): concurrent streams, header list size, initial window, and a bound
 // on stream resets per connection (CVE-2023-44487, "rapid reset").
 import {
   constants,
   createServer,
-  type Http2ServerRequest,
-  type Http2ServerResponse,
   type Http2Session,
+  type IncomingHttpHeaders,
   type ServerHttp2Stream,
 } from 'node:http2';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Config } from '../../shared/config';
 import type { Logger } from '../../shared/log';
+import type { ServeExchange } from '../client/exchange';
 import type { TlsMetrics } from '../metrics';
+import { serveStream } from './h2-exchange';
 
 /** How long a flooding session's open streams get after its GOAWAY before the socket is cut. */
 const FLOOD_CLOSE_MS = 200;
@@ -25,8 +25,8 @@ export interface H2FrontOptions {
   config: Config;
   metrics: TlsMetrics;
   log: Logger;
-  /** The request path, as the HTTP/1.1 listener calls it. */
-  onRequest: (req: IncomingMessage, res: ServerResponse) => void;
+  /** The request path's entry for one stream (the data plane's serveExchange). */
+  serve: ServeExchange;
 }
 
 export interface H2Front {
@@ -70,13 +70,15 @@ export function createH2Front(o: H2FrontOptions): H2Front {
       });
     });
   });
-  server.on('stream', (stream: ServerHttp2Stream) => {
-    metrics.live.h2Streams++;
-    stream.once('close', () => metrics.live.h2Streams--);
-  });
-  server.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => {
-    o.onRequest(asHttp1Request(req), asHttp1Response(res));
-  });
+  server.on(
+    'stream',
+    (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
+      metrics.live.h2Streams++;
+      stream.once('close', () => metrics.live.h2Streams--);
+      const port = stream.session?.socket?.localPort ?? 0;
+      serveStream(stream, headers, rawHeaders, { proto: 'https', port }, o.serve);
+    },
+  );
   return {
     serve: (socket) => server.emit('connection', socket),
     close: async (graceMs) => {
@@ -113,57 +115,4 @@ function watchResets(session: Http2Session, max: number, windowMs: number, onFlo
       }
     });
   });
-}
-
-/**
- * An HTTP/2 request as the HTTP/1.1 path reads one: pseudo-headers dropped, `:authority` as Host
- * (RFC 9113 §8.3.1), split `cookie` fields joined with "; " (RFC 9113 §8.2.3), and a body without
- * content-length marked chunked so it is streamed to the dyno chunked (RFC 9112 §7.1).
- */
-export function asHttp1Request(req: Http2ServerRequest): IncomingMessage {
-  const raw = req.rawHeaders;
-  const rawOut: string[] = [];
-  const headers: Record<string, string | string[]> = {};
-  const cookies: string[] = [];
-  let host: string | undefined;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    const value = raw[i + 1]!;
-    if (name.charCodeAt(0) === 58 /* ':' */) continue;
-    if (name === 'cookie') {
-      cookies.push(value);
-      continue;
-    }
-    if (name === 'host') host ??= value;
-    rawOut.push(name, value);
-    const prev = headers[name];
-    headers[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : `${prev}, ${value}`;
-  }
-  const authority = req.headers[':authority'];
-  if (host === undefined && typeof authority === 'string') {
-    host = authority;
-    rawOut.unshift('host', authority);
-  }
-  if (host !== undefined) headers.host = host;
-  if (cookies.length > 0) {
-    headers.cookie = cookies.join('; ');
-    rawOut.push('cookie', headers.cookie);
-  }
-  if (!req.stream.endAfterHeaders && headers['content-length'] === undefined) headers['transfer-encoding'] = 'chunked';
-  Object.defineProperties(req, {
-    rawHeaders: { value: rawOut },
-    headers: { value: headers },
-    httpVersion: { value: '2.0' },
-  });
-  return req as unknown as IncomingMessage;
-}
-
-/** HTTP/2 has no reason phrase (RFC 9113 §8.3.2): the path's writeHead(status, reason, headers) drops it. */
-export function asHttp1Response(res: Http2ServerResponse): ServerResponse {
-  const writeHead = res.writeHead.bind(res) as (status: number, headers?: unknown) => Http2ServerResponse;
-  Object.defineProperty(res, 'writeHead', {
-    value: (status: number, reason?: unknown, headers?: unknown) =>
-      typeof reason === 'string' || reason === undefined ? writeHead(status, headers) : writeHead(status, reason),
-  });
-  return res as unknown as ServerResponse;
 }

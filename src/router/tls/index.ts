@@ -3,7 +3,7 @@
 // and the hand-off of each decrypted connection to the HTTP engine its ALPN chose.
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServeExchange } from '../client/exchange';
 import type { TLSSocket } from 'node:tls';
 import type { Config } from '../../shared/config';
 import type { Logger } from '../../shared/log';
@@ -26,8 +26,8 @@ export interface TlsPlaneOptions {
   log: Logger;
   /** Serves HTTP/1.1 on a decrypted connection (the data plane's serveConnection). */
   http1: (socket: TLSSocket, port: number) => void;
-  /** The request path for one HTTP/2 stream, seen as an HTTP/1.1 request (the data plane's serveRequest). */
-  h2Request: (req: IncomingMessage, res: ServerResponse) => void;
+  /** The request path for one HTTP/2 stream (the data plane's serveExchange). */
+  serve: ServeExchange;
 }
 
 export interface TlsPlane {
@@ -60,7 +60,7 @@ export async function startTlsPlane(o: TlsPlaneOptions): Promise<TlsPlane> {
   const certs = new CertSync({ store: o.store, resyncMs: config.ROUTER_RESYNC_MS, log });
   await certs.start();
   metrics.certSource.notAfter = () => [...certs.table.values()].map((c) => c.notAfter);
-  const h2 = createH2Front({ config, metrics, log, onRequest: o.h2Request });
+  const h2 = createH2Front({ config, metrics, log, serve: o.serve });
   let listener: TlsListener | undefined;
   const keys = new TicketKeys({
     store: o.store,

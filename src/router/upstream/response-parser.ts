@@ -30,7 +30,13 @@ export class ResponseParseError extends Error {
 }
 
 /** Bounds on what one response may make us hold before it is refused. */
-export const RESPONSE_LIMITS = Object.freeze({ headBytes: 64 * 1024, headers: 200, chunkSizeDigits: 12 });
+export const RESPONSE_LIMITS = Object.freeze({
+  headBytes: 64 * 1024,
+  headers: 200,
+  chunkSizeDigits: 12,
+  /** 1xx interim heads (100, 103) before the final one: a dyno streaming them endlessly is H17. */
+  interimHeads: 16,
+});
 
 /** RFC 9110 §5.1 tchar. */
 const TOKEN = charTable((c) => /[!#$%&'*+.^_`|~0-9A-Za-z-]/.test(String.fromCharCode(c)));
@@ -73,6 +79,7 @@ export class ResponseParser {
   #sizeDigits = 0;
   #trailerLineBytes = 0;
   #done = false;
+  #interim = 0;
 
   constructor(sink: ResponseSink, requestWasHead: boolean) {
     this.#sink = sink;
@@ -133,7 +140,7 @@ export class ResponseParser {
     }
     if (next === -1) {
       this.#headWork += data.length - at;
-      const e = data.indexOf('\r\n\r\n', at, 'latin1');
+      const e = data.indexOf(END_OF_HEAD, at);
       if (e !== -1) {
         headEnd = held + e - at;
         next = e + 4;
@@ -236,7 +243,11 @@ export class ResponseParser {
       }
     }
     // 1xx interim responses (100, 103) are skipped; the final head follows on the same bytes.
-    if (status < 200 && status !== 101) return;
+    if (status < 200 && status !== 101) {
+      if (++this.#interim > RESPONSE_LIMITS.interimHeads)
+        throw new ResponseParseError('too many interim responses', 'head');
+      return;
+    }
     this.#inHead = false;
     this.#keepAlive =
       minor === 0x31 ? !/(^|,)\s*close\s*(,|$)/.test(connection) : /(^|,)\s*keep-alive\s*(,|$)/.test(connection);
@@ -251,6 +262,10 @@ export class ResponseParser {
       // clients refuse the list form.
       keepOneLength(raw, length);
     }
+    // A final coding other than chunked (`gzip`) runs to the close with the coding kept, which
+    // step 6 drops as hop-by-hop: the client would get an undecodable body. Refused (H17).
+    if (te !== undefined && !/(^|,)\s*chunked\s*$/i.test(te))
+      throw new ResponseParseError('transfer-encoding without chunked', 'head');
     this.#sink.onHead(status, reason, raw);
     if (this.#done) return;
     if (this.#head || status === 204 || status === 304 || status === 101) {
@@ -258,18 +273,14 @@ export class ResponseParser {
       // After a 101 the connection belongs to the new protocol, never to the pool.
       if (status === 101) this.#keepAlive = false;
     } else if (te !== undefined) {
-      // RFC 9112 §6.3: Transfer-Encoding overrides Content-Length; chunked must be the final coding,
-      // otherwise the body runs to the close. Either way a message carrying both is not reused.
+      // RFC 9112 §6.3: Transfer-Encoding overrides Content-Length; a message carrying both is not reused.
       const codings = te.toLowerCase().split(',');
       const last = codings[codings.length - 1]!.trim();
-      if (last === 'chunked') {
-        this.#framing = 'chunked';
-        this.#chunk = C.Size;
-        this.#sizeDigits = 0;
-        this.#remaining = 0;
-      } else {
-        this.#framing = 'close';
-      }
+      if (last !== 'chunked') throw new ResponseParseError('transfer-encoding without chunked', 'head');
+      this.#framing = 'chunked';
+      this.#chunk = C.Size;
+      this.#sizeDigits = 0;
+      this.#remaining = 0;
       if (length !== undefined) this.#keepAlive = false;
     } else if (length !== undefined) {
       this.#framing = 'length';
@@ -428,6 +439,8 @@ function keepOneLength(raw: string[], length: string | undefined): void {
 }
 
 const TERMINATOR = [0x0d, 0x0a, 0x0d, 0x0a];
+/** CRLFCRLF as a Buffer: a string needle is converted on every search. */
+const END_OF_HEAD = Buffer.from(TERMINATOR);
 
 /** Whether CRLFCRLF starts `inHeld` bytes before the end of the `heldLen` held and runs on into `data[at]`. */
 function straddles(held: Buffer, heldLen: number, inHeld: number, data: Buffer, at: number): boolean {

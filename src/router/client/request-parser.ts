@@ -1,0 +1,490 @@
+// Step 1 of the request path (design.md §Request path): reads requests off a client connection,
+// incrementally, as bytes arrive. Strict wherever a lenient reader would let a client make the
+// router and a dyno disagree about where one request ends and the next begins (RFC 9112): bare
+// LF, obs-fold, a malformed request line or header, Transfer-Encoding with Content-Length, a
+// repeated Content-Length, Host missing, repeated or empty, and bad chunk framing are refused.
+// It stops after each head and after each message, so the connection decides when to read on
+// (pipelined requests wait their turn, unread, in the client's socket).
+import { ROUTER_OWNED_LENGTHS, routerOwned } from '../headers';
+import { FIELD, TOKEN } from './chars';
+import { REQUEST_LIMITS } from './limits';
+import { RequestParseError } from './parse-error';
+import { requestLine, type RequestLine } from './request-line';
+
+export { RequestParseError, type Refusal } from './parse-error';
+
+/** A request head that passed every framing rule; handed to the sink by `execute`. */
+export interface RequestHead {
+  readonly method: string;
+  /** Origin-form, or `*` (OPTIONS); an absolute-form target is rewritten to origin-form. */
+  readonly target: string;
+  /** From an absolute-form target, else the Host field; '' when an HTTP/1.0 client sent neither. */
+  readonly authority: string;
+  /** 0 or 1: HTTP/1.0 or HTTP/1.1. */
+  readonly minor: number;
+  /** Flat [name, value, …]; Host rewritten to `authority` when the target was absolute-form. */
+  readonly rawHeaders: string[];
+  /** -1: chunked; otherwise the body's length (0: none). */
+  readonly length: number;
+  /** The connection may carry another request after this one (RFC 9112 §9.3, §6.1). */
+  readonly keepAlive: boolean;
+  readonly expectContinue: boolean;
+  readonly upgrade: string | undefined;
+  /** The Connection header's value, for step 6 (fields it names are hop-by-hop). */
+  readonly connection: string | undefined;
+  /** The header section as received, when every field in it passes to the dyno unchanged (step 6). */
+  readonly passThrough: string | undefined;
+}
+
+export interface RequestSink {
+  /** A head; when its `length` is 0 the message is complete (no onEnd follows). */
+  onHead(head: RequestHead): void;
+  /** A slice of the body, de-chunked; valid only during the call. */
+  onBody(chunk: Buffer): void;
+  onEnd(): void;
+}
+
+const DIGITS = /^[0-9]{1,15}$/;
+const LF = 0x0a;
+
+const enum S {
+  Head,
+  Length,
+  Size,
+  SizeLf,
+  Ext,
+  Data,
+  DataCr,
+  DataLf,
+  Trailer,
+  TrailerLf,
+  /** A message ended; `next()` rearms the parser for the next head. */
+  Done,
+}
+
+export class RequestParser {
+  readonly #sink: RequestSink;
+  /** Head bytes held across reads (`#heldLen` of `#held`), grown by doubling: linear time per head. */
+  #held: Buffer | undefined;
+  #heldLen = 0;
+  /** Head bytes scanned or copied: a work count, so a test can show heads cost linear time. */
+  #headWork = 0;
+  #state = S.Head;
+  #remaining = 0;
+  #digits = 0;
+  #extBytes = 0;
+  #lineBytes = 0;
+  #trailerBytes = 0;
+  /** A read ended on the CR of an empty line before a request line. */
+  #leadCr = false;
+  /** Bytes of the unfinished head's current line so far (checked as they arrive). */
+  #partialLine = 0;
+
+  constructor(sink: RequestSink) {
+    this.#sink = sink;
+  }
+
+  get headWork(): number {
+    return this.#headWork;
+  }
+
+  /** True between messages with no byte of the next one held: a silent close is clean here. */
+  get idle(): boolean {
+    return (this.#state === S.Head && this.#heldLen === 0 && !this.#leadCr) || this.#state === S.Done;
+  }
+
+  /** True while a head is being read (after `next`, before `onHead`). */
+  get inHead(): boolean {
+    return this.#state === S.Head;
+  }
+
+  get done(): boolean {
+    return this.#state === S.Done;
+  }
+
+  /** After `onEnd`: reads the next request's head from the following bytes. */
+  next(): void {
+    this.#state = S.Head;
+  }
+
+  /**
+   * Parses `data` from `at`; returns where it stopped: at the end of `data`, right after a head
+   * (the caller decides whether to read the body now), or right after a message ended. Throws
+   * RequestParseError on a malformed request.
+   */
+  execute(data: Buffer, at: number): number {
+    if (this.#state === S.Head) {
+      at = this.#readHead(data, at);
+      return at;
+    }
+    if (this.#state === S.Length) {
+      const take = Math.min(this.#remaining, data.length - at);
+      this.#remaining -= take;
+      if (take > 0) this.#sink.onBody(at === 0 && take === data.length ? data : data.subarray(at, at + take));
+      if (this.#remaining === 0) this.#end();
+      return at + take;
+    }
+    if (this.#state === S.Done) return at;
+    return this.#readChunked(data, at);
+  }
+
+  #readHead(data: Buffer, at: number): number {
+    const held = this.#heldLen;
+    // Empty lines before a request line are ignored (RFC 9112 §2.2); a CR may end one read and
+    // its LF start the next. Bounded in time by the head's deadline like any other head byte.
+    if (held === 0) {
+      if (this.#leadCr) {
+        if (data[at] !== LF) throw malformed('head', 'bare CR');
+        this.#leadCr = false;
+        at++;
+      }
+      while (at < data.length && data[at] === 0x0d) {
+        if (at + 1 === data.length) {
+          this.#leadCr = true;
+          return data.length;
+        }
+        if (data[at + 1] !== LF) break;
+        at += 2;
+      }
+      if (at === data.length) return at;
+    }
+    let headEnd = -1;
+    let next = -1;
+    if (held > 0) {
+      for (let k = Math.min(3, held); k >= 1 && next === -1; k--) {
+        if (straddles(this.#held!, held, k, data, at)) {
+          headEnd = held - k;
+          next = at + 4 - k;
+        }
+      }
+    }
+    if (next === -1) {
+      this.#headWork += data.length - at;
+      const e = data.indexOf(END_OF_HEAD, at);
+      if (e !== -1) {
+        headEnd = held + e - at;
+        next = e + 4;
+      }
+    }
+    if (next === -1) {
+      if (held + data.length - at > REQUEST_LIMITS.headBytes) throw tooLarge('head');
+      this.#partialLine = checkPartial(data, at, held > 0 ? this.#held![held - 1]! : -1, this.#partialLine);
+      this.#hold(data.subarray(at));
+      return data.length;
+    }
+    if (headEnd > REQUEST_LIMITS.headBytes) throw tooLarge('head');
+    let head: string;
+    if (held === 0) head = data.toString('latin1', at, at + headEnd);
+    else if (headEnd <= held) head = this.#held!.toString('latin1', 0, headEnd);
+    else head = this.#held!.toString('latin1', 0, held) + data.toString('latin1', at, at + headEnd - held);
+    this.#heldLen = 0;
+    this.#partialLine = 0;
+    // A big held buffer is dropped; a small one is kept for the next slow head on this connection.
+    if (this.#held !== undefined && this.#held.length > 4096) this.#held = undefined;
+    const parsed = this.#parseHead(head);
+    this.#startBody(parsed.length);
+    this.#sink.onHead(parsed);
+    return next;
+  }
+
+  #hold(bytes: Buffer): void {
+    const need = this.#heldLen + bytes.length;
+    if (this.#held === undefined || need > this.#held.length) {
+      const grown = Buffer.allocUnsafe(Math.max(need, 2 * (this.#held?.length ?? 0), 256));
+      if (this.#held !== undefined) this.#headWork += this.#held.copy(grown, 0, 0, this.#heldLen);
+      this.#held = grown;
+    }
+    this.#headWork += bytes.copy(this.#held, this.#heldLen);
+    this.#heldLen = need;
+  }
+
+  #parseHead(head: string): RequestHead {
+    let eol = head.indexOf('\r\n');
+    if (eol === -1) eol = head.length;
+    const line = requestLine(head, eol);
+    try {
+      return this.#parseFields(head, eol, line);
+    } catch (err) {
+      if (err instanceof RequestParseError) {
+        err.method = line.method;
+        err.target = line.target;
+      }
+      throw err;
+    }
+  }
+
+  #parseFields(head: string, eol: number, line: RequestLine): RequestHead {
+    const raw: string[] = [];
+    let host: string | undefined;
+    let hosts = 0;
+    let length: string | undefined;
+    let te: string | undefined;
+    let connection: string | undefined;
+    let expect: string | undefined;
+    let upgrade: string | undefined;
+    let owned = false;
+    const fieldsAt = eol + 2;
+    for (let at = eol + 2; at < head.length; at = eol + 2) {
+      eol = head.indexOf('\r\n', at);
+      if (eol === -1) eol = head.length;
+      if (raw.length >= REQUEST_LIMITS.headers * 2) throw tooLarge('head', 'too many headers');
+      if (eol - at > REQUEST_LIMITS.lineBytes) throw tooLarge('head', 'header line');
+      // A token, then ':' at once (RFC 9112 §5.1: no space before the colon); obs-fold fails here too.
+      let i = at;
+      while (i < eol && TOKEN[head.charCodeAt(i)] === 1) i++;
+      if (i === at || i === eol || head.charCodeAt(i) !== 0x3a) throw malformed('head', 'header name');
+      const name = head.slice(at, i);
+      i++;
+      while (i < eol && isOws(head.charCodeAt(i))) i++;
+      const from = i;
+      let to = i;
+      for (; i < eol; i++) {
+        const c = head.charCodeAt(i);
+        if (FIELD[c] !== 1) throw malformed('head', 'header value');
+        if (!isOws(c)) to = i + 1;
+      }
+      const value = head.slice(from, to);
+      raw.push(name, value);
+      if (!owned && ROUTER_OWNED_LENGTHS.has(name.length) && routerOwned(name.toLowerCase())) owned = true;
+      switch (name.length) {
+        case 4:
+          if (name.toLowerCase() === 'host') {
+            hosts++;
+            host = value;
+          }
+          break;
+        case 6:
+          if (name.toLowerCase() === 'expect') expect = expect === undefined ? value : `${expect}, ${value}`;
+          break;
+        case 7:
+          if (name.toLowerCase() === 'upgrade') upgrade = value;
+          break;
+        case 10:
+          if (name.toLowerCase() === 'connection')
+            connection = connection === undefined ? value : `${connection}, ${value}`;
+          break;
+        case 14:
+          if (name.toLowerCase() === 'content-length') {
+            // RFC 9112 §6.3: a repeated or listed Content-Length is refused, even with equal values.
+            if (length !== undefined || !DIGITS.test(value)) throw malformed('head', 'content-length');
+            length = value;
+          }
+          break;
+        case 17:
+          if (name.toLowerCase() === 'transfer-encoding') te = te === undefined ? value : `${te}, ${value}`;
+          break;
+      }
+    }
+    // RFC 9112 §3.2: exactly one Host in HTTP/1.1, and a valid one; HTTP/1.0 may leave it out.
+    if (hosts > 1) throw malformed('head', 'repeated host');
+    if (hosts === 1 && !validHost(host!)) throw malformed('head', 'host');
+    if (hosts === 0 && line.minor === 1) throw malformed('head', 'missing host');
+    let authority = host ?? '';
+    if (line.authority !== undefined) {
+      owned = true;
+      // RFC 9112 §3.2.2: the target's authority wins, and the dyno sees it as Host.
+      if (!validHost(line.authority)) throw malformed('head', 'target authority');
+      authority = line.authority;
+      if (hosts === 1) {
+        for (let k = 0; k < raw.length; k += 2)
+          if (raw[k]!.length === 4 && raw[k]!.toLowerCase() === 'host') raw[k + 1] = authority;
+      } else {
+        raw.push('Host', authority);
+      }
+    }
+    let keepAlive = line.minor === 1 ? !hasToken(connection, 'close') : hasToken(connection, 'keep-alive');
+    let bodyLength = 0;
+    if (te !== undefined) {
+      // RFC 9112 §6.1: only a plain `chunked` is a framing we can trust; with Content-Length, refused.
+      if (length !== undefined) throw malformed('head', 'transfer-encoding with content-length');
+      if (te.trim().toLowerCase() !== 'chunked') throw malformed('head', 'transfer-encoding');
+      // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 is faulty framing: serve it, then close.
+      if (line.minor === 0) keepAlive = false;
+      bodyLength = -1;
+    } else if (length !== undefined) {
+      bodyLength = Number(length);
+    }
+    // RFC 9110 §10.1.1: 100-continue is the only expectation; an HTTP/1.0 client cannot ask for it.
+    let expectContinue = false;
+    if (expect !== undefined && expect.trim() !== '') {
+      if (expect.trim().toLowerCase() !== '100-continue') throw new RequestParseError('expectation', 'expect', 'head');
+      expectContinue = line.minor === 1;
+    }
+    const upgrading = upgrade !== undefined && line.minor === 1 && hasToken(connection, 'upgrade');
+    return {
+      method: line.method,
+      target: line.target,
+      authority,
+      minor: line.minor,
+      rawHeaders: raw,
+      length: bodyLength,
+      keepAlive,
+      expectContinue,
+      upgrade: upgrading ? upgrade : undefined,
+      connection,
+      passThrough: owned ? undefined : fieldsAt < head.length ? head.slice(fieldsAt) + '\r\n' : '',
+    };
+  }
+
+  #startBody(length: number): void {
+    if (length === -1) {
+      this.#state = S.Size;
+      this.#remaining = 0;
+      this.#digits = 0;
+    } else if (length === 0) {
+      // No body: the head was the whole message (no onEnd).
+      this.#state = S.Done;
+    } else {
+      this.#state = S.Length;
+      this.#remaining = length;
+    }
+  }
+
+  #readChunked(data: Buffer, at: number): number {
+    let i = at;
+    while (i < data.length && this.#state !== S.Done) {
+      const b = data[i]!;
+      switch (this.#state) {
+        case S.Size: {
+          const v = hexValue(b);
+          if (v >= 0) {
+            if (++this.#digits > REQUEST_LIMITS.chunkSizeDigits) throw malformed('body', 'chunk size');
+            this.#remaining = this.#remaining * 16 + v;
+            i++;
+          } else if (this.#digits === 0) {
+            throw malformed('body', 'chunk size');
+          } else if (b === 0x0d) {
+            this.#state = S.SizeLf;
+            i++;
+          } else if (b === 0x3b || b === 0x20 || b === 0x09) {
+            this.#state = S.Ext;
+            this.#extBytes = 0;
+            i++;
+          } else {
+            throw malformed('body', 'chunk size');
+          }
+          break;
+        }
+        case S.Ext:
+          // Chunk extensions are ignored (RFC 9112 §7.1.1), bounded, and never a bare LF or control byte.
+          if (b === 0x0d) this.#state = S.SizeLf;
+          else if (b === LF || (b < 0x20 && b !== 0x09) || b === 0x7f) throw malformed('body', 'chunk extension');
+          else if (++this.#extBytes > REQUEST_LIMITS.chunkExtBytes) throw tooLarge('body', 'chunk extension');
+          i++;
+          break;
+        case S.SizeLf:
+          if (b !== LF) throw malformed('body', 'chunk size line');
+          i++;
+          this.#digits = 0;
+          if (this.#remaining === 0) {
+            this.#state = S.Trailer;
+            this.#lineBytes = 0;
+            this.#trailerBytes = 0;
+          } else {
+            this.#state = S.Data;
+          }
+          break;
+        case S.Data: {
+          const take = Math.min(this.#remaining, data.length - i);
+          this.#sink.onBody(data.subarray(i, i + take));
+          this.#remaining -= take;
+          i += take;
+          if (this.#remaining === 0) this.#state = S.DataCr;
+          break;
+        }
+        case S.DataCr:
+          if (b !== 0x0d) throw malformed('body', 'chunk data end');
+          this.#state = S.DataLf;
+          i++;
+          break;
+        case S.DataLf:
+          if (b !== LF) throw malformed('body', 'chunk data end');
+          this.#state = S.Size;
+          i++;
+          break;
+        case S.Trailer:
+          // Trailer fields are dropped (never forwarded); bounded like a head.
+          if (b === 0x0d) this.#state = S.TrailerLf;
+          else if (b === LF || (b < 0x20 && b !== 0x09) || b === 0x7f) throw malformed('body', 'trailer');
+          else if (++this.#trailerBytes > REQUEST_LIMITS.headBytes) throw tooLarge('body', 'trailer');
+          else this.#lineBytes++;
+          i++;
+          break;
+        case S.TrailerLf:
+          if (b !== LF) throw malformed('body', 'trailer');
+          i++;
+          if (this.#lineBytes === 0) {
+            this.#end();
+            return i;
+          }
+          this.#lineBytes = 0;
+          this.#state = S.Trailer;
+          break;
+      }
+    }
+    return i;
+  }
+
+  #end(): void {
+    this.#state = S.Done;
+    this.#sink.onEnd();
+  }
+}
+
+const tooLarge = (phase: 'head' | 'body', reason = 'head too large'): RequestParseError =>
+  new RequestParseError('too-large', reason, phase);
+const malformed = (phase: 'head' | 'body', reason: string): RequestParseError =>
+  new RequestParseError('malformed', reason, phase);
+
+const isOws = (c: number): boolean => c === 0x20 || c === 0x09;
+
+/** Whether a comma-separated field value holds `token` (case-insensitive). */
+function hasToken(value: string | undefined, token: string): boolean {
+  if (value === undefined) return false;
+  for (const t of value.split(',')) if (t.trim().toLowerCase() === token) return true;
+  return false;
+}
+
+/** RFC 9110 §7.2 / RFC 3986 §3.2.2: reg-name or IP-literal, then an optional port. Never empty. */
+const HOST = /^(?:[A-Za-z0-9._~!$&'()*+,;=%-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{0,5})?$/;
+function validHost(v: string): boolean {
+  return v.length > 0 && v.length <= 1024 && HOST.test(v);
+}
+
+const TERMINATOR = [0x0d, 0x0a, 0x0d, 0x0a];
+/** CRLFCRLF as a Buffer: a string needle is converted on every search. */
+const END_OF_HEAD = Buffer.from(TERMINATOR);
+
+function straddles(held: Buffer, heldLen: number, inHeld: number, data: Buffer, at: number): boolean {
+  for (let i = 0; i < 4; i++) {
+    const b = i < inHeld ? held[heldLen - inHeld + i] : data[at + i - inHeld];
+    if (b !== TERMINATOR[i]) return false;
+  }
+  return true;
+}
+
+function hexValue(b: number): number {
+  if (b >= 0x30 && b <= 0x39) return b - 0x30;
+  if (b >= 0x61 && b <= 0x66) return b - 0x57;
+  if (b >= 0x41 && b <= 0x46) return b - 0x37;
+  return -1;
+}
+
+/**
+ * Checks an unfinished head as it arrives, so a slow client is refused as soon as it breaks a
+ * rule: a bare LF (RFC 9112 §2.2), or a line already longer than the line limit (431 at once,
+ * not after the whole head budget). `before` is the byte preceding `from` (-1 at the start);
+ * `lineSoFar` the current line's length before this read. Returns it after this read.
+ */
+function checkPartial(buf: Buffer, from: number, before: number, lineSoFar: number): number {
+  let i = buf.indexOf(LF, from);
+  let lastEol = -1;
+  while (i !== -1) {
+    if ((i === from ? before : buf[i - 1]) !== 0x0d) throw malformed('head', 'bare LF');
+    lastEol = i;
+    i = buf.indexOf(LF, i + 1);
+  }
+  const line = lastEol === -1 ? lineSoFar + buf.length - from : buf.length - lastEol - 1;
+  if (line > REQUEST_LIMITS.lineBytes + 2) throw tooLarge('head', 'line too long');
+  return line;
+}
