@@ -2,7 +2,7 @@
 // each on cpu 0, the backends and h2load on cpu 1, in the same run. Two figures per peer:
 //   h2 req/s     h2load -c 4 -m 100 (100 streams per connection), same certificate type
 //   handshakes/s h2load -c N -n N (every request on a new TLS connection: a full handshake)
-// Usage: node build/bench/router-tls.js [--seconds-free N]   (wrap it in flock /tmp/sy-bench.lock)
+// Usage: node build/bench/router-tls.js [--seconds-free N]   (run it alone on the machine: flock a lock file)
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -78,7 +78,7 @@ t.test('a port in use: router and logplex say it as dev does', async (t) => {
   t.match(
     router.stderr,
     new RegExp(
-      `^switchyard router: 127\\.0\\.0\\.1:${port} is already in use; choose other ports with --router-port and --router-admin-port \\(0 = any free port\\)\\n$`,
+      `^switchyard router: 127\\.0\\.0\\.1:${port} is already in use; choose other ports with --router-port, --router-tls-port and --router-admin-port \\(0 = any free port\\)\\n$`,
     ),
   );
   const lp = await runCli(['logplex', '--logplex-port', String(port), '--logplex-syslog-port', '0'], env);

@@ -40,7 +40,7 @@ t.test('DELETE /v1/apps/:app removes the channel and its drains on every node', 
   t.equal((await router.api('GET', '/v1/apps/doomed')).status, 404);
   for (const n of [a, b])
     t.equal((await n.api('GET', `/v2/channels/${channel}`)).status, 404, 'no node knows the channel');
-  const left = await eventually(owners, (o) => o.length === 0, 1500);
+  const left = await eventually(owners, (o) => o.length === 0, 15_000);
   t.equal(left.length, 0, 'the runner stopped');
   const res = await fetch(`${b.base}/logs`, {
     method: 'POST',

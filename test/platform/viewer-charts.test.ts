@@ -100,7 +100,12 @@ t.test('viewer charts: drawn from router lines, live, click filters to a second'
   const id = (await rid.textContent())!;
   await rid.click();
   t.equal(await page.inputValue('#search'), id, 'the id is searched for');
-  t.equal(await page.locator('#lines .line').locator('visible=true').count(), 2, 'its router line and its app line');
+  // The search runs on the server: its answer arrives as a new session's lines.
+  const found = await until(
+    () => page.locator('#lines .line').locator('visible=true').count(),
+    (n) => n === 2,
+  );
+  t.equal(found, 2, 'its router line and its app line');
   await page.fill('#search', '');
   await page.dispatchEvent('#search', 'change'); // search runs on the server: a change starts a new session
 

@@ -48,6 +48,11 @@ export class TicketKeys {
     const { store, rotateMs, log, apply } = this.#o;
     const epoch = Math.floor(this.#now() / rotateMs);
     let delay: number;
+    if (epoch === this.epoch) {
+      // A timer may fire a moment before the wall clock reaches the period's start: the key stays.
+      this.#timer = setTimeout(() => void this.#refresh(), (epoch + 1) * rotateMs - this.#now() + 1);
+      return;
+    }
     try {
       const key = await store.ticketKey(epoch, 3 * rotateMs);
       if (this.#closed) return;
