@@ -2,6 +2,7 @@
 // `sh` blocks, in order, against `switchyard dev --demo` on ephemeral ports. The fixed ports the
 // README shows are mapped to the test's; the drain receiver is a recording syslog sink. A command
 // added to the README that this runner does not know fails the test.
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
@@ -9,6 +10,13 @@ import { request } from 'undici';
 import { spawnCli, startDev, stopChild, watchOutput, type DevProcess } from '../fixtures/dev';
 import { syslogSink, type SyslogSink } from '../fixtures/sinks';
 import { platformEnv, runCli } from './run';
+import { freePort } from '../../src/cli/platform/wait-listening';
+
+function curl(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile('curl', args, { timeout: 10_000 }, (err: Error | null, out: string) => (err ? reject(err) : resolve(out))),
+  );
+}
 
 const README = join(__dirname, '..', '..', '..', 'README.md');
 
@@ -82,13 +90,29 @@ t.test('the README walk-through works as written', async (t) => {
     const words = shellWords(line);
     if (['npm ci', 'npm test', 'npm run fix', 'alias '].some((p) => line.startsWith(p))) continue;
     if (line === 'npm start -- --demo') {
-      dev = await startDev(t, ['--demo']);
+      dev = await startDev(t, ['--demo', '--router-tls-port', String(await freePort('127.0.0.1'))]);
       await dev.waitFor(/dyno=web\.1 msg="dyno up"/);
       await dev.waitFor(/dyno=web\.2 msg="dyno up"/);
       env = platformEnv(dev.admin, dev.logplex);
     } else if (!dev) {
       t.fail(`"${line}" comes before the platform is started`);
       return;
+    } else if (words[0] === 'curl' && words.includes('--http2')) {
+      // A real curl over TLS with ALPN h2, to the TLS port dev printed, the name resolved to loopback.
+      const url = new URL(words.at(-1)!);
+      const got = await curl([
+        '--http2',
+        '-k',
+        '-s',
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code} %{http_version}',
+        '--resolve',
+        `${url.hostname}:${dev.tlsPort}:127.0.0.1`,
+        `https://${url.hostname}:${dev.tlsPort}${url.pathname}`,
+      ]);
+      t.equal(got, '200 2', line);
     } else if (words[0] === 'curl') {
       const host = /^Host: (.+)$/.exec(words[2]!)![1]!;
       const url = new URL(words[3]!);

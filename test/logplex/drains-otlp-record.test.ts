@@ -5,7 +5,7 @@ import t from 'tap';
 import { logfmt } from '../../src/shared/log';
 import { retryAfter } from '../../src/logplex/drains/http-post';
 import { MAX_PAIRS, parseLogfmt } from '../../src/logplex/drains/logfmt';
-import { hrTimeOf, SEVERITY } from '../../src/logplex/drains/otlp-record';
+import { hrTimeNow, hrTimeOf, logRecord, recordContext, SEVERITY } from '../../src/logplex/drains/otlp-record';
 import { syslogSeverity } from '../../src/logplex/ingest/otlp';
 
 t.test('syslog severity → OTLP SeverityNumber → syslog severity is the identity', async (t) => {
@@ -96,4 +96,36 @@ t.test('Retry-After: seconds or an HTTP-date, capped; anything else is ignored',
   t.equal(retryAfter('86400', now), 300_000, 'capped at five minutes');
   for (const v of [undefined, '', '0', '-1', 'soon', 'Thu, 26 Nov 2026 09:00:00 GMT'])
     t.equal(retryAfter(v, now), undefined, String(v));
+});
+
+t.test('MSGID and STRUCTURED-DATA become syslog.* attributes; a line without them has none', async (t) => {
+  const ctx = recordContext('hello', 7);
+  const base = { seq: 1, time: '2026-11-28T10:00:00.123456+00:00', pri: 134, source: 'app', ps: 'web.1', msg: 'hi' };
+  const withSd = logRecord(
+    {
+      ...base,
+      msgid: 'ID47',
+      sd: [
+        {
+          id: 'origin@32473',
+          params: [
+            ['ip', '10.0.0.1'],
+            ['sw', 'x'],
+          ],
+        },
+      ],
+    },
+    ctx,
+    hrTimeNow(),
+  );
+  t.match(withSd.attributes, {
+    'syslog.msgid': 'ID47',
+    'syslog.sd.origin@32473.ip': '10.0.0.1',
+    'syslog.sd.origin@32473.sw': 'x',
+  });
+  const without = logRecord(base, ctx, hrTimeNow());
+  t.same(
+    Object.keys(without.attributes).filter((k) => k.startsWith('syslog.') && k !== 'syslog.facility'),
+    [],
+  );
 });

@@ -2,9 +2,10 @@
 //   time           the line's time (microseconds kept)     observed time   when the drain framed it
 //   severity       from the syslog PRI (RFC 5424 §6.2.1)   body            MSG
 //   attributes     logplex.source (`app`, `heroku`), logplex.process (`web.1`, `router`),
-//                  syslog.facility, and for router lines each logfmt field as `router.KEY`
+//                  syslog.facility, syslog.msgid (RFC 5424 MSGID, when sent), each SD-PARAM as
+//                  `syslog.sd.SD-ID.NAME` (RFC 5424 §6.3; a repeated name keeps its last value), and
+//                  for router lines each logfmt field as `router.KEY`
 //   resource       service.name and logplex.channel.name = the app; logplex.channel.id
-// MSGID and STRUCTURED-DATA are not kept in the channel log (design.md §Stores), so no line has them.
 import type { HrTime } from '@opentelemetry/api';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { DrainLine } from './store/index';
@@ -52,6 +53,9 @@ export function logRecord(line: DrainLine, ctx: ReturnType<typeof recordContext>
     'logplex.process': line.ps,
     'syslog.facility': line.pri >> 3,
   };
+  if (line.msgid !== undefined) attributes['syslog.msgid'] = line.msgid;
+  for (const el of line.sd ?? [])
+    for (const [name, value] of el.params) attributes[`syslog.sd.${el.id}.${name}`] = value;
   if (line.ps === 'router' && line.source === 'heroku') {
     for (const [k, v] of parseLogfmt(body)) attributes[`router.${k}`] = /^[0-9]{1,15}$/.test(v) ? Number(v) : v;
   }

@@ -24,8 +24,6 @@ export interface RouteInspector {
   appInFlight?(app: string): number;
 }
 
-export const IDLE_INSPECTOR: RouteInspector = { inFlight: () => 0 };
-
 /** Creates the app's Logplex channel (wired by the composition root); the result is stored on the app. */
 export type OnAppCreated = (app: string) => Promise<{ channel: string; router_token: string } | void>;
 

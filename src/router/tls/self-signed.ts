@@ -31,7 +31,10 @@ export function selfSigned(o: SelfSignedOptions): SelfSigned {
   const notBefore = o.notBefore ?? new Date(Date.now() - 3_600_000);
   const notAfter = o.notAfter ?? new Date(notBefore.getTime() + 90 * DAY_MS);
   const serial = randomBytes(16);
-  serial[0]! &= 0x7f; // RFC 5280 §4.1.2.2: a positive integer
+  // RFC 5280 §4.1.2.2: a positive integer; the top byte kept in 0x40–0x7f so that DER's minimal
+  // encoding (X.690 §8.3.2) needs no leading zero to add or drop: a 0x00 top byte made 1 in ~256
+  // certificates unparseable by OpenSSL.
+  serial[0] = (serial[0]! & 0x3f) | 0x40;
   const name = seq(set(seq(oid('2.5.4.3'), tlv(0x0c, Buffer.from(o.commonName, 'utf8')))));
   const sigAlg = seq(oid('1.2.840.10045.4.3.2')); // ecdsa-with-SHA256, RFC 5758 §3.2
   const san = seq(...o.dnsNames.map((n) => tlv(0x82, Buffer.from(n, 'ascii'))));
