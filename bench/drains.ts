@@ -182,7 +182,7 @@ async function main(): Promise<void> {
       apiToken: undefined,
       log: silentLogger,
       prefix,
-      drains: { tickMs: 600_000, pollMs: 5 },
+      drains: { tickMs: 600_000, leaseMs: 1_200_000, pollMs: 5 },
     });
     try {
       for (const [kind, url, peer] of [

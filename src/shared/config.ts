@@ -94,6 +94,20 @@ export const SETTINGS = {
     max: 1_000_000,
     help: 'lines buffered per tail session before L11',
   },
+  LOGPLEX_DRAIN_LEASE_MS: {
+    kind: 'int',
+    def: 10_000,
+    min: 500,
+    max: 600_000,
+    help: 'drain lease TTL: a dead or stalled owner is replaced within this plus one renewal',
+  },
+  LOGPLEX_DRAIN_RENEW_MS: {
+    kind: 'int',
+    def: 1_000,
+    min: 50,
+    max: 300_000,
+    help: 'drain scheduler tick: renews leases, takes free drains (under half the lease TTL)',
+  },
   LOG_LEVEL: { kind: 'enum', def: 'info', values: ['debug', 'info', 'warn', 'error'], help: 'our own stdout logs' },
 } as const satisfies Record<string, Spec>;
 

@@ -37,8 +37,8 @@ t.test('reopening the cursor of a deleted drain recreates neither its group nor 
   const one = await drains.create(c.id, 'syslog://127.0.0.1:6514');
   const two = await drains.create(c.id, 'syslog://127.0.0.1:6515');
   if (one === 'conflict' || two === 'conflict') throw new Error('unexpected conflict');
-  const a = drains.cursor(one);
-  const b = drains.cursor(two);
+  const a = drains.cursor(one, await drains.acquire(c.id, one.id, 'A', 60_000));
+  const b = drains.cursor(two, await drains.acquire(c.id, two.id, 'A', 60_000));
   await a.open();
   await b.open();
 
@@ -54,5 +54,6 @@ t.test('reopening the cursor of a deleted drain recreates neither its group nor 
   const live = await drains.create(d.id, 'syslog://127.0.0.1:6514');
   if (live === 'conflict') throw new Error('unexpected conflict');
   await redis.del(`${prefix}channel:{${d.id}}:log`);
-  t.equal(await drains.cursor(live).open(), 0, 'a live drain whose log vanished starts again at its end');
+  const e = await drains.acquire(d.id, live.id, 'A', 60_000);
+  t.equal(await drains.cursor(live, e).open(), 0, 'a live drain whose log vanished starts again at its end');
 });

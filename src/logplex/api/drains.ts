@@ -19,6 +19,7 @@ export interface DrainRoutesDeps {
 /** What POST returns and lists show: Logplex's `{id, token, url}`. */
 export const drainView = (d: DrainRecord): Record<string, unknown> => ({ id: d.id, token: d.token, url: d.url });
 
+/** Sums from seqs: delivered + dropped + lost + backlog = lines appended since the drain was created. */
 function statusView(s: DrainStatus): Record<string, unknown> {
   return {
     delivered: s.delivered,
@@ -26,9 +27,11 @@ function statusView(s: DrainStatus): Record<string, unknown> {
     dropped: s.dropped,
     lost: s.lost,
     backlog: s.backlog,
+    position: s.position,
     last_success_at: s.lastSuccessAt,
     last_error: s.lastError,
     owner: s.owner,
+    epoch: s.epoch,
   };
 }
 

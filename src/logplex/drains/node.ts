@@ -1,7 +1,8 @@
-// Drains on a Logplex node (DESIGN §4): the drain store that matches the log store, the API
+// Drains on a Logplex node (design.md §Drains): the drain store that matches the log store, the API
 // routes, and the scheduler that delivers this node's share of the drains. startLogplex
 // calls startDrains once and closes it (flush, release leases) before the store goes.
 import { drainRoutes, drainView } from '../api/drains';
+import { ConfigError } from '../../shared/config';
 import type { LogplexContext } from '../index';
 import type { NewLine } from '../lines';
 import type { RouteModule } from '../server';
@@ -26,7 +27,18 @@ export interface Drains {
 }
 
 export function startDrains(ctx: LogplexContext, opts: DrainOptions & { prefix: string }): Drains {
-  const { store: log, hub } = ctx;
+  const { store: log, hub, config } = ctx;
+  const leaseMs = opts.leaseMs ?? config.LOGPLEX_DRAIN_LEASE_MS;
+  const tickMs = opts.tickMs ?? config.LOGPLEX_DRAIN_RENEW_MS;
+  // A runner trusts a renewal for TRUSTED_SHARE of the TTL: renewing less often than half of it
+  // would leave it waiting on its own lease between ticks.
+  if (tickMs * 2 > leaseMs) {
+    throw new ConfigError(
+      'LOGPLEX_DRAIN_RENEW_MS',
+      String(tickMs),
+      `at most half of LOGPLEX_DRAIN_LEASE_MS (${leaseMs})`,
+    );
+  }
   const store: DrainStore =
     log instanceof RedisLogStore ? new RedisDrainStore(log.client, { prefix: opts.prefix }) : new MemoryDrainStore(log);
   // L13/L14 go into the channel itself, where `logs --tail` and the viewer show them.
@@ -38,6 +50,8 @@ export function startDrains(ctx: LogplexContext, opts: DrainOptions & { prefix: 
   };
   const scheduler = new DrainScheduler({
     ...opts,
+    leaseMs,
+    tickMs,
     store,
     log: ctx.log.child({ part: 'drains' }),
     metrics: createDrainMetrics(ctx.registry),

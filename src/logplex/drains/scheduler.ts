@@ -1,14 +1,17 @@
-// Each Logplex node runs one scheduler (DESIGN §4 "Drains": one node per drain at a time).
-// Every tick it renews the leases it holds (stopping a runner whose lease went elsewhere or
-// whose drain was deleted) and tries to take up to `perTick` more drains, walking the drain
-// index a slice at a time. On stop it lets each runner finish its attempt, then releases.
+// Each Logplex node runs one scheduler (design.md §Drains: one node per drain at a time).
+// Every tick (LOGPLEX_DRAIN_RENEW_MS) it renews the leases it holds under their epochs
+// (stopping a runner whose lease went elsewhere or whose drain was deleted) and tries to take
+// up to `perTick` more drains, walking the drain index a slice at a time. On stop it lets each
+// runner finish its attempt, then releases.
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../shared/log';
 import { errorFields } from '../../shared/log';
 import type { NewLine } from '../lines';
 import type { BackoffPolicy } from './backoff';
 import { fullJitter } from './backoff';
 import { createTransport } from './index';
+import { HeldLease } from './lease';
 import type { DrainMetrics } from './metrics';
 import { DrainRunner } from './runner';
 import type { DrainRecord, DrainStore } from './store/index';
@@ -33,12 +36,21 @@ export interface SchedulerOptions {
   watch?: (channel: number, wake: () => void) => () => void;
 }
 
-export const DRAIN_DEFAULTS = { leaseMs: 10_000, tickMs: 2_000, perTick: 100, pollMs: 250 } as const;
+/** leaseMs and tickMs come from LOGPLEX_DRAIN_LEASE_MS and LOGPLEX_DRAIN_RENEW_MS on a node. */
+export const DRAIN_DEFAULTS = { leaseMs: 10_000, tickMs: 1_000, perTick: 100, pollMs: 250 } as const;
+
+interface Owned {
+  runner: DrainRunner;
+  lease: HeldLease;
+  unwatch: () => void;
+}
 
 export class DrainScheduler {
   readonly node: string;
   #o: SchedulerOptions & { leaseMs: number; tickMs: number; perTick: number; pollMs: number };
-  #runners = new Map<string, { runner: DrainRunner; unwatch: () => void }>();
+  #runners = new Map<string, Owned>();
+  /** Runners told to stop (finishing the attempt in flight) without holding up the tick. */
+  #stopping = new Set<Promise<void>>();
   #cursor = '0';
   #timer: NodeJS.Timeout | undefined;
   #ticking: Promise<void> | undefined;
@@ -90,8 +102,10 @@ export class DrainScheduler {
       this.#cursor = next;
       for (const d of drains) {
         if (this.#stopped) return;
-        if (this.#runners.has(key(d)) || !(await store.acquire(d.channel, d.id, this.node, this.#o.leaseMs))) continue;
-        this.#startRunner(d);
+        if (this.#runners.has(key(d))) continue;
+        const sentAt = performance.now();
+        const epoch = await store.acquire(d.channel, d.id, this.node, this.#o.leaseMs);
+        if (epoch > 0) this.#startRunner(d, new HeldLease(epoch, this.#o.leaseMs, sentAt));
       }
     } catch (err) {
       log.warn('drain scheduler tick failed', errorFields(err));
@@ -102,17 +116,32 @@ export class DrainScheduler {
   async #renew(): Promise<void> {
     for (const [k, r] of this.#runners) {
       const [channel, id] = k.split(':').map(Number) as [number, number];
+      const sentAt = performance.now();
       const exists = await this.#o.store.get(channel, id);
-      if (exists && (await this.#o.store.acquire(channel, id, this.node, this.#o.leaseMs))) continue;
+      const epoch = exists ? await this.#o.store.acquire(channel, id, this.node, this.#o.leaseMs, r.lease.epoch) : 0;
+      if (epoch === r.lease.epoch) {
+        r.lease.renewed(sentAt);
+        continue;
+      }
+      r.lease.lost();
       this.#runners.delete(k);
-      this.#o.log.info('drain released', { drain: id, reason: exists ? 'lease lost' : 'deleted' });
+      this.#o.log.info('drain released', {
+        drain: id,
+        epoch: r.lease.epoch,
+        reason: exists ? 'lease lost' : 'deleted',
+      });
       r.unwatch();
-      await r.runner.stop();
-      this.#o.metrics?.forget(id);
+      // The attempt in flight may take the transport's timeout: the other leases are renewed meanwhile.
+      const stopped = r.runner.stop().then(() => {
+        this.#stopping.delete(stopped);
+        this.#o.metrics?.forget(id);
+        this.#o.log.info('drain runner stopped', { drain: id, epoch: r.lease.epoch });
+      });
+      this.#stopping.add(stopped);
     }
   }
 
-  #startRunner(d: DrainRecord): void {
+  #startRunner(d: DrainRecord, lease: HeldLease): void {
     const transport = createTransport(
       { url: new URL(d.url), token: d.token },
       { ...DEFAULT_TRANSPORT_OPTIONS, ...this.#o.transport },
@@ -121,6 +150,7 @@ export class DrainScheduler {
     const runner = new DrainRunner({
       drain: d,
       store: this.#o.store,
+      lease,
       transport,
       backoff: this.#o.backoff ?? fullJitter(),
       log: this.#o.log,
@@ -129,8 +159,8 @@ export class DrainScheduler {
       ...(report ? { report: (line: NewLine) => report(d.channel, line) } : {}),
     });
     const unwatch = this.#o.watch?.(d.channel, () => runner.wake()) ?? ((): void => undefined);
-    this.#runners.set(key(d), { runner, unwatch });
-    this.#o.log.info('drain acquired', { drain: d.id, channel: d.channel, node: this.node });
+    this.#runners.set(key(d), { runner, lease, unwatch });
+    this.#o.log.info('drain acquired', { drain: d.id, channel: d.channel, node: this.node, epoch: lease.epoch });
     runner.start();
   }
 
@@ -144,10 +174,11 @@ export class DrainScheduler {
         r.unwatch();
         await r.runner.stop();
         const [channel, id] = k.split(':').map(Number) as [number, number];
-        await this.#o.store.release(channel, id, this.node).catch(() => undefined);
+        await this.#o.store.release(channel, id, this.node, r.lease.epoch).catch(() => undefined);
       }),
     );
     this.#runners.clear();
+    await Promise.all(this.#stopping);
   }
 }
 
