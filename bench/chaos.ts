@@ -3,7 +3,8 @@
 // to a receiver here, sequence-numbered lines over TCP syslog to every node and requests through
 // every router. Faults run one after another with load on: kill -9 of the drain's owner,
 // SIGSTOP of the owner until another node took the drain (then SIGCONT), a receiver answering
-// 500, a receiver that hangs, and a Redis restart on its AOF. Per fault it prints lines lost,
+// 500, a receiver that hangs, a master failover (topologies with replicas) and a Redis restart
+// on its AOF. Per fault it prints lines lost,
 // duplicated, the takeover time and router errors. A line counts as acknowledged when it is in
 // the channel log (Logplex stored it); the run exits 1 if any acknowledged line never reached
 // the receiver. Bounded: every wait has a deadline, the run a fixed number of phases.
@@ -16,7 +17,7 @@ import { Receiver, RequestLoad, SyslogSender } from './lib/chaos-load';
 import { api, startLogplexNode, startRouterNode, type Proc } from './lib/chaos-procs';
 import { existingRedis, singleRedis, type Topology } from './lib/chaos-topology';
 
-const FAULTS = ['kill9', 'stall', 'r500', 'hang', 'redis-restart'] as const;
+const FAULTS = ['kill9', 'stall', 'r500', 'hang', 'failover', 'redis-restart'] as const;
 type Fault = (typeof FAULTS)[number];
 
 function args(argv: string[]): Record<string, string> {
@@ -140,6 +141,14 @@ async function main(): Promise<number> {
           receiver.mode = 'ok';
           receiver.release();
           note = `receiver ${fault === 'r500' ? 'answered 500' : 'hung'} for ${phaseMs / 1000} s`;
+          break;
+        case 'failover':
+          if (!topo.failover) {
+            note = `skipped: topology ${topo.kind} has no replica to promote`;
+            break;
+          }
+          await topo.failover();
+          note = 'master failed over';
           break;
         case 'redis-restart':
           if (!topo.restart) {

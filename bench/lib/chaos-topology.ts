@@ -17,6 +17,8 @@ export interface Topology {
   client(): RedisClient;
   /** Graceful restart: SHUTDOWN (the AOF is fsynced), start again on the same files. */
   restart?(): Promise<void>;
+  /** Promotes a replica of the master serving the drains' keys (Cluster, Sentinel). */
+  failover?(): Promise<void>;
   close(): Promise<void>;
 }
 
