@@ -1,8 +1,9 @@
-// Drain delivery benchmark (issue 5, STYLE habit 15): lines/s one Logplex node delivers from a
-// channel log to a local HTTP receiver (logplex-1 POSTs of 500 lines) and to a syslog TCP
-// receiver (octet-counted RFC 5424), on the memory store and on Redis (consumer groups). The
-// peer in the same run is the transport ceiling: the same bytes sent by a bare loop (undici
-// POSTs of pre-built bodies; one socket writing pre-built frames). Receivers run in a worker
+// Drain delivery benchmark: lines/s one Logplex node delivers from a channel log to a local HTTP
+// receiver (logplex-1 POSTs of 500 lines), to a syslog TCP receiver (octet-counted RFC 5424) and
+// to an OTLP/HTTP receiver (protobuf ExportLogsServiceRequests of 500 LogRecords), on the memory
+// store and on Redis (consumer groups). The peer in the same run is the transport ceiling: the
+// same bytes sent by a bare loop (undici POSTs of pre-built bodies; one socket writing pre-built
+// frames). Receivers run in a worker
 // thread. The channel log is filled before the drain starts, so the figure is delivery alone
 // (read, frame, send, ack). Every loop is bounded in count and time. Run:
 //   npx tsc -p tsconfig.test.json && node build/bench/drains.js [lines] [only]
@@ -15,8 +16,11 @@ import { isMainThread, parentPort, Worker } from 'node:worker_threads';
 import Redis from 'ioredis';
 import { request } from 'undici';
 import { frameBatch } from '../src/logplex/drains/frames';
+import { OtlpTransport } from '../src/logplex/drains/otlp';
+import { DEFAULT_TRANSPORT_OPTIONS } from '../src/logplex/drains/transport';
 import type { LogLine, NewLine } from '../src/logplex/lines';
 import { startLogplex } from '../src/logplex/index';
+import { memoryStores, redisStores } from '../src/logplex/store/open';
 import { loadConfig } from '../src/shared/config';
 import { silentLogger } from '../src/shared/log';
 import { deleteKeys, REDIS_URL, redisReachable } from '../test/fixtures/redis';
@@ -30,6 +34,7 @@ function receivers(): void {
   let target = 0;
   let http = 0;
   let tcp = 0;
+  let otlp = 0;
   const report = (kind: string, n: number): void => {
     if (target && n >= target) parentPort!.postMessage({ kind, n });
   };
@@ -65,18 +70,66 @@ function receivers(): void {
       report('tcp', tcp);
     });
   });
+  const os = createHttpServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+      otlp += countRecords(Buffer.concat(chunks));
+      report('otlp', otlp);
+    });
+  });
   parentPort!.on('message', (m: { reset: number }) => {
     target = m.reset;
     http = 0;
     tcp = 0;
+    otlp = 0;
   });
   hs.listen(0, '127.0.0.1', () =>
     ts.listen(0, '127.0.0.1', () =>
-      parentPort!.postMessage({
-        ports: { http: (hs.address() as AddressInfo).port, tcp: (ts.address() as AddressInfo).port },
-      }),
+      os.listen(0, '127.0.0.1', () =>
+        parentPort!.postMessage({
+          ports: {
+            http: (hs.address() as AddressInfo).port,
+            tcp: (ts.address() as AddressInfo).port,
+            otlp: (os.address() as AddressInfo).port,
+          },
+        }),
+      ),
     ),
   );
+}
+
+/**
+ * LogRecords in an ExportLogsServiceRequest, counted by walking the wire format's tags
+ * (resource_logs = 1 → scope_logs = 2 → log_records = 2) without decoding them: the receiver
+ * only counts, so its cost stays out of the drain's figure.
+ */
+function countRecords(b: Buffer, start = 0, end = b.length, path: readonly number[] = [1, 2, 2]): number {
+  const varint = (at: number): [number, number] => {
+    let v = 0;
+    for (let shift = 0; ; shift += 7) {
+      const c = b[at++]!;
+      v += (c & 0x7f) * 2 ** shift;
+      if (c < 0x80) return [v, at];
+    }
+  };
+  let n = 0;
+  let i = start;
+  while (i < end) {
+    const [tag, next] = varint(i);
+    i = next;
+    const wire = tag & 7;
+    if (wire === 0) i = varint(i)[1];
+    else if (wire === 1) i += 8;
+    else if (wire === 5) i += 4;
+    else if (wire === 2) {
+      const [len, at] = varint(i);
+      if (tag >>> 3 === path[0]) n += path.length === 1 ? 1 : countRecords(b, at, at + len, path.slice(1));
+      i = at + len;
+    } else throw new Error(`wire type ${wire}`);
+  }
+  return n;
 }
 
 /**
@@ -117,7 +170,9 @@ async function main(): Promise<void> {
   const chosen = (kind: string, store: string): boolean =>
     `${kind}-${store}`.includes(only) || `${store}-${kind}`.includes(only);
   const worker = new Worker(__filename);
-  const ports = await new Promise<{ http: number; tcp: number }>((r) => worker.once('message', (m) => r(m.ports)));
+  const ports = await new Promise<{ http: number; tcp: number; otlp: number }>((r) =>
+    worker.once('message', (m) => r(m.ports)),
+  );
   const reached = (kind: string, n: number): Promise<void> =>
     new Promise((resolve, reject) => {
       const timer = setTimeout(
@@ -159,14 +214,31 @@ async function main(): Promise<void> {
   await done;
   const peerTcp = performance.now() - t0;
   sock.destroy();
+  const otlpBody = new OtlpTransport(
+    { url: new URL(`otlp+http://127.0.0.1:${ports.otlp}`), token: 'd.x', channel: 1, app: 'bench' },
+    DEFAULT_TRANSPORT_OPTIONS,
+  ).encode(sample, 'peer').body;
+  const otlpDone = reached('otlp', N);
+  t0 = performance.now();
+  for (let sent = 0; sent < N; sent += 500) {
+    const res = await request(`http://127.0.0.1:${ports.otlp}/v1/logs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-protobuf' },
+      body: otlpBody,
+    });
+    await res.body.dump();
+  }
+  await otlpDone;
+  const peerOtlp = performance.now() - t0;
   process.stdout.write(
-    `  peer  http (undici, 500-line POSTs): ${rate(N, peerHttp)}\n  peer  tcp  (bare socket writes):    ${rate(N, peerTcp)}\n`,
+    `  peer  http (undici, 500-line POSTs): ${rate(N, peerHttp)}\n  peer  tcp  (bare socket writes):    ${rate(N, peerTcp)}\n` +
+      `  peer  otlp (undici, 500-record POSTs of one pre-encoded body): ${rate(N, peerOtlp)}\n`,
   );
 
   const stores: ('memory' | 'redis')[] = ['memory'];
   if (await redisReachable()) stores.push('redis');
   for (const store of stores) {
-    if (!chosen('http', store) && !chosen('tcp', store)) continue;
+    if (!chosen('http', store) && !chosen('tcp', store) && !chosen('otlp', store)) continue;
     const prefix = `sybench:drains:${process.pid}:`;
     const config = loadConfig({
       LOGPLEX_PORT: '0',
@@ -177,21 +249,24 @@ async function main(): Promise<void> {
     });
     const node = await startLogplex({
       config,
-      store,
+      stores:
+        store === 'redis'
+          ? redisStores(REDIS_URL, { prefix, historyLines: config.LOGPLEX_HISTORY_LINES })
+          : memoryStores(config.LOGPLEX_HISTORY_LINES),
       host: '127.0.0.1',
       apiToken: undefined,
       log: silentLogger,
-      prefix,
       drains: { tickMs: 600_000, leaseMs: 1_200_000, pollMs: 5 },
     });
     try {
       for (const [kind, url, peer] of [
         ['http', `http://127.0.0.1:${ports.http}/logs`, peerHttp],
         ['tcp', `syslog://127.0.0.1:${ports.tcp}`, peerTcp],
+        ['otlp', `otlp+http://127.0.0.1:${ports.otlp}/v1/logs`, peerOtlp],
       ] as const) {
         if (!chosen(kind, store)) continue;
         const ch = await node.store.createChannel(`bench-${kind}`, ['app']);
-        const d = await node.drains.store.create(ch.id, url);
+        const d = await node.drains.store.create(ch.id, url, { app: 'bench' });
         if (d === 'conflict') throw new Error('conflict');
         // The log is filled first (ingest has its own bench); the clock runs from the moment
         // the scheduler takes the drain until the receiver counted the last line.
@@ -209,6 +284,7 @@ async function main(): Promise<void> {
           `  drain ${kind.padEnd(4)} ${store.padEnd(6)}: ${rate(N, ms)} (${(peer / ms).toFixed(2)}x the peer)` +
             ` cpu µs/line: node main thread ${perLine(cpu0.main, cpu.main)} (process ${perLine(cpu0.all, cpu.all)})` +
             (store === 'redis' ? `, redis-server ${perLine(cpu0.redis, cpu.redis)}` : '') +
+            ` → ${Math.round((N * 1000) / (cpu.main - cpu0.main)).toLocaleString('en-US')} lines per main-thread CPU second` +
             '\n',
         );
       }

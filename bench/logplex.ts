@@ -17,6 +17,7 @@ import { silentLogger } from '../src/shared/log';
 import { encodeFrame } from '../src/shared/syslog/frame';
 import { formatSyslog, formatTimestamp } from '../src/shared/syslog/rfc5424';
 import { startLogplex, type LogplexNode } from '../src/logplex/index';
+import { memoryStores, redisStores } from '../src/logplex/store/open';
 import { deleteKeys, REDIS_URL, redisReachable } from '../test/fixtures/redis';
 import { measureSplitter } from './syslog-splitter';
 
@@ -199,7 +200,11 @@ async function startNode(
     LOGPLEX_SESSION_BUFFER: '100000',
     SWITCHYARD_GRACE_MS: '1000',
   });
-  const node = await startLogplex({ config, store, host: '127.0.0.1', apiToken: undefined, log: silentLogger, prefix });
+  const stores =
+    store === 'redis'
+      ? redisStores(REDIS_URL, { prefix, historyLines: config.LOGPLEX_HISTORY_LINES })
+      : memoryStores(config.LOGPLEX_HISTORY_LINES);
+  const node = await startLogplex({ config, stores, host: '127.0.0.1', apiToken: undefined, log: silentLogger });
   const c = await node.store.createChannel('bench', ['app']);
   return { node, token: c.tokens[0]!.token, channel: c.id };
 }

@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join, relative } from 'node:path';
 import { startLogplex } from '../logplex/index';
+import { memoryStores } from '../logplex/store/open';
 import { viewerRoutes } from '../logplex/viewer/index';
 import { startRouter, type RouterNode } from '../router/index';
 import { MemoryRouteStore } from '../router/store/memory';
@@ -16,7 +17,7 @@ import { createRegistry } from '../shared/metrics';
 import { stopOnSignals } from '../shared/ops-http';
 import { control, type Endpoint } from './platform/api';
 import { LogplexAccessLog } from './platform/router-log-sink';
-import { channelHook } from './platform/wiring';
+import { channelDeleteHook, channelHook } from './platform/wiring';
 
 export const DEMO_APP = 'hello';
 const DEMO_DYNOS = ['web.1', 'web.2'];
@@ -41,7 +42,7 @@ export async function run(argv: string[]): Promise<number> {
 
   const lp = await startLogplex({
     config,
-    store: 'memory',
+    stores: memoryStores(config.LOGPLEX_HISTORY_LINES),
     host,
     apiToken: undefined,
     log: log.child({ svc: 'logplex' }),
@@ -65,6 +66,7 @@ export async function run(argv: string[]): Promise<number> {
       apiToken: undefined,
       log: log.child({ svc: 'router' }),
       onAppCreated: channelHook(lpEp),
+      onAppDeleted: channelDeleteHook(lpEp),
       accessLog: sink,
       registry,
     });

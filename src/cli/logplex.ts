@@ -3,6 +3,7 @@
 import { createLogger, type Level } from '../shared/log';
 import { stopOnSignals } from '../shared/ops-http';
 import { startLogplex } from '../logplex/index';
+import { redisStores } from '../logplex/store/open';
 import { viewerRoutes } from '../logplex/viewer/index';
 import { nodeConfig } from './platform/node-config';
 
@@ -10,9 +11,16 @@ export async function run(argv: string[]): Promise<number> {
   const config = nodeConfig('logplex', argv);
   if (typeof config === 'number') return config;
   const log = createLogger({ level: config.LOG_LEVEL as Level, fields: { svc: 'logplex' } });
+  // A Redis away at start leaves the node up and
+  // not ready, saying so once per interval, as the router does.
+  const stores = redisStores(config.REDIS_URL, {
+    prefix: config.SWITCHYARD_PREFIX,
+    historyLines: config.LOGPLEX_HISTORY_LINES,
+    log,
+  });
   const node = await startLogplex({
     config,
-    store: 'redis',
+    stores,
     host: config.SWITCHYARD_HOST ?? '0.0.0.0',
     apiToken: config.SWITCHYARD_API_TOKEN,
     log,

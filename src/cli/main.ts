@@ -15,8 +15,8 @@ const COMMANDS: Record<string, Command> = {
     load: () => import('./dev'),
   },
   router: {
-    usage: 'router',
-    help: 'one router node (data plane + control API) on Redis',
+    usage: 'router [--reseed]',
+    help: 'one router node (data plane + control API) on Redis; --reseed: the running node writes its table back',
     load: () => import('./router'),
   },
   logplex: { usage: 'logplex', help: 'one Logplex node on Redis', load: () => import('./logplex') },

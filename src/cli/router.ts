@@ -3,6 +3,9 @@
 // REDIS_URL and SWITCHYARD_API_TOKEN are required. With LOGPLEX_URL set, every new app gets its
 // Logplex channel (tokens `app`, `heroku`) and router lines go to it as `heroku[router]`
 // (batched, bounded, dropped and counted when Logplex is away); without it they go to stdout only.
+// `switchyard router --reseed` starts nothing: it asks the running node at ROUTER_ADMIN_URL to
+// write its table back into a store that lost its data (design.md §Route table).
+import { request } from 'undici';
 import { startRouter, type RouterNode } from '../router/index';
 import { RedisRouteStore } from '../router/store/redis';
 import { createLogger, errorFields, type Level } from '../shared/log';
@@ -11,9 +14,10 @@ import { createRegistry } from '../shared/metrics';
 import { runClustered } from '../router/cluster';
 import { LogplexAccessLog } from './platform/router-log-sink';
 import { nodeConfig } from './platform/node-config';
-import { channelHook } from './platform/wiring';
+import { channelDeleteHook, channelHook } from './platform/wiring';
 
 export async function run(argv: string[]): Promise<number> {
+  if (argv.includes('--reseed')) return reseed(argv.filter((a) => a !== '--reseed'));
   const config = nodeConfig('router', argv);
   if (typeof config === 'number') return config;
   const log = createLogger({ level: config.LOG_LEVEL as Level, fields: { svc: 'router' } });
@@ -23,7 +27,7 @@ export async function run(argv: string[]): Promise<number> {
   if (!lpUrl) log.warn('LOGPLEX_URL is not set: new apps get no Logplex channel and router lines go to stdout only');
   // One node per process; ROUTER_WORKERS > 1 runs one per worker on the same ports (cluster.ts).
   const start = async (): Promise<{ close(): Promise<void> }> => {
-    const store = new RedisRouteStore(redisUrl, config.SWITCHYARD_PREFIX);
+    const store = new RedisRouteStore(redisUrl, config.SWITCHYARD_PREFIX, { log });
     const registry = createRegistry('router');
     const client = lpUrl
       ? new LogplexClient({
@@ -44,6 +48,7 @@ export async function run(argv: string[]): Promise<number> {
         log,
         registry,
         ...(lpUrl ? { onAppCreated: channelHook({ url: lpUrl, token: apiToken }) } : {}),
+        ...(lpUrl ? { onAppDeleted: channelDeleteHook({ url: lpUrl, token: apiToken }) } : {}),
         ...(sink ? { accessLog: sink } : {}),
       });
     } catch (err) {
@@ -76,4 +81,27 @@ export async function run(argv: string[]): Promise<number> {
   }
   // Runs until a signal: stopOnSignals (in runClustered) exits the process.
   return new Promise<number>(() => undefined);
+}
+
+/** POST /v1/table/reseed on the running node; prints what it wrote back. */
+async function reseed(argv: string[]): Promise<number> {
+  const config = nodeConfig('router', argv);
+  if (typeof config === 'number') return config;
+  const url = `${config.ROUTER_ADMIN_URL ?? `http://127.0.0.1:${config.ROUTER_ADMIN_PORT}`}/v1/table/reseed`;
+  try {
+    const res = await request(url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${config.SWITCHYARD_API_TOKEN}` },
+    });
+    const text = await res.body.text();
+    if (res.statusCode === 200) {
+      process.stdout.write(`reseeded from the router at ${url}: ${text}\n`);
+      return 0;
+    }
+    process.stderr.write(`switchyard router --reseed: ${url} answered ${res.statusCode}: ${text}\n`);
+    return 1;
+  } catch (err) {
+    process.stderr.write(`switchyard router --reseed: cannot reach ${url}: ${(err as Error).message}\n`);
+    return 1;
+  }
 }

@@ -5,8 +5,10 @@
 import type { Logger } from '../shared/log';
 import { errorFields, type Fields } from '../shared/log';
 import { parseSyslog, sdParam, SyslogParseError, TRUNCATED_MARKER } from '../shared/syslog/rfc5424';
-import type { LogLine, NewLine } from './lines';
+import { DropLedger } from './ingest/drop-ledger';
+import { overflowLine, type LogLine, type NewLine } from './lines';
 import type { LogplexMetrics, RejectReason, Transport } from './metrics';
+import { formatTimestamp } from '../shared/syslog/rfc5424';
 import { arrivalClock, stampTime } from './stamp';
 import type { LogStore, TokenInfo } from './store/index';
 import type { TailHub } from './tail/hub';
@@ -51,8 +53,47 @@ export class Acceptor {
   #d: AcceptDeps;
   #lastWarn = 0;
   #suppressed = 0;
+  /** Syslog lines the store could not take (an HTTP sender gets 503 and retries; syslog cannot). */
+  #drops = new DropLedger();
   constructor(deps: AcceptDeps) {
     this.#d = deps;
+  }
+
+  /** Channels with syslog lines dropped since the last report (the metric's source). */
+  get channelsWithDrops(): number {
+    return this.#drops.size;
+  }
+
+  /**
+   * Syslog frames that cannot go to the store (it is away and the connection's hold is full):
+   * counted per channel, from the token cache only (no store call), for the L12 line later.
+   */
+  drop(frames: readonly Frame[], transport: Transport): void {
+    const clock = arrivalClock();
+    const r = new Report(this.#d.metrics, transport);
+    for (let i = 0; i < frames.length; i++) {
+      const p = parse(frames[i]!, i, clock, r);
+      const info = p instanceof SyslogParseError ? undefined : this.#d.tokens.peek(p.token);
+      if (info) this.#drops.add(info.channel, 1);
+    }
+    this.#d.metrics.framesRejected.inc({ transport, reason: 'store' }, frames.length);
+  }
+
+  /**
+   * The store is back: one L12 line per channel that lost syslog lines meanwhile (design.md
+   * §Ingest). A channel whose line cannot be appended keeps its count for the next report.
+   */
+  async reportDrops(): Promise<void> {
+    const now = Date.now();
+    for (const [channel, d] of this.#drops.take()) {
+      const line = overflowLine('L12', d.dropped, formatTimestamp(d.since), formatTimestamp(now));
+      try {
+        const stored = await this.#d.store.append(channel, [line]);
+        if (stored) this.#d.hub.publish(channel, stored);
+      } catch {
+        this.#drops.restore(channel, d);
+      }
+    }
   }
 
   /**
@@ -166,6 +207,7 @@ export class Acceptor {
       this.#d.metrics.storeErrors.inc({ op: 'append' });
       this.#storeFailed('append failed', { channel, ...errorFields(err) });
       r.storeFailed = true;
+      if (r.transport !== 'http') this.#drops.add(channel, lines.length);
       r.reject(-1, 'store', 'store unavailable', lines.length);
       return;
     }

@@ -1,24 +1,26 @@
-// Composition root of a Logplex node (DESIGN §4): config → store → token cache → hub →
-// accept → HTTP server (ops, /v2 API, /logs, sessions) and syslog TCP/UDP listeners.
+// Composition root of a Logplex node (design.md §Logplex): the caller's stores → token cache →
+// hub → accept → HTTP server (ops, /v2 API, /logs, sessions) and syslog TCP/UDP listeners. The
+// stores belong to the caller (`switchyard logplex` opens them on Redis, `dev` in memory); the
+// node closes them last. It listens at once: a store still connecting only makes it not ready.
 import type { Server } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { Config } from '../shared/config';
 import type { Logger } from '../shared/log';
 import { createRegistry } from '../shared/metrics';
 import { closeServer, listen } from '../shared/ops-http';
-import { createRedis, waitReady } from '../shared/redis';
 import { formatTimestamp } from '../shared/syslog/rfc5424';
 import { Acceptor } from './accept';
 import { channelRoutes } from './api/channels';
 import { SessionRegistry } from './api/sessions';
 import { httpIngestRoutes } from './ingest/http';
+import { otlpIngestRoutes } from './ingest/otlp';
 import { startSyslog, type SyslogIngest } from './ingest/syslog';
 import { createLogplexMetrics, type LogplexMetrics } from './metrics';
 import { startDrains, type DrainOptions, type Drains } from './drains/node';
 import { createLogplexServer, type RouteModule, type UpgradeHandler } from './server';
+import type { DrainStore } from './drains/store/index';
 import type { LogStore } from './store/index';
-import { MemoryLogStore } from './store/memory';
-import { RedisLogStore } from './store/redis';
+import type { LogplexStores } from './store/open';
 import { TailHub } from './tail/hub';
 import { TokenCache } from './tokens';
 
@@ -26,6 +28,7 @@ import { TokenCache } from './tokens';
 export interface LogplexContext {
   config: Config;
   store: LogStore;
+  drainStore: DrainStore;
   hub: TailHub;
   tokens: TokenCache;
   metrics: LogplexMetrics;
@@ -36,13 +39,11 @@ export interface LogplexContext {
 
 export interface LogplexOptions {
   config: Config;
-  /** 'memory' (dev), 'redis' (REDIS_URL from config), or a store built by the caller; default: redis when REDIS_URL is set. */
-  store?: 'memory' | 'redis' | LogStore;
+  /** Built by the caller (store/open.ts); closed by the node's close(). */
+  stores: LogplexStores;
   host: string;
   apiToken: string | undefined;
   log: Logger;
-  /** Redis key prefix; default config.SWITCHYARD_PREFIX (tests pass their own). */
-  prefix?: string;
   /** Extra routes (drains), added after the built-in ones. */
   routes?: ((ctx: LogplexContext) => RouteModule)[];
   /** Drains' GET /v2/channels/:id view. */
@@ -66,23 +67,9 @@ export interface LogplexNode {
   close(): Promise<void>;
 }
 
-function openStore(opts: LogplexOptions): { store: LogStore; quit: () => void } {
-  const kind = opts.store ?? (opts.config.REDIS_URL ? 'redis' : 'memory');
-  if (typeof kind === 'object') return { store: kind, quit: () => undefined };
-  if (kind === 'memory') return { store: new MemoryLogStore(opts.config.LOGPLEX_HISTORY_LINES), quit: () => undefined };
-  const url = opts.config.REDIS_URL;
-  if (!url) throw Object.assign(new Error('REDIS_URL is required for the redis store'), { code: 'SY_CONFIG' });
-  const redis = createRedis(url);
-  const store = new RedisLogStore(redis, {
-    prefix: opts.prefix ?? opts.config.SWITCHYARD_PREFIX,
-    historyLines: opts.config.LOGPLEX_HISTORY_LINES,
-  });
-  return { store, quit: () => redis.disconnect() };
-}
-
 export async function startLogplex(opts: LogplexOptions): Promise<LogplexNode> {
-  const { config, log } = opts;
-  const { store, quit } = openStore(opts);
+  const { config, log, stores } = opts;
+  const store = stores.log;
   const registry = createRegistry('logplex');
   const tokens = new TokenCache(store);
   const hub = new TailHub(store);
@@ -90,8 +77,20 @@ export async function startLogplex(opts: LogplexOptions): Promise<LogplexNode> {
   const metrics = createLogplexMetrics(registry, {
     tailBuffered: () => sessions?.buffered ?? 0,
     tokenCache: () => tokens.size,
+    // Read at scrape time, after the acceptor below exists.
+    dropChannels: () => acceptor.channelsWithDrops,
   });
-  const ctx: LogplexContext = { config, store, hub, tokens, metrics, registry, log, apiToken: opts.apiToken };
+  const ctx: LogplexContext = {
+    config,
+    store,
+    drainStore: stores.drains,
+    hub,
+    tokens,
+    metrics,
+    registry,
+    log,
+    apiToken: opts.apiToken,
+  };
   sessions = new SessionRegistry({
     store,
     hub,
@@ -104,7 +103,7 @@ export async function startLogplex(opts: LogplexOptions): Promise<LogplexNode> {
     ...(opts.sessionTtlMs ? { ttlMs: opts.sessionTtlMs } : {}),
   });
   const acceptor = new Acceptor({ store, tokens, hub, metrics, log });
-  const drains = startDrains(ctx, { prefix: opts.prefix ?? config.SWITCHYARD_PREFIX, ...opts.drains });
+  const drains = startDrains(ctx, opts.drains ?? {});
   const routes: RouteModule[] = [
     channelRoutes({
       store,
@@ -115,25 +114,43 @@ export async function startLogplex(opts: LogplexOptions): Promise<LogplexNode> {
     drains.routes,
     sessions.routes(),
     httpIngestRoutes({ acceptor, tokens, metrics }),
+    otlpIngestRoutes({ acceptor, tokens, metrics }),
     ...(opts.routes ?? []).map((make) => make(ctx)),
   ];
   const upgrades: UpgradeHandler[] = [sessions.upgrade()];
   const server: Server = createLogplexServer({
     ops: {
       registry,
-      readiness: () => ({ ready: store.healthy(), detail: { store: store.kind, store_up: store.healthy() } }),
+      readiness: () => ({
+        ready: store.healthy(),
+        detail: {
+          store: store.kind,
+          store_up: store.healthy(),
+          ...(store.healthy() ? {} : { reason: 'store_unreachable', url: stores.where }),
+        },
+      }),
     },
     routes,
     upgrades,
     log,
+    guard: { down: () => (store.healthy() ? undefined : `log store at ${stores.where} unreachable; retry`) },
   });
   let syslog: SyslogIngest | undefined;
   try {
-    if (store instanceof RedisLogStore) await waitReady(store.client);
-    const httpPort = await listen(server, Number(config.LOGPLEX_PORT), opts.host);
-    syslog = await startSyslog({ acceptor, metrics, log }, opts.host, Number(config.LOGPLEX_SYSLOG_PORT));
-    log.info('logplex listening', { http: httpPort, syslog: syslog.port, store: store.kind });
+    const httpPort = await listen(server, config.LOGPLEX_PORT, opts.host);
+    syslog = await startSyslog(
+      { acceptor, metrics, log, storeUp: () => store.healthy() },
+      opts.host,
+      config.LOGPLEX_SYSLOG_PORT,
+    );
     const s = syslog;
+    // The store is back: held syslog frames go first, then each channel that lost lines gets its L12.
+    const offHealth = store.onHealth((up) => {
+      if (!up) return;
+      s.storeBack();
+      void acceptor.reportDrops();
+    });
+    log.info('logplex listening', { http: httpPort, syslog: syslog.port, store: store.kind, url: stores.where });
     return {
       httpPort,
       syslogPort: s.port,
@@ -143,24 +160,22 @@ export async function startLogplex(opts: LogplexOptions): Promise<LogplexNode> {
       context: ctx,
       drains,
       async close() {
-        // Config's `ms()` settings type as string | number (shared/config.ts); they are numbers.
-        const grace = Number(config.SWITCHYARD_GRACE_MS);
+        const grace = config.SWITCHYARD_GRACE_MS;
+        offHealth();
         sessions?.closeAll();
         await Promise.all([closeServer(server, grace), s.close(grace)]);
         // Drains flush their batch in flight and release their leases before the store goes.
         await drains.close();
         await opts.onClose?.();
         hub.close();
-        await store.close();
-        quit();
+        await stores.close();
       },
     };
   } catch (err) {
     await drains.close();
     server.close();
     await syslog?.close(0);
-    await store.close();
-    quit();
+    await stores.close();
     throw err;
   }
 }

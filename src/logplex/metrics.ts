@@ -19,6 +19,8 @@ export interface LogplexMetrics {
   appendBatch: Histogram<never>;
   storeErrors: Counter<'op'>;
   syslogConnections: Gauge<never>;
+  syslogHeldFrames: Gauge<never>;
+  dropChannels: Gauge<never>;
   sessionsActive: Gauge<'transport'>;
   sessionsOpened: Counter<'transport'>;
   tailLinesSent: Counter<never>;
@@ -29,7 +31,7 @@ export interface LogplexMetrics {
 
 export function createLogplexMetrics(
   registry: Registry,
-  sizes: { tailBuffered: () => number; tokenCache: () => number },
+  sizes: { tailBuffered: () => number; tokenCache: () => number; dropChannels?: () => number },
 ): LogplexMetrics {
   const registers = [registry];
   return {
@@ -70,6 +72,19 @@ export function createLogplexMetrics(
       registers,
     }),
     syslogConnections: new Gauge({ name: name('syslog_connections'), help: 'open syslog TCP connections', registers }),
+    syslogHeldFrames: new Gauge({
+      name: name('syslog_held_frames'),
+      help: 'syslog frames read from paused TCP connections, waiting for the store (bounded per connection)',
+      registers,
+    }),
+    dropChannels: new Gauge({
+      name: name('ingest_drop_channels'),
+      help: 'channels with syslog lines dropped while the store was away, waiting for their L12 line',
+      registers,
+      collect() {
+        this.set(sizes.dropChannels?.() ?? 0);
+      },
+    }),
     sessionsActive: new Gauge({
       name: name('sessions_active'),
       help: 'open tail sessions on this node',

@@ -3,7 +3,7 @@
 // /sessions/:id. Every socket gets an error handler the moment it exists.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { checkAuth, RouteTable, serveApi, type RouteHandler } from '../shared/json-api';
+import { checkAuth, RouteTable, serveApi, type RouteHandler, type StoreGuard } from '../shared/json-api';
 import { serveOps, type Ops } from '../shared/ops-http';
 import type { Logger } from '../shared/log';
 import { errorFields } from '../shared/log';
@@ -27,13 +27,15 @@ export function createLogplexServer(opts: {
   routes: readonly RouteModule[];
   upgrades: readonly UpgradeHandler[];
   log: Logger;
+  /** The log store: while it is away the API answers 503 with Retry-After. */
+  guard?: StoreGuard;
 }): Server {
   const table = new RouteTable();
   for (const add of opts.routes) add(table);
   const onUnexpected = (err: unknown): void => opts.log.error('request failed', errorFields(err));
   const server = createServer({ requestTimeout: 60_000 }, (req, res) => {
     if (serveOps(req, res, opts.ops)) return;
-    void serveApi(table, req, res, onUnexpected);
+    void serveApi(table, req, res, onUnexpected, opts.guard);
   });
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');

@@ -7,7 +7,7 @@ import type { Config } from '../shared/config';
 import type { Logger } from '../shared/log';
 import { createRegistry } from '../shared/metrics';
 import { closeServer, listen } from '../shared/ops-http';
-import type { OnAppCreated, RouteInspector } from './admin/api';
+import type { OnAppCreated, OnAppDeleted, RouteInspector } from './admin/api';
 import type { AccessLogSink, LineWriter } from './access-log';
 import { createAdminServer } from './admin/server';
 import { createRouterMetrics, type RouterMetrics } from './metrics';
@@ -25,6 +25,8 @@ export interface StartRouterOptions {
   log: Logger;
   /** Creates the Logplex channel of a new app (DESIGN §3 PUT /v1/apps/:app). */
   onAppCreated?: OnAppCreated;
+  /** Removes the Logplex channel of a deleted app (design.md §Control API DELETE /v1/apps/:app). */
+  onAppDeleted?: OnAppDeleted;
   /** Live in-flight counts for GET /v1/apps/:app and /v1/routes/:host (the data plane's). */
   inspector?: RouteInspector;
   /** Gets every router line of a known app (the platform points it at Logplex). */
@@ -76,6 +78,8 @@ export async function startRouter(opts: StartRouterOptions): Promise<RouterNode>
     maxInFlightPerDyno: config.ROUTER_APP_MAX_INFLIGHT,
     inspector: opts.inspector ?? dataPlane.inspector,
     ...(opts.onAppCreated ? { onAppCreated: opts.onAppCreated } : {}),
+    ...(opts.onAppDeleted ? { onAppDeleted: opts.onAppDeleted } : {}),
+    reseed: () => table.reseed(),
     log,
     apiToken: opts.apiToken,
     metrics,

@@ -18,8 +18,10 @@ export interface RouterMetrics {
   degraded: Gauge;
   /** route-events that reloaded an app (result: applied, stale = older than what we had, error). */
   eventsApplied: Counter<'result'>;
-  /** Full loads and resyncs by result. */
+  /** Full loads and resyncs by result (ok, error, store_reset). */
   resyncs: Counter<'result'>;
+  /** Times the store came back with another generation (it lost its data) and was not applied. */
+  storeResets: Counter;
   /** Apps waiting for a reload (bounded; past the bound a full resync is scheduled). */
   reloadQueue: Gauge;
   /** Control API requests by route pattern, method and status. */
@@ -76,6 +78,11 @@ export function createRouterMetrics(registry: Registry): RouterMetrics {
       name: n('route_table_resyncs_total'),
       help: 'full route-table loads and resyncs, by result',
       labelNames: ['result'],
+      registers,
+    }),
+    storeResets: new Counter({
+      name: n('store_resets_total'),
+      help: 'times the route store came back without its generation (lost its data) and was not applied',
       registers,
     }),
     reloadQueue: new Gauge({

@@ -2,11 +2,14 @@
 // parse once at start-up, freeze, pass the result in. Flags use the same names
 // (`--router-port` = `ROUTER_PORT`), merged over the environment by the CLI.
 
+import { parseRedisUrl } from './redis-url';
+
 type Spec =
   | { kind: 'int'; def: number; min: number; max: number; help: string }
   | { kind: 'string'; def: string | undefined; pattern?: RegExp; rule?: string; help: string }
   | { kind: 'enum'; def: string; values: readonly string[]; help: string }
-  | { kind: 'url'; def: string | undefined; schemes: readonly string[]; help: string };
+  | { kind: 'url'; def: string | undefined; schemes: readonly string[]; help: string }
+  | { kind: 'redis'; def: undefined; help: string };
 
 // Typed as the 'int' member (not Spec) so Config gives these settings the type number.
 const ms = (def: number, help: string) => ({ kind: 'int', def, min: 1, max: 3_600_000, help }) as const satisfies Spec;
@@ -14,10 +17,9 @@ const port = (def: number, help: string) => ({ kind: 'int', def, min: 0, max: 65
 
 export const SETTINGS = {
   REDIS_URL: {
-    kind: 'url',
+    kind: 'redis',
     def: undefined,
-    schemes: ['redis:', 'rediss:', 'redis-sentinel:', 'redis-cluster:'],
-    help: 'Redis to run on; unset: `dev` uses the embedded store',
+    help: 'Redis to run on (redis[s]://h:p, redis[s]-sentinel://h:p,h:p/NAME, redis[s]-cluster://h:p,h:p); unset: `dev` uses the embedded store',
   },
   SWITCHYARD_PREFIX: {
     kind: 'string',
@@ -108,6 +110,25 @@ export const SETTINGS = {
     max: 300_000,
     help: 'drain scheduler tick: renews leases, takes free drains (under half the lease TTL)',
   },
+  LOGPLEX_MAX_DRAINS_PER_CHANNEL: {
+    kind: 'int',
+    def: 5,
+    min: 1,
+    max: 1000,
+    help: 'drains per channel; one more is refused with 422 (Heroku allows 5)',
+  },
+  LOGPLEX_DRAIN_CA_FILE: {
+    kind: 'string',
+    def: undefined,
+    pattern: /^[^\0]{1,4096}$/,
+    rule: 'a file path',
+    help: 'PEM file of extra CAs trusted for TLS drains (the system roots stay trusted)',
+  },
+  LOGPLEX_DRAIN_BATCH_LINES: { kind: 'int', def: 500, min: 1, max: 10_000, help: 'lines per drain delivery' },
+  LOGPLEX_DRAIN_CONNECT_TIMEOUT_MS: ms(5_000, 'connect (and TLS handshake) timeout to a drain receiver'),
+  LOGPLEX_DRAIN_RESPONSE_TIMEOUT_MS: ms(30_000, 'HTTP drains: request sent to answer; syslog drains: one write'),
+  LOGPLEX_DRAIN_BACKOFF_BASE_MS: ms(100, 'first retry delay of a failing drain (full jitter, doubling)'),
+  LOGPLEX_DRAIN_BACKOFF_CAP_MS: ms(30_000, 'longest retry delay of a failing drain'),
   LOG_LEVEL: { kind: 'enum', def: 'info', values: ['debug', 'info', 'warn', 'error'], help: 'our own stdout logs' },
 } as const satisfies Record<string, Spec>;
 
@@ -152,6 +173,11 @@ function parseOne(name: string, spec: Spec, raw: string): string | number {
       }
       if (!spec.schemes.includes(u.protocol))
         throw new ConfigError(name, raw, `a URL with scheme ${spec.schemes.join(' or ')}`);
+      return raw;
+    }
+    case 'redis': {
+      const target = parseRedisUrl(raw);
+      if (typeof target === 'string') throw new ConfigError(name, raw, target);
       return raw;
     }
   }

@@ -56,11 +56,33 @@ export function sendJson(
   res.end(text);
 }
 
+/** Seconds a client waits before retrying a 503 (RFC 9110 §10.2.3). */
+export const RETRY_AFTER_S = 1;
+
 export function sendError(res: ServerResponse, err: ApiError): void {
   // A request whose body we refused to read: close the connection rather than drain it.
-  const close = err.status === 413 ? { connection: 'close' } : undefined;
-  sendJson(res, err.status, { id: err.id, message: err.message }, close);
+  const headers: Record<string, string> | undefined =
+    err.status === 413
+      ? { connection: 'close' }
+      : err.status === 503
+        ? { 'retry-after': String(RETRY_AFTER_S) }
+        : undefined;
+  sendJson(res, err.status, { id: err.id, message: err.message }, headers);
 }
+
+/**
+ * The store behind an API (design.md §Control API, §Logplex API): while it is away, a request
+ * that needs it is a 503 with Retry-After within `deadlineMs`, never a 500 and never a wait on
+ * ioredis' reconnect attempts.
+ */
+export interface StoreGuard {
+  /** Why the store cannot be used now, in our words naming it; undefined while it is up. */
+  down(): string | undefined;
+  deadlineMs?: number;
+}
+
+/** How long an API request waits on a store that has gone away before answering 503. */
+export const STORE_DEADLINE_MS = 1_000;
 
 /** Reads a body of at most `limit` bytes; past that, rejects with 413 and stops reading. */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
@@ -193,19 +215,32 @@ export async function serveApi(
   req: IncomingMessage,
   res: ServerResponse,
   onUnexpected: (err: unknown) => void,
+  guard?: StoreGuard,
 ): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://x');
   const m = table.match(req.method ?? 'GET', url.pathname);
+  // A store that went away while the handler waits on it: answer at the deadline (the handler's
+  // late reply then finds the response sent and is dropped).
+  const deadline = guard
+    ? setTimeout(() => {
+        const why = guard.down();
+        if (why !== undefined && !res.headersSent) sendError(res, new ApiError('unavailable', why));
+      }, guard.deadlineMs ?? STORE_DEADLINE_MS)
+    : undefined;
   try {
     if (m instanceof ApiError) throw m;
     await m.handler(req, res, m.params);
   } catch (err) {
     if (res.headersSent) {
-      res.destroy();
+      if (!res.writableEnded) res.destroy();
       return;
     }
     if (err instanceof ApiError) return sendError(res, err);
+    const why = guard?.down();
+    if (why !== undefined) return sendError(res, new ApiError('unavailable', why));
     onUnexpected(err);
     sendJson(res, 500, { id: 'internal', message: 'internal error' });
+  } finally {
+    clearTimeout(deadline);
   }
 }

@@ -60,6 +60,9 @@ export const silentLogger: Logger = createLogger({ write: () => undefined });
 
 export function errorFields(err: unknown): Fields {
   if (err instanceof Error) {
+    // ioredis' own wording ("Reached the max retries per request limit…") tells an operator
+    // nothing; the line that names the Redis URL comes from shared/redis.ts.
+    if (err.name === 'MaxRetriesPerRequestError') return { err: 'Redis unreachable', code: 'SY_REDIS_UNAVAILABLE' };
     const code = (err as { code?: unknown }).code;
     return { err: err.message, code: typeof code === 'string' ? code : undefined };
   }

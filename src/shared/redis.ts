@@ -1,44 +1,171 @@
-// ioredis factory shared by both services. Keys are built by each store from `prefix`
-// (ioredis' keyPrefix does not cover pub/sub channels or SCAN patterns, so we do not use it).
-// Every multi-key operation in a store uses one hash tag, so Cluster works unchanged.
-//
-// REDIS_URL forms:
-//   redis://[:pass@]host:port[/db]  rediss://...            a single node (or a proxy)
-//   redis-sentinel://[:pass@]host:port,host:port/MASTER     Sentinel, failover by ioredis
-//   redis-cluster://[:pass@]host:port,host:port             Redis Cluster
+// ioredis factory shared by both services (design.md §Stores, §Scale-out). Keys are built by each
+// store from `prefix` (ioredis' keyPrefix does not cover pub/sub channels or SCAN patterns, so we
+// do not use it). Every multi-key command and script stays inside one hash tag; pipelines that
+// span tags go through `bySlot`, and scans through `masters`, so Cluster works unchanged.
 import { EventEmitter } from 'node:events';
-import Redis, { Cluster, type RedisOptions } from 'ioredis';
+import Redis, { Cluster, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { parseRedisUrl, type RedisTarget } from './redis-url';
 
 export type RedisClient = Redis | Cluster;
+
+/** Reconnect pacing: quick at first, then every 2 s (each failed attempt is one line at most). */
+const retryStrategy = (times: number): number => Math.min(100 * times, 2_000);
 
 const COMMON: RedisOptions = {
   // Fail commands within about a second while Redis is away instead of queueing forever:
   // callers keep serving from caches and report themselves degraded.
   maxRetriesPerRequest: 2,
   connectTimeout: 2_000,
-  retryStrategy: (times) => Math.min(100 * times, 2_000),
+  retryStrategy,
   enableReadyCheck: true,
+  // A Sentinel failover demotes the master we are connected to: its READONLY answer means
+  // "ask the sentinels again" (reconnect and resend the command), not a failed write.
+  reconnectOnError: (err) => (err.message.includes('READONLY') ? 2 : false),
 };
 
-function hosts(list: string): { host: string; port: number }[] {
-  return list.split(',').map((hp) => {
-    const m = /^\[?([^\]]+?)\]?(?::(\d+))?$/.exec(hp.trim());
-    if (!m) throw new Error(`bad host in REDIS_URL: ${hp}`);
-    return { host: m[1]!, port: m[2] ? Number(m[2]) : 6379 };
-  });
+/** Parses REDIS_URL (config.ts already checked it) and opens a client for its topology. */
+export function createRedis(url: string, extra: RedisOptions = {}): RedisClient {
+  const target = parseRedisUrl(url);
+  if (typeof target === 'string') throw new RedisUnavailable(url, `REDIS_URL invalid: expected ${target}`);
+  return openRedis(target, extra);
 }
 
-export function createRedis(url: string, extra: RedisOptions = {}): RedisClient {
-  const u = /^(redis-sentinel|redis-cluster):\/\/(?:([^@]*)@)?([^/]+)(?:\/(.*))?$/.exec(url);
-  if (!u) return new Redis(url, { ...COMMON, ...extra });
-  const password = u[2] ? decodeURIComponent(u[2].replace(/^[^:]*:/, '')) || undefined : undefined;
-  if (u[1] === 'redis-sentinel') {
-    return new Redis({ ...COMMON, ...extra, sentinels: hosts(u[3]!), name: u[4] || 'mymaster', password });
+export function openRedis(target: RedisTarget, extra: RedisOptions = {}): RedisClient {
+  const auth = {
+    ...(target.username ? { username: target.username } : {}),
+    ...(target.password ? { password: target.password } : {}),
+  };
+  const tls = target.tls ? { tls: {} } : {};
+  const client = ((): RedisClient => {
+    switch (target.topology) {
+      case 'single':
+        return new Redis({ ...COMMON, ...extra, ...auth, ...tls, ...target.hosts[0]!, db: target.db });
+      case 'sentinel':
+        return new Redis({
+          ...COMMON,
+          ...extra,
+          ...auth,
+          ...tls,
+          db: target.db,
+          sentinels: target.hosts,
+          name: target.name!,
+          // The sentinels share the data nodes' password unless they run without one.
+          ...(target.password ? { sentinelPassword: target.password } : {}),
+          ...(target.tls ? { enableTLSForSentinelMode: true, sentinelTLS: {} } : {}),
+          sentinelRetryStrategy: retryStrategy,
+        });
+      case 'cluster': {
+        const options: ClusterOptions = {
+          redisOptions: { ...COMMON, ...extra, ...auth, ...tls },
+          clusterRetryStrategy: retryStrategy,
+          // MOVED/ASK/TRYAGAIN during a failover: retried by ioredis within this budget.
+          retryDelayOnFailover: 200,
+          retryDelayOnTryAgain: 200,
+          retryDelayOnClusterDown: 200,
+          maxRedirections: 16,
+          enableReadyCheck: true,
+          ...(target.tls ? { dnsLookup: (address, cb) => cb(null, address) } : {}),
+        };
+        return new Cluster(target.hosts, options);
+      }
+    }
+  })();
+  displays.set(client, target.display);
+  return client;
+}
+
+/** The URL (without password) each client was opened for: what errors name. */
+const displays = new WeakMap<object, string>();
+
+export function redisDisplay(client: RedisClient): string {
+  return displays.get(client) ?? 'redis';
+}
+
+/** A store call failed because Redis is away or refused it: the APIs answer 503 with Retry-After. */
+export class RedisUnavailable extends Error {
+  readonly code = 'SY_REDIS_UNAVAILABLE';
+  constructor(
+    readonly url: string,
+    message: string,
+    readonly cause?: unknown,
+  ) {
+    super(message);
   }
-  return new Cluster(hosts(u[3]!), {
-    redisOptions: { ...COMMON, ...extra, password },
-    clusterRetryStrategy: COMMON.retryStrategy as (n: number) => number,
+}
+
+/**
+ * ioredis' error in our words, naming the URL: "Reached the max retries per request limit" says
+ * nothing to an operator; "Redis at redis://10.0.0.5:6379 unreachable (ECONNREFUSED)" does.
+ */
+export function redisError(client: RedisClient, err: unknown): RedisUnavailable {
+  if (err instanceof RedisUnavailable) return err;
+  const url = redisDisplay(client);
+  const e = err as { name?: string; code?: string; message?: string };
+  const why =
+    e.name === 'MaxRetriesPerRequestError'
+      ? 'unreachable (connection lost; commands failed after retrying)'
+      : e.code
+        ? `unreachable (${e.code})`
+        : /Connection is closed|Stream isn't writeable|None of startup nodes|Failed to refresh slots/.test(
+              e.message ?? '',
+            )
+          ? 'unreachable (connection closed)'
+          : `failed: ${String(e.message ?? err).split('\n', 1)[0]}`;
+  return new RedisUnavailable(url, `Redis at ${url} ${why}`, err);
+}
+
+/** The nodes a SCAN must walk: every master of a Cluster, or the one client. */
+export function masters(client: RedisClient): Redis[] {
+  return client instanceof Cluster ? client.nodes('master') : [client];
+}
+
+type Pipeline = ReturnType<RedisClient['pipeline']>;
+
+/**
+ * Runs one command per key, pipelined: one pipeline on a single node, one per hash slot on a
+ * Cluster (a Cluster pipeline must stay in one slot). Results come back in `keys` order, each
+ * as [error, value] like ioredis' exec.
+ */
+export async function bySlot(
+  client: RedisClient,
+  keys: readonly string[],
+  add: (p: Pipeline, key: string, index: number) => void,
+): Promise<[Error | null, unknown][]> {
+  const out: [Error | null, unknown][] = new Array(keys.length);
+  const groups = new Map<number, number[]>();
+  const cluster = client instanceof Cluster;
+  keys.forEach((k, i) => {
+    const slot = cluster ? keySlot(k) : 0;
+    let g = groups.get(slot);
+    if (!g) groups.set(slot, (g = []));
+    g.push(i);
   });
+  await Promise.all(
+    [...groups.values()].map(async (idx) => {
+      const p = client.pipeline();
+      for (const i of idx) add(p, keys[i]!, i);
+      const res = (await p.exec()) ?? [];
+      idx.forEach((i, j) => (out[i] = (res[j] as [Error | null, unknown]) ?? [new Error('no reply'), null]));
+    }),
+  );
+  return out;
+}
+
+/** Redis Cluster's key slot: CRC16 (XMODEM) of the hash tag, or of the key, mod 16384. */
+export function keySlot(key: string): number {
+  let s = key;
+  const open = key.indexOf('{');
+  if (open >= 0) {
+    const close = key.indexOf('}', open + 1);
+    if (close > open + 1) s = key.slice(open + 1, close);
+  }
+  const b = Buffer.from(s);
+  let crc = 0;
+  for (let i = 0; i < b.length; i++) {
+    crc ^= b[i]! << 8;
+    for (let j = 0; j < 8; j++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc % 16384;
 }
 
 /**
@@ -48,13 +175,17 @@ export function createRedis(url: string, extra: RedisOptions = {}): RedisClient 
 export class RedisHealth extends EventEmitter {
   #up = false;
   #since = Date.now();
+  #lastError: string | undefined;
   constructor(client: RedisClient) {
     super();
     client.on('ready', () => this.#set(true));
     client.on('close', () => this.#set(false));
     client.on('end', () => this.#set(false));
-    // ioredis emits 'error' on every failed reconnect; the listener keeps it from crashing us.
-    client.on('error', () => undefined);
+    // ioredis emits 'error' on every failed reconnect; the listener keeps it from crashing us,
+    // and keeps the last reason for the "unreachable" line.
+    client.on('error', (err: Error) => {
+      this.#lastError = redisError(client, err).message;
+    });
     if ((client as Redis).status === 'ready') this.#set(true);
   }
   get up(): boolean {
@@ -64,6 +195,10 @@ export class RedisHealth extends EventEmitter {
   get since(): number {
     return this.#since;
   }
+  /** Why the last connection attempt failed, in our words. */
+  get lastError(): string | undefined {
+    return this.#lastError;
+  }
   #set(up: boolean): void {
     if (up === this.#up) return;
     this.#up = up;
@@ -72,13 +207,59 @@ export class RedisHealth extends EventEmitter {
   }
 }
 
-/** Waits until the client is ready, or rejects after `timeoutMs`. */
+/** Interval of the "still unreachable" line while a service waits for Redis. */
+export const UNREACHABLE_LOG_MS = 10_000;
+
+/**
+ * The one start-up behaviour of both services when Redis is away (design.md §Processes and
+ * settings): stay up and not ready, and say so once per interval, naming the URL. Returns the stop.
+ */
+export function reportUnreachable(
+  client: RedisClient,
+  health: RedisHealth,
+  warn: (msg: string, fields: { url: string; reason: string; down_s: number }) => void,
+  everyMs = UNREACHABLE_LOG_MS,
+): () => void {
+  const url = redisDisplay(client);
+  const say = (): void => {
+    if (health.up) return;
+    warn('Redis unreachable; not ready, retrying', {
+      url,
+      reason: health.lastError ?? 'connecting',
+      down_s: Math.round((Date.now() - health.since) / 1000),
+    });
+  };
+  const first = setTimeout(say, Math.min(everyMs, 2_000));
+  const timer = setInterval(say, everyMs);
+  first.unref();
+  timer.unref();
+  return () => {
+    clearTimeout(first);
+    clearInterval(timer);
+  };
+}
+
+/** QUIT when connected (replies flushed), otherwise drop the connection: never waits on a dead Redis. */
+export async function closeRedis(client: RedisClient): Promise<void> {
+  if ((client as Redis).status !== 'ready') return client.disconnect();
+  const quit = client.quit().then(
+    () => undefined,
+    () => undefined,
+  );
+  const t = setTimeout(() => client.disconnect(), 1_000);
+  await quit;
+  clearTimeout(t);
+}
+
+/** Waits until the client is ready, or rejects after `timeoutMs` (tools and tests; services never wait). */
 export function waitReady(client: RedisClient, timeoutMs = 10_000): Promise<void> {
   if ((client as Redis).status === 'ready') return Promise.resolve();
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => {
       client.off('ready', ok);
-      reject(Object.assign(new Error(`Redis not ready after ${timeoutMs} ms`), { code: 'SY_REDIS_UNREACHABLE' }));
+      reject(
+        new RedisUnavailable(redisDisplay(client), `Redis at ${redisDisplay(client)} not ready after ${timeoutMs} ms`),
+      );
     }, timeoutMs);
     const ok = (): void => {
       clearTimeout(t);

@@ -3,6 +3,7 @@
 // an error that names both settings.
 import t from 'tap';
 import { startLogplex } from '../../src/logplex/index';
+import { memoryStores } from '../../src/logplex/store/open';
 import { loadConfig } from '../../src/shared/config';
 import { silentLogger } from '../../src/shared/log';
 
@@ -13,7 +14,13 @@ t.test('LOGPLEX_DRAIN_RENEW_MS above half of LOGPLEX_DRAIN_LEASE_MS is refused a
     LOGPLEX_DRAIN_LEASE_MS: '4000',
     LOGPLEX_DRAIN_RENEW_MS: '2001',
   });
-  const start = startLogplex({ config, store: 'memory', host: '127.0.0.1', apiToken: undefined, log: silentLogger });
+  const start = startLogplex({
+    config,
+    stores: memoryStores(100),
+    host: '127.0.0.1',
+    apiToken: undefined,
+    log: silentLogger,
+  });
   await t.rejects(start, {
     code: 'SY_CONFIG',
     variable: 'LOGPLEX_DRAIN_RENEW_MS',
@@ -30,7 +37,7 @@ t.test('renewing at exactly half the lease is accepted', async (t) => {
   });
   const node = await startLogplex({
     config,
-    store: 'memory',
+    stores: memoryStores(100),
     host: '127.0.0.1',
     apiToken: undefined,
     log: silentLogger,

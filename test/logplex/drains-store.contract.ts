@@ -43,8 +43,8 @@ async function handOver(
   return holder(s, d, next);
 }
 
-/** delivered + dropped + lost + backlog: every line appended since the drain was created. */
-const sum = (st: DrainStatus): number => st.delivered + st.dropped + st.lost + st.backlog;
+/** delivered + filtered + dropped + lost + backlog: every line appended since the drain was created. */
+const sum = (st: DrainStatus): number => st.delivered + st.filtered + st.dropped + st.lost + st.backlog;
 
 async function deliverAll(cur: DrainCursor): Promise<number[]> {
   const seqs: number[] = [];
@@ -277,7 +277,7 @@ export function drainStoreContract(t: Test, make: MakeStores): void {
       'a lapsed lease acks nothing',
     );
     t.equal(await s.drains.acquire(c.id, d.id, 'A', HOUR, e), e, 'A takes it back');
-    t.same(await cur.ack([1, 2], { as: 'delivered', at: AT }), { delivered: 2, dropped: 0, lost: 0 });
+    t.same(await cur.ack([1, 2], { as: 'delivered', at: AT }), { delivered: 2, filtered: 0, dropped: 0, lost: 0 });
   });
 
   t.test('a stale epoch reads, acks and writes nothing; the new holder gets every line', async (t) => {
@@ -327,6 +327,7 @@ export function drainStoreContract(t: Test, make: MakeStores): void {
       ),
       {
         delivered: 0,
+        filtered: 0,
         dropped: 4,
         lost: 0,
       },
@@ -376,7 +377,7 @@ export function drainStoreContract(t: Test, make: MakeStores): void {
         again.map((l) => l.seq),
         { as: 'delivered', at: AT },
       ),
-      { delivered: again.length, dropped: 0, lost: gone },
+      { delivered: again.length, filtered: 0, dropped: 0, lost: gone },
     );
     await deliverAll(b);
     st = await s.drains.status(c.id, d.id);

@@ -16,6 +16,10 @@ const bad: [unknown, RegExp][] = [
   ['https://logs.example/in#frag', /fragment is not allowed/],
   ['https://logs.example:0/', /port 0/],
   ['https://' + 'a'.repeat(2100) + '.example/', /longer than 2048/],
+  ['otlp+http://c.example:4318/?format=xml', /format must be protobuf or json/],
+  ['otlp+http://c.example:4318/v1/logs?token=x', /unknown query parameter "token"/],
+  ['otlps+http://c.example/v1/logs#x', /fragment is not allowed/],
+  ['otlp+grpc://c.example:4317', /scheme "otlp\+grpc" is not supported/],
 ];
 
 t.test('invalid drain URLs are 422 with the reason', async (t) => {
@@ -37,6 +41,9 @@ t.test('valid drain URLs and their canonical form', async (t) => {
     ['syslog+tls://logs.example:6514/', 'syslog+tls://logs.example:6514'],
     ['https://user:pw@logs.example/in?x=1', 'https://user:pw@logs.example/in?x=1'],
     ['http://127.0.0.1:8080', 'http://127.0.0.1:8080/'],
+    ['otlp+http://Collector.Example:4318', 'otlp+http://collector.example:4318/v1/logs'],
+    ['otlp+http://collector.example:4318/?format=protobuf', 'otlp+http://collector.example:4318/v1/logs'],
+    ['otlps+http://k:s@c.example/ingest/logs?format=json', 'otlps+http://k:s@c.example/ingest/logs?format=json'],
   ];
   for (const [raw, canon] of good) t.equal(canonicalUrl(validateDrainUrl(raw)), canon, raw);
 });

@@ -15,6 +15,7 @@ import { viewerRoutes } from '../../src/logplex/viewer/index';
 import { loadConfig } from '../../src/shared/config';
 import { silentLogger } from '../../src/shared/log';
 import { LogplexClient } from '../../src/shared/logplex-client';
+import { memoryStores } from '../../src/logplex/store/open';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(__dirname, '..', '..', '..', 'test-artifacts');
@@ -131,7 +132,7 @@ t.test('viewer: reconnects after a Logplex restart', { skip: missing }, async (t
   const start = async (): Promise<LogplexNode> => {
     const node = await startLogplex({
       config,
-      store: 'memory',
+      stores: memoryStores(config.LOGPLEX_HISTORY_LINES),
       host: '127.0.0.1',
       apiToken: undefined,
       log: silentLogger,

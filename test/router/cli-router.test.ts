@@ -4,8 +4,9 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import t from 'tap';
 import { request } from 'undici';
+import { refusingPort } from '../fixtures/dyno';
 import { REDIS_URL, redisPrefix } from '../fixtures/redis';
-import { eventually, TEST_TOKEN } from '../fixtures/router';
+import { eventually, startTestRouter, TEST_TOKEN } from '../fixtures/router';
 
 const BIN = path.resolve(__dirname, '../../../dist/cli/main.js');
 
@@ -80,4 +81,54 @@ t.test('starts on Redis, logs logfmt, answers the control API, stops on SIGTERM 
   child.kill('SIGTERM');
   t.equal(await exited, 0, 'exit 0 after SIGTERM');
   t.match(stdout, /msg=stopped/);
+});
+
+// One start-up behaviour for both services (Logplex's twin is in logplex/cli.test.ts): a Redis away
+// at start leaves the router up and not ready, saying so in one line naming the URL.
+t.test('with Redis unreachable at start, stays up, not ready, and says so naming the URL', async (t) => {
+  const redisPort = await refusingPort();
+  const child = spawn(
+    process.execPath,
+    [BIN, 'router', '--router-admin-port', '0', '--router-port', '0', '--switchyard-host', '127.0.0.1'],
+    {
+      env: { ...baseEnv(), REDIS_URL: `redis://127.0.0.1:${redisPort}`, SWITCHYARD_API_TOKEN: TEST_TOKEN },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  let stdout = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  await eventually(() => /Redis unreachable/.test(stdout) && /admin_port=\d+/.test(stdout), 10_000, 'both lines');
+  t.match(
+    stdout,
+    new RegExp(
+      `^at=warn svc=router msg="Redis unreachable; not ready, retrying" url=redis://127.0.0.1:${redisPort} `,
+      'm',
+    ),
+  );
+  t.notMatch(stdout, /Reached the max retries|resync failed/, 'one line in our words, not one per retry');
+  const port = Number(/admin_port=(\d+)/.exec(stdout)![1]);
+  const ready = await request(`http://127.0.0.1:${port}/readyz`);
+  t.equal(ready.statusCode, 503);
+  t.match(await ready.body.json(), { status: 'not_ready', reason: 'loading' });
+  child.kill('SIGTERM');
+  t.equal(await exited, 0, 'exit 0 after SIGTERM');
+});
+
+// `--reseed` starts nothing: it asks the node at ROUTER_ADMIN_URL to write its table back, and
+// says what the node answered (here: a memory store that lost nothing, so 409 and exit 1).
+t.test('router --reseed asks the running node and reports its answer', async (t) => {
+  const r = await startTestRouter(t, { store: 'memory' });
+  if (!r) return;
+  const res = await runCli(['router', '--reseed'], {
+    ...baseEnv(),
+    REDIS_URL,
+    SWITCHYARD_API_TOKEN: TEST_TOKEN,
+    ROUTER_ADMIN_URL: r.adminUrl,
+  });
+  t.equal(res.code, 1);
+  t.match(res.stderr, /answered 409: .*nothing to reseed/);
 });

@@ -78,6 +78,8 @@ t.test('a resync that read the store before newer events never undoes them', asy
     loadApp: memory.loadApp.bind(memory),
     subscribe: memory.subscribe.bind(memory),
     onHealth: memory.onHealth.bind(memory),
+    generation: memory.generation.bind(memory),
+    claimGeneration: memory.claimGeneration.bind(memory),
   });
   const sync = new TableSync({
     store,
@@ -136,6 +138,7 @@ t.test('Redis stopped and restarted: table kept, leases frozen, degraded, then c
     'routable',
   );
 
+  const downAt = Date.now();
   await redis.stop();
   await eventually(async () => (await r.api('GET', '/readyz')).status === 503, 5000, '/readyz reports degraded');
   const ready = await r.api('GET', '/readyz');
@@ -156,11 +159,19 @@ t.test('Redis stopped and restarted: table kept, leases frozen, degraded, then c
 
   await redis.start();
   await eventually(async () => (await r.api('GET', '/readyz')).status === 200, 8000, 'ready again after Redis returns');
-  // Caught up: the lease ran out in Redis while it was away, and a change made now shows.
+  // The lease ran out in Redis while it was away, but no dyno could heartbeat then: every lease
+  // gets the outage's length again, so the store's return is no H14 burst.
+  const back = await r.api('GET', '/v1/routes/steady.localhost');
+  t.same(
+    back.body.routable?.map((d: { dyno: string }) => d.dyno),
+    ['web.1'],
+    'still routable right after the store returns',
+  );
+  // Without a heartbeat it expires once the outage's length has passed.
   await eventually(
     async () => (await r.api('GET', '/v1/routes/steady.localhost')).body.code === 'H14',
-    2000,
-    'resynced from Redis',
+    Date.now() - downAt + 10_000,
+    'expired after the grace',
   );
   t.equal((await r.api('PUT', '/v1/apps/steady/dynos/web.2', dyno(5002))).status, 201);
   await eventually(
@@ -169,4 +180,46 @@ t.test('Redis stopped and restarted: table kept, leases frozen, degraded, then c
     'a change after restart appears',
   );
   t.match((await r.api('GET', '/metrics')).body, /switchyard_router_degraded\{service="router"\} 0/);
+});
+
+t.test('a Redis that comes back empty is not applied; --reseed writes the table back', async (t) => {
+  const redis = await startOwnRedis();
+  if (!redis) {
+    if (process.env.CI === 'true') t.fail('redis-server is not installed');
+    else t.skip('redis-server is not installed', () => undefined);
+    return;
+  }
+  t.teardown(() => redis.destroy());
+  const a = await startTestRouter(t, { store: 'redis', redisUrl: redis.url, prefix: 'sytest:reset:' });
+  const b = await startTestRouter(t, { store: 'redis', redisUrl: redis.url, prefix: 'sytest:reset:' });
+  if (!a || !b) return;
+  await a.api('PUT', '/v1/apps/kept', { maintenance: false, balancer: 'round-robin' });
+  await a.api('PUT', '/v1/apps/kept/domains/kept.example.com');
+  await a.api('PUT', '/v1/apps/kept/dynos/web.1', dyno(5001, 600));
+  await eventually(() => b.node.table.table.app('kept')?.routable.length === 1, 3000, 'B has the app');
+  t.equal((await a.api('POST', '/v1/table/reseed')).status, 409, 'nothing to reseed while the store is whole');
+
+  // Redis restarts without its data (no persistence configured): its dump is gone.
+  await redis.stop();
+  await redis.wipe();
+  await redis.start();
+  await eventually(async () => (await a.api('GET', '/readyz')).body.reason === 'store_reset', 10_000, 'reset seen');
+  await eventually(async () => (await b.api('GET', '/readyz')).body.reason === 'store_reset', 10_000, 'on B too');
+  const ready = await b.api('GET', '/readyz');
+  t.match(ready.body, { status: 'not_ready', reason: 'store_reset', degraded: true, apps: 1 });
+  t.same(
+    (await b.api('GET', '/v1/routes/kept.example.com')).body.routable?.map((d: { dyno: string }) => d.dyno),
+    ['web.1'],
+    'the empty store was not applied: still routing',
+  );
+  t.match((await b.api('GET', '/metrics')).body, /switchyard_router_store_resets_total\{service="router"\} 1/);
+
+  const done = await a.api('POST', '/v1/table/reseed');
+  t.equal(done.status, 200);
+  t.match(done.body, { apps: 1, domains: 2, dynos: 1, conflicts: [] });
+  await eventually(async () => (await b.api('GET', '/readyz')).status === 200, 10_000, 'B applies the store again');
+  await eventually(async () => (await a.api('GET', '/readyz')).status === 200, 10_000, 'A too');
+  const app = (await b.api('GET', '/v1/apps/kept')).body;
+  t.match(app, { balancer: 'round-robin', domains: ['kept.example.com', 'kept.localhost'] });
+  t.equal((await b.api('PUT', '/v1/apps/kept/dynos/web.1', dyno(5001, 600))).status, 200, 'heartbeats land again');
 });

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { ConfigError, flagsToEnv, loadConfig } from '../../src/shared/config';
+import { parseRedisUrl, type RedisTarget } from '../../src/shared/redis-url';
 
 t.test('defaults match DESIGN §1', async (t) => {
   const c = loadConfig({});
@@ -27,7 +28,12 @@ const bad: [string, string, RegExp][] = [
   ['ROUTER_WORKERS', '0', /ROUTER_WORKERS="0".*1 to 64/],
   ['ROUTER_CONNECT_TIMEOUT_MS', '-1', /ROUTER_CONNECT_TIMEOUT_MS="-1"/],
   ['REDIS_URL', 'not a url', /REDIS_URL="not a url".*URL/],
-  ['REDIS_URL', 'http://127.0.0.1:6379', /REDIS_URL=.*redis:/],
+  ['REDIS_URL', 'http://127.0.0.1:6379', /REDIS_URL=.*scheme redis, rediss, redis-sentinel/],
+  ['REDIS_URL', 'redis://a:1,b:2', /REDIS_URL=.*one host for redis:/],
+  ['REDIS_URL', 'redis-sentinel://a:26379,b:26379', /REDIS_URL=.*Sentinel master name/],
+  ['REDIS_URL', 'redis-cluster://a:7000,b:70000', /REDIS_URL=.*ports from 1 to 65535/],
+  ['REDIS_URL', 'redis-cluster://a:7000/3', /REDIS_URL=.*database number/],
+  ['REDIS_URL', 'redis-cluster://a b:7000', /REDIS_URL=.*host:port pairs/],
   ['LOG_LEVEL', 'loud', /LOG_LEVEL="loud".*one of debug, info, warn, error/],
   ['ROUTER_DOMAIN', 'Bad_Domain', /ROUTER_DOMAIN="Bad_Domain".*hostname/],
   ['SWITCHYARD_API_TOKEN', 'short', /SWITCHYARD_API_TOKEN="short".*16-256/],
@@ -64,3 +70,41 @@ t.test('flags win over the environment is the caller’s merge; defaults fill ga
   t.equal(c.ROUTER_PORT, 1);
   t.equal(c.LOGPLEX_PORT, 3);
 });
+
+// The multi-host forms operations.md gives are accepted as written, and parse to their hosts.
+const goodRedis: [string, Partial<RedisTarget>][] = [
+  ['redis://127.0.0.1:6379', { topology: 'single', tls: false, hosts: [{ host: '127.0.0.1', port: 6379 }], db: 0 }],
+  ['rediss://:s3cret@redis.internal:6380/2', { topology: 'single', tls: true, password: 's3cret', db: 2 }],
+  [
+    'redis-sentinel://10.0.0.1:26379,10.0.0.2:26379,10.0.0.3/mymaster',
+    {
+      topology: 'sentinel',
+      name: 'mymaster',
+      hosts: [
+        { host: '10.0.0.1', port: 26379 },
+        { host: '10.0.0.2', port: 26379 },
+        { host: '10.0.0.3', port: 26379 },
+      ],
+    },
+  ],
+  [
+    'redis-cluster://user:pw@[::1]:7000,127.0.0.1:7001',
+    {
+      topology: 'cluster',
+      username: 'user',
+      password: 'pw',
+      display: 'redis-cluster://user@[::1]:7000,127.0.0.1:7001',
+      hosts: [
+        { host: '::1', port: 7000 },
+        { host: '127.0.0.1', port: 7001 },
+      ],
+    },
+  ],
+  ['rediss-cluster://a:7000,b:7001', { topology: 'cluster', tls: true }],
+];
+for (const [url, want] of goodRedis) {
+  t.test(`REDIS_URL=${url} is accepted`, async (t) => {
+    t.equal(loadConfig({ REDIS_URL: url }).REDIS_URL, url);
+    t.match(parseRedisUrl(url), want);
+  });
+}

@@ -92,6 +92,8 @@ export const control = {
 export const logplex = {
   createChannel: (ep: Endpoint, name: string, tokens: readonly string[]) =>
     call<ChannelView>(ep, 'POST', '/v2/channels', { name, tokens: tokens.map((n) => ({ name: n })) }),
+  deleteChannel: (ep: Endpoint, id: number | string) =>
+    call<unknown>(ep, 'DELETE', `/v2/channels/${encodeURIComponent(String(id))}`),
   getChannel: (ep: Endpoint, id: number | string) =>
     call<ChannelView>(ep, 'GET', `/v2/channels/${encodeURIComponent(String(id))}`),
   /** Every channel, or those named `name` (a channel is named after its app). */

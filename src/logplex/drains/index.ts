@@ -1,25 +1,29 @@
-// Drain transports by URL scheme (STYLE habit 11; heroku/logplex:src/logplex_drain.erl `mod/1`)
-// and drain URL validation (DESIGN §4: 422 naming what is wrong, 409 for a duplicate).
+// Drain transports by URL scheme (heroku/logplex:src/logplex_drain.erl `mod/1`), and drain URL
+// validation (design.md §Logplex API: 422 naming what is wrong, 409 for a duplicate). Each
+// transport's file exports its row (schemes, what it refuses, canonical form, factory): a new
+// transport is one file and one line in KINDS.
 import { ApiError } from '../../shared/json-api';
-import { HttpsTransport } from './https';
-import { SyslogTransport } from './syslog';
-import type { DrainTarget, Transport, TransportOptions } from './transport';
+import { HTTPS_DRAIN } from './https';
+import { OTLP_DRAIN } from './otlp';
+import { SYSLOG_DRAIN } from './syslog';
+import type { DrainRecord } from './store/index';
+import type { DrainKind, DrainTarget, Transport, TransportOptions } from './transport';
 
-type Factory = (target: DrainTarget, opts: TransportOptions) => Transport;
+const KINDS: readonly DrainKind[] = [SYSLOG_DRAIN, HTTPS_DRAIN, OTLP_DRAIN];
 
-const TRANSPORTS: Readonly<Record<string, Factory>> = {
-  'syslog:': (t, o) => new SyslogTransport(t, o),
-  'syslog+tls:': (t, o) => new SyslogTransport(t, o),
-  'https:': (t, o) => new HttpsTransport(t, o),
-  'http:': (t, o) => new HttpsTransport(t, o),
-};
+const BY_SCHEME: ReadonlyMap<string, DrainKind> = new Map(KINDS.flatMap((k) => k.schemes.map((s) => [s, k])));
 
-export const DRAIN_SCHEMES = Object.keys(TRANSPORTS).map((s) => s.slice(0, -1));
+export const DRAIN_SCHEMES = [...BY_SCHEME.keys()].map((s) => s.slice(0, -1));
 
 /** A drain URL is at most this long (Logplex's clients send short URLs; this bounds the store). */
 const MAX_URL = 2048;
 
-/** Parses and checks a drain URL; throws a 422 ApiError naming the problem. Returns the canonical form. */
+/** The row serving this URL's scheme. */
+export function drainKind(u: URL): DrainKind | undefined {
+  return BY_SCHEME.get(u.protocol);
+}
+
+/** Parses and checks a drain URL; throws a 422 ApiError naming the problem. */
 export function validateDrainUrl(raw: unknown): URL {
   const bad = (msg: string): ApiError => new ApiError('unprocessable_entity', `invalid drain url: ${msg}`);
   if (typeof raw !== 'string' || raw === '') throw bad('"url" must be a non-empty string');
@@ -28,38 +32,58 @@ export function validateDrainUrl(raw: unknown): URL {
   try {
     u = new URL(raw);
   } catch {
-    throw bad(`"${raw}" is not a URL`);
+    throw bad(`"${maskUrl(raw)}" is not a URL`);
   }
-  if (!(u.protocol in TRANSPORTS)) {
+  const kind = drainKind(u);
+  if (!kind) {
     throw bad(
       `scheme "${u.protocol.slice(0, -1)}" is not supported; use ${DRAIN_SCHEMES.map((s) => s + '://').join(', ')}`,
     );
   }
   if (!u.hostname) throw bad('missing host');
-  const syslog = u.protocol.startsWith('syslog');
-  if (syslog) {
-    // syslog:// has no default port (RFC 5424 transports differ: 514, 601, 6514): it must be named.
-    if (!u.port) throw bad('missing port (syslog://host:port)');
-    if (u.username || u.password) throw bad('credentials are not allowed in a syslog URL');
-    if ((u.pathname && u.pathname !== '/') || u.search || u.hash)
-      throw bad('a syslog URL has no path, query or fragment');
-  } else if (u.hash) {
-    throw bad('a fragment is not allowed');
-  }
+  const problem = kind.problem(u);
+  if (problem) throw bad(problem);
   if (u.port === '0') throw bad('port 0 is not a port');
   return u;
 }
 
-/** The URL as stored and compared for duplicates (409): WHATWG-normalised; syslog URLs lower-cased, without a trailing `/`. */
+/** The URL as stored and compared for duplicates (409): the form its transport defines. */
 export function canonicalUrl(u: URL): string {
-  return u.protocol.startsWith('syslog') ? `${u.protocol}//${u.host.toLowerCase()}` : u.href;
+  return drainKind(u)!.canonical(u);
+}
+
+/** What a transport needs of a drain's record. */
+export function targetOf(d: DrainRecord): DrainTarget {
+  const t: DrainTarget = { url: new URL(d.url), token: d.token, channel: d.channel };
+  if (d.secret) t.secret = d.secret;
+  if (d.headers) t.headers = d.headers;
+  if (d.app) t.app = d.app;
+  return t;
 }
 
 export function createTransport(target: DrainTarget, opts: TransportOptions): Transport {
-  const factory = TRANSPORTS[target.url.protocol];
-  if (!factory) throw new Error(`no transport for ${target.url.protocol}`);
-  return factory(target, opts);
+  const kind = drainKind(target.url);
+  if (!kind) throw new Error(`no transport for ${target.url.protocol}`);
+  return kind.create(target, opts);
 }
 
-export type { DrainTarget, Outcome, Payload, Transport, TransportOptions } from './transport';
+/**
+ * A URL as the API and our logs show it: a password (or a user without one, often an API key)
+ * becomes `***`. Unparseable text is cut at its `@`.
+ */
+export function maskUrl(raw: string): string {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    const at = raw.lastIndexOf('@');
+    return at < 0 ? raw : `***${raw.slice(at)}`;
+  }
+  if (!u.username && !u.password) return raw;
+  if (u.password) u.password = '***';
+  else u.username = '***';
+  return u.href;
+}
+
+export type { DrainKind, DrainTarget, Outcome, Payload, Transport, TransportOptions } from './transport';
 export { DEFAULT_TRANSPORT_OPTIONS } from './transport';

@@ -42,11 +42,17 @@ export interface RunnerDeps {
   /** In-band L13/L14 lines for the channel (where `logs --tail` shows them). */
   report?: (line: NewLine) => void;
   now?: () => Date;
+  /** Lines per batch (LOGPLEX_DRAIN_BATCH_LINES); default BATCH_LINES. */
+  batchLines?: number;
+  /** The drain's filter: lines it refuses are acked without being sent. */
+  keep?: (line: DrainLine) => boolean;
 }
 
 interface InFlight {
   payload: Payload;
   seqs: number[];
+  /** Seqs the filter kept out of the payload (acked with it). */
+  filtered: number;
   lastTime: string | undefined;
 }
 
@@ -67,6 +73,8 @@ export class DrainRunner {
   #last = 0;
   #lastTime: string | undefined;
   #lastReported = '';
+  /** The receiver's Retry-After of the last failed send, the least the next backoff waits. */
+  #retryAfterMs = 0;
 
   constructor(deps: RunnerDeps) {
     this.#d = deps;
@@ -129,7 +137,7 @@ export class DrainRunner {
         if (!lease.held()) continue;
         const done = await this.#attempt(cursor, this.#inflight!);
         failures = done ? 0 : failures + 1;
-        if (!done) await sleep(this.#d.backoff.delay(failures), this.#stopping.signal);
+        if (!done) await sleep(Math.max(this.#d.backoff.delay(failures), this.#retryAfterMs), this.#stopping.signal);
       } catch (err) {
         // The store failed (Redis away) or refused a stale epoch: start over from the stored
         // position; what was read and not acked comes again (at-least-once), to whoever holds
@@ -185,22 +193,28 @@ export class DrainRunner {
 
   /** Builds the next batch from the buffer (reading when empty); undefined when there is nothing. */
   async #prepare(cursor: DrainCursor): Promise<InFlight | undefined> {
-    if (this.#buf.length === 0) this.#buf = await cursor.read(BATCH_LINES);
+    const max = this.#d.batchLines ?? BATCH_LINES;
+    const keep = this.#d.keep;
+    if (this.#buf.length === 0) this.#buf = await cursor.read(max);
     if (this.#buf.length === 0) return undefined;
     const now = this.#now();
     const lines: DrainLine[] = [];
     const seqs: number[] = [];
     let bytes = 0;
     let taken = 0;
+    let filtered = 0;
     for (const line of this.#buf) {
       const gap = line.seq - this.#last - 1;
       const extra = gap > 0 ? 1 : 0;
-      const size = framedSize(line);
-      if (lines.length > 0 && (lines.length + 1 + extra > BATCH_LINES || bytes + size > BATCH_BYTES)) break;
+      // A line the filter refuses is acked with the batch but not sent (and takes no room in it).
+      const kept = !keep || keep(line);
+      const size = kept ? framedSize(line) : 0;
+      if (lines.length > 0 && (lines.length + (kept ? 1 : 0) + extra > max || bytes + size > BATCH_BYTES)) break;
       if (gap > 0) {
         lines.push({ seq: 0, ...overflowLine('L10', gap, this.#lastTime ?? line.time, now) });
       }
-      lines.push(line);
+      if (kept) lines.push(line);
+      else filtered++;
       seqs.push(line.seq);
       bytes += size;
       this.#last = line.seq;
@@ -210,7 +224,7 @@ export class DrainRunner {
     this.#buf = taken === this.#buf.length ? [] : this.#buf.slice(taken);
     // The loss is counted by the store when this batch is acked (from the seqs), not here: a
     // batch sent by a holder that dies before its ack is counted once, by the next holder.
-    return { payload: this.#d.transport.encode(lines, randomUUID()), seqs, lastTime: this.#lastTime };
+    return { payload: this.#d.transport.encode(lines, randomUUID()), seqs, filtered, lastTime: this.#lastTime };
   }
 
   /** One send of the in-flight payload; true when it is settled (delivered or dropped). */
@@ -218,13 +232,21 @@ export class DrainRunner {
     const { drain, metrics } = this.#d;
     const label = { drain: String(drain.id) };
     const t0 = performance.now();
-    const outcome: Outcome = await this.#d.transport.send(f.payload);
+    // Every line filtered out: nothing to send, and the receiver has nothing to refuse.
+    const outcome: Outcome = f.payload.count === 0 ? { kind: 'ok' } : await this.#d.transport.send(f.payload);
     metrics?.latency.observe(label, (performance.now() - t0) / 1000);
     const at = this.#now();
     const n = f.payload.count;
     switch (outcome.kind) {
       case 'ok':
-        await this.#ack(cursor.ack(f.seqs, { as: 'delivered', at, ...(f.lastTime ? { lastTime: f.lastTime } : {}) }));
+        await this.#ack(
+          cursor.ack(f.seqs, {
+            as: 'delivered',
+            at,
+            filtered: f.filtered,
+            ...(f.lastTime ? { lastTime: f.lastTime } : {}),
+          }),
+        );
         this.#inflight = undefined;
         this.#lastReported = '';
         return true;
@@ -238,6 +260,7 @@ export class DrainRunner {
         this.#reportOnce('L13', outcome.message, at);
         return true;
       case 'retry':
+        this.#retryAfterMs = outcome.retryAfterMs ?? 0;
         metrics?.retried.inc(label, n);
         await cursor.retried(n, { at, message: outcome.message, code: outcome.code });
         // 429/5xx/network are retried quietly (status and metrics show them); a certificate

@@ -10,7 +10,8 @@ import { errorFields } from '../../shared/log';
 import type { NewLine } from '../lines';
 import type { BackoffPolicy } from './backoff';
 import { fullJitter } from './backoff';
-import { createTransport } from './index';
+import { keepLine } from './filter';
+import { createTransport, targetOf } from './index';
 import { HeldLease } from './lease';
 import type { DrainMetrics } from './metrics';
 import { DrainRunner } from './runner';
@@ -30,10 +31,14 @@ export interface SchedulerOptions {
   pollMs?: number;
   transport?: Partial<TransportOptions>;
   backoff?: BackoffPolicy;
+  /** Lines per batch (LOGPLEX_DRAIN_BATCH_LINES). */
+  batchLines?: number;
   /** Appends in-band L13/L14 lines to a channel. */
   report?: (channel: number, line: NewLine) => void;
   /** Calls `wake` when lines arrive on `channel` (any node); returns the unsubscribe function. */
   watch?: (channel: number, wake: () => void) => () => void;
+  /** Store reachable: while it is not, a failed tick is expected and the store's own line says so. */
+  storeUp?: () => boolean;
 }
 
 /** leaseMs and tickMs come from LOGPLEX_DRAIN_LEASE_MS and LOGPLEX_DRAIN_RENEW_MS on a node. */
@@ -43,6 +48,7 @@ interface Owned {
   runner: DrainRunner;
   lease: HeldLease;
   unwatch: () => void;
+  drain: DrainRecord;
 }
 
 export class DrainScheduler {
@@ -108,44 +114,52 @@ export class DrainScheduler {
         if (epoch > 0) this.#startRunner(d, new HeldLease(epoch, this.#o.leaseMs, sentAt));
       }
     } catch (err) {
-      log.warn('drain scheduler tick failed', errorFields(err));
+      if (this.#o.storeUp?.() !== false) log.warn('drain scheduler tick failed', errorFields(err));
     }
     this.#o.metrics?.owned.set(this.#runners.size);
   }
 
   async #renew(): Promise<void> {
+    const restart: { drain: DrainRecord; lease: HeldLease }[] = [];
     for (const [k, r] of this.#runners) {
       const [channel, id] = k.split(':').map(Number) as [number, number];
       const sentAt = performance.now();
       const exists = await this.#o.store.get(channel, id);
       const epoch = exists ? await this.#o.store.acquire(channel, id, this.node, this.#o.leaseMs, r.lease.epoch) : 0;
-      if (epoch === r.lease.epoch) {
-        r.lease.renewed(sentAt);
-        continue;
-      }
-      r.lease.lost();
+      const held = epoch === r.lease.epoch;
+      if (held) r.lease.renewed(sentAt);
+      else r.lease.lost();
+      // A changed record (secret rotated) restarts its runner under the same lease: the old one
+      // finishes its batch in flight, the new one reads on from the acked position.
+      const changed = held && !sameRecord(exists!, r.drain);
+      if (held && !changed) continue;
       this.#runners.delete(k);
       this.#o.log.info('drain released', {
         drain: id,
         epoch: r.lease.epoch,
-        reason: exists ? 'lease lost' : 'deleted',
+        reason: changed ? 'changed' : exists ? 'lease lost' : 'deleted',
       });
       r.unwatch();
-      // The attempt in flight may take the transport's timeout: the other leases are renewed meanwhile.
       const stopped = r.runner.stop().then(() => {
         this.#stopping.delete(stopped);
         this.#o.metrics?.forget(id);
         this.#o.log.info('drain runner stopped', { drain: id, epoch: r.lease.epoch });
       });
       this.#stopping.add(stopped);
+      // One runner per epoch: the new one starts once the old one stopped. A lease that went
+      // elsewhere does not hold up the tick: the attempt in flight may take the transport's
+      // timeout, and the other leases are renewed meanwhile.
+      if (changed) {
+        await stopped;
+        restart.push({ drain: exists!, lease: r.lease });
+      }
     }
+    for (const { drain, lease } of restart) if (!this.#stopped) this.#startRunner(drain, lease);
   }
 
   #startRunner(d: DrainRecord, lease: HeldLease): void {
-    const transport = createTransport(
-      { url: new URL(d.url), token: d.token },
-      { ...DEFAULT_TRANSPORT_OPTIONS, ...this.#o.transport },
-    );
+    const transport = createTransport(targetOf(d), { ...DEFAULT_TRANSPORT_OPTIONS, ...this.#o.transport });
+    const keep = keepLine(d.filter);
     const report = this.#o.report;
     const runner = new DrainRunner({
       drain: d,
@@ -155,11 +169,13 @@ export class DrainScheduler {
       backoff: this.#o.backoff ?? fullJitter(),
       log: this.#o.log,
       pollMs: this.#o.pollMs,
+      ...(this.#o.batchLines ? { batchLines: this.#o.batchLines } : {}),
+      ...(keep ? { keep } : {}),
       ...(this.#o.metrics ? { metrics: this.#o.metrics } : {}),
       ...(report ? { report: (line: NewLine) => report(d.channel, line) } : {}),
     });
     const unwatch = this.#o.watch?.(d.channel, () => runner.wake()) ?? ((): void => undefined);
-    this.#runners.set(key(d), { runner, lease, unwatch });
+    this.#runners.set(key(d), { runner, lease, unwatch, drain: d });
     this.#o.log.info('drain acquired', { drain: d.id, channel: d.channel, node: this.node, epoch: lease.epoch });
     runner.start();
   }
@@ -183,3 +199,9 @@ export class DrainScheduler {
 }
 
 const key = (d: DrainRecord): string => `${d.channel}:${d.id}`;
+
+const sameRecord = (a: DrainRecord, b: DrainRecord): boolean =>
+  a.url === b.url &&
+  a.secret === b.secret &&
+  JSON.stringify(a.headers) === JSON.stringify(b.headers) &&
+  JSON.stringify(a.filter) === JSON.stringify(b.filter);

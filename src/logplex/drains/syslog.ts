@@ -1,4 +1,4 @@
-// syslog:// and syslog+tls:// drains (DESIGN §4): strictly valid RFC 5424, octet-counted
+// syslog:// and syslog+tls:// drains (design.md §Drain delivery): strictly valid RFC 5424, octet-counted
 // (RFC 6587 §3.4.1) over one TCP or TLS connection, `<PRI>1 TIME d.TOKEN SOURCE DYNO - - MSG`
 // (HOSTNAME = drain token, APP-NAME = source, PROCID = dyno). TLS is verified; a certificate
 // failure is L14. One payload is in flight at a time and the next waits for the socket to
@@ -9,7 +9,7 @@ import { rootCertificates } from 'node:tls';
 import tls from 'node:tls';
 import type { DrainLine } from './store/index';
 import { frameBatch } from './frames';
-import type { DrainTarget, Outcome, Payload, Transport, TransportOptions } from './transport';
+import type { DrainKind, DrainTarget, Outcome, Payload, Transport, TransportOptions } from './transport';
 import { failure } from './transport';
 
 type Sock = net.Socket | tls.TLSSocket;
@@ -138,3 +138,19 @@ export class SyslogTransport implements Transport {
     });
   }
 }
+
+/** The registry's row for syslog:// and syslog+tls:// (./index.ts). */
+export const SYSLOG_DRAIN: DrainKind = {
+  schemes: ['syslog:', 'syslog+tls:'],
+  http: false,
+  problem(u: URL): string | undefined {
+    // syslog:// has no default port (RFC 5424 transports differ: 514, 601, 6514): it must be named.
+    if (!u.port) return 'missing port (syslog://host:port)';
+    if (u.username || u.password) return 'credentials are not allowed in a syslog URL';
+    if ((u.pathname && u.pathname !== '/') || u.search || u.hash) return 'a syslog URL has no path, query or fragment';
+    return undefined;
+  },
+  // Lower-cased, without a trailing `/`: `syslog://Host:514/` and `syslog://host:514` are one drain.
+  canonical: (u) => `${u.protocol}//${u.host.toLowerCase()}`,
+  create: (t, o) => new SyslogTransport(t, o),
+};

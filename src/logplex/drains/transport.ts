@@ -1,4 +1,4 @@
-// What every drain transport offers the runner (DESIGN §4 "Drains"). A transport encodes a
+// What every drain transport offers the runner (design.md §Drain delivery). A transport encodes a
 // batch once into a Payload and sends that same Payload until it is accepted or refused, so
 // a retry is byte-identical (same body, same Logplex-Frame-Id).
 import type { DrainLine } from './store/index';
@@ -15,8 +15,18 @@ export interface Payload {
  * failure; send the same payload again after a backoff. `reject`: a 4xx other than 429, the
  * receiver will never take it; drop and count it.
  */
-export type Outcome =
-  { kind: 'ok' } | { kind: 'retry'; code: string; message: string } | { kind: 'reject'; code: string; message: string };
+export type Outcome = (
+  | { kind: 'ok' }
+  | { kind: 'retry'; code: string; message: string; retryAfterMs?: number }
+  | { kind: 'reject'; code: string; message: string }
+) &
+  Reply;
+
+/** What an HTTP receiver answered (status and the start of its body), for the drain test endpoint. */
+export interface Reply {
+  status?: number;
+  reply?: string;
+}
 
 export interface Transport {
   encode(lines: readonly DrainLine[], frameId: string): Payload;
@@ -24,10 +34,31 @@ export interface Transport {
   close(): Promise<void>;
 }
 
+/**
+ * One row of the transport registry (./index.ts): the URL schemes it serves, what it refuses
+ * in a URL, the URL's stored form (compared for duplicates), and the transport itself.
+ */
+export interface DrainKind {
+  schemes: readonly string[];
+  /** Speaks HTTP: may carry headers and a signature. */
+  http: boolean;
+  /** What is wrong with an otherwise parsed URL of this scheme, or undefined. */
+  problem(u: URL): string | undefined;
+  canonical(u: URL): string;
+  create(target: DrainTarget, opts: TransportOptions): Transport;
+}
+
 export interface DrainTarget {
   url: URL;
   /** The drain token `d.` + UUID (HOSTNAME for syslog drains, a header for HTTPS drains). */
   token: string;
+  /** HTTP and OTLP drains: the key of the signature header (./sign.ts); none, no signature. */
+  secret?: string;
+  /** HTTP and OTLP drains: extra request headers the operator set (an API key, say). */
+  headers?: Readonly<Record<string, string>>;
+  /** The channel's id and name (the app): OTLP drains name them in the resource. */
+  channel?: number;
+  app?: string;
 }
 
 export interface TransportOptions {
@@ -40,7 +71,7 @@ export interface TransportOptions {
 
 export const DEFAULT_TRANSPORT_OPTIONS: TransportOptions = { connectTimeoutMs: 5_000, responseTimeoutMs: 30_000 };
 
-/** Node/OpenSSL codes for a certificate that does not verify (DESIGN §4 L14). */
+/** Node/OpenSSL codes for a certificate that does not verify (L14, docs/errors.md). */
 const CERT_CODES = new Set([
   'ERR_TLS_CERT_ALTNAME_INVALID',
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',

@@ -99,7 +99,7 @@ function msgCount(raw: string | string[] | undefined): number | undefined {
 }
 
 /** The body, gunzipped when sent so; both the wire and the inflated size are capped (no gzip bombs). */
-async function readInflated(req: IncomingMessage): Promise<Buffer> {
+export async function readInflated(req: IncomingMessage): Promise<Buffer> {
   const raw = await readBody(req, BODY_LIMIT);
   const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
   if (encoding === 'identity') return raw;

@@ -2,6 +2,10 @@
 // counting, or LF when a frame does not start with a digit; one FrameSplitter per socket, so a
 // sender stalled mid-frame holds at most the 10 KiB frame limit), and UDP with one message per
 // datagram (RFC 5426 §3.1). One TCP read or one tick of datagrams is one batch for accept.ts.
+// While the store is away a TCP connection stops reading, so the sender's own queue holds its
+// lines; what was already read waits in a bounded hold and goes to the store when it returns
+// (past the bound it is dropped, counted, and reported in-band as L12 by accept.ts). UDP cannot
+// push back: its lines fail, counted the same way.
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, isIPv6, type Socket } from 'node:net';
 import type { Logger } from '../../shared/log';
@@ -12,6 +16,8 @@ import type { LogplexMetrics, Transport } from '../metrics';
 
 /** Batches one TCP connection may have waiting on the store before we stop reading it (TCP backpressure). */
 const MAX_PENDING_BATCHES = 16;
+/** Bytes of frames one TCP connection holds while the store is away (about four reads); past it, dropped. */
+export const MAX_HELD_BYTES = 256 * 1024;
 /** Datagrams gathered in one tick before a batch is cut (bounds the UDP queue). */
 const MAX_UDP_BATCH = 1000;
 /** UDP batches waiting on the store; past this, datagrams are dropped and counted (UDP cannot push back). */
@@ -19,6 +25,8 @@ const MAX_UDP_PENDING = 16;
 
 export interface SyslogIngest {
   port: number;
+  /** The store is reachable again: held frames go to it and paused connections read again. */
+  storeBack(): void;
   close(graceMs: number): Promise<void>;
 }
 
@@ -26,6 +34,14 @@ export interface SyslogDeps {
   acceptor: Acceptor;
   metrics: LogplexMetrics;
   log: Logger;
+  /** Whether the store can take lines now (a TCP connection stops reading while it cannot). */
+  storeUp: () => boolean;
+}
+
+/** A TCP connection paused while the store is away, with the frames it holds. */
+interface Held {
+  resume(): void;
+  drop(): void;
 }
 
 export async function startSyslog(deps: SyslogDeps, host: string, port: number): Promise<SyslogIngest> {
@@ -44,6 +60,7 @@ export async function startSyslog(deps: SyslogDeps, host: string, port: number):
       });
   };
   const sockets = new Set<Socket>();
+  const waiting = new Set<Held>();
   const tcp = createServer((socket) => {
     sockets.add(socket);
     deps.metrics.syslogConnections.inc();
@@ -52,7 +69,7 @@ export async function startSyslog(deps: SyslogDeps, host: string, port: number):
       sockets.delete(socket);
       deps.metrics.syslogConnections.dec();
     });
-    connection(deps, socket, track, report('tcp'));
+    connection(deps, socket, track, report('tcp'), waiting);
   });
   tcp.maxConnections = 10_000;
   const boundPort = await new Promise<number>((resolve, reject) => {
@@ -71,7 +88,12 @@ export async function startSyslog(deps: SyslogDeps, host: string, port: number):
   }
   return {
     port: boundPort,
+    storeBack() {
+      for (const h of [...waiting]) h.resume();
+    },
     async close(graceMs: number) {
+      // Held frames have nowhere to go once we stop: dropped and counted, as lines that never came.
+      for (const h of [...waiting]) h.drop();
       const closed = new Promise<void>((resolve) => tcp.close(() => resolve()));
       udp.close();
       for (const s of sockets) s.end();
@@ -90,9 +112,45 @@ function connection(
   socket: Socket,
   track: (p: Promise<void>) => void,
   done: (r: AcceptReport) => void,
+  waiting: Set<Held>,
 ): void {
   let batch: Frame[] = [];
   let inFlight = 0;
+  let held: Frame[] = [];
+  let heldBytes = 0;
+  const takeHeld = (): Frame[] => {
+    const frames = held;
+    held = [];
+    heldBytes = 0;
+    waiting.delete(waiter);
+    deps.metrics.syslogHeldFrames.dec(frames.length);
+    return frames;
+  };
+  const waiter: Held = {
+    resume: () => {
+      const frames = takeHeld();
+      if (frames.length) send(frames);
+      if (inFlight < MAX_PENDING_BATCHES && !socket.destroyed) socket.resume();
+    },
+    drop: () => {
+      const frames = takeHeld();
+      if (frames.length) deps.acceptor.drop(frames, 'tcp');
+    },
+  };
+  /** Store away: stop reading, keep what was read (bounded), drop and count the rest. */
+  const hold = (frames: Frame[]): void => {
+    socket.pause();
+    waiting.add(waiter);
+    let over: Frame[] | undefined;
+    for (const f of frames) {
+      if (heldBytes + f.frame.length <= MAX_HELD_BYTES) {
+        held.push(f);
+        heldBytes += f.frame.length;
+        deps.metrics.syslogHeldFrames.inc();
+      } else (over ??= []).push(f);
+    }
+    if (over) deps.acceptor.drop(over, 'tcp');
+  };
   // Set while an earlier batch still waits for a token lookup: later batches queue behind it so
   // that one connection's lines are appended in the order they were sent.
   let gate: Promise<void> | undefined;
@@ -110,12 +168,13 @@ function connection(
       b.done
         .then(done, (err: unknown) => deps.log.error('syslog batch failed', errorFields(err)))
         .finally(() => {
-          if (--inFlight < MAX_PENDING_BATCHES && socket.isPaused()) socket.resume();
+          if (--inFlight < MAX_PENDING_BATCHES && socket.isPaused() && held.length === 0 && deps.storeUp())
+            socket.resume();
         }),
     );
     return b.issued;
   };
-  const hold = (p: Promise<void>): void => {
+  const gateOn = (p: Promise<void>): void => {
     gate = p;
     void p.finally(() => {
       if (gate === p) gate = undefined;
@@ -125,11 +184,16 @@ function connection(
     if (batch.length === 0) return;
     const frames = batch;
     batch = [];
+    // Frames held earlier go first: a connection's lines keep their order.
+    if (held.length > 0 || !deps.storeUp()) hold(frames);
+    else send(frames);
+  };
+  const send = (frames: Frame[]): void => {
     if (++inFlight >= MAX_PENDING_BATCHES) socket.pause();
-    if (gate) hold(gate.then(() => run(frames)));
+    if (gate) gateOn(gate.then(() => run(frames)));
     else {
       const issued = run(frames);
-      if (issued) hold(issued);
+      if (issued) gateOn(issued);
     }
   };
   socket.on('data', (chunk: Buffer) => {

@@ -73,6 +73,8 @@ export interface LogStore {
   watchRemote(channel: number, onLines: RemoteLines): () => void;
   /** Store reachable (readiness). */
   healthy(): boolean;
+  /** Reachability changes (the memory store never changes); returns the unsubscribe function. */
+  onHealth(listener: (up: boolean) => void): () => void;
   close(): Promise<void>;
 }
 

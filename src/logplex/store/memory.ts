@@ -151,6 +151,10 @@ export class MemoryLogStore implements LogStore {
     return true;
   }
 
+  onHealth(): () => void {
+    return () => undefined;
+  }
+
   async close(): Promise<void> {
     this.#sessions.clear();
   }

@@ -3,9 +3,8 @@
 // bumps `channel:{C}` `seq`, XADDs the batch, trims with MAXLEN ~ and publishes it on `tail:{C}` for
 // the other nodes' tail sessions. Every multi-key call stays inside one `{C}` hash tag.
 import { randomUUID } from 'node:crypto';
-import { Cluster } from 'ioredis';
 import type { RedisClient } from '../../shared/redis';
-import { RedisHealth } from '../../shared/redis';
+import { bySlot, masters, RedisHealth } from '../../shared/redis';
 import type { LogLine, NewLine } from '../lines';
 import type { Channel, LogStore, ReadResult, RemoteLines, SessionRecord, TokenInfo, TokenRecord } from './index';
 
@@ -73,16 +72,20 @@ export class RedisLogStore implements LogStore {
     const id = await this.nextId();
     const createdAt = new Date().toISOString();
     const tokens = [...new Set(tokenNames)].map((n) => ({ name: n, token: `t.${randomUUID()}` }));
-    // token:T lives in another slot, so this is a pipeline, not a transaction: tokens first,
-    // then the channel hash, so a half-written channel has no hash and refuses appends.
-    const p = this.#redis.pipeline();
-    for (const t of tokens) {
-      p.set(this.#k(`token:${t.token}`), JSON.stringify({ channel: id, name: t.name }));
-      p.hset(this.#ch(id, ':tokens'), t.name, t.token);
-    }
-    p.hset(this.#ch(id), 'name', name, 'created', createdAt);
-    p.zadd(this.#k('channels'), id, String(id));
-    await exec(p);
+    // token:T keys live in other slots (one pipeline per slot on Cluster); they go first, then the
+    // channel's own keys in one `{C}` transaction, so a half-written channel has no hash and
+    // refuses appends.
+    const tokenKeys = tokens.map((t) => this.#k(`token:${t.token}`));
+    throwFirst(
+      await bySlot(this.#redis, tokenKeys, (p, key, i) =>
+        p.set(key, JSON.stringify({ channel: id, name: tokens[i]!.name })),
+      ),
+    );
+    const m = this.#redis.multi();
+    for (const t of tokens) m.hset(this.#ch(id, ':tokens'), t.name, t.token);
+    m.hset(this.#ch(id), 'name', name, 'created', createdAt);
+    await exec(m);
+    await this.#redis.zadd(this.#k('channels'), id, String(id));
     return { id, name, createdAt, tokens };
   }
 
@@ -102,9 +105,12 @@ export class RedisLogStore implements LogStore {
   async listChannels(limit: number): Promise<{ id: number; name: string }[]> {
     const ids = await this.#redis.zrange(this.#k('channels'), 0, limit - 1);
     if (ids.length === 0) return [];
-    const p = this.#redis.pipeline();
-    for (const id of ids) p.hget(this.#ch(Number(id)), 'name');
-    const names = (await exec(p)) as (string | null)[];
+    const replies = await bySlot(
+      this.#redis,
+      ids.map((id) => this.#ch(Number(id))),
+      (p, key) => p.hget(key, 'name'),
+    );
+    const names = throwFirst(replies) as (string | null)[];
     const out: { id: number; name: string }[] = [];
     ids.forEach((id, i) => {
       if (names[i] !== null) out.push({ id: Number(id), name: names[i]! });
@@ -118,11 +124,13 @@ export class RedisLogStore implements LogStore {
     // The hash first: from here on appends see the channel gone.
     const existed = (await this.#redis.unlink(this.#ch(id))) > 0;
     // token:T keys hash to different slots: one UNLINK each (pipelined), never one multi-key call.
-    if (tokens.length) {
-      const p = this.#redis.pipeline();
-      for (const t of tokens) p.unlink(this.#k(`token:${t}`));
-      await exec(p);
-    }
+    throwFirst(
+      await bySlot(
+        this.#redis,
+        tokens.map((t) => this.#k(`token:${t}`)),
+        (p, key) => p.unlink(key),
+      ),
+    );
     for (const pattern of [this.#ch(id, ':*'), `${this.#prefix}drain:{${id}}:*`]) await this.#unlinkMatching(pattern);
     return existed || tokens.length > 0;
   }
@@ -134,8 +142,7 @@ export class RedisLogStore implements LogStore {
       .replace(/\{/g, '\\{')
       .replace(/\}/g, '\\}');
     // SCAN walks one node: on a Cluster, walk every master (the keys live on one of them).
-    const nodes = this.#redis instanceof Cluster ? this.#redis.nodes('master') : [this.#redis];
-    for (const node of nodes) {
+    for (const node of masters(this.#redis)) {
       let cursor = '0';
       do {
         const [next, keys] = await node.scan(cursor, 'MATCH', match, 'COUNT', 1000);
@@ -272,6 +279,13 @@ export class RedisLogStore implements LogStore {
     return this.#health.up;
   }
 
+  onHealth(listener: (up: boolean) => void): () => void {
+    const up = (): void => listener(true);
+    const down = (): void => listener(false);
+    this.#health.on('up', up).on('down', down);
+    return () => void this.#health.off('up', up).off('down', down);
+  }
+
   async close(): Promise<void> {
     this.#watchers.clear();
     this.#sub?.disconnect();
@@ -314,9 +328,12 @@ export function toLine([id, f]: Entry): LogLine {
   return { seq: Number(n ?? id.split('-')[0]), time: t, pri: Number(p ?? 0), source: s, ps: d, msg: m };
 }
 
-/** Runs a pipeline and rethrows the first command error. */
+/** Runs a pipeline (or MULTI) and rethrows the first command error. */
 async function exec(p: ReturnType<RedisClient['pipeline']>): Promise<unknown[]> {
-  const results = (await p.exec()) ?? [];
+  return throwFirst(((await p.exec()) ?? []) as [Error | null, unknown][]);
+}
+
+function throwFirst(results: [Error | null, unknown][]): unknown[] {
   return results.map(([err, value]) => {
     if (err) throw err;
     return value;

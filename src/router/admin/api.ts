@@ -15,6 +15,7 @@ import { errorFields } from '../../shared/log';
 import { admit } from '../admit';
 import { normaliseHost } from '../resolve';
 import { StoreError, type RouteStore } from '../store/index';
+import type { ReseedResult } from '../table/reseed';
 import type { AppRecord, RouteTable } from '../table/route-table';
 import * as v from './validate';
 
@@ -33,6 +34,13 @@ export const IDLE_INSPECTOR: RouteInspector = { inFlight: () => 0 };
 /** Creates the app's Logplex channel (wired by the composition root); the result is stored on the app. */
 export type OnAppCreated = (app: string) => Promise<{ channel: string; router_token: string } | void>;
 
+/**
+ * Removes the app's Logplex channel, its drains and their runners on every node (wired by the
+ * composition root). Throws when Logplex could not be told: the app is then kept, and the
+ * DELETE can be sent again.
+ */
+export type OnAppDeleted = (app: string, channel: string) => Promise<void>;
+
 export interface AdminApiOptions {
   store: RouteStore;
   table: () => RouteTable;
@@ -40,7 +48,10 @@ export interface AdminApiOptions {
   maxInFlightPerDyno: number;
   inspector: RouteInspector;
   onAppCreated?: OnAppCreated;
+  onAppDeleted?: OnAppDeleted;
   log: Logger;
+  /** Writes this node's table back into a store that lost its data; undefined: nothing to do. */
+  reseed?: () => Promise<ReseedResult | undefined>;
 }
 
 /** StoreError codes as API errors (STYLE habit 4: matched on code). */
@@ -99,7 +110,8 @@ export function adminRoutes(o: AdminApiOptions, onRoute: (req: IncomingMessage, 
       } catch (err) {
         if (err instanceof ApiError) throw err;
         // The store failed (Redis away or erroring): a clear 503 the caller may retry, never a 500 page.
-        o.log.error('control API store call failed', { method, route: pattern, ...errorFields(err) });
+        // While it is away the store's own line says so once per interval; one per request would flood.
+        if (o.store.up) o.log.error('control API store call failed', { method, route: pattern, ...errorFields(err) });
         throw new ApiError('unavailable', 'the route store is unreachable or failed; retry later');
       }
     });
@@ -135,7 +147,18 @@ export function adminRoutes(o: AdminApiOptions, onRoute: (req: IncomingMessage, 
   });
 
   add('DELETE', '/v1/apps/:app', async (_req, res, p) => {
-    if (!(await o.store.deleteApp(v.appName(p.app!)))) throw new ApiError('not_found', `no app ${p.app}`);
+    const name = v.appName(p.app!);
+    const app = o.onAppDeleted ? await o.store.loadApp(name) : undefined;
+    if (app?.channel) {
+      // The channel goes first: an app whose channel could not be removed stays, so the DELETE can be retried.
+      try {
+        await o.onAppDeleted!(name, app.channel);
+      } catch (err) {
+        o.log.warn('channel deletion failed; the app is kept', { app: name, ...errorFields(err) });
+        throw new ApiError('unavailable', `could not delete the Logplex channel of ${name}; retry`);
+      }
+    }
+    if (!(await o.store.deleteApp(name))) throw new ApiError('not_found', `no app ${p.app}`);
     sendJson(res, 204, undefined);
   });
 
@@ -174,6 +197,14 @@ export function adminRoutes(o: AdminApiOptions, onRoute: (req: IncomingMessage, 
     if (!(await stored(o.store.deleteDyno(app, dyno))))
       throw new ApiError('not_found', `app ${app} has no dyno ${dyno}`);
     sendJson(res, 204, undefined);
+  });
+
+  // `switchyard router --reseed` (design.md §Route table): only a node that saw the store lose its
+  // data holds a table to write back; any other answers 409.
+  add('POST', '/v1/table/reseed', async (_req, res) => {
+    const done = await o.reseed?.();
+    if (!done) throw new ApiError('conflict', 'the route store holds this node’s generation: nothing to reseed');
+    sendJson(res, 200, done);
   });
 
   add('GET', '/v1/routes/:host', async (_req, res, p) => {

@@ -34,8 +34,12 @@ export function createAdminServer(o: AdminServerOptions): Server {
       sendError(res, err as ApiError);
       return;
     }
-    void serveApi(routes, req, res, (err) =>
-      log.error('admin request failed', { method: req.method, path: req.url, ...errorFields(err) }),
+    void serveApi(
+      routes,
+      req,
+      res,
+      (err) => log.error('admin request failed', { method: req.method, path: req.url, ...errorFields(err) }),
+      { down: () => (o.store.up ? undefined : 'the route store is unreachable; retry later') },
     );
   });
   // A malformed request line or header never reaches a handler: answer 400 and close.

@@ -59,6 +59,14 @@ export interface RouteStore {
   putDyno(app: string, dyno: string, input: DynoInput): Promise<{ leaseExpiresAt: number; created: boolean }>;
   /** False when the app has no such dyno. Throws SY_APP_NOT_FOUND. */
   deleteDyno(app: string, dyno: string): Promise<boolean>;
+  /**
+   * The store's generation (design.md §Redis keys `generation`): an id set once, when a router
+   * first loads an empty store. A store that comes back without it, or with another, has lost
+   * its data (a Redis restarted empty): routers keep their table instead of applying it.
+   */
+  generation(): Promise<string | undefined>;
+  /** Sets the generation to `id` when none is set (`force`: always); returns the one now held. */
+  claimGeneration(id: string, force?: boolean): Promise<string>;
   /** Change notifications; returns the unsubscribe function. */
   subscribe(onEvent: (event: RouteEvent) => void): () => void;
   /** Whether the store can be reached now (memory: always). */

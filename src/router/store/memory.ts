@@ -27,6 +27,16 @@ export class MemoryRouteStore implements RouteStore {
   }
 
   readonly up = true;
+  #generation: string | undefined;
+
+  async generation(): Promise<string | undefined> {
+    return this.#generation;
+  }
+
+  async claimGeneration(id: string, force = false): Promise<string> {
+    if (force || this.#generation === undefined) this.#generation = id;
+    return this.#generation;
+  }
 
   async listApps(): Promise<string[]> {
     return [...this.#apps.keys()].sort();

@@ -2,8 +2,15 @@
 // bump the version and PUBLISH on `PREFIX route-events` (redis-scripts.ts). The two global
 // keys — the `apps` set and `domain:HOST` — are written by single-key commands around them,
 // ordered so that a crash in between leaves nothing a reader trusts (docs/decisions.md).
-import type Redis from 'ioredis';
-import { createRedis, RedisHealth, type RedisClient } from '../../shared/redis';
+import type { Logger } from '../../shared/log';
+import {
+  closeRedis,
+  createRedis,
+  RedisHealth,
+  redisDisplay,
+  reportUnreachable,
+  type RedisClient,
+} from '../../shared/redis';
 import type { AppRecord } from '../table/route-table';
 import { StoreError, type AppSettings, type DynoInput, type RouteEvent, type RouteStore } from './index';
 import { appKeys, defineLoadCommand, LOAD_CHUNK, LOAD_PARALLEL, loadApps, scanAppNames } from './redis-load';
@@ -24,14 +31,23 @@ export class RedisRouteStore implements RouteStore {
   readonly #health: RedisHealth[];
   readonly #listeners = new Set<(e: RouteEvent) => void>();
   #subscribed: Promise<unknown> | undefined;
+  readonly #stopReporting: () => void;
 
-  constructor(url: string, prefix: string) {
+  /**
+   * Connects in the background: a Redis away at start leaves the router up and not ready, and
+   * `log` (when given) gets one line per interval naming the URL (shared/redis.ts).
+   */
+  constructor(url: string, prefix: string, opts: { log?: Logger } = {}) {
     this.#client = createRedis(url);
     // Pub/sub needs its own connection; ioredis re-subscribes it after a reconnect.
     this.#sub = createRedis(url);
     this.#prefix = prefix;
     this.#channel = `${prefix}route-events`;
     this.#health = [new RedisHealth(this.#client), new RedisHealth(this.#sub)];
+    const log = opts.log;
+    this.#stopReporting = log
+      ? reportUnreachable(this.#client, this.#health[0]!, (msg, fields) => log.warn(msg, fields))
+      : (): void => undefined;
     const defs: [ScriptName, scripts.ScriptDef][] = [
       ['syPutApp', scripts.PUT_APP],
       ['syDeleteApp', scripts.DELETE_APP],
@@ -51,6 +67,11 @@ export class RedisRouteStore implements RouteStore {
 
   get #run(): Scripted {
     return this.#client as unknown as Scripted;
+  }
+
+  /** The URL without password: what /readyz and logs name. */
+  get where(): string {
+    return redisDisplay(this.#client);
   }
 
   get up(): boolean {
@@ -176,6 +197,17 @@ export class RedisRouteStore implements RouteStore {
     return removed === 1;
   }
 
+  async generation(): Promise<string | undefined> {
+    return (await this.#client.get(this.#key('generation'))) ?? undefined;
+  }
+
+  async claimGeneration(id: string, force = false): Promise<string> {
+    const key = this.#key('generation');
+    if (force) await this.#client.set(key, id);
+    else await this.#client.set(key, id, 'NX');
+    return (await this.#client.get(key)) ?? id;
+  }
+
   subscribe(onEvent: (event: RouteEvent) => void): () => void {
     this.#listeners.add(onEvent);
     if (this.#subscribed === undefined) this.#subscribe();
@@ -196,7 +228,8 @@ export class RedisRouteStore implements RouteStore {
 
   async close(): Promise<void> {
     this.#listeners.clear();
-    await Promise.all([quit(this.#client), quit(this.#sub)]);
+    this.#stopReporting();
+    await Promise.all([closeRedis(this.#client), closeRedis(this.#sub)]);
   }
 
   #key(name: string): string {
@@ -217,11 +250,3 @@ export class RedisRouteStore implements RouteStore {
 }
 
 const notFound = (app: string): StoreError => new StoreError('SY_APP_NOT_FOUND', `no app ${app}`);
-
-async function quit(client: RedisClient): Promise<void> {
-  try {
-    await (client as Redis).quit();
-  } catch {
-    client.disconnect();
-  }
-}

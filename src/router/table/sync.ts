@@ -1,13 +1,20 @@
-// Keeps this node's RouteTable in step with the store (DESIGN §3 "Route table"): a full load at
+// Keeps this node's RouteTable in step with the store (design.md §Route table): a full load at
 // start, one app reloaded per route-event, a full resync every ROUTER_RESYNC_MS, a rebuild when
 // the next lease expires. While the store is unreachable the last table stays, built with the
 // last time the store was seen so no lease expires on heartbeats we cannot see, and the node
-// reports itself degraded; when the store returns, a full resync catches up.
+// reports itself degraded; when the store returns, a full resync catches up, and for as long as
+// the outage lasted leases are judged that much earlier (every lease extended by the outage), so
+// dynos get to heartbeat before any of them expires: no H14 burst after an outage. A store that
+// comes back with another generation (it lost its data) is not applied: the node keeps its table
+// and says so until `switchyard router --reseed` writes the table back (reseed.ts).
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../shared/log';
 import { errorFields } from '../../shared/log';
 import type { RouterMetrics } from '../metrics';
 import type { RouteEvent, RouteStore } from '../store/index';
 import { RouteTable, type AppRecord } from './route-table';
+import { LeaseClock } from './lease-clock';
+import { reseed, type ReseedResult } from './reseed';
 
 /** Apps queued for a reload; past this a full resync is cheaper than the queue. */
 const MAX_PENDING = 10_000;
@@ -16,7 +23,7 @@ const RELOAD_BATCH = 500;
 /** Retry delay of a failed first load or reload batch. */
 const RETRY_MS = 1_000;
 
-export type DegradedReason = 'loading' | 'store_unreachable' | 'resync_failed';
+export type DegradedReason = 'loading' | 'store_unreachable' | 'store_reset' | 'resync_failed';
 
 export interface SyncState {
   ready: boolean;
@@ -45,7 +52,13 @@ export class TableSync {
   #appliedAt = new Map<string, number>();
   #pending = new Map<string, number>();
   #flushing = false;
-  #downSince: number | undefined;
+  readonly #clock = new LeaseClock();
+  #graceTimer: NodeJS.Timeout | undefined;
+  /** The store generation this table belongs to (undefined until the first load). */
+  #generation: string | undefined;
+  /** Set while the store holds another generation than ours: its data is not applied. */
+  #reset: { found: string | undefined; storeApps: number } | undefined;
+  #resetPoll = false;
   #lastFull = 0;
   #resyncFailed = false;
   #resyncing: Promise<void> | undefined;
@@ -68,20 +81,23 @@ export class TableSync {
 
   get state(): SyncState {
     const now = Date.now();
-    const down = this.#downSince !== undefined;
+    const downSince = this.#clock.downSince;
+    const down = downSince !== undefined;
     const reason: DegradedReason | undefined = !this.#loaded
       ? 'loading'
       : down
         ? 'store_unreachable'
-        : this.#resyncFailed
-          ? 'resync_failed'
-          : undefined;
+        : this.#reset
+          ? 'store_reset'
+          : this.#resyncFailed
+            ? 'resync_failed'
+            : undefined;
     return {
       ready: reason === undefined,
       degraded: this.#loaded && reason !== undefined,
       ...(reason ? { reason } : {}),
       ageSeconds: this.#loaded ? (now - this.#lastFull) / 1000 : 0,
-      staleSeconds: down ? (now - this.#downSince!) / 1000 : 0,
+      staleSeconds: down ? (now - downSince) / 1000 : 0,
     };
   }
 
@@ -120,6 +136,7 @@ export class TableSync {
     for (const u of this.#unsubscribe) u();
     clearInterval(this.#interval);
     clearTimeout(this.#expiry);
+    clearTimeout(this.#graceTimer);
     for (const t of this.#timers) clearTimeout(t);
     this.#listeners.clear();
     delete this.#o.metrics.tableSource.read;
@@ -130,17 +147,28 @@ export class TableSync {
     const { store, log, metrics } = this.#o;
     const seq0 = this.#seq;
     let apps: AppRecord[];
+    let generation: string | undefined;
     try {
+      generation = await store.generation();
       apps = await store.loadAll();
+      // First load on this node: adopt the store's generation, or give a store without one its first.
+      this.#generation ??= generation ?? (await store.claimGeneration(randomUUID()));
     } catch (err) {
       metrics.resyncs.inc({ result: 'error' });
       this.#resyncFailed = true;
-      log.warn('route table resync failed', { ...errorFields(err), loaded: this.#loaded });
+      // A store that is away says so itself, once per interval (shared/redis.ts): one line, not one per retry.
+      if (store.up) log.warn('route table resync failed', { ...errorFields(err), loaded: this.#loaded });
       // Store away: the resync on reconnect catches up; otherwise retry soon instead of at the interval.
-      if (!this.#loaded || this.#downSince === undefined) this.#later(() => void this.resync(), RETRY_MS);
+      if (!this.#loaded || this.#clock.downSince === undefined) this.#later(() => void this.resync(), RETRY_MS);
       return;
     }
     if (this.#closed) return;
+    if (generation !== undefined && generation !== this.#generation) return this.#onReset(generation, apps.length);
+    if (generation === undefined && this.#loaded) return this.#onReset(undefined, apps.length);
+    if (this.#reset) {
+      log.info('route store generation is ours again; applying the store', { generation: this.#generation });
+      this.#reset = undefined;
+    }
     const merged = new Map<string, AppRecord>();
     const versions = new Map<string, number>();
     for (const app of apps) {
@@ -165,8 +193,50 @@ export class TableSync {
     this.#set(RouteTable.build(merged.values(), this.#now()));
   }
 
+  /** The store lost its data: keep routing on the last table and say so (once per reset). */
+  #onReset(found: string | undefined, storeApps: number): void {
+    const { log, metrics } = this.#o;
+    metrics.resyncs.inc({ result: 'store_reset' });
+    if (!this.#reset) {
+      metrics.storeResets.inc();
+      log.error(
+        'route store lost its data (generation changed); keeping the last table; run switchyard router --reseed',
+        {
+          expected: this.#generation,
+          found: found ?? 'none',
+          store_apps: storeApps,
+          table_apps: this.#table.stats().apps,
+        },
+      );
+    }
+    this.#reset = { found, storeApps };
+    // The reseed writes the generation last and publishes nothing for it: look again soon (one poll at a time).
+    if (this.#resetPoll) return;
+    this.#resetPoll = true;
+    this.#later(() => {
+      this.#resetPoll = false;
+      void this.resync();
+    }, RETRY_MS);
+  }
+
+  /**
+   * Writes this node's table back into a store that lost its data, then applies the store again.
+   * Undefined when there is nothing to reseed (the store holds our generation).
+   */
+  async reseed(): Promise<ReseedResult | undefined> {
+    if (!this.#reset || this.#generation === undefined) return undefined;
+    const result = await reseed(this.#o.store, this.#table, this.#generation);
+    this.#o.log.warn('route store reseeded from this node’s table', {
+      ...result,
+      conflicts: result.conflicts.join(','),
+    });
+    await this.resync();
+    return result;
+  }
+
   #onEvent(e: RouteEvent): void {
-    if (this.#closed) return;
+    // A store that lost its data publishes changes of data we do not apply (heartbeats of apps it no longer has).
+    if (this.#closed || this.#reset) return;
     if (e.version <= (this.#versions.get(e.app) ?? -1)) {
       this.#o.metrics.eventsApplied.inc({ result: 'stale' });
       return;
@@ -212,7 +282,7 @@ export class TableSync {
       metrics.eventsApplied.inc({ result: 'error' });
       log.warn('route reload failed; a full resync will catch up', errorFields(err));
       // Store away: the resync on reconnect heals it. Otherwise retry soon rather than wait for the interval.
-      if (this.#downSince === undefined) this.#later(() => void this.resync(), RETRY_MS);
+      if (this.#clock.downSince === undefined) this.#later(() => void this.resync(), RETRY_MS);
     } finally {
       this.#flushing = false;
       if (this.#pending.size > 0 && !this.#closed) {
@@ -225,21 +295,31 @@ export class TableSync {
   #onHealth(up: boolean): void {
     const { log } = this.#o;
     if (!up) {
-      this.#downSince ??= Date.now();
+      this.#clock.down();
       log.warn('store unreachable; routing on the last table, leases frozen', { apps: this.#table.stats().apps });
       return;
     }
-    // The first connection is not a recovery: start() loads (and retries) on its own.
-    if (this.#downSince === undefined) return;
-    const downFor = Date.now() - this.#downSince;
-    this.#downSince = undefined;
-    log.info('store reachable again; resyncing', { down_ms: downFor });
+    // The first connection is not a recovery: start() loads (and retries) on its own. After an
+    // outage every lease is extended by it (lease-clock.ts); when that ends, rebuild on real time.
+    const back = this.#clock.up();
+    if (!back) return;
+    clearTimeout(this.#graceTimer);
+    this.#graceTimer = setTimeout(() => {
+      if (this.#closed || this.#clock.downSince !== undefined) return;
+      this.#set(
+        RouteTable.build(
+          [...this.#table.apps()].map((e) => e.app),
+          this.#now(),
+        ),
+      );
+    }, back.graceMs + 1);
+    log.info('store reachable again; resyncing, leases extended by the outage', { down_ms: back.downFor });
     void this.resync();
   }
 
-  /** The time leases are judged at: now, or frozen at the moment the store went away. */
+  /** The time leases are judged at (lease-clock.ts). */
   #now(): number {
-    return this.#downSince ?? Date.now();
+    return this.#clock.now();
   }
 
   #set(table: RouteTable): void {
@@ -258,13 +338,13 @@ export class TableSync {
   #armExpiry(table: RouteTable): void {
     clearTimeout(this.#expiry);
     if (!Number.isFinite(table.nextExpiry) || this.#closed) return;
-    const delay = Math.min(Math.max(table.nextExpiry - Date.now() + 1, 0), 2 ** 31 - 1);
+    const delay = Math.min(Math.max(table.nextExpiry - this.#now() + 1, 0), 2 ** 31 - 1);
     this.#expiry = setTimeout(() => {
-      if (this.#downSince !== undefined || this.#table !== table) return;
+      if (this.#clock.downSince !== undefined || this.#table !== table) return;
       this.#set(
         RouteTable.build(
           [...table.apps()].map((e) => e.app),
-          Date.now(),
+          this.#now(),
         ),
       );
     }, delay);

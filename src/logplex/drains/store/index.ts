@@ -6,7 +6,7 @@
 import type { LogLine } from '../../lines';
 import type { LogStore } from '../../store/index';
 
-export interface DrainRecord {
+export interface DrainRecord extends DrainExtras {
   id: number;
   channel: number;
   /** `d.` + UUID. */
@@ -14,6 +14,25 @@ export interface DrainRecord {
   url: string;
   /** ISO 8601. */
   createdAt: string;
+}
+
+/** Which lines a drain takes (design.md §Drains); a missing list takes every value. */
+export interface DrainFilter {
+  /** Token names: `app`, `heroku`. */
+  sources?: string[];
+  /** Process types: `web` takes `web.1` and `web.2`; `router` takes `router`. */
+  processes?: string[];
+}
+
+/** What an operator may set on a drain besides its URL, kept in its record. */
+export interface DrainExtras {
+  /** HMAC key of the signature of HTTP and OTLP deliveries (../sign.ts). */
+  secret?: string;
+  /** Extra request headers of HTTP and OTLP deliveries. */
+  headers?: Record<string, string>;
+  filter?: DrainFilter;
+  /** The channel's name when the drain was made (the app), for OTLP resources. */
+  app?: string;
 }
 
 export interface DrainError {
@@ -31,6 +50,8 @@ export interface DrainCounters {
   retried: number;
   /** Lines in batches the receiver refused with a 4xx (not 429). */
   dropped: number;
+  /** Lines the drain's filter kept from the receiver (settled, never sent). */
+  filtered: number;
   /** Lines that left the channel log before delivery (reported in-band as L10). */
   lost: number;
   lastSuccessAt: string | null;
@@ -41,7 +62,8 @@ export interface DrainCounters {
 
 /**
  * What the API shows. Computed from sequence ids (design.md §Drain delivery): `position` is the
- * last seq settled (delivered, dropped or lost), so `delivered + dropped + lost + backlog` is every
+ * last seq settled (delivered, filtered, dropped or lost), so `delivered + filtered + dropped + lost +
+ * backlog` is every
  * line appended since the drain was created, after trims and takeovers alike.
  */
 export interface DrainStatus extends DrainCounters {
@@ -56,11 +78,14 @@ export interface DrainStatus extends DrainCounters {
 
 /** How a batch was settled, written with its ack (all or nothing, fenced). */
 export type Settle =
-  { as: 'delivered'; at: string; lastTime?: string } | { as: 'dropped'; at: string; error: DrainError };
+  /** `filtered`: how many of the seqs the drain's filter kept from the receiver. */
+  | { as: 'delivered'; at: string; lastTime?: string; filtered?: number }
+  | { as: 'dropped'; at: string; error: DrainError };
 
 /** What an ack changed, counted by the store from the seqs: never twice, not across a takeover. */
 export interface Settled {
   delivered: number;
+  filtered: number;
   dropped: number;
   /** Seqs between the last position and this batch that are not in it: they left the log. */
   lost: number;
@@ -112,7 +137,9 @@ export interface DrainCursor {
 
 export interface DrainStore {
   /** A new drain, or 'conflict' when the channel already drains to `url`. */
-  create(channel: number, url: string): Promise<DrainRecord | 'conflict'>;
+  create(channel: number, url: string, extras?: DrainExtras): Promise<DrainRecord | 'conflict'>;
+  /** Replaces the extras named in `patch` (a rotated secret); undefined when the drain is gone. */
+  update(channel: number, id: number, patch: DrainExtras): Promise<DrainRecord | undefined>;
   list(channel: number): Promise<DrainRecord[]>;
   get(channel: number, id: number): Promise<DrainRecord | undefined>;
   remove(channel: number, id: number): Promise<boolean>;
@@ -135,6 +162,7 @@ export const EMPTY_COUNTERS: Readonly<DrainCounters> = {
   delivered: 0,
   retried: 0,
   dropped: 0,
+  filtered: 0,
   lost: 0,
   lastSuccessAt: null,
   lastError: null,

@@ -8,6 +8,7 @@ import type {
   DrainCounters,
   DrainCursor,
   DrainError,
+  DrainExtras,
   DrainRecord,
   DrainStatus,
   DrainStore,
@@ -35,10 +36,17 @@ export class MemoryDrainStore implements DrainStore {
     this.#log = log;
   }
 
-  async create(channel: number, url: string): Promise<DrainRecord | 'conflict'> {
+  async create(channel: number, url: string, extras: DrainExtras = {}): Promise<DrainRecord | 'conflict'> {
     for (const s of this.#drains.values()) if (s.rec.channel === channel && s.rec.url === url) return 'conflict';
     const id = await this.#log.nextId();
-    const rec: DrainRecord = { id, channel, token: `d.${randomUUID()}`, url, createdAt: new Date().toISOString() };
+    const rec: DrainRecord = {
+      ...extras,
+      id,
+      channel,
+      token: `d.${randomUUID()}`,
+      url,
+      createdAt: new Date().toISOString(),
+    };
     // A new drain starts with the lines that arrive after it (as a consumer group created at `$`).
     const last = await this.#log.history(channel, 1);
     this.#drains.set(key(channel, id), {
@@ -71,6 +79,13 @@ export class MemoryDrainStore implements DrainStore {
       if (await this.#log.getChannel(c)) continue;
       for (const [k, s] of this.#drains) if (s.rec.channel === c) this.#drains.delete(k);
     }
+  }
+
+  async update(channel: number, id: number, patch: DrainExtras): Promise<DrainRecord | undefined> {
+    const s = this.#drains.get(key(channel, id));
+    if (!s) return undefined;
+    s.rec = { ...s.rec, ...patch };
+    return { ...s.rec };
   }
 
   async remove(channel: number, id: number): Promise<boolean> {
@@ -137,14 +152,16 @@ export class MemoryDrainStore implements DrainStore {
         const c = s.counters;
         c.lost += lost;
         if (settle.as === 'delivered') {
-          c.delivered += count;
+          const filtered = Math.min(count, settle.filtered ?? 0);
+          c.delivered += count - filtered;
+          c.filtered += filtered;
           c.lastSuccessAt = settle.at;
           if (settle.lastTime) c.lastTime = settle.lastTime;
-          return { delivered: count, dropped: 0, lost };
+          return { delivered: count - filtered, filtered, dropped: 0, lost };
         }
         c.dropped += count;
         c.lastError = settle.error;
-        return { delivered: 0, dropped: count, lost };
+        return { delivered: 0, filtered: 0, dropped: count, lost };
       },
       async retried(lines: number, error: DrainError): Promise<void> {
         const c = fenced().counters;

@@ -31,20 +31,20 @@ const READ_LUA = `${FENCE}
 return redis.call('XREADGROUP', 'GROUP', ARGV[2], ARGV[3], 'COUNT', ARGV[4], 'STREAMS', KEYS[2], '>')
 `;
 // KEYS: lease, log, status. ARGV: token, group, 'delivered'|'dropped', JSON of the last_* fields,
-// seqs. Counts as settleAt in ./index does: seqs after the position, and the gap up to the
+// lines filtered out, seqs. Counts as settleAt in ./index does: seqs after the position, and the gap up to the
 // batch's last seq as lost; moves the position. A drain from before positions were kept starts
 // at the batch. Returns {counted, lost}.
 const ACK_LUA = `${FENCE}
 local pos = tonumber(redis.call('HGET', KEYS[3], 'seq') or '')
 local ids, low = {}, nil
-for i = 5, #ARGV do
+for i = 6, #ARGV do
   local s = tonumber(ARGV[i])
   ids[#ids + 1] = ARGV[i] .. '-0'
   if low == nil or s < low then low = s end
 end
 if pos == nil then pos = (low or 1) - 1 end
 local n, top = 0, pos
-for i = 5, #ARGV do
+for i = 6, #ARGV do
   local s = tonumber(ARGV[i])
   if s > pos then
     n = n + 1
@@ -53,12 +53,14 @@ for i = 5, #ARGV do
 end
 if #ids > 0 then redis.call('XACK', KEYS[2], ARGV[2], unpack(ids)) end
 local lost = top - pos - n
-if n > 0 then redis.call('HINCRBY', KEYS[3], ARGV[3], n) end
+local filtered = math.min(n, tonumber(ARGV[5]))
+if n > filtered then redis.call('HINCRBY', KEYS[3], ARGV[3], n - filtered) end
+if filtered > 0 then redis.call('HINCRBY', KEYS[3], 'filtered', filtered) end
 if lost > 0 then redis.call('HINCRBY', KEYS[3], 'lost', lost) end
 local set = { 'seq', string.format('%d', top) }
 for k, v in pairs(cjson.decode(ARGV[4])) do set[#set + 1] = k; set[#set + 1] = v end
 redis.call('HSET', KEYS[3], unpack(set))
-return { n, lost }
+return { n - filtered, filtered, lost }
 `;
 // KEYS: lease, status. ARGV: token, lines, JSON error.
 const RETRIED_LUA = `${FENCE}
@@ -93,8 +95,9 @@ interface Scripted {
     group: string,
     as: string,
     fields: string,
+    filtered: number,
     ...seqs: number[]
-  ): Promise<[number, number]>;
+  ): Promise<[number, number, number]>;
   sydrainRetried(lease: string, status: string, token: string, lines: number, error: string): Promise<number>;
 }
 
@@ -183,7 +186,7 @@ export class GroupCursor implements DrainCursor {
       settle.as === 'delivered'
         ? { last_success_at: settle.at, ...(settle.lastTime ? { last_time: settle.lastTime } : {}) }
         : { last_error: JSON.stringify(settle.error) };
-    const [n, lost] = await this.#fenced(() =>
+    const [n, filtered, lost] = await this.#fenced(() =>
       this.#s.sydrainAck(
         this.#k.lease,
         this.#k.log,
@@ -192,10 +195,13 @@ export class GroupCursor implements DrainCursor {
         this.#k.group,
         settle.as,
         JSON.stringify(fields),
+        settle.as === 'delivered' ? (settle.filtered ?? 0) : 0,
         ...seqs,
       ),
     );
-    return settle.as === 'delivered' ? { delivered: n, dropped: 0, lost } : { delivered: 0, dropped: n, lost };
+    return settle.as === 'delivered'
+      ? { delivered: n, filtered, dropped: 0, lost }
+      : { delivered: 0, filtered: 0, dropped: n, lost };
   }
 
   async retried(lines: number, error: DrainError): Promise<void> {

@@ -7,8 +7,16 @@
 //   drains               set of `C:D`, so schedulers find every drain without SCAN
 // Each holder reads as its own consumer `e<epoch>` (./redis-cursor.ts).
 import { randomUUID } from 'node:crypto';
-import type { RedisClient } from '../../../shared/redis';
-import type { DrainCounters, DrainCursor, DrainError, DrainRecord, DrainStatus, DrainStore } from './index';
+import { bySlot, type RedisClient } from '../../../shared/redis';
+import type {
+  DrainCounters,
+  DrainCursor,
+  DrainError,
+  DrainExtras,
+  DrainRecord,
+  DrainStatus,
+  DrainStore,
+} from './index';
 import { EMPTY_COUNTERS, figuresAt } from './index';
 import { defineCursorScripts, GroupCursor } from './redis-cursor';
 
@@ -50,6 +58,12 @@ if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
 pcall(redis.call, 'XGROUP', 'CREATE', KEYS[2], ARGV[2], '$', 'MKSTREAM')
 return 1
 `;
+// KEYS: drains hash. ARGV: id, JSON record. Replaces a record that still exists (never revives one).
+const UPDATE_LUA = `
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+`;
 const RELEASE_LUA = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -69,6 +83,7 @@ interface Scripted {
   sydrainAcquire(k1: string, k2: string, node: string, ttl: number, epoch: number): Promise<number>;
   sydrainRelease(k: string, token: string): Promise<number>;
   sydrainReopen(k1: string, k2: string, id: number, group: string): Promise<number>;
+  sydrainUpdate(k: string, id: number, json: string): Promise<number>;
 }
 
 type Entry = [id: string, fields: string[] | null];
@@ -86,6 +101,7 @@ export class RedisDrainStore implements DrainStore {
     redis.defineCommand('sydrainRelease', { numberOfKeys: 1, lua: RELEASE_LUA });
     redis.defineCommand('sydrainReopen', { numberOfKeys: 2, lua: REOPEN_LUA });
     defineCursorScripts(redis);
+    redis.defineCommand('sydrainUpdate', { numberOfKeys: 1, lua: UPDATE_LUA });
   }
 
   get #s(): Scripted {
@@ -104,10 +120,17 @@ export class RedisDrainStore implements DrainStore {
     return `${this.#prefix}drains`;
   }
 
-  async create(channel: number, url: string): Promise<DrainRecord | 'conflict'> {
+  async create(channel: number, url: string, extras: DrainExtras = {}): Promise<DrainRecord | 'conflict'> {
     const id = await this.#redis.incr(`${this.#prefix}channels:next-id`);
-    const rec: DrainRecord = { id, channel, token: `d.${randomUUID()}`, url, createdAt: new Date().toISOString() };
-    const json = JSON.stringify({ token: rec.token, url, created_at: rec.createdAt });
+    const rec: DrainRecord = {
+      ...extras,
+      id,
+      channel,
+      token: `d.${randomUUID()}`,
+      url,
+      createdAt: new Date().toISOString(),
+    };
+    const json = recordJson(rec);
     const ok = await this.#s.sydrainCreate(
       this.#drains(channel),
       this.#log(channel),
@@ -135,13 +158,22 @@ export class RedisDrainStore implements DrainStore {
     return json === null ? undefined : parseRecord(channel, id, json);
   }
 
+  async update(channel: number, id: number, patch: DrainExtras): Promise<DrainRecord | undefined> {
+    const cur = await this.get(channel, id);
+    if (!cur) return undefined;
+    const rec = { ...cur, ...patch };
+    return (await this.#s.sydrainUpdate(this.#drains(channel), id, recordJson(rec))) ? rec : undefined;
+  }
+
   async remove(channel: number, id: number): Promise<boolean> {
     const removed = await this.#redis.hdel(this.#drains(channel), String(id));
-    await this.#redis
-      .pipeline()
-      .unlink(this.#d(channel, id, 'owner'), this.#d(channel, id, 'epoch'), this.#d(channel, id, 'status'))
-      .srem(this.#index(), `${channel}:${id}`)
-      .exec();
+    // The index lives in another slot than the drain's `{C}` keys: two calls (Cluster).
+    await this.#redis.unlink(
+      this.#d(channel, id, 'owner'),
+      this.#d(channel, id, 'epoch'),
+      this.#d(channel, id, 'status'),
+    );
+    await this.#redis.srem(this.#index(), `${channel}:${id}`);
     await this.#redis.xgroup('DESTROY', this.#log(channel), group(id)).catch(() => undefined);
     return removed > 0;
   }
@@ -149,9 +181,12 @@ export class RedisDrainStore implements DrainStore {
   async scan(cursor: string, count: number): Promise<{ next: string; drains: DrainRecord[] }> {
     const [next, members] = await this.#redis.sscan(this.#index(), cursor, 'COUNT', Math.max(count, 1));
     const ids = members.map((m) => m.split(':').map(Number) as [number, number]);
-    const p = this.#redis.pipeline();
-    for (const [c, d] of ids) p.hget(this.#drains(c), String(d));
-    const res = (await p.exec()) ?? [];
+    // One pipeline per slot on Cluster: the drains of many channels live in many slots.
+    const res = await bySlot(
+      this.#redis,
+      ids.map(([c]) => this.#drains(c)),
+      (p, key, i) => p.hget(key, String(ids[i]![1])),
+    );
     const drains: DrainRecord[] = [];
     const stale: string[] = [];
     ids.forEach(([c, d], i) => {
@@ -229,6 +264,7 @@ export class RedisDrainStore implements DrainStore {
       delivered: Number(status?.delivered ?? 0),
       retried: Number(status?.retried ?? 0),
       dropped: Number(status?.dropped ?? 0),
+      filtered: Number(status?.filtered ?? 0),
       lost: Number(status?.lost ?? 0),
       lastSuccessAt: status?.last_success_at ?? null,
       lastError: status?.last_error ? (JSON.parse(status.last_error) as DrainError) : null,
@@ -253,9 +289,20 @@ export class RedisDrainStore implements DrainStore {
 
 const group = (id: number): string => `drain:${id}`;
 
+/** The stored JSON of a record (`url` is read by CREATE_LUA); extras only when set. */
+function recordJson(r: DrainRecord): string {
+  const { secret, headers, filter, app } = r;
+  return JSON.stringify({ token: r.token, url: r.url, created_at: r.createdAt, secret, headers, filter, app });
+}
+
 function parseRecord(channel: number, id: number, json: string): DrainRecord {
-  const v = JSON.parse(json) as { token: string; url: string; created_at: string };
-  return { id, channel, token: v.token, url: v.url, createdAt: v.created_at };
+  const v = JSON.parse(json) as { token: string; url: string; created_at: string } & DrainExtras;
+  const rec: DrainRecord = { id, channel, token: v.token, url: v.url, createdAt: v.created_at };
+  if (v.secret) rec.secret = v.secret;
+  if (v.headers) rec.headers = v.headers;
+  if (v.filter) rec.filter = v.filter;
+  if (v.app) rec.app = v.app;
+  return rec;
 }
 
 function fieldsOf(flat: unknown[]): Record<string, unknown> {
