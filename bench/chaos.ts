@@ -11,11 +11,12 @@
 //
 //   node build/bench/chaos.js [--nodes 2] [--routers 1] [--rate 2000] [--rps 200] [--phase-s 6]
 //     [--lease-ms 3000] [--renew-ms 500] [--faults kill9,stall,r500,hang,redis-restart]
-//     [--redis-url URL]  (an existing topology, e.g. a Cluster: faults needing control are skipped)
+//     [--topology single|cluster]  (an own redis-server with AOF, or an own 6-node Redis Cluster)
+//     [--redis-url URL]  (an existing topology: faults needing control of Redis are skipped)
 import { performance } from 'node:perf_hooks';
 import { Receiver, RequestLoad, SyslogSender } from './lib/chaos-load';
 import { api, startLogplexNode, startRouterNode, type Proc } from './lib/chaos-procs';
-import { existingRedis, singleRedis, type Topology } from './lib/chaos-topology';
+import { clusterRedis, existingRedis, singleRedis, type Topology } from './lib/chaos-topology';
 
 const FAULTS = ['kill9', 'stall', 'r500', 'hang', 'failover', 'redis-restart'] as const;
 type Fault = (typeof FAULTS)[number];
@@ -59,7 +60,11 @@ async function main(): Promise<number> {
   const renewMs = Number(a['renew-ms'] ?? 500);
   const faults = (a.faults ?? FAULTS.join(',')).split(',').filter((f): f is Fault => FAULTS.includes(f as Fault));
   const prefix = `sychaos:${process.pid}:`;
-  const topo: Topology = a['redis-url'] ? existingRedis(a['redis-url']) : await singleRedis();
+  const topo: Topology = a['redis-url']
+    ? existingRedis(a['redis-url'])
+    : a.topology === 'cluster'
+      ? await clusterRedis()
+      : await singleRedis();
   const settings = { redisUrl: topo.url, prefix, leaseMs, renewMs, historyLines: 1_000_000 };
   const nodes: Proc[] = [];
   const routers: Proc[] = [];
@@ -147,7 +152,7 @@ async function main(): Promise<number> {
             note = `skipped: topology ${topo.kind} has no replica to promote`;
             break;
           }
-          await topo.failover();
+          await topo.failover(`${prefix}channel:{${ch.channel_id}}:log`);
           note = 'master failed over';
           break;
         case 'redis-restart':

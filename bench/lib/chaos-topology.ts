@@ -1,7 +1,8 @@
 // The Redis under the chaos harness, as a topology with the faults it supports. `single`: a
 // redis-server of our own (free port, AOF on, its own directory), which can be restarted with
-// its AOF. `url`: an existing Redis (a Cluster or Sentinel group started elsewhere) that the
-// harness can use but not break. A Cluster with master failover plugs in here as a third kind.
+// its AOF. `cluster`: a local Redis Cluster of our own (3 masters, 3 replicas, the test suite's
+// fixture), whose master can be failed over. `url`: an existing Redis that the harness can use
+// but not break.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
@@ -9,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { createRedis, type RedisClient } from '../../src/shared/redis';
+import { startOwnCluster } from '../../test/fixtures/redis-server';
 
 export interface Topology {
   readonly kind: string;
@@ -17,8 +19,8 @@ export interface Topology {
   client(): RedisClient;
   /** Graceful restart: SHUTDOWN (the AOF is fsynced), start again on the same files. */
   restart?(): Promise<void>;
-  /** Promotes a replica of the master serving the drains' keys (Cluster, Sentinel). */
-  failover?(): Promise<void>;
+  /** Promotes the replica of the master serving `key` (Cluster, Sentinel). */
+  failover?(key: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -86,6 +88,18 @@ export async function singleRedis(): Promise<Topology> {
       await stop();
       rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+export async function clusterRedis(): Promise<Topology> {
+  const c = await startOwnCluster();
+  if (!c) throw new Error('redis-server and redis-cli are needed for --topology cluster');
+  return {
+    kind: 'cluster',
+    url: c.url,
+    client: () => createRedis(c.url),
+    failover: (key) => c.failover(key),
+    close: () => c.destroy(),
   };
 }
 
