@@ -3,7 +3,10 @@
 //   1. syslog TCP ingest, 200-byte lines over 4 connections, into a channel with one WebSocket
 //      tail attached, on the memory store and on Redis (lines/s until the tail saw the last line);
 //   2. HTTP ingest, 100-line logplex-1 bodies, 4 connections;
-//   3. ingest → tail latency p50/p99 at 10,000 lines/s for a bounded duration.
+//   3. ingest → tail latency p50/p99 at 10,000 lines/s for a bounded duration;
+//   4. history search (bench/lib/logplex-tail.ts) of a channel at its retention, 1,500 and 100,000
+//      lines, p50/p99 per query kind;
+//   5. ingest with 100 channels of which one floods, without and with the per-channel token bucket.
 // The node under test runs on the main thread; senders and the tail reader run in a worker thread
 // (same clock for latency). Every loop is bounded in count and time. Run:
 //   npx tsc -p tsconfig.test.json && node build/bench/logplex.js [tcpLines] [memory|redis]
@@ -20,8 +23,10 @@ import { startLogplex, type LogplexNode } from '../src/logplex/index';
 import { memoryStores, redisStores } from '../src/logplex/store/open';
 import { deleteKeys, REDIS_URL, redisReachable } from '../test/fixtures/redis';
 import { measureSplitter } from './syslog-splitter';
+import { fill, runFair, searchOnce, SEARCHES, timeRange, type FairJob, type FairResult } from './lib/logplex-tail';
 
 type Job =
+  | FairJob
   | { kind: 'tcp'; port: number; token: string; lines: number; conns: number; sessionUrl: string }
   | { kind: 'http'; base: string; token: string; bodies: number; perBody: number; conns: number; sessionUrl: string }
   | { kind: 'latency'; port: number; token: string; rate: number; seconds: number; sessionUrl: string };
@@ -76,8 +81,10 @@ function tail(
   });
 }
 
-async function runJob(job: Job): Promise<JobResult> {
+async function runJob(job: Job): Promise<JobResult | FairResult> {
   switch (job.kind) {
+    case 'fair':
+      return runFair(job);
     case 'tcp': {
       const { ws, all } = await tail(job.sessionUrl, job.lines);
       const per = Math.ceil(job.lines / job.conns);
@@ -179,9 +186,9 @@ async function runJob(job: Job): Promise<JobResult> {
 }
 
 /** Runs a job in a worker; `elu` is the node's (main thread's) event-loop utilisation meanwhile. */
-async function inWorker(job: Job): Promise<JobResult & { elu: number }> {
+async function inWorker<R = JobResult>(job: Job): Promise<R & { elu: number }> {
   const before = performance.eventLoopUtilization();
-  const r = await new Promise<JobResult>((resolve, reject) => {
+  const r = await new Promise<R>((resolve, reject) => {
     const w = new Worker(__filename, { workerData: job });
     w.once('message', resolve);
     w.once('error', reject);
@@ -192,6 +199,7 @@ async function inWorker(job: Job): Promise<JobResult & { elu: number }> {
 async function startNode(
   store: 'memory' | 'redis',
   prefix: string,
+  env: Record<string, string> = {},
 ): Promise<{ node: LogplexNode; token: string; channel: number }> {
   const config = loadConfig({
     LOGPLEX_PORT: '0',
@@ -199,6 +207,9 @@ async function startNode(
     REDIS_URL,
     LOGPLEX_SESSION_BUFFER: '100000',
     SWITCHYARD_GRACE_MS: '1000',
+    // One channel takes everything here: measured without the per-channel bucket (phase 5 measures it).
+    LOGPLEX_CHANNEL_RATE: '0',
+    ...env,
   });
   const stores =
     store === 'redis'
@@ -272,6 +283,80 @@ async function main(): Promise<void> {
       const l = lat.latenciesMs ?? [];
       console.log(
         `  [${store}] ingest → tail latency at 10,000 lines/s for 3 s: p50 ${pct(l, 50).toFixed(2)} ms, p99 ${pct(l, 99).toFixed(2)} ms (${l.length} samples; the sender's own event-loop delay p99 ${(lat.loopDelayP99Ms ?? NaN).toFixed(2)} ms)`,
+      );
+    } finally {
+      await node.close();
+      if (store === 'redis') await deleteKeys(prefix);
+    }
+    await searchPhase(store);
+    await fairPhase(store);
+  }
+}
+
+/** Phase 4: history search over a channel at its retention, per query kind. */
+async function searchPhase(store: 'memory' | 'redis'): Promise<void> {
+  for (const retained of [1_500, 100_000]) {
+    const prefix = `sybench:search:${process.pid}:`;
+    const { node, channel } = await startNode(store, prefix, { LOGPLEX_HISTORY_LINES: String(retained) });
+    try {
+      await fill(node, channel, retained);
+      const base = `http://127.0.0.1:${node.httpPort}`;
+      const range = timeRange(retained);
+      const runs = retained > 10_000 ? 20 : 50;
+      for (const [name, raw] of SEARCHES) {
+        const body = JSON.parse(
+          JSON.stringify(raw).replace('__OLDEST__', range.oldest).replace('__TENTH__', range.tenth),
+        );
+        const ms: number[] = [];
+        let lines = 0;
+        for (let i = 0; i < runs; i++) {
+          const r = await searchOnce(base, channel, body);
+          ms.push(r.ms);
+          lines = r.lines;
+        }
+        console.log(
+          `  [${store}] search ${fmt(retained)} retained, ${name}: p50 ${pct(ms, 50).toFixed(1)} ms, p99 ${pct(ms, 99).toFixed(1)} ms (${lines} lines answered, ${runs} runs)`,
+        );
+      }
+    } finally {
+      await node.close();
+      if (store === 'redis') await deleteKeys(prefix);
+    }
+  }
+}
+
+/** Phase 5: 100 channels, one flooding over 4 connections, 99 at 50 lines/s each; bucket off, then on. */
+async function fairPhase(store: 'memory' | 'redis'): Promise<void> {
+  for (const rate of ['0', '10000']) {
+    const prefix = `sybench:fair:${process.pid}:`;
+    const {
+      node,
+      token: flood,
+      channel: floodChannel,
+    } = await startNode(store, prefix, { LOGPLEX_CHANNEL_RATE: rate });
+    try {
+      const quiet: { id: number; token: string }[] = [];
+      for (let i = 0; i < 99; i++) {
+        const c = await node.store.createChannel(`quiet${i}`, ['app']);
+        quiet.push({ id: c.id, token: c.tokens[0]!.token });
+      }
+      const seconds = 5;
+      const r = await inWorker<FairResult>({
+        kind: 'fair',
+        port: node.syslogPort,
+        flood,
+        quiet: quiet.map((q) => q.token),
+        seconds,
+        quietRate: 50,
+        tailUrl: await session(node, quiet[0]!.id),
+      });
+      let quietStored = 0;
+      for (const q of quiet) quietStored += (await node.store.readAfter(q.id, 0, 100_000)).lines.length;
+      const floodStored = (await node.store.readBefore(floodChannel, Infinity, 1))[0]?.seq ?? 0;
+      const l = r.latenciesMs;
+      console.log(
+        `  [${store}] 100 channels, one flooding, LOGPLEX_CHANNEL_RATE=${rate}: flood stored ${fmt(floodStored / seconds)} lines/s of ${fmt(r.floodSent / seconds)} sent; ` +
+          `quiet stored ${fmt(quietStored)} of ${fmt(r.quietSent)}; quiet ingest → tail p50 ${pct(l, 50).toFixed(1)} ms, p99 ${pct(l, 99).toFixed(1)} ms (node loop ${pctOf(r.elu)} busy)`,
       );
     } finally {
       await node.close();

@@ -1,4 +1,4 @@
-// `switchyard dev [--demo]` (`npm start`, DESIGN §1, §5): the composition root of the whole
+// `switchyard dev [--demo]` (`npm start`, design.md §Processes and settings, §How the parts meet): the composition root of the whole
 // platform in one process on 127.0.0.1 with the embedded (memory) stores and no API token:
 // Logplex (+ viewer), the router (data plane + control API) whose new apps get a channel and
 // whose lines go to that channel as `heroku[router]`. `--demo` adds the app `hello` with two
@@ -10,13 +10,14 @@ import { memoryStores } from '../logplex/store/open';
 import { viewerRoutes } from '../logplex/viewer/index';
 import { startRouter, type RouterNode } from '../router/index';
 import { MemoryRouteStore } from '../router/store/memory';
-import { describeSettings, flagsToEnv, loadConfig } from '../shared/config';
+import { describeSettings, flagsToEnv, loadConfig, redactUrl, settingsFor } from '../shared/config';
 import { createLogger, errorFields, type Level, type Logger } from '../shared/log';
 import { LogplexClient } from '../shared/logplex-client';
 import { createRegistry } from '../shared/metrics';
 import { stopOnSignals } from '../shared/ops-http';
 import { control, type Endpoint } from './platform/api';
 import { LogplexAccessLog } from './platform/router-log-sink';
+import { portInUse as portInUseAs } from './platform/port-in-use';
 import { channelDeleteHook, channelHook } from './platform/wiring';
 
 export const DEMO_APP = 'hello';
@@ -25,17 +26,27 @@ const DEMO_DYNOS = ['web.1', 'web.2'];
 export async function run(argv: string[]): Promise<number> {
   const { env, rest } = flagsToEnv(argv);
   if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(`Usage: switchyard dev [--demo]\n\nSettings:\n${describeSettings()}\n`);
+    process.stdout.write(`Usage: switchyard dev [--demo]\n\nSettings:\n${describeSettings(settingsFor('dev'))}\n`);
     return 0;
   }
-  const demo = rest.includes('--demo');
+  // `npm start --demo` (no `--`) hands --demo to npm, which sets npm_config_demo and passes nothing on.
+  const npmTookDemo = process.env.npm_config_demo === 'true' && !rest.includes('--demo');
+  if (npmTookDemo)
+    process.stderr.write(
+      'switchyard dev: npm kept --demo for itself (`npm start --demo`); starting the demo anyway. Type `npm start -- --demo` or `npm run demo`\n',
+    );
+  const demo = npmTookDemo || rest.includes('--demo');
   const unknown = rest.find((a) => a !== '--demo');
   if (unknown) {
     process.stderr.write(`switchyard dev: unknown argument ${unknown}\n`);
     return 2;
   }
   const config = loadConfig({ ...process.env, ...env });
-  // dev accepts no token, so it binds to loopback only (DESIGN §1).
+  if (config.REDIS_URL)
+    process.stderr.write(
+      `switchyard dev: REDIS_URL=${redactUrl(config.REDIS_URL)} is ignored: dev runs on the embedded store, in memory. For Redis run \`switchyard router\` and \`switchyard logplex\` (docs/operations.md)\n`,
+    );
+  // dev accepts no token, so it binds to loopback only (design.md §Processes and settings).
   const host = '127.0.0.1';
   const log = createLogger({ level: config.LOG_LEVEL as Level, fields: { svc: 'dev' } });
   const routes = new MemoryRouteStore();
@@ -90,6 +101,7 @@ export async function run(argv: string[]): Promise<number> {
     for (const dyno of DEMO_DYNOS) children.push(startDemoDyno(dyno, adminUrl, logplexUrl, config.LOG_LEVEL, log));
   }
   const app = demo ? DEMO_APP : 'myapp';
+  const cli = `node ${relative(process.cwd(), join(__dirname, 'main.js'))}`;
   process.stdout.write(
     [
       '',
@@ -97,13 +109,16 @@ export async function run(argv: string[]): Promise<number> {
       `  router        http://${host}:${router.port}   (every app is APP.${config.ROUTER_DOMAIN})`,
       `  control API   ${adminUrl}/v1/apps`,
       `  Logplex API   ${logplexUrl}/v2/channels   (syslog tcp/udp ${host}:${lp.syslogPort})`,
-      `  log viewer    ${logplexUrl}/`,
+      `  log viewer    ${logplexUrl}/#app=${app}`,
       `  metrics       ${adminUrl}/metrics   ${logplexUrl}/metrics`,
       '',
-      demo ? `Try it (app "${DEMO_APP}" with dynos ${DEMO_DYNOS.join(', ')}):` : 'Try it:',
-      ...(demo ? [] : [`  curl -X PUT ${adminUrl}/v1/apps/${app}`]),
+      demo
+        ? `Try it (app "${DEMO_APP}" with dynos ${DEMO_DYNOS.join(', ')}), in another terminal:`
+        : 'Try it, in another terminal:',
+      `  export ROUTER_ADMIN_URL=${adminUrl} LOGPLEX_URL=${logplexUrl}`,
+      ...(demo ? [`  ${cli} ps -a ${app}`] : [`  ${cli} apps:create ${app}`]),
       `  curl -H 'Host: ${app}.${config.ROUTER_DOMAIN}' http://${host}:${router.port}/`,
-      `  LOGPLEX_URL=${logplexUrl} node ${relative(process.cwd(), join(__dirname, 'main.js'))} logs --app ${app} --tail`,
+      `  ${cli} logs --app ${app} --tail`,
       '',
     ].join('\n') + '\n',
   );
@@ -111,15 +126,7 @@ export async function run(argv: string[]): Promise<number> {
   return new Promise<number>(() => undefined);
 }
 
-/** A port already taken is a one-line message and exit 1; anything else goes on up. */
-function portInUse(err: unknown): number {
-  const e = err as { code?: string; address?: string; port?: number };
-  if (e.code !== 'EADDRINUSE') throw err;
-  process.stderr.write(
-    `switchyard dev: ${e.address}:${e.port} is already in use; choose other ports with --router-port, --router-admin-port, --logplex-port and --logplex-syslog-port (0 = any free port)\n`,
-  );
-  return 1;
-}
+const portInUse = (err: unknown): number => portInUseAs('dev', err);
 
 function startDemoDyno(dyno: string, adminUrl: string, logplexUrl: string, level: string, log: Logger): ChildProcess {
   const main = join(__dirname, 'main.js');

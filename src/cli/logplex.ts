@@ -1,4 +1,4 @@
-// `switchyard logplex`: one Logplex node on Redis (DESIGN §1). REDIS_URL and
+// `switchyard logplex`: one Logplex node on Redis (design.md §Processes and settings). REDIS_URL and
 // SWITCHYARD_API_TOKEN are required; SIGTERM stops it gracefully.
 import { createLogger, type Level } from '../shared/log';
 import { stopOnSignals } from '../shared/ops-http';
@@ -6,6 +6,7 @@ import { startLogplex } from '../logplex/index';
 import { redisStores } from '../logplex/store/open';
 import { viewerRoutes } from '../logplex/viewer/index';
 import { nodeConfig } from './platform/node-config';
+import { portInUse } from './platform/port-in-use';
 
 export async function run(argv: string[]): Promise<number> {
   const config = nodeConfig('logplex', argv);
@@ -18,15 +19,21 @@ export async function run(argv: string[]): Promise<number> {
     historyLines: config.LOGPLEX_HISTORY_LINES,
     log,
   });
-  const node = await startLogplex({
-    config,
-    stores,
-    host: config.SWITCHYARD_HOST ?? '0.0.0.0',
-    apiToken: config.SWITCHYARD_API_TOKEN,
-    log,
-    routes: [() => viewerRoutes()],
-  });
-  stopOnSignals(() => node.close(), log);
+  let node;
+  try {
+    node = await startLogplex({
+      config,
+      stores,
+      host: config.SWITCHYARD_HOST ?? '0.0.0.0',
+      apiToken: config.SWITCHYARD_API_TOKEN,
+      log,
+      routes: [() => viewerRoutes()],
+    });
+  } catch (err) {
+    return portInUse('logplex', err);
+  }
+  const started = node;
+  stopOnSignals(() => started.close(), log);
   // Runs until a signal: stopOnSignals exits the process.
   return new Promise<number>(() => undefined);
 }

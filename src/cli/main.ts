@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 // `switchyard` bin: argv → command. Each command module exports `run(argv)`; nothing else lives here.
-import { ConfigError } from '../shared/config';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { ConfigError, unknownSettings } from '../shared/config';
+import { OPS_COMMANDS } from './ops/index';
 
 interface Command {
   usage: string;
@@ -21,8 +24,8 @@ const COMMANDS: Record<string, Command> = {
   },
   logplex: { usage: 'logplex', help: 'one Logplex node on Redis', load: () => import('./logplex') },
   dyno: {
-    usage: 'dyno --app A --name web.1 -- CMD...',
-    help: 'run CMD as a dyno: register, heartbeat, ship its output to Logplex',
+    usage: 'dyno -a APP --name web.1 -- CMD...',
+    help: 'run CMD as a dyno: register, heartbeat, ship its output, restart it when it crashes',
     load: () => import('./dyno'),
   },
   logs: {
@@ -30,7 +33,29 @@ const COMMANDS: Record<string, Command> = {
     help: "show or tail an app's logs, like `heroku logs`",
     load: () => import('./logs'),
   },
+  ...Object.fromEntries(
+    Object.entries(OPS_COMMANDS).map(([name, c]) => [
+      name,
+      {
+        usage: c.usage,
+        help: c.help,
+        load: async () => {
+          const { runOps } = await import('./ops/index');
+          return { run: (argv: string[]) => runOps(name, argv) };
+        },
+      },
+    ]),
+  ),
 };
+
+/** The package's version, from the package.json above this file (dist/cli/ or build/src/cli/). */
+export function version(): string {
+  for (let dir = __dirname, i = 0; i < 5; i++, dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+  }
+  return 'unknown';
+}
 
 export function helpText(): string {
   const lines = Object.values(COMMANDS).map((c) => `  switchyard ${c.usage.padEnd(62)} ${c.help}`);
@@ -42,6 +67,8 @@ export function helpText(): string {
     '',
     'Settings are environment variables, or flags of the same name (--router-port 9000 = ROUTER_PORT=9000).',
     'Run `switchyard COMMAND --help` for the settings a command reads.',
+    'Operator commands take -a APP (default: SWITCHYARD_APP); exit codes: 0 ok, 1 failed, 2 usage,',
+    '3 not found, 4 refused by the API, 5 unreachable or unavailable, 6 unauthorized.',
   ].join('\n');
 }
 
@@ -51,6 +78,11 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(helpText() + '\n');
     return name === undefined ? 2 : 0;
   }
+  if (name === '--version' || name === '-v' || name === 'version') {
+    process.stdout.write(`switchyard ${version()}\n`);
+    return 0;
+  }
+  for (const w of unknownSettings(process.env)) process.stderr.write(`switchyard: warning: ${w}\n`);
   const command = COMMANDS[name];
   if (!command) {
     process.stderr.write(`switchyard: unknown command "${name}"\n\n${helpText()}\n`);

@@ -1,4 +1,4 @@
-// `switchyard router` (DESIGN §1): one router node (data plane + control API) on Redis; SIGTERM
+// `switchyard router` (design.md §Processes and settings): one router node (data plane + control API) on Redis; SIGTERM
 // stops it gracefully.
 // REDIS_URL and SWITCHYARD_API_TOKEN are required. With LOGPLEX_URL set, every new app gets its
 // Logplex channel (tokens `app`, `heroku`) and router lines go to it as `heroku[router]`
@@ -14,7 +14,9 @@ import { createRegistry } from '../shared/metrics';
 import { runClustered } from '../router/cluster';
 import { LogplexAccessLog } from './platform/router-log-sink';
 import { nodeConfig } from './platform/node-config';
-import { channelDeleteHook, channelHook } from './platform/wiring';
+import { portInUseMessage } from './platform/port-in-use';
+import { channelDeleteHook, channelHook, LOGPLEX_PROBE, probeLogplex } from './platform/wiring';
+import { redactUrl } from '../shared/config';
 
 export async function run(argv: string[]): Promise<number> {
   if (argv.includes('--reseed')) return reseed(argv.filter((a) => a !== '--reseed'));
@@ -25,6 +27,17 @@ export async function run(argv: string[]): Promise<number> {
   const apiToken = config.SWITCHYARD_API_TOKEN;
   const lpUrl = config.LOGPLEX_URL;
   if (!lpUrl) log.warn('LOGPLEX_URL is not set: new apps get no Logplex channel and router lines go to stdout only');
+  else {
+    // A wrong LOGPLEX_URL would leave every new app without logs: refuse to start instead (design.md §How the parts meet).
+    const why = await probeLogplex({ url: lpUrl, token: apiToken });
+    if (why !== undefined) {
+      const waited = ((LOGPLEX_PROBE.tries - 1) * LOGPLEX_PROBE.intervalMs) / 1000;
+      process.stderr.write(
+        `switchyard router: LOGPLEX_URL=${redactUrl(lpUrl)} is not usable: ${why} (tried for ${waited} s). Start Logplex first, fix LOGPLEX_URL, or unset it to run without app logs\n`,
+      );
+      return 1;
+    }
+  }
   // One node per process; ROUTER_WORKERS > 1 runs one per worker on the same ports (cluster.ts).
   const start = async (): Promise<{ close(): Promise<void> }> => {
     const store = new RedisRouteStore(redisUrl, config.SWITCHYARD_PREFIX, { log });
@@ -76,7 +89,9 @@ export async function run(argv: string[]): Promise<number> {
   try {
     await runClustered({ workers: config.ROUTER_WORKERS, start, log, graceMs: config.SWITCHYARD_GRACE_MS });
   } catch (err) {
-    log.error('router failed to start', errorFields(err));
+    const inUse = portInUseMessage('router', err);
+    if (inUse) process.stderr.write(inUse + '\n');
+    else log.error('router failed to start', errorFields(err));
     return 1;
   }
   // Runs until a signal: stopOnSignals (in runClustered) exits the process.

@@ -1,12 +1,13 @@
-// THE line's journey (DESIGN §4, docs/request-path.md): parse → resolve token → channel
+// THE line's journey (design.md §A line's journey, docs/request-path.md): parse → resolve token → channel
 // (cached) → stamp → append to the channel log → fan out to this node's tail sessions.
 // Drains read the channel log on their own. One call handles one batch (an HTTP body, one
 // TCP read, one datagram): one store append per channel per batch, never one per line.
 import type { Logger } from '../shared/log';
 import { errorFields, type Fields } from '../shared/log';
-import { parseSyslog, sdParam, SyslogParseError, TRUNCATED_MARKER } from '../shared/syslog/rfc5424';
+import { parseSyslog, sdParam, SyslogParseError, TRUNCATED_MARKER, type SdElement } from '../shared/syslog/rfc5424';
 import { DropLedger } from './ingest/drop-ledger';
-import { overflowLine, type LogLine, type NewLine } from './lines';
+import { overflowLine, rateLimitLine, type LogLine, type NewLine } from './lines';
+import type { ChannelRates } from './rate';
 import type { LogplexMetrics, RejectReason, Transport } from './metrics';
 import { formatTimestamp } from '../shared/syslog/rfc5424';
 import { arrivalClock, stampTime } from './stamp';
@@ -34,6 +35,8 @@ export interface AcceptDeps {
   hub: TailHub;
   metrics: LogplexMetrics;
   log: Logger;
+  /** Per-channel token buckets (LOGPLEX_CHANNEL_RATE); absent: no limit. */
+  rates?: ChannelRates;
 }
 
 /** A parsed frame waiting for its channel: the token it names and the line without source yet. */
@@ -41,7 +44,7 @@ interface Parsed {
   /** Position in the batch, for `frame N` in errors. */
   index: number;
   token: string;
-  /** Set when an SD-PARAM named the token: APP-NAME stays the source (DESIGN §4). */
+  /** Set when an SD-PARAM named the token: APP-NAME stays the source (design.md §Ingest). */
   source: string | undefined;
   line: NewLine;
 }
@@ -197,8 +200,13 @@ export class Acceptor {
     }
   }
 
-  /** Steps: append to the channel log, then fan out to this node's sessions. */
+  /** Steps: admit (the channel's rate), append to the channel log, then fan out to this node's sessions. */
   async #append(channel: number, lines: NewLine[], r: Report): Promise<void> {
+    if (lines.length === 0) return;
+    const admitted = this.#admit(channel, lines);
+    // What the sender sent and the bucket let through (without an L16 line of ours).
+    const own = admitted.own;
+    lines = admitted.lines;
     if (lines.length === 0) return;
     let stored: LogLine[] | undefined;
     try {
@@ -218,8 +226,31 @@ export class Acceptor {
       return;
     }
     this.#d.metrics.appendBatch.observe(lines.length);
-    r.accepted += stored.length;
+    r.accepted += Math.min(stored.length, own);
     this.#d.hub.publish(channel, stored);
+  }
+
+  /**
+   * Step: the channel's token bucket. The lines over its rate are dropped (the oldest of the
+   * batch are kept) and counted; once per interval an L16 line goes into the channel with the
+   * batch, so its tails and history say what was lost (never its drains, as every channel error line).
+   */
+  #admit(channel: number, lines: NewLine[]): { lines: NewLine[]; own: number } {
+    const rates = this.#d.rates;
+    if (!rates) return { lines, own: lines.length };
+    const now = Date.now();
+    const { allowed, report } = rates.admit(channel, lines.length, now);
+    if (allowed < lines.length) {
+      this.#d.metrics.linesRateLimited.inc(lines.length - allowed);
+      lines = lines.slice(0, allowed);
+    }
+    const own = lines.length;
+    if (report)
+      lines = [
+        ...lines,
+        rateLimitLine(report.dropped, formatTimestamp(report.since), rates.rate, formatTimestamp(now)),
+      ];
+    return { lines, own };
   }
 
   #storeFailed(event: string, fields: Fields): void {
@@ -244,12 +275,28 @@ function parse(f: Frame, index: number, arrival: () => string, r: Report): Parse
   while (end > 0 && (m.msg[end - 1] === 0x0a || m.msg[end - 1] === 0x0d)) end--;
   let msg = m.msg.toString('utf8', 0, end);
   if (f.truncated) msg += TRUNCATED_MARKER;
+  const line: NewLine = { time: stampTime(m.timestamp, arrival), pri: m.pri, source: '', ps: m.procId || '-', msg };
+  // Structure is kept (design.md §A line's journey); the token is a secret and never kept.
+  if (m.msgId !== '') line.msgid = m.msgId;
+  if (m.sd.length > 0) {
+    const sd = sdToken === undefined ? m.sd : withoutToken(m.sd);
+    if (sd.length > 0) line.sd = sd;
+  }
   return {
     index,
     token: sdToken ?? m.appName,
     source: sdToken !== undefined ? m.appName || undefined : undefined,
-    line: { time: stampTime(m.timestamp, arrival), pri: m.pri, source: '', ps: m.procId || '-', msg },
+    line,
   };
+}
+
+function withoutToken(sd: SdElement[]): SdElement[] {
+  const out: SdElement[] = [];
+  for (const el of sd) {
+    const params = el.params.filter(([k]) => k !== 'token');
+    if (params.length > 0 || el.params.length === 0) out.push({ id: el.id, params });
+  }
+  return out;
 }
 
 /** Counts of one batch, mirrored into the metrics as they happen. */

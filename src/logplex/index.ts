@@ -21,6 +21,7 @@ import { createLogplexServer, type RouteModule, type UpgradeHandler } from './se
 import type { DrainStore } from './drains/store/index';
 import type { LogStore } from './store/index';
 import type { LogplexStores } from './store/open';
+import { ChannelRates } from './rate';
 import { TailHub } from './tail/hub';
 import { TokenCache } from './tokens';
 
@@ -74,11 +75,14 @@ export async function startLogplex(opts: LogplexOptions): Promise<LogplexNode> {
   const tokens = new TokenCache(store);
   const hub = new TailHub(store);
   let sessions: SessionRegistry | undefined;
+  const rates = new ChannelRates(config.LOGPLEX_CHANNEL_RATE, config.LOGPLEX_CHANNEL_BURST);
+  let listenerUrl = '';
   const metrics = createLogplexMetrics(registry, {
     tailBuffered: () => sessions?.buffered ?? 0,
     tokenCache: () => tokens.size,
     // Read at scrape time, after the acceptor below exists.
     dropChannels: () => acceptor.channelsWithDrops,
+    rateBuckets: () => rates.size,
   });
   const ctx: LogplexContext = {
     config,
@@ -100,9 +104,10 @@ export async function startLogplex(opts: LogplexOptions): Promise<LogplexNode> {
     bufferLines: config.LOGPLEX_SESSION_BUFFER,
     maxNum: config.LOGPLEX_HISTORY_LINES,
     formatTime: (ms) => formatTimestamp(ms),
+    publicUrl: () => config.LOGPLEX_PUBLIC_URL ?? listenerUrl,
     ...(opts.sessionTtlMs ? { ttlMs: opts.sessionTtlMs } : {}),
   });
-  const acceptor = new Acceptor({ store, tokens, hub, metrics, log });
+  const acceptor = new Acceptor({ store, tokens, hub, metrics, log, rates });
   const drains = startDrains(ctx, opts.drains ?? {});
   const routes: RouteModule[] = [
     channelRoutes({
@@ -138,6 +143,7 @@ export async function startLogplex(opts: LogplexOptions): Promise<LogplexNode> {
   let syslog: SyslogIngest | undefined;
   try {
     const httpPort = await listen(server, config.LOGPLEX_PORT, opts.host);
+    listenerUrl = `http://${hostForUrl(opts.host)}:${httpPort}`;
     syslog = await startSyslog(
       { acceptor, metrics, log, storeUp: () => store.healthy() },
       opts.host,
@@ -178,4 +184,11 @@ export async function startLogplex(opts: LogplexOptions): Promise<LogplexNode> {
     await stores.close();
     throw err;
   }
+}
+
+/** The listener as a URL host: a wildcard bind is reached on loopback; IPv6 goes in brackets (RFC 3986 §3.2.2). */
+function hostForUrl(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
 }

@@ -27,11 +27,19 @@ export interface LogplexMetrics {
   tailLinesDropped: Counter<never>;
   tailBuffered: Gauge<never>;
   tokenCacheSize: Gauge<never>;
+  tailResumeLost: Counter<never>;
+  linesRateLimited: Counter<never>;
+  rateBuckets: Gauge<never>;
 }
 
 export function createLogplexMetrics(
   registry: Registry,
-  sizes: { tailBuffered: () => number; tokenCache: () => number; dropChannels?: () => number },
+  sizes: {
+    tailBuffered: () => number;
+    tokenCache: () => number;
+    dropChannels?: () => number;
+    rateBuckets?: () => number;
+  },
 ): LogplexMetrics {
   const registers = [registry];
   return {
@@ -121,6 +129,24 @@ export function createLogplexMetrics(
       registers,
       collect() {
         this.set(sizes.tokenCache());
+      },
+    }),
+    tailResumeLost: new Counter({
+      name: name('tail_resume_lost_total'),
+      help: 'lines after a resumed stream id that had left the channel log (L17)',
+      registers,
+    }),
+    linesRateLimited: new Counter({
+      name: name('lines_rate_limited_total'),
+      help: 'lines dropped at ingest because their channel exceeded LOGPLEX_CHANNEL_RATE (L16)',
+      registers,
+    }),
+    rateBuckets: new Gauge({
+      name: name('rate_buckets'),
+      help: 'channels with a token bucket on this node (bounded; idle full buckets are dropped)',
+      registers,
+      collect() {
+        this.set(sizes.rateBuckets?.() ?? 0);
       },
     }),
   };

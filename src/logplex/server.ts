@@ -1,4 +1,4 @@
-// Logplex's HTTP listener (DESIGN §4): ops endpoints, then a route table that route modules
+// Logplex's HTTP listener (design.md §Logplex API): ops endpoints, then a route table that route modules
 // fill in (channels, sessions, /logs; drains adds its own), and WebSocket upgrades for
 // /sessions/:id. Every socket gets an error handler the moment it exists.
 import { createServer, type IncomingMessage, type Server } from 'node:http';

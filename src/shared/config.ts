@@ -1,4 +1,4 @@
-// The one table of Switchyard's settings (DESIGN §1). Nothing else reads process.env:
+// The one table of Switchyard's settings (design.md §Processes and settings). Nothing else reads process.env:
 // parse once at start-up, freeze, pass the result in. Flags use the same names
 // (`--router-port` = `ROUTER_PORT`), merged over the environment by the CLI.
 
@@ -6,7 +6,7 @@ import { parseRedisUrl } from './redis-url';
 
 type Spec =
   | { kind: 'int'; def: number; min: number; max: number; help: string }
-  | { kind: 'string'; def: string | undefined; pattern?: RegExp; rule?: string; help: string }
+  | { kind: 'string'; def: string | undefined; pattern?: RegExp; rule?: string; secret?: true; help: string }
   | { kind: 'enum'; def: string; values: readonly string[]; help: string }
   | { kind: 'url'; def: string | undefined; schemes: readonly string[]; help: string }
   | { kind: 'redis'; def: undefined; help: string };
@@ -33,6 +33,7 @@ export const SETTINGS = {
     def: undefined,
     pattern: /^[\x21-\x7e]{16,256}$/,
     rule: '16-256 printable ASCII characters',
+    secret: true,
     help: 'bearer token of the control and Logplex APIs (required by router and logplex)',
   },
   SWITCHYARD_HOST: {
@@ -71,6 +72,7 @@ export const SETTINGS = {
     def: undefined,
     pattern: /^[\x21-\x7e]{16,256}$/,
     rule: '16-256 printable ASCII characters',
+    secret: true,
     help: 'HMAC key of the affinity cookie (default: derived from the API token)',
   },
   LOGPLEX_PORT: port(8601, 'Logplex HTTP: API, /logs, sessions, viewer'),
@@ -129,6 +131,34 @@ export const SETTINGS = {
   LOGPLEX_DRAIN_RESPONSE_TIMEOUT_MS: ms(30_000, 'HTTP drains: request sent to answer; syslog drains: one write'),
   LOGPLEX_DRAIN_BACKOFF_BASE_MS: ms(100, 'first retry delay of a failing drain (full jitter, doubling)'),
   LOGPLEX_DRAIN_BACKOFF_CAP_MS: ms(30_000, 'longest retry delay of a failing drain'),
+  SWITCHYARD_APP: {
+    kind: 'string',
+    def: undefined,
+    pattern: /^[a-z][a-z0-9-]{2,29}$/,
+    rule: 'an app name ([a-z][a-z0-9-]{2,29})',
+    help: 'operator commands and `logs`: the app when -a/--app is not given',
+  },
+  LOGPLEX_PUBLIC_URL: {
+    kind: 'url',
+    def: undefined,
+    schemes: ['http:', 'https:'],
+    help: 'base of the session URLs POST /v2/sessions hands out (default: the HTTP listener)',
+  },
+  LOGPLEX_CHANNEL_RATE: {
+    kind: 'int',
+    def: 10_000,
+    min: 0,
+    max: 10_000_000,
+    help: 'lines/s one channel may ingest on one node (token bucket; 0: no limit); the excess is dropped (L16)',
+  },
+  LOGPLEX_CHANNEL_BURST: {
+    kind: 'int',
+    def: 50_000,
+    min: 1,
+    max: 100_000_000,
+    help: 'lines a channel may ingest at once above LOGPLEX_CHANNEL_RATE (the bucket size)',
+  },
+  SWITCHYARD_LOGS_GIVE_UP_MS: ms(60_000, '`logs --tail`: how long it keeps reconnecting to Logplex before it exits 1'),
   LOG_LEVEL: { kind: 'enum', def: 'info', values: ['debug', 'info', 'warn', 'error'], help: 'our own stdout logs' },
 } as const satisfies Record<string, Spec>;
 
@@ -149,6 +179,25 @@ export class ConfigError extends Error {
   }
 }
 
+/** A secret's value never appears in an error: only its length does. */
+function secretError(name: string, raw: string, allowed: string): ConfigError {
+  const e = new ConfigError(name, `(hidden, ${raw.length} characters)`, allowed);
+  e.message = `${name} (value hidden, ${raw.length} characters) is invalid: expected ${allowed}`;
+  return e;
+}
+
+/** A URL as it may be shown: any password replaced by ***. */
+export function redactUrl(raw: string): string {
+  try {
+    const u = new URL(raw);
+    if (!u.password) return raw;
+    u.password = '***';
+    return u.href;
+  } catch {
+    return raw.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+  }
+}
+
 function parseOne(name: string, spec: Spec, raw: string): string | number {
   switch (spec.kind) {
     case 'int': {
@@ -159,7 +208,10 @@ function parseOne(name: string, spec: Spec, raw: string): string | number {
       return n;
     }
     case 'string':
-      if (spec.pattern && !spec.pattern.test(raw)) throw new ConfigError(name, raw, spec.rule ?? String(spec.pattern));
+      if (spec.pattern && !spec.pattern.test(raw)) {
+        const allowed = spec.rule ?? String(spec.pattern);
+        throw spec.secret ? secretError(name, raw, allowed) : new ConfigError(name, raw, allowed);
+      }
       return raw;
     case 'enum':
       if (!spec.values.includes(raw)) throw new ConfigError(name, raw, `one of ${spec.values.join(', ')}`);
@@ -169,15 +221,15 @@ function parseOne(name: string, spec: Spec, raw: string): string | number {
       try {
         u = new URL(raw);
       } catch {
-        throw new ConfigError(name, raw, `a URL (${spec.schemes.join(' ')})`);
+        throw new ConfigError(name, redactUrl(raw), `a URL (${spec.schemes.join(' ')})`);
       }
       if (!spec.schemes.includes(u.protocol))
-        throw new ConfigError(name, raw, `a URL with scheme ${spec.schemes.join(' or ')}`);
+        throw new ConfigError(name, redactUrl(raw), `a URL with scheme ${spec.schemes.join(' or ')}`);
       return raw;
     }
     case 'redis': {
       const target = parseRedisUrl(raw);
-      if (typeof target === 'string') throw new ConfigError(name, raw, target);
+      if (typeof target === 'string') throw new ConfigError(name, redactUrl(raw), target);
       return raw;
     }
   }
@@ -215,9 +267,98 @@ export function flagsToEnv(argv: readonly string[]): { env: Record<string, strin
   return { env, rest };
 }
 
-/** The settings table as text, for `--help` and docs/operations.md. */
-export function describeSettings(): string {
+/** Variables with our prefixes that name no setting. */
+const OUR_PREFIXES = /^(SWITCHYARD|ROUTER|LOGPLEX|DYNO)_/;
+
+/** Edit distance (insert, delete, substitute), for "did you mean". */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++)
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
+/**
+ * One warning per variable that looks like ours (SWITCHYARD_, ROUTER_, LOGPLEX_, DYNO_) but names
+ * no setting, with the nearest valid name: a misspelt setting would otherwise be ignored in silence.
+ */
+export function unknownSettings(env: Record<string, string | undefined>): string[] {
+  const names = Object.keys(SETTINGS);
+  const out: string[] = [];
+  for (const key of Object.keys(env).sort()) {
+    if (!OUR_PREFIXES.test(key) || key in SETTINGS) continue;
+    let best = names[0]!;
+    for (const n of names) if (distance(key, n) < distance(key, best)) best = n;
+    out.push(`${key} is not a setting and is ignored; did you mean ${best}?`);
+  }
+  return out;
+}
+
+/**
+ * Which settings each command reads, as data: the prefixes it takes whole, plus single names, minus
+ * exceptions. A setting added later under a prefix shows up in the right commands' --help.
+ */
+const READS: Record<string, { prefixes: readonly string[]; include: readonly string[]; exclude: readonly string[] }> = {
+  dev: {
+    prefixes: ['ROUTER_', 'LOGPLEX_'],
+    include: ['SWITCHYARD_GRACE_MS', 'LOG_LEVEL'],
+    exclude: ['LOGPLEX_URL', 'ROUTER_ADMIN_URL', 'ROUTER_WORKERS', 'ROUTER_AFFINITY_SECRET'],
+  },
+  router: {
+    prefixes: ['ROUTER_', 'SWITCHYARD_'],
+    include: ['REDIS_URL', 'LOGPLEX_URL', 'LOG_LEVEL'],
+    exclude: ['ROUTER_ADMIN_URL', 'SWITCHYARD_APP'],
+  },
+  logplex: {
+    prefixes: ['LOGPLEX_', 'SWITCHYARD_'],
+    include: ['REDIS_URL', 'LOG_LEVEL'],
+    exclude: ['LOGPLEX_URL', 'SWITCHYARD_APP'],
+  },
+  dyno: {
+    prefixes: ['DYNO_'],
+    include: [
+      'ROUTER_ADMIN_URL',
+      'ROUTER_ADMIN_PORT',
+      'LOGPLEX_URL',
+      'LOGPLEX_PORT',
+      'SWITCHYARD_API_TOKEN',
+      'SWITCHYARD_GRACE_MS',
+      'LOG_LEVEL',
+    ],
+    exclude: [],
+  },
+  operator: {
+    prefixes: [],
+    include: [
+      'SWITCHYARD_APP',
+      'ROUTER_ADMIN_URL',
+      'ROUTER_ADMIN_PORT',
+      'LOGPLEX_URL',
+      'LOGPLEX_PORT',
+      'SWITCHYARD_API_TOKEN',
+    ],
+    exclude: [],
+  },
+};
+
+/** The settings `command` reads (every setting for a command with no entry). */
+export function settingsFor(command: string): SettingName[] {
+  const all = Object.keys(SETTINGS) as SettingName[];
+  const r = READS[command];
+  if (!r) return all;
+  return all.filter(
+    (n) => !r.exclude.includes(n) && (r.include.includes(n) || r.prefixes.some((p) => n.startsWith(p))),
+  );
+}
+
+/** The settings table as text, for `--help` and docs/operations.md; only `names` when given. */
+export function describeSettings(names: readonly SettingName[] = Object.keys(SETTINGS) as SettingName[]): string {
   return (Object.entries(SETTINGS) as [SettingName, Spec][])
+    .filter(([name]) => names.includes(name))
     .map(([name, s]) => `  ${name.padEnd(28)} ${s.help}${s.def === undefined ? '' : ` (default ${String(s.def)})`}`)
     .join('\n');
 }

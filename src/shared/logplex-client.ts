@@ -27,6 +27,8 @@ export interface LogplexBatchError {
   code: string;
   token: string;
   lines: number;
+  /** The lines of the failed batch, for a caller that can fix the cause and send them again (a refreshed token). */
+  batch: readonly OutLine[];
 }
 
 export interface OutLine {
@@ -211,7 +213,12 @@ export class LogplexClient {
     this.#dropped += batch.length;
     this.#failedBatches++;
     try {
-      this.#onBatchError?.({ code, token, lines: batch.length });
+      this.#onBatchError?.({
+        code,
+        token,
+        lines: batch.length,
+        batch: batch.map((q) => ({ ...q.line, time: q.time })),
+      });
     } catch {
       // A reporting hook must not break delivery of the next batch.
     }

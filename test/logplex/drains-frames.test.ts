@@ -42,7 +42,10 @@ for (const shape of ['logplex', 'rfc5424'] as FrameShape[]) {
 
 t.test('the line framed alone is the shared codec output', async (t) => {
   t.equal(frameLine(base, 'logplex', 'host').toString(), `62 <134>1 ${TIME} host app web.1 - hello`);
-  t.equal(frameLine(base, 'rfc5424', 'd.x').toString(), `63 <134>1 ${TIME} d.x app web.1 - - hello`);
+  // A syslog drain's MSG ends with LF inside the octet count, as Logplex sends it; HTTPS keeps MSG as is.
+  t.equal(frameLine(base, 'rfc5424', 'd.x').toString(), `64 <134>1 ${TIME} d.x app web.1 - - hello\n`);
+  t.equal(frameLine({ ...base, msg: 'hi\n' }, 'rfc5424', 'd.x').toString(), `61 <134>1 ${TIME} d.x app web.1 - - hi\n`);
+  t.equal(frameLine({ ...base, msg: '' }, 'rfc5424', 'd.x').toString(), `59 <134>1 ${TIME} d.x app web.1 - - \n`);
   t.equal(
     frameLine({ ...base, msg: Buffer.from('hello') }, 'logplex', 'host').toString(),
     `62 <134>1 ${TIME} host app web.1 - hello`,

@@ -41,7 +41,7 @@ async function overflow(t: Test, log: LogStore, store: DrainStore): Promise<void
   );
   const frames = sink.deliveries.slice(1).flatMap((d) => splitFrames(d.body));
   const l10 = fields(frames[0]!);
-  t.same([l10.app, l10.proc, l10.pri], ['heroku', 'logplex', 131]);
+  t.same([l10.app, l10.proc, l10.pri], ['heroku', 'logplex', 172]);
   t.equal(
     l10.rest,
     `Error L10 (output buffer overflow): ${expected} messages dropped since 2026-11-26T10:00:00.000002+00:00.`,

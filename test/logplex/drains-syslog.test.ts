@@ -38,10 +38,10 @@ t.test(
       [first.pri, first.timestamp, first.hostname, first.appName, first.procId, first.msgId, first.sd],
       [134, '2026-11-26T10:00:00.000001+00:00', drain.token, 'app', 'web.1', '', []],
     );
-    t.match(sink.frames[0], / web\.1 - - line 1$/, 'NILVALUE MSGID and STRUCTURED-DATA before MSG');
+    t.match(sink.frames[0], / web\.1 - - line 1\n$/, 'NILVALUE MSGID and STRUCTURED-DATA before MSG, LF at the end');
     t.same(
       sink.frames.map((f) => f.slice(f.lastIndexOf(' - - ') + 5)),
-      newLines(1200).map((l) => l.msg),
+      newLines(1200).map((l) => l.msg + '\n'),
       'every line once, in order',
     );
     await eventually(
@@ -50,9 +50,9 @@ t.test(
     );
     sink.hangUp();
     await log.append(ch.id, newLines(3, 1201));
-    await sink.until((f) => f.some((x) => x.endsWith(' line 1203')));
+    await sink.until((f) => f.some((x) => x.endsWith(' line 1203\n')));
     t.ok(
-      sink.frames.some((x) => x.endsWith(' line 1201')),
+      sink.frames.some((x) => x.endsWith(' line 1201\n')),
       'lines after a hang-up arrive over a new connection',
     );
   },
@@ -75,7 +75,7 @@ t.test('syslog+tls: verified with the test CA; a name mismatch is L14 in status 
   const rc = startRunner(b.store, noCa);
   t.teardown(() => Promise.all([ra.runner.stop(), rb.runner.stop(), rc.runner.stop()]));
   await good.until((f) => f.length >= 5);
-  t.match(good.frames[4], /line 5$/);
+  t.match(good.frames[4], /line 5\n$/);
   const st = await eventually(
     () => b.store.status(b.ch.id, b.drain.id),
     (s) => s.lastError !== null,

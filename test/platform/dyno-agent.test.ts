@@ -1,4 +1,4 @@
-// The dyno agent (`switchyard dyno`, DESIGN §1, §5) against a real `switchyard dev`: it waits
+// The dyno agent (`switchyard dyno`, design.md §Processes and settings, §How the parts meet) against a real `switchyard dev`: it waits
 // for CMD to listen, registers it, ships stdout and stderr as app[web.N] lines and platform
 // events as heroku[web.N] lines, marks the dyno crashed when CMD exits on its own (router: H10),
 // and on SIGTERM stops CMD and deregisters.
@@ -44,7 +44,12 @@ t.test('dyno agent: register, ship output, crash (H10), stop and deregister', as
   const dev = await startDev(t);
   t.equal((await api(dev, 'PUT', '/v1/apps/crashy')).status, 201);
   const env = { ROUTER_ADMIN_URL: dev.admin, LOGPLEX_URL: dev.logplex, SWITCHYARD_GRACE_MS: '3000' };
-  const web1 = spawnCli(t, ['dyno', '--app', 'crashy', '--name', 'web.1', '--', process.execPath, '-e', APP_JS], env);
+  // --no-restart: this test is about one crash; restarts have their own test (dyno-restart.test.ts).
+  const web1 = spawnCli(
+    t,
+    ['dyno', '--app', 'crashy', '--name', 'web.1', '--no-restart', '--', process.execPath, '-e', APP_JS],
+    env,
+  );
   const web2 = spawnCli(t, ['dyno', '--app', 'crashy', '--name', 'web.2', '--', process.execPath, '-e', APP_JS], env);
   const out1 = watchOutput(web1);
   const out2 = watchOutput(web2);
@@ -102,7 +107,7 @@ t.test('dyno agent: clear errors for bad arguments and unknown apps', async (t) 
     [
       ['dyno', '--app', 'nosuch', '--name', 'web.1', '--', 'true'],
       1,
-      /no app "nosuch" \(create it: curl -X PUT http:\S+\/v1\/apps\/nosuch\)/,
+      /no app "nosuch" \(create it: switchyard apps:create nosuch\)/,
     ],
     [['dyno', '--app', 'nosuch', '--name', 'web.1'], 2, /a command after -- is required/],
     [['dyno', '--app', 'nosuch', '--name', 'web', '--', 'true'], 2, /--name must match/],

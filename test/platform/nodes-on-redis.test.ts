@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import t, { type Test } from 'tap';
 import { request } from 'undici';
 import { spawnCli, watchOutput } from '../fixtures/dev';
+import { runCli } from '../cli/run';
 import { REDIS_URL, redisPrefix } from '../fixtures/redis';
 
 const TOKEN = 'platform-test-token-0123456789';
@@ -103,6 +104,18 @@ t.test('router and logplex nodes on Redis, with a dyno and switchyard logs', asy
   const noToken = await logs(t, { ...env, SWITCHYARD_API_TOKEN: '' }, 'redisapp');
   t.equal(noToken.code, 1);
   t.match(noToken.out, /switchyard logs: .*\(set SWITCHYARD_API_TOKEN\)/);
+
+  // The operator commands carry the token to both nodes; without it they exit 6 and say which setting.
+  const ps = await runCli(['ps', '-a', 'redisapp', '--json'], env);
+  t.match(JSON.parse(ps.stdout), [{ name: 'web.1', state: 'up', lease_live: true }]);
+  t.equal((await runCli(['drains:add', 'syslog://127.0.0.1:9', '-a', 'redisapp'], env)).code, 0);
+  t.match(JSON.parse((await runCli(['drains', '-a', 'redisapp', '--json'], env)).stdout), [
+    { url: 'syslog://127.0.0.1:9', status: { delivered: 0 } },
+  ]);
+  const wrong = await runCli(['apps'], { ...env, SWITCHYARD_API_TOKEN: 'not-the-token-at-all' });
+  t.equal(wrong.code, 6);
+  t.match(wrong.stderr, /listing apps: invalid API token; set SWITCHYARD_API_TOKEN to the API token/);
+  t.notMatch(wrong.stderr, /not-the-token-at-all/, 'the token is not echoed');
 
   // SIGTERM: each node stops gracefully with exit 0.
   dyno.kill('SIGTERM');

@@ -1,7 +1,8 @@
 // The log viewer in a real browser (DESIGN §4 `GET /`): Debian's Chromium driven by
 // playwright-core (no browser download) against `switchyard dev --demo`. It sees live lines
-// arrive, filters them by source, dyno and text, pauses (counting held lines) and resumes,
-// and saves a screenshot under test-artifacts/.
+// arrive, filters them by source and dyno, searches on the server, pauses (counting held lines)
+// and resumes, and saves a screenshot under test-artifacts/; and it resumes after a Logplex
+// restart without a gap (two nodes on Redis, lines numbered).
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,7 +16,9 @@ import { viewerRoutes } from '../../src/logplex/viewer/index';
 import { loadConfig } from '../../src/shared/config';
 import { silentLogger } from '../../src/shared/log';
 import { LogplexClient } from '../../src/shared/logplex-client';
-import { memoryStores } from '../../src/logplex/store/open';
+import { memoryStores, redisStores } from '../../src/logplex/store/open';
+import { prefixFor } from '../fixtures/logplex';
+import { REDIS_URL } from '../fixtures/redis';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(__dirname, '..', '..', '..', 'test-artifacts');
@@ -101,14 +104,16 @@ t.test('viewer: live lines, filters, pause and resume', { skip: missing }, async
   );
   await page.fill('#dyno', '');
 
-  // Text search.
+  // Search runs on the server (Enter): the page starts over with the matching history.
   await page.fill('#search', id1);
-  t.equal(
-    await page.locator('#lines .line').locator('visible=true').count(),
-    2,
-    'search keeps the two lines of that request',
-  );
+  await page.press('#search', 'Enter');
+  await page.locator('#status.live').waitFor({ timeout: 10_000 });
+  await linesWith(page, id1).nth(1).waitFor({ timeout: 10_000 });
+  t.equal(await page.locator('#lines .line').count(), 2, 'search finds the two lines of that request, and only them');
   await page.fill('#search', '');
+  await page.press('#search', 'Enter');
+  await linesWith(page, id1).nth(1).waitFor({ timeout: 10_000 });
+  await page.locator('#status.live').waitFor({ timeout: 10_000 });
 
   // Pause: new lines are held and counted, not shown; resume shows them.
   await page.click('#pause');
@@ -177,4 +182,78 @@ t.test('viewer: reconnects after a Logplex restart', { skip: missing }, async (t
   t.equal(await linesWith(page, 'before the restart').count(), 1, 'earlier lines are kept');
   t.equal(await page.locator('#lines .marker', { hasText: 'reconnected' }).count(), 1, 'a marker shows the gap');
   t.ok(await page.locator('#status.live').isVisible(), 'status live again');
+});
+
+t.test('viewer: server search, and a reconnect without a gap (nodes on Redis)', { skip: missing }, async (t) => {
+  const prefix = await prefixFor(t);
+  if (prefix === undefined) return;
+  const port = await freePort('127.0.0.1');
+  const env = { LOGPLEX_SYSLOG_PORT: '0', SWITCHYARD_GRACE_MS: '500', REDIS_URL };
+  const start = (p: number): Promise<LogplexNode> =>
+    startLogplex({
+      config: loadConfig({ ...env, LOGPLEX_PORT: String(p) }),
+      stores: redisStores(REDIS_URL, { prefix, historyLines: 1500 }),
+      host: '127.0.0.1',
+      apiToken: undefined,
+      log: silentLogger,
+      routes: [() => viewerRoutes()],
+    });
+  let a = await start(port);
+  const b = await start(0);
+  t.teardown(async () => {
+    await a.close();
+    await b.close();
+  });
+  const token = (await a.store.createChannel('numbers', ['app'])).tokens[0]!.token;
+  const say = async (node: LogplexNode, from: number, to: number): Promise<void> => {
+    const client = new LogplexClient({ url: `http://127.0.0.1:${node.httpPort}`, flushMs: 5 });
+    for (let n = from; n <= to; n++) client.send({ token, procId: n % 2 ? 'web.1' : 'web.2', msg: `n=${n}` });
+    await client.flush();
+    await client.close();
+  };
+  const shown = async (page: Page): Promise<number[]> =>
+    (await page.locator('#lines .line .msg').allTextContents())
+      .map((m) => Number(/^n=(\d+)$/.exec(m)?.[1]))
+      .filter((n) => n > 0);
+
+  await say(a, 1, 6);
+  const page = await openPage(t);
+  await page.clock.install();
+  await page.goto(`http://127.0.0.1:${port}/#app=numbers`);
+  await page.locator('#status.live').waitFor({ timeout: 10_000 });
+  await linesWith(page, 'n=6').waitFor({ timeout: 10_000 });
+
+  // Server search: a logfmt term over the history, then the live lines that match.
+  await page.fill('#search', 'n>=3 n<=4');
+  await page.press('#search', 'Enter');
+  await linesWith(page, 'n=4').waitFor({ timeout: 10_000 });
+  t.same(await shown(page), [3, 4], 'the server searched the history');
+  await page.fill('#search', '');
+  await page.press('#search', 'Enter');
+  await linesWith(page, 'n=6').waitFor({ timeout: 10_000 });
+  t.same(await shown(page), [1, 2, 3, 4, 5, 6]);
+
+  // A goes away; lines arrive through B meanwhile; A comes back on its port.
+  await a.close();
+  await page.locator('#status.down', { hasText: /reconnecting/ }).waitFor({ timeout: 10_000 });
+  await say(b, 7, 12);
+  a = await start(port);
+  // Fire the pending backoff timer until the lines sent while A was away are shown.
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline && !(await shown(page)).includes(12)) {
+    await page.clock.fastForward(10_000);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  // Then live lines through the restarted A, one at a time until one is shown.
+  for (let n = 13; n < 40 && !(await shown(page)).some((x) => x >= 13); n++) {
+    await say(a, n, n);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const got = await shown(page);
+  t.same(
+    got,
+    Array.from({ length: got.length }, (_, i) => i + 1),
+    'every line once, in order, across the restart',
+  );
+  t.ok(got.length >= 13, `live lines after the restart (${got.length})`);
 });

@@ -39,27 +39,34 @@ t.test('apps: create with default domain, update, get, list, delete', async (t) 
   t.same((await r.api('GET', '/v1/apps')).body, { apps: ['world'] });
 });
 
-t.test('the onAppCreated hook gives a new app its channel; a failed hook is retried by the next PUT', async (t) => {
-  let fail = true;
-  const calls: string[] = [];
-  const r = await node(t, {
-    onAppCreated: async (app: string) => {
-      calls.push(app);
-      if (fail) throw Object.assign(new Error('logplex away'), { code: 'ECONNREFUSED' });
-      return { channel: '7', router_token: 't.router' };
-    },
-  });
-  const first = await r.api('PUT', '/v1/apps/hello', {});
-  t.equal(first.status, 201, 'the app is created even when the channel is not');
-  t.equal(first.body.channel, null);
-  fail = false;
-  const second = await r.api('PUT', '/v1/apps/hello', {});
-  t.equal(second.status, 200);
-  t.equal(second.body.channel, '7');
-  t.equal((await r.store.loadApp('hello'))!.routerToken, 't.router', 'the router token is stored on the app');
-  await r.api('PUT', '/v1/apps/hello', { affinity: true });
-  t.same(calls, ['hello', 'hello'], 'not called again once the app has a channel');
-});
+t.test(
+  'the onAppCreated hook gives a new app its channel; a failed hook is an error and is retried by the next PUT',
+  async (t) => {
+    let fail = true;
+    const calls: string[] = [];
+    const r = await node(t, {
+      onAppCreated: async (app: string) => {
+        calls.push(app);
+        if (fail) throw Object.assign(new Error('logplex away'), { code: 'ECONNREFUSED' });
+        return { channel: '7', router_token: 't.router' };
+      },
+    });
+    const first = await r.api('PUT', '/v1/apps/hello', {});
+    t.equal(first.status, 503, 'a missing channel is an error, not "channel": null');
+    t.match(first.body, {
+      id: 'unavailable',
+      message: /hello exists, but its Logplex channel could not be made \(logplex away\)/,
+    });
+    t.equal((await r.api('GET', '/v1/apps/hello')).status, 200, 'the app itself was created');
+    fail = false;
+    const second = await r.api('PUT', '/v1/apps/hello', {});
+    t.equal(second.status, 200);
+    t.equal(second.body.channel, '7');
+    t.equal((await r.store.loadApp('hello'))!.routerToken, 't.router', 'the router token is stored on the app');
+    await r.api('PUT', '/v1/apps/hello', { affinity: true });
+    t.same(calls, ['hello', 'hello'], 'not called again once the app has a channel');
+  },
+);
 
 t.test('ROUTER_DOMAIN names the default domain', async (t) => {
   const r = await node(t, { config: { ROUTER_DOMAIN: 'apps.example.net' } });

@@ -101,7 +101,18 @@ export const logplex = {
     call<ChannelRef[]>(ep, 'GET', '/v2/channels' + (name ? `?name=${encodeURIComponent(name)}` : '')),
   createSession: (
     ep: Endpoint,
-    body: { channel_id: number; num: number; tail: boolean; dyno?: string; source?: string },
+    body: {
+      channel_id: number;
+      num: number;
+      tail: boolean;
+      dyno?: string;
+      source?: string;
+      q?: string;
+      since?: string;
+      until?: string;
+      since_id?: number;
+      format?: 'json';
+    },
   ) => call<{ id: string; url: string }>(ep, 'POST', '/v2/sessions', body),
 };
 

@@ -1,7 +1,7 @@
 // Start-up checks shared by the two Redis-backed node commands (`switchyard router`,
-// `switchyard logplex`, DESIGN §1): --help, no stray arguments, and the settings both require,
+// `switchyard logplex`, design.md §Processes and settings): --help, no stray arguments, and the settings both require,
 // each refusal one line on stderr naming the variable, exit 2.
-import { describeSettings, flagsToEnv, loadConfig, type Config } from '../../shared/config';
+import { describeSettings, flagsToEnv, loadConfig, settingsFor, type Config } from '../../shared/config';
 
 export type NodeConfig = Config & { readonly REDIS_URL: string; readonly SWITCHYARD_API_TOKEN: string };
 
@@ -9,7 +9,9 @@ export type NodeConfig = Config & { readonly REDIS_URL: string; readonly SWITCHY
 export function nodeConfig(command: 'router' | 'logplex', argv: readonly string[]): NodeConfig | number {
   const { env, rest } = flagsToEnv(argv);
   if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(`Usage: switchyard ${command} [--SETTING value ...]\n\nSettings:\n${describeSettings()}\n`);
+    process.stdout.write(
+      `Usage: switchyard ${command} [--SETTING value ...]\n\nSettings:\n${describeSettings(settingsFor(command))}\n`,
+    );
     return 0;
   }
   if (rest.length) {

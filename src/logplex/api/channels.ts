@@ -1,4 +1,4 @@
-// /v2/channels and tokens (DESIGN §4), shaped after Heroku's Logplex v2 API.
+// /v2/channels and tokens (design.md §Logplex API), shaped after Heroku's Logplex v2 API.
 import { ApiError, readJsonObject, rejectUnknown, sendJson } from '../../shared/json-api';
 import type { RouteTable } from '../../shared/json-api';
 import { authed, type RouteModule } from '../server';
@@ -82,6 +82,8 @@ export function channelRoutes(deps: ChannelRoutesDeps): RouteModule {
         const id = channelIdParam(p.id!);
         const body = await readJsonObject(req);
         rejectUnknown(body, ['name']);
+        // Logplex answers a token request without a name 422 (a well-formed body it cannot act on).
+        if (body.name === undefined) throw new ApiError('unprocessable_entity', '"name" is required');
         const tok = await store.addToken(id, nameField(body, 'name', true));
         if (!tok) throw new ApiError('not_found', `no channel ${p.id}`);
         sendJson(res, 201, tok);

@@ -1,25 +1,28 @@
-// Tail sessions (DESIGN §4): POST /v2/sessions makes an unguessable session URL, valid for 5
-// minutes until opened; GET /sessions/:id opens it once, as a text/plain stream or a WebSocket
-// on the same URL: up to `num` history lines, oldest first, then live lines if `tail`.
+// Tail sessions (design.md §Tail sessions): POST /v2/sessions makes an unguessable session URL,
+// valid for 5 minutes until opened; GET /sessions/:id opens it once, as a text/plain stream, a
+// Server-Sent Events stream (`Accept: text/event-stream`, each line with its stream id, and
+// `Last-Event-ID` to resume) or a WebSocket on the same URL: the history (the last `num` matching
+// lines, or every line after the resume id), then live lines if `tail`.
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
-import { ApiError, readJsonObject, rejectUnknown, sendJson, type RouteTable } from '../../shared/json-api';
+import { ApiError, readJsonObject, sendJson, type RouteTable } from '../../shared/json-api';
 import type { Logger } from '../../shared/log';
 import { errorFields } from '../../shared/log';
-import type { LogLine } from '../lines';
+import { resumeGapLine, resumeResetLine, type NewLine } from '../lines';
 import type { LogplexMetrics } from '../metrics';
 import { authed, type RouteModule, type UpgradeHandler } from '../server';
 import type { LogStore, SessionRecord } from '../store/index';
+import { afterId, newestMatching, type History } from '../tail/history';
 import type { TailHub } from '../tail/hub';
+import { parseStreamId, positionEvent, renderer, type TailFraming } from '../tail/render';
 import { TailSession, type TailSink } from '../tail/session';
 import { textSink, webSocketSink } from '../tail/sinks';
-import { boolField, intField, nameField } from './validate';
+import { queryOf, sessionRecord } from './session-fields';
 
-/** A session URL is a capability: valid this long until opened (DESIGN §4). */
+/** A session URL is a capability: valid this long until opened (design.md §Tail sessions). */
 export const SESSION_TTL_MS = 5 * 60_000;
-const PS_RE = /^[A-Za-z0-9_.-]{1,64}$/;
 
 export interface SessionDeps {
   store: LogStore;
@@ -30,6 +33,8 @@ export interface SessionDeps {
   bufferLines: number;
   maxNum: number;
   formatTime: (ms: number) => string;
+  /** Base of session URLs (LOGPLEX_PUBLIC_URL, or the listener once it listens). */
+  publicUrl: () => string;
   /** Default SESSION_TTL_MS; tests shorten it. */
   ttlMs?: number;
 }
@@ -63,13 +68,25 @@ export class SessionRegistry {
           throw new ApiError('unavailable', 'log store unavailable; retry');
         });
         if (!rec) throw new ApiError('not_found', 'no such session (unknown, expired, or already opened)');
+        // Server-Sent Events when asked for (WHATWG HTML §9.2): a client's Last-Event-ID resumes after that line.
+        const sse = (req.headers.accept ?? '').includes('text/event-stream');
+        const last = req.headers['last-event-id'];
+        if (sse && typeof last === 'string' && last.trim() !== '') {
+          const id = parseStreamId(last.trim());
+          if (id === undefined) throw new ApiError('invalid_params', 'Last-Event-ID must be a stream id (digits)');
+          rec.sinceId = id;
+        }
         res.writeHead(200, {
-          'content-type': 'text/plain; charset=utf-8',
+          'content-type': sse
+            ? 'text/event-stream; charset=utf-8'
+            : rec.format === 'json'
+              ? 'application/x-ndjson; charset=utf-8'
+              : 'text/plain; charset=utf-8',
           'cache-control': 'no-store',
           'x-content-type-options': 'nosniff',
         });
         res.flushHeaders();
-        await this.#run(rec, textSink(res), 'text', () => res.end());
+        await this.#run(rec, textSink(res), sse ? 'sse' : 'text', () => res.end());
       });
     };
   }
@@ -116,34 +133,28 @@ export class SessionRegistry {
   }
 
   async #create(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = await readJsonObject(req);
-    rejectUnknown(body, ['channel_id', 'num', 'tail', 'dyno', 'ps', 'source']);
-    const channel = intField(body, 'channel_id', { min: 1, max: Number.MAX_SAFE_INTEGER });
-    const num = intField(body, 'num', { min: 0, max: this.#deps.maxNum, def: Math.min(100, this.#deps.maxNum) });
-    const tail = boolField(body, 'tail', false);
-    const dyno = psField(body, 'dyno');
-    const ps = psField(body, 'ps');
-    if (dyno !== undefined && ps !== undefined && dyno !== ps)
-      throw new ApiError('invalid_params', '"ps" is an alias of "dyno"; give one, or the same value');
-    const source = nameField(body, 'source', false);
-    if (!(await this.#deps.store.getChannel(channel))) throw new ApiError('not_found', `no channel ${channel}`);
+    const rec = sessionRecord(await readJsonObject(req), this.#deps.maxNum);
+    if (!(await this.#deps.store.getChannel(rec.channel))) throw new ApiError('not_found', `no channel ${rec.channel}`);
     const id = randomBytes(24).toString('base64url');
-    const rec: SessionRecord = {
-      channel,
-      num,
-      tail,
-      ...((dyno ?? ps) ? { ps: dyno ?? ps } : {}),
-      ...(source ? { source } : {}),
-    };
     await this.#deps.store.putSession(id, rec, this.#deps.ttlMs ?? SESSION_TTL_MS);
-    sendJson(res, 201, { id, url: `http://${req.headers.host ?? 'localhost'}/sessions/${id}` });
+    // The URL comes from configuration, never from the request's Host (which any client sets).
+    sendJson(res, 201, { id, url: `${this.#deps.publicUrl().replace(/\/+$/, '')}/sessions/${id}` });
   }
 
-  async #run(rec: SessionRecord, sink: TailSink, transport: 'text' | 'websocket', kill: () => void): Promise<void> {
+  async #run(
+    rec: SessionRecord,
+    sink: TailSink,
+    transport: 'text' | 'sse' | 'websocket',
+    kill: () => void,
+  ): Promise<void> {
     const { metrics } = this.#deps;
+    const query = queryOf(rec);
+    const framing: TailFraming = transport === 'sse' ? 'sse' : 'plain';
     const session = new TailSession({
       sink,
-      filter: { ps: rec.ps, source: rec.source },
+      query,
+      render: renderer(rec.format ?? 'text', framing),
+      ...(framing === 'sse' ? { position: positionEvent } : {}),
       bufferLines: this.#deps.bufferLines,
       formatTime: this.#deps.formatTime,
       counters: { sent: (n) => metrics.tailLinesSent.inc(n), dropped: (n) => metrics.tailLinesDropped.inc(n) },
@@ -162,23 +173,27 @@ export class SessionRegistry {
       this.#ends.delete(kill);
       metrics.sessionsActive.dec({ transport });
     });
-    let history: LogLine[];
+    let history: History;
+    const retention = this.#deps.maxNum;
     try {
-      history = await this.#deps.store.history(rec.channel, rec.num);
+      if (rec.tail) await this.#deps.hub.listening(rec.channel);
+      history =
+        rec.sinceId !== undefined
+          ? await afterId(this.#deps.store, rec.channel, query, rec.sinceId, retention)
+          : await newestMatching(this.#deps.store, rec.channel, query, rec.num, retention);
     } catch (err) {
       metrics.storeErrors.inc({ op: 'history' });
       this.#deps.log.warn('session history failed', errorFields(err));
-      history = [];
+      history = { lines: [], afterSeq: rec.sinceId ?? 0, lost: 0 };
     }
-    session.start(history);
+    const preface: NewLine[] = [];
+    if (history.reset) preface.push(resumeResetLine(rec.sinceId ?? 0, this.#deps.formatTime(Date.now())));
+    if (history.lost > 0) {
+      metrics.tailResumeLost.inc(history.lost);
+      const now = this.#deps.formatTime(Date.now());
+      preface.push(resumeGapLine(history.lost, rec.sinceId ?? 0, now));
+    }
+    session.start(history.lines, history.afterSeq, preface, history.position);
     if (!rec.tail) session.end();
   }
-}
-
-function psField(body: Record<string, unknown>, field: string): string | undefined {
-  const v = body[field];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string' || !PS_RE.test(v))
-    throw new ApiError('invalid_params', `"${field}" must be a dyno name or prefix (1-64 of [A-Za-z0-9_.-])`);
-  return v;
 }

@@ -1,4 +1,4 @@
-// Field rules of the v2 API (DESIGN §4): Logplex's clients send ids and counts as strings
+// Field rules of the v2 API (design.md §Logplex API): Logplex's clients send ids and counts as strings
 // too, so those are coerced; everything else is exact. Errors name the field.
 import { ApiError } from '../../shared/json-api';
 import { NAME_RE } from '../store/index';

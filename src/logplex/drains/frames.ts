@@ -9,9 +9,19 @@ import type { DrainLine } from './store/index';
 
 export type FrameShape = 'logplex' | 'rfc5424';
 
+/**
+ * A syslog drain's MSG always ends with `\n`, inside the octet count, as Logplex sends it: a
+ * receiver that just prints the stream (no RFC 6587 parsing) then shows one line per line.
+ */
+function withNewline(msg: string | Buffer, shape: FrameShape): string | Buffer {
+  if (shape !== 'rfc5424' || endsWithNewline(msg)) return msg;
+  return typeof msg === 'string' ? msg + '\n' : Buffer.concat([msg, NEWLINE]);
+}
+const NEWLINE = Buffer.from('\n');
+
 /** One line's syslog message (without the octet count). */
 function formatLine(line: DrainLine, shape: FrameShape, hostname: string): Buffer {
-  return formatSyslog({ ...headOf(line, shape, hostname), msg: line.msg });
+  return formatSyslog({ ...headOf(line, shape, hostname), msg: withNewline(line.msg, shape) });
 }
 
 function headOf(line: DrainLine, shape: FrameShape, hostname: string): Omit<FormatInput, 'msg'> {
@@ -21,7 +31,9 @@ function headOf(line: DrainLine, shape: FrameShape, hostname: string): Omit<Form
     hostname,
     appName: line.source,
     procId: line.ps,
-    sd: shape === 'rfc5424' ? undefined : null,
+    // Structured data the sender gave is kept through to syslog drains; Logplex's HTTPS shape has none.
+    sd: shape === 'rfc5424' ? line.sd : null,
+    ...(shape === 'rfc5424' && line.msgid ? { msgId: line.msgid } : {}),
   };
 }
 
@@ -37,12 +49,16 @@ export function frameLine(line: DrainLine, shape: FrameShape, hostname: string):
  */
 export function frameBatch(lines: readonly DrainLine[], shape: FrameShape, hostname: string): Buffer {
   const prefixes = new Array<string>(lines.length);
+  // Per line: does MSG get the closing newline (syslog shape, not there yet)? Written as a byte, never a copy.
+  const newline = new Uint8Array(lines.length);
   let size = 0;
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
     const head = formatHead(headOf(line, shape, hostname));
     const msg = line.msg;
-    const msgLen = typeof msg === 'string' ? Buffer.byteLength(msg, 'utf8') : msg.length;
+    const nl = shape === 'rfc5424' && !endsWithNewline(msg) ? 1 : 0;
+    newline[i] = nl;
+    const msgLen = (typeof msg === 'string' ? Buffer.byteLength(msg, 'utf8') : msg.length) + nl;
     // formatSyslog: HEAD, or HEAD SP MSG when there is a MSG.
     const len = Buffer.byteLength(head, 'utf8') + (msgLen > 0 ? 1 + msgLen : 0);
     prefixes[i] = msgLen > 0 ? `${len} ${head} ` : `${len} ${head}`;
@@ -54,8 +70,13 @@ export function frameBatch(lines: readonly DrainLine[], shape: FrameShape, hostn
     at += out.write(prefixes[i]!, at, 'utf8');
     const msg = lines[i]!.msg;
     at += typeof msg === 'string' ? out.write(msg, at, 'utf8') : msg.copy(out, at);
+    if (newline[i]) out[at++] = 0x0a;
   }
   return out;
+}
+
+function endsWithNewline(msg: string | Buffer): boolean {
+  return typeof msg === 'string' ? msg.endsWith('\n') : msg.length > 0 && msg[msg.length - 1] === 0x0a;
 }
 
 /** Bytes a line takes framed (an upper bound), for the 1 MiB batch limit. */
@@ -65,6 +86,7 @@ export function framedSize(line: DrainLine): number {
     line.time.length +
     line.source.length +
     line.ps.length +
+    1 +
     (typeof line.msg === 'string' ? Buffer.byteLength(line.msg) : line.msg.length)
   );
 }

@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../shared/log';
 import { errorFields } from '../../shared/log';
 import type { NewLine } from '../lines';
-import { deliveryErrorLine, overflowLine } from '../lines';
+import { deliveryErrorLine, isChannelErrorLine, overflowLine } from '../lines';
 import type { BackoffPolicy } from './backoff';
 import { sleep } from './backoff';
 import { framedSize } from './frames';
@@ -75,6 +75,8 @@ export class DrainRunner {
   #lastReported = '';
   /** The receiver's Retry-After of the last failed send, the least the next backoff waits. */
   #retryAfterMs = 0;
+  /** Channel error lines read and not sent (never to drains): acked with the next batch sent. */
+  #skipped: number[] = [];
 
   constructor(deps: RunnerDeps) {
     this.#d = deps;
@@ -128,6 +130,7 @@ export class DrainRunner {
           this.#last = await cursor.open();
           this.#lastTime = (await store.status(drain.channel, drain.id)).lastTime ?? drain.createdAt;
           this.#buf = [];
+          this.#skipped = [];
         }
         if (!this.#inflight && !(await this.#take(cursor))) {
           await this.#acked();
@@ -204,6 +207,12 @@ export class DrainRunner {
     let taken = 0;
     let filtered = 0;
     for (const line of this.#buf) {
+      if (isChannelErrorLine(line)) {
+        this.#skipped.push(line.seq);
+        this.#last = line.seq;
+        taken++;
+        continue;
+      }
       const gap = line.seq - this.#last - 1;
       const extra = gap > 0 ? 1 : 0;
       // A line the filter refuses is acked with the batch but not sent (and takes no room in it).
@@ -222,6 +231,14 @@ export class DrainRunner {
       taken++;
     }
     this.#buf = taken === this.#buf.length ? [] : this.#buf.slice(taken);
+    // Nothing to settle yet (only lines of the channel's own drain errors, held for the next batch).
+    // A batch of filtered lines only is settled without a send.
+    if (seqs.length === 0) return undefined;
+    if (this.#skipped.length) {
+      seqs.unshift(...this.#skipped);
+      filtered += this.#skipped.length;
+      this.#skipped = [];
+    }
     // The loss is counted by the store when this batch is acked (from the seqs), not here: a
     // batch sent by a holder that dies before its ack is counted once, by the next holder.
     return { payload: this.#d.transport.encode(lines, randomUUID()), seqs, filtered, lastTime: this.#lastTime };

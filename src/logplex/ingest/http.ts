@@ -1,4 +1,4 @@
-// POST /logs (DESIGN §4 "Ingest"): `application/logplex-1` bodies of octet-counted RFC 5424
+// POST /logs (design.md §Ingest): `application/logplex-1` bodies of octet-counted RFC 5424
 // frames, Basic auth `token:` + a channel token, at most 1 MiB (after gunzip, too). Bad frames
 // are counted and answered 400 with how many were accepted; the good frames of the same body
 // are kept (Logplex rejects the whole body; we are kinder).
@@ -13,7 +13,7 @@ import type { RouteModule } from '../server';
 import type { TokenCache } from '../tokens';
 import type { TokenInfo } from '../store/index';
 
-/** DESIGN §4: a request body is at most 1 MiB. */
+/** design.md §Ingest: a request body is at most 1 MiB. */
 export const BODY_LIMIT = 1024 * 1024;
 const CONTENT_TYPES = new Set(['application/logplex-1', 'application/x-logplex-1']);
 const gunzipAsync = promisify(gunzip);
@@ -31,6 +31,12 @@ export function httpIngestRoutes(deps: HttpIngestDeps): RouteModule {
         await ingest(deps, req, res);
       } catch (err) {
         deps.metrics.ingestRequests.inc({ status: err instanceof ApiError ? err.status : 500 });
+        // RFC 9110 §11.6.1: a 401 names the scheme and realm that would be accepted (Logplex's own).
+        if (err instanceof ApiError && err.status === 401) {
+          req.resume();
+          sendJson(res, 401, { id: err.id, message: err.message }, { 'www-authenticate': 'Basic realm="Logplex"' });
+          return;
+        }
         throw err;
       }
     });
@@ -38,6 +44,8 @@ export function httpIngestRoutes(deps: HttpIngestDeps): RouteModule {
 }
 
 async function ingest(deps: HttpIngestDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  // Who is asking comes before what they sent (Logplex authenticates first): a stranger learns nothing.
+  const info = await authenticate(deps.tokens, req);
   const type = (req.headers['content-type'] ?? '').split(';', 1)[0]!.trim().toLowerCase();
   if (!CONTENT_TYPES.has(type)) {
     throw new ApiError(
@@ -45,7 +53,6 @@ async function ingest(deps: HttpIngestDeps, req: IncomingMessage, res: ServerRes
       `Content-Type must be application/logplex-1, not ${JSON.stringify(type || '(none)')}`,
     );
   }
-  const info = await authenticate(deps.tokens, req);
   const count = msgCount(req.headers['logplex-msg-count']);
   const body = await readInflated(req);
   const { frames, error } = splitBody(body);
@@ -80,7 +87,11 @@ async function authenticate(tokens: TokenCache, req: IncomingMessage): Promise<T
   const m = /^Basic\s+(\S+)$/i.exec(req.headers.authorization ?? '');
   if (!m) throw new ApiError('unauthorized', 'missing Authorization: Basic token:<channel token>');
   const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
-  const token = decoded.slice(decoded.indexOf(':') + 1);
+  const colon = decoded.indexOf(':');
+  // Logplex reads only the user `token` as a channel token; any other user is not a token at all.
+  if (colon < 0 || decoded.slice(0, colon) !== 'token')
+    throw new ApiError('unauthorized', 'Basic user must be "token" (Authorization: Basic token:<channel token>)');
+  const token = decoded.slice(colon + 1);
   let info: TokenInfo | undefined;
   try {
     info = token ? await tokens.resolve(token) : undefined;

@@ -30,6 +30,14 @@ export interface SessionRecord {
   tail: boolean;
   ps?: string;
   source?: string;
+  /** Search terms (tail/search.ts). */
+  q?: string;
+  /** Time range, in the stored time shape. */
+  since?: string;
+  until?: string;
+  /** Resume: every line after this stream id (seq) instead of the last `num`. */
+  sinceId?: number;
+  format?: 'json';
 }
 
 export interface ReadResult {
@@ -61,6 +69,8 @@ export interface LogStore {
   append(channel: number, lines: readonly NewLine[]): Promise<LogLine[] | undefined>;
   /** The last `num` lines, oldest first. */
   history(channel: number, num: number): Promise<LogLine[]>;
+  /** Up to `count` lines with seq < beforeSeq (Infinity: the newest), oldest first: history read backwards in pages. */
+  readBefore(channel: number, beforeSeq: number, count: number): Promise<LogLine[]>;
   /** Up to `count` lines with seq > afterSeq, oldest first, and the oldest seq still kept. */
   readAfter(channel: number, afterSeq: number, count: number): Promise<ReadResult>;
   putSession(id: string, session: SessionRecord, ttlMs: number): Promise<void>;
@@ -71,6 +81,11 @@ export interface LogStore {
    * nodes and never calls back. Returns the unsubscribe function.
    */
   watchRemote(channel: number, onLines: RemoteLines): () => void;
+  /**
+   * Settles once `watchRemote(channel)` hears every line appended from now on (Redis confirmed
+   * the SUBSCRIBE): a resumed tail reads the log only then, so no line falls between the two.
+   */
+  watching?(channel: number): Promise<void>;
   /** Store reachable (readiness). */
   healthy(): boolean;
   /** Reachability changes (the memory store never changes); returns the unsubscribe function. */

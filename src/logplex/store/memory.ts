@@ -20,6 +20,8 @@ class CappedLog {
     for (let i = 0; i < lines.length; i++) {
       const l = lines[i]!;
       const line: LogLine = { seq: ++this.#lastSeq, time: l.time, pri: l.pri, source: l.source, ps: l.ps, msg: l.msg };
+      if (l.msgid !== undefined) line.msgid = l.msgid;
+      if (l.sd !== undefined) line.sd = l.sd;
       this.#ring[line.seq % this.cap] = line;
       if (this.#size < this.cap) this.#size++;
       out[i] = line;
@@ -119,6 +121,13 @@ export class MemoryLogStore implements LogStore {
     const log = this.#channels.get(channel)?.log;
     if (!log || num <= 0) return [];
     return log.range(log.lastSeq - num + 1, log.lastSeq);
+  }
+
+  async readBefore(channel: number, beforeSeq: number, count: number): Promise<LogLine[]> {
+    const log = this.#channels.get(channel)?.log;
+    if (!log || count <= 0) return [];
+    const to = Math.min(beforeSeq - 1, log.lastSeq);
+    return log.range(to - count + 1, to);
   }
 
   async readAfter(channel: number, afterSeq: number, count: number): Promise<ReadResult> {

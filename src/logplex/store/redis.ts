@@ -1,5 +1,6 @@
 // LogStore on Redis (DESIGN §2 keys). The channel log is a stream `channel:{C}:log` whose
-// entry ids are `SEQ-0` and whose fields are n (seq), t, p, s, d, m; one Lua script per batch
+// entry ids are `SEQ-0` and whose fields are n (seq), t, p, s, d, m, and i (MSGID) and x
+// (STRUCTURED-DATA as JSON) when the line has them; one Lua script per batch
 // bumps `channel:{C}` `seq`, XADDs the batch, trims with MAXLEN ~ and publishes it on `tail:{C}` for
 // the other nodes' tail sessions. Every multi-key call stays inside one `{C}` hash tag.
 import { randomUUID } from 'node:crypto';
@@ -9,7 +10,7 @@ import type { LogLine, NewLine } from '../lines';
 import type { Channel, LogStore, ReadResult, RemoteLines, SessionRecord, TokenInfo, TokenRecord } from './index';
 
 // KEYS: channel hash, log stream, tail pub/sub channel.
-// ARGV: maxlen, node tag, the batch as JSON [[t, p, s, d, m], ...] (sent once: decoded here and
+// ARGV: maxlen, node tag, the batch as JSON [[t, p, s, d, m(, i, x)], ...] (sent once: decoded here and
 // published as is). One XTRIM per batch instead of MAXLEN on every XADD (a quarter less Redis time
 // per line). Returns the first seq of the batch, or -1 when the channel is gone.
 const APPEND_LUA = `
@@ -20,7 +21,11 @@ local first = redis.call('HINCRBY', KEYS[1], 'seq', n) - n + 1
 for i = 1, n do
   local l = batch[i]
   local seq = first + i - 1
-  redis.call('XADD', KEYS[2], seq .. '-0', 'n', seq, 't', l[1], 'p', l[2], 's', l[3], 'd', l[4], 'm', l[5])
+  if #l > 5 then
+    redis.call('XADD', KEYS[2], seq .. '-0', 'n', seq, 't', l[1], 'p', l[2], 's', l[3], 'd', l[4], 'm', l[5], 'i', l[6], 'x', l[7])
+  else
+    redis.call('XADD', KEYS[2], seq .. '-0', 'n', seq, 't', l[1], 'p', l[2], 's', l[3], 'd', l[4], 'm', l[5])
+  end
 end
 redis.call('XTRIM', KEYS[2], 'MAXLEN', '~', ARGV[1])
 redis.call('PUBLISH', KEYS[3], ARGV[2] .. ' ' .. first .. ' ' .. ARGV[3])
@@ -28,6 +33,8 @@ return first
 `;
 
 type Entry = [id: string, fields: string[]];
+/** A line on the wire to the append script and on `tail:{C}`: MSGID and SD only when present. */
+type Wire = [string, number, string, string, string] | [string, number, string, string, string, string, string];
 
 interface Scripted {
   sylogAppend(...args: (string | number)[]): Promise<number>;
@@ -43,6 +50,8 @@ export class RedisLogStore implements LogStore {
   /** Tags this node's publishes so its own subscriber skips them (local fan-out is direct). */
   #node = randomUUID().slice(0, 8);
   #watchers = new Map<string, Set<RemoteLines>>();
+  /** Settles once Redis confirmed the SUBSCRIBE of each watched channel (or it failed). */
+  #subscribed = new Map<string, Promise<void>>();
 
   /** The command connection (readiness waits on it). */
   get client(): RedisClient {
@@ -174,10 +183,13 @@ export class RedisLogStore implements LogStore {
 
   async append(channel: number, lines: readonly NewLine[]): Promise<LogLine[] | undefined> {
     if (lines.length === 0) return [];
-    const wire: [string, number, string, string, string][] = new Array(lines.length);
+    const wire: Wire[] = new Array(lines.length);
     for (let i = 0; i < lines.length; i++) {
       const l = lines[i]!;
-      wire[i] = [l.time, l.pri, l.source, l.ps, l.msg];
+      wire[i] =
+        l.msgid === undefined && l.sd === undefined
+          ? [l.time, l.pri, l.source, l.ps, l.msg]
+          : [l.time, l.pri, l.source, l.ps, l.msg, l.msgid ?? '', l.sd ? JSON.stringify(l.sd) : ''];
     }
     const first = await (this.#redis as unknown as Scripted).sylogAppend(
       this.#ch(channel),
@@ -189,16 +201,20 @@ export class RedisLogStore implements LogStore {
     );
     if (first < 0) return undefined;
     const out: LogLine[] = new Array(lines.length);
-    for (let i = 0; i < lines.length; i++) {
-      const l = lines[i]!;
-      out[i] = { seq: first + i, time: l.time, pri: l.pri, source: l.source, ps: l.ps, msg: l.msg };
-    }
+    for (let i = 0; i < lines.length; i++) out[i] = { ...lines[i]!, seq: first + i };
     return out;
   }
 
   async history(channel: number, num: number): Promise<LogLine[]> {
     if (num <= 0) return [];
     const entries = (await this.#redis.xrevrange(this.#ch(channel, ':log'), '+', '-', 'COUNT', num)) as Entry[];
+    return entries.reverse().map(toLine);
+  }
+
+  async readBefore(channel: number, beforeSeq: number, count: number): Promise<LogLine[]> {
+    if (count <= 0 || beforeSeq <= 1) return [];
+    const end = Number.isFinite(beforeSeq) ? `(${beforeSeq}-0` : '+';
+    const entries = (await this.#redis.xrevrange(this.#ch(channel, ':log'), end, '-', 'COUNT', count)) as Entry[];
     return entries.reverse().map(toLine);
   }
 
@@ -229,17 +245,29 @@ export class RedisLogStore implements LogStore {
     if (!set) {
       set = new Set();
       this.#watchers.set(name, set);
-      void this.#subscriber()
-        .subscribe(name)
-        .catch(() => undefined);
+      this.#subscribed.set(
+        name,
+        this.#subscriber()
+          .subscribe(name)
+          .then(
+            () => undefined,
+            () => undefined,
+          ),
+      );
     }
     set.add(onLines);
     return () => {
       const s = this.#watchers.get(name);
       if (!s?.delete(onLines) || s.size > 0) return;
       this.#watchers.delete(name);
+      this.#subscribed.delete(name);
       void this.#sub?.unsubscribe(name).catch(() => undefined);
     };
+  }
+
+  /** Settles once lines appended to `channel` from now on reach this node's watchers. */
+  watching(channel: number): Promise<void> {
+    return this.#subscribed.get(this.#k(`tail:{${channel}}`)) ?? Promise.resolve();
   }
 
   #subscriber(): RedisClient {
@@ -258,20 +286,15 @@ export class RedisLogStore implements LogStore {
     const sp2 = message.indexOf(' ', sp1 + 1);
     if (sp1 < 0 || sp2 < 0 || message.slice(0, sp1) === this.#node) return;
     const first = Number(message.slice(sp1 + 1, sp2));
-    let wire: [string, number, string, string, string][];
+    let wire: Wire[];
     try {
       wire = JSON.parse(message.slice(sp2 + 1)) as typeof wire;
     } catch {
       return;
     }
-    const lines = wire.map(([time, pri, source, ps, msg], i) => ({
-      seq: first + i,
-      time,
-      pri: Number(pri),
-      source,
-      ps,
-      msg,
-    }));
+    const lines = wire.map(([time, pri, source, ps, msg, msgid, sd], i) =>
+      withExtras({ seq: first + i, time, pri: Number(pri), source, ps, msg }, msgid, sd),
+    );
     for (const cb of set) cb(lines);
   }
 
@@ -302,6 +325,8 @@ export function toLine([id, f]: Entry): LogLine {
   let s = '';
   let d = '';
   let m = '';
+  let msgid: string | undefined;
+  let sd: string | undefined;
   for (let i = 0; i + 1 < f.length; i += 2) {
     const v = f[i + 1]!;
     switch (f[i]) {
@@ -323,9 +348,32 @@ export function toLine([id, f]: Entry): LogLine {
       case 'm':
         m = v;
         break;
+      case 'i':
+        msgid = v;
+        break;
+      case 'x':
+        sd = v;
+        break;
     }
   }
-  return { seq: Number(n ?? id.split('-')[0]), time: t, pri: Number(p ?? 0), source: s, ps: d, msg: m };
+  return withExtras(
+    { seq: Number(n ?? id.split('-')[0]), time: t, pri: Number(p ?? 0), source: s, ps: d, msg: m },
+    msgid,
+    sd,
+  );
+}
+
+/** Adds MSGID and STRUCTURED-DATA (JSON) when stored; a malformed SD is dropped, never thrown. */
+function withExtras(line: LogLine, msgid: string | undefined, sd: string | undefined): LogLine {
+  if (msgid) line.msgid = msgid;
+  if (sd) {
+    try {
+      line.sd = JSON.parse(sd) as LogLine['sd'];
+    } catch {
+      /* not ours: leave it out */
+    }
+  }
+  return line;
 }
 
 /** Runs a pipeline (or MULTI) and rethrows the first command error. */

@@ -1,9 +1,12 @@
-// This node's live readers per channel (DESIGN §4 "fan out to this node's tail sessions").
+// This node's live readers per channel (design.md §A line's journey: fan out to this node's tail sessions).
 // accept.ts publishes the lines this node appended; lines other nodes appended arrive
 // through the store (Redis pub/sub on `tail:{C}`). Listeners are tail sessions and, on the
 // memory store, drains that want waking when lines arrive.
 import type { LogLine } from '../lines';
 import type { LogStore } from '../store/index';
+
+/** At most this long a new session waits for the store to confirm its subscription. */
+const LISTEN_WAIT_MS = 2000;
 
 export type LinesListener = (lines: LogLine[]) => void;
 
@@ -35,6 +38,16 @@ export class TailHub {
       e.unwatch();
       this.#listeners.delete(channel);
     };
+  }
+
+  /** Settles once this node hears every line appended to `channel` from now on (after subscribe). */
+  listening(channel: number): Promise<void> {
+    const watching = this.#store.watching?.(channel);
+    if (!watching) return Promise.resolve();
+    // Bounded: with the store away the history read fails on its own and the session says so.
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, LISTEN_WAIT_MS)));
+    return Promise.race([watching, bound]).finally(() => clearTimeout(timer));
   }
 
   /** Channels with at least one listener on this node. */

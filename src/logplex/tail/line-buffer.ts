@@ -1,4 +1,4 @@
-// A bounded FIFO that reports loss as data (STYLE habit 8, heroku/logplex:src/logplex_msg_buffer.erl):
+// A bounded FIFO that reports loss as data (heroku/logplex:src/logplex_msg_buffer.erl):
 // pushing into a full buffer displaces the oldest item and counts it; `take` hands back the
 // loss since the last take (count and time of the first loss) before the items, so the caller
 // can write one L11 line in the right place. Pure: no I/O, no timers.

@@ -1,6 +1,7 @@
-// The two ways a session reaches its reader (DESIGN §4): a streaming text/plain response,
-// one line per `\n`, or a WebSocket on the same URL, one line per message. Both report a full
-// transport buffer as `write() === false` and call back on the socket's drain.
+// The two ways a session reaches its reader (design.md §Tail sessions): a streaming response
+// (text/plain, NDJSON or an event stream), one rendered line per `\n`, or a WebSocket on the same
+// URL, one line per message. Both report a full transport buffer as `write() === false` and call
+// back on the socket's drain.
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';

@@ -1,4 +1,4 @@
-// The browser log viewer (DESIGN §4 `GET /`): plain HTML, CSS and JS, no build step, nothing
+// The browser log viewer (design.md §Logplex API, `GET /`): plain HTML, CSS and JS, no build step, nothing
 // fetched from outside. The files live beside this module in src/logplex/viewer/ and are read
 // once, at start-up, from the package root (dist/ and build/ hold only compiled TS), so editing
 // the page needs no build. The page lists apps with `GET /v2/channels` (a channel is named after its app).
@@ -16,6 +16,12 @@ const FILES: readonly [path: string, file: string, type: string][] = [
   ['/', 'index.html', 'text/html; charset=utf-8'],
   ['/viewer/viewer.css', 'viewer.css', 'text/css; charset=utf-8'],
   ['/viewer/viewer.js', 'viewer.js', 'text/javascript; charset=utf-8'],
+  ['/viewer/charts.css', 'charts.css', 'text/css; charset=utf-8'],
+  ['/viewer/traffic.js', 'traffic.js', 'text/javascript; charset=utf-8'],
+  ['/viewer/charts.js', 'charts.js', 'text/javascript; charset=utf-8'],
+  ['/viewer/columns.js', 'columns.js', 'text/javascript; charset=utf-8'],
+  ['/viewer/favicon.svg', 'favicon.svg', 'image/svg+xml'],
+  ['/favicon.ico', 'favicon.svg', 'image/svg+xml'],
 ];
 
 /** The package root's src/logplex/viewer/, found by walking up from this compiled file. */

@@ -1,6 +1,8 @@
 // Switchyard log viewer: pick an app, tail its channel over WebSocket (POST /v2/sessions, then
-// a WebSocket on the session URL), filter by dyno/source/text, pause with a count of held
-// lines, reconnect with backoff when Logplex goes away. Every list here has a bound.
+// a WebSocket on the session URL, JSON mode), filter by dyno/source, search on the server (the
+// session's `q`), pause with a count of held lines, reconnect with backoff when Logplex goes
+// away, resuming after the last stream id seen (`since_id`): no line lost, none twice. Every
+// list here has a bound.
 'use strict';
 (function () {
   var MAX_SHOWN = 5000; // lines kept in the page
@@ -31,6 +33,8 @@
     retry: 0,
     timer: null,
     connectedOnce: false,
+    lastId: null, // stream id of the last line received: where a reconnect resumes
+    query: '', // the server-side search of the current session
   };
 
   function token() {
@@ -51,7 +55,11 @@
           throw new Error('the API wants a token');
         }
         return r.json().then(function (j) {
-          if (!r.ok) throw new Error(j.message || 'HTTP ' + r.status);
+          if (!r.ok) {
+            var err = new Error(j.message || 'HTTP ' + r.status);
+            err.badQuery = r.status === 400;
+            throw err;
+          }
           return j;
         });
       },
@@ -67,13 +75,29 @@
     if (!m) return { raw: raw, time: '', source: '', ps: '', msg: raw };
     return { raw: raw, time: m[1], source: m[2], ps: m[3], msg: m[4] };
   }
+  // A JSON-mode message as a line (its id moves the resume point; in-band lines have none).
+  function fromJson(text) {
+    var j;
+    try {
+      j = JSON.parse(text);
+    } catch (e) {
+      return parse(text);
+    }
+    if (j.id) state.lastId = j.id;
+    return {
+      raw: j.time + ' ' + j.source + '[' + j.ps + ']: ' + j.msg,
+      time: j.time,
+      source: j.source,
+      ps: j.ps,
+      msg: j.msg,
+    };
+  }
   function matches(l) {
     var dyno = el.dyno.value.trim(),
-      source = el.source.value,
-      q = el.search.value.trim().toLowerCase();
+      source = el.source.value;
     if (dyno && !(l.ps === dyno || l.ps.indexOf(dyno + '.') === 0)) return false;
     if (source && l.source !== source) return false;
-    if (q && l.raw.toLowerCase().indexOf(q) < 0) return false;
+    if (window.SwitchyardCharts && !window.SwitchyardCharts.matches(l)) return false;
     return true;
   }
   function render(l) {
@@ -101,6 +125,7 @@
     div.appendChild(m);
     div.hidden = !matches(l);
     div._line = l;
+    if (window.SwitchyardColumns) window.SwitchyardColumns.decorate(div, l);
     return div;
   }
   function append(lines) {
@@ -129,7 +154,8 @@
       state.held.length + ' held' + (state.heldDropped ? ' (' + state.heldDropped + ' dropped)' : '');
   }
   function receive(raw) {
-    var l = parse(raw);
+    var l = fromJson(raw);
+    if (window.SwitchyardCharts) window.SwitchyardCharts.add(l);
     if (state.paused) {
       state.held.push(l);
       if (state.held.length > MAX_HELD) {
@@ -174,8 +200,13 @@
     if (!opt || !opt.value) return;
     var gen = ++state.gen;
     status('connecting to ' + opt.textContent);
-    // After a reconnect ask for no history: lines shown already stay, new ones follow.
-    api('POST', '/v2/sessions', { channel_id: Number(opt.value), num: again ? 0 : 200, tail: true })
+    // After a reconnect, every line after the last one received (lines shown stay, none is lost
+    // or shown twice); a first connect asks for the newest 200 matching lines.
+    var body = { channel_id: Number(opt.value), num: 200, tail: true, format: 'json' };
+    if (again && state.lastId) body.since_id = Number(state.lastId);
+    else if (again) body.num = 0;
+    if (state.query) body.q = state.query;
+    api('POST', '/v2/sessions', body)
       .then(function (s) {
         if (gen !== state.gen) return;
         var u = new URL(s.url, location.href);
@@ -199,8 +230,22 @@
         };
       })
       .catch(function (err) {
-        if (gen === state.gen) scheduleReconnect(err.message || 'failed');
+        if (gen !== state.gen) return;
+        // A query the server refuses is the user's to fix, not an outage to retry.
+        if (err.badQuery) status(err.message, 'down');
+        else scheduleReconnect(err.message || 'failed');
       });
+  }
+  // Starts over on the current app: a new session from the newest matching lines.
+  function restart() {
+    el.lines.innerHTML = '';
+    if (window.SwitchyardCharts) window.SwitchyardCharts.reset();
+    state.held = [];
+    state.heldDropped = 0;
+    state.lastId = null;
+    showHeld();
+    disconnect();
+    connect(false);
   }
   // A channel is named after its app; an app created again gets a new channel: keep the newest.
   function latestByName(channels) {
@@ -236,9 +281,7 @@
           })
         )
           el.app.selectedIndex = 0;
-        el.lines.innerHTML = '';
-        disconnect();
-        connect(false);
+        restart();
       })
       .catch(function (err) {
         status(err.message, 'down');
@@ -248,16 +291,17 @@
 
   el.app.addEventListener('change', function () {
     location.hash = 'app=' + encodeURIComponent(el.app.selectedOptions[0].textContent);
-    el.lines.innerHTML = '';
-    state.held = [];
-    state.heldDropped = 0;
-    showHeld();
-    disconnect();
-    connect(false);
+    restart();
   });
   el.dyno.addEventListener('input', refilter);
   el.source.addEventListener('change', refilter);
-  el.search.addEventListener('input', refilter);
+  // Search runs on the server over history and live lines (Enter, or leaving the box).
+  el.search.addEventListener('change', function () {
+    var q = el.search.value.trim();
+    if (q === state.query) return;
+    state.query = q;
+    restart();
+  });
   el.pause.addEventListener('click', togglePause);
   el.clear.addEventListener('click', function () {
     el.lines.innerHTML = '';
@@ -271,5 +315,6 @@
     }
     loadApps();
   });
+  window.SwitchyardViewer = { refilter: refilter };
   loadApps();
 })();

@@ -1,4 +1,4 @@
-// The router's control API (DESIGN §3 "Control API"): apps, domains, dynos, and what this
+// The router's control API (design.md §Control API): apps, domains, dynos, and what this
 // node would do for a Host. Writes go to the RouteStore; /v1/routes answers from this node's
 // table, exactly as the data plane would see it.
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -54,7 +54,7 @@ export interface AdminApiOptions {
   reseed?: () => Promise<ReseedResult | undefined>;
 }
 
-/** StoreError codes as API errors (STYLE habit 4: matched on code). */
+/** StoreError codes as API errors (matched on code, never on a message). */
 async function stored<T>(p: Promise<T>): Promise<T> {
   try {
     return await p;
@@ -236,14 +236,22 @@ export function adminRoutes(o: AdminApiOptions, onRoute: (req: IncomingMessage, 
   return routes;
 }
 
-/** Runs the platform's hook; a failure leaves the app without a channel, and the next PUT tries again. */
+/**
+ * Runs the platform's hook. A failure is an error, never `"channel": null` in a 2xx: the app stays
+ * (its routes work), and the next PUT tries the channel again.
+ */
 async function createChannel(o: AdminApiOptions, name: string, app: AppRecord): Promise<AppRecord> {
+  let made: Awaited<ReturnType<OnAppCreated>>;
   try {
-    const made = await o.onAppCreated!(name);
-    if (!made) return app;
-    return (await o.store.putApp(name, { channel: made.channel, router_token: made.router_token })).app;
+    made = await o.onAppCreated!(name);
   } catch (err) {
     o.log.warn('channel creation failed; the next PUT retries it', { app: name, ...errorFields(err) });
-    return app;
+    const e = err as { message?: string; code?: string };
+    throw new ApiError(
+      'unavailable',
+      `app ${name} exists, but its Logplex channel could not be made (${e.message ?? e.code ?? String(err)}); check LOGPLEX_URL on the router, then PUT /v1/apps/${name} again`,
+    );
   }
+  if (!made) return app;
+  return (await o.store.putApp(name, { channel: made.channel, router_token: made.router_token })).app;
 }

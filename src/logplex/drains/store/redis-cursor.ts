@@ -233,6 +233,8 @@ function drainLine(id: Buffer, f: Buffer[]): DrainLine {
   let s = '';
   let d = '';
   let m = EMPTY;
+  let msgid: string | undefined;
+  let sd: string | undefined;
   for (let i = 0; i + 1 < f.length; i += 2) {
     const k = f[i]!;
     if (k.length !== 1) continue;
@@ -253,10 +255,25 @@ function drainLine(id: Buffer, f: Buffer[]): DrainLine {
       case 0x6d:
         m = v;
         break; // m
+      case 0x69:
+        msgid = v.toString();
+        break; // i: MSGID, when the sender gave one
+      case 0x78:
+        sd = v.toString();
+        break; // x: STRUCTURED-DATA as JSON, when the sender gave any
     }
   }
   const dash = id.indexOf(0x2d);
-  return { seq: digitsOf(id, dash < 0 ? id.length : dash), time: t, pri: p, source: s, ps: d, msg: m };
+  const line: DrainLine = { seq: digitsOf(id, dash < 0 ? id.length : dash), time: t, pri: p, source: s, ps: d, msg: m };
+  if (msgid) line.msgid = msgid;
+  if (sd) {
+    try {
+      line.sd = JSON.parse(sd) as DrainLine['sd'];
+    } catch {
+      /* not ours: sent without it */
+    }
+  }
+  return line;
 }
 
 /** The decimal number in b[0, end), NaN when a byte is not a digit (0 when empty, as Number('')). */
