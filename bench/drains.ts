@@ -255,7 +255,7 @@ async function main(): Promise<void> {
       host: '127.0.0.1',
       apiToken: undefined,
       log: silentLogger,
-      drains: { tickMs: 600_000, pollMs: 5 },
+      drains: { tickMs: 600_000, leaseMs: 1_200_000, pollMs: 5 },
     });
     try {
       for (const [kind, url, peer] of [

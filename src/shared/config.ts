@@ -158,6 +158,20 @@ export const SETTINGS = {
     max: 1_000_000,
     help: 'lines buffered per tail session before L11',
   },
+  LOGPLEX_DRAIN_LEASE_MS: {
+    kind: 'int',
+    def: 10_000,
+    min: 500,
+    max: 600_000,
+    help: 'drain lease TTL: a dead or stalled owner is replaced within this plus one renewal',
+  },
+  LOGPLEX_DRAIN_RENEW_MS: {
+    kind: 'int',
+    def: 1_000,
+    min: 50,
+    max: 300_000,
+    help: 'drain scheduler tick: renews leases, takes free drains (under half the lease TTL)',
+  },
   LOGPLEX_MAX_DRAINS_PER_CHANNEL: {
     kind: 'int',
     def: 5,

@@ -4,6 +4,7 @@ import { RedisLogStore } from '../../src/logplex/store/redis';
 import { createRedis } from '../../src/shared/redis';
 import { prefixFor } from '../fixtures/logplex';
 import { REDIS_URL } from '../fixtures/redis';
+import { newLines } from '../fixtures/drains';
 import { drainStoreContract } from './drains-store.contract';
 
 drainStoreContract(t, async (t, historyLines) => {
@@ -37,8 +38,8 @@ t.test('reopening the cursor of a deleted drain recreates neither its group nor 
   const one = await drains.create(c.id, 'syslog://127.0.0.1:6514');
   const two = await drains.create(c.id, 'syslog://127.0.0.1:6515');
   if (one === 'conflict' || two === 'conflict') throw new Error('unexpected conflict');
-  const a = drains.cursor(one);
-  const b = drains.cursor(two);
+  const a = drains.cursor(one, await drains.acquire(c.id, one.id, 'A', 60_000));
+  const b = drains.cursor(two, await drains.acquire(c.id, two.id, 'A', 60_000));
   await a.open();
   await b.open();
 
@@ -54,5 +55,53 @@ t.test('reopening the cursor of a deleted drain recreates neither its group nor 
   const live = await drains.create(d.id, 'syslog://127.0.0.1:6514');
   if (live === 'conflict') throw new Error('unexpected conflict');
   await redis.del(`${prefix}channel:{${d.id}}:log`);
-  t.equal(await drains.cursor(live).open(), 0, 'a live drain whose log vanished starts again at its end');
+  const e = await drains.acquire(d.id, live.id, 'A', 60_000);
+  t.equal(await drains.cursor(live, e).open(), 0, 'a live drain whose log vanished starts again at its end');
+});
+
+// A drain created before positions were kept (no `seq` in its status hash) read as the one shared
+// consumer `owner`: its first holder under an epoch starts at the oldest line that consumer left
+// pending, claims those lines, and from its first ack on the position is kept.
+t.test('a drain from before fenced leases: its pending lines are claimed and the position starts there', async (t) => {
+  const prefix = await prefixFor(t);
+  if (prefix === undefined) return;
+  const redis = createRedis(REDIS_URL);
+  const log = new RedisLogStore(redis, { prefix, historyLines: 100 });
+  t.teardown(async () => {
+    await log.close();
+    redis.disconnect();
+  });
+  const drains = new RedisDrainStore(redis, { prefix });
+  const c = await log.createChannel('c', ['app']);
+  const d = await drains.create(c.id, 'https://logs.example/in');
+  if (d === 'conflict') throw new Error('unexpected conflict');
+  await log.append(c.id, newLines(5));
+  const logKey = `${prefix}channel:{${c.id}}:log`;
+  await redis.hdel(`${prefix}drain:{${c.id}}:${d.id}:status`, 'seq');
+  await redis.xreadgroup('GROUP', `drain:${d.id}`, 'owner', 'COUNT', 2, 'STREAMS', logKey, '>');
+  await redis.xreadgroup('GROUP', `drain:${d.id}`, 'owner', 'COUNT', 2, 'STREAMS', logKey, '>');
+  await redis.xack(logKey, `drain:${d.id}`, '1-0', '2-0');
+  const e = await drains.acquire(c.id, d.id, 'A', 60_000);
+  const cur = drains.cursor(d, e);
+  t.equal(await cur.open(), 2, 'the oldest pending line of the old consumer, less one');
+  const got = await cur.read(10);
+  t.same(
+    got.map((l) => l.seq),
+    [3, 4],
+    'what the old consumer left pending comes first',
+  );
+  await cur.ack(
+    got.map((l) => l.seq),
+    { as: 'delivered', at: 'x' },
+  );
+  const rest = await cur.read(10);
+  t.same(
+    rest.map((l) => l.seq),
+    [5],
+  );
+  await cur.ack([5], { as: 'delivered', at: 'x' });
+  const st = await drains.status(c.id, d.id);
+  t.same([st.position, st.delivered, st.lost, st.backlog], [5, 3, 0, 0]);
+  const consumers = ((await redis.xinfo('CONSUMERS', logKey, `drain:${d.id}`)) as unknown[][]).map((x) => String(x[1]));
+  t.same(consumers, [`e${e}`], 'the old consumer, with nothing pending, is gone');
 });

@@ -1,44 +1,12 @@
 // At-least-once across a crash (design.md §Drain delivery): the node delivering a drain is killed with
 // SIGKILL while a batch is in flight; a second node takes the lease when it lapses,
 // re-delivers what the first read but never acked, and every line arrives at least once.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import t, { type Test } from 'tap';
-import { request } from 'undici';
+import t from 'tap';
+import { drainApi as api, startDrainChild as startChild } from '../fixtures/drain-children';
 import { eventually, fields, splitFrames } from '../fixtures/drains';
-import { API_TOKEN, prefixFor, sendLines } from '../fixtures/logplex';
+import { prefixFor, sendLines } from '../fixtures/logplex';
 import { httpSink } from '../fixtures/sinks';
-
-interface Child {
-  proc: ChildProcess;
-  port: number;
-  node: string;
-}
-
-async function startChild(t: Test, prefix: string): Promise<Child> {
-  const proc = spawn(process.execPath, [join(__dirname, '..', 'fixtures', 'drain-node.js'), prefix], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  t.teardown(async () => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return;
-    proc.kill('SIGKILL');
-    await once(proc, 'exit');
-  });
-  const [line] = (await once(createInterface({ input: proc.stdout! }), 'line')) as [string];
-  const { port, node } = JSON.parse(line) as { port: number; node: string };
-  return { proc, port, node };
-}
-
-async function api(port: number, method: string, path: string, body?: unknown): Promise<any> {
-  const res = await request(`http://127.0.0.1:${port}${path}`, {
-    method: method as 'GET',
-    headers: { authorization: `Bearer ${API_TOKEN}`, 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return res.body.json();
-}
 
 t.test('kill -9 of the owner mid-delivery: the next node delivers every line at least once', async (t) => {
   const prefix = await prefixFor(t);

@@ -38,16 +38,20 @@ export const drainView = (d: DrainRecord): Record<string, unknown> => ({
   signed: Boolean(d.secret),
 });
 
+/** Sums from seqs: delivered + dropped + lost + backlog = lines appended since the drain was created. */
 function statusView(s: DrainStatus): Record<string, unknown> {
   return {
     delivered: s.delivered,
     retried: s.retried,
     dropped: s.dropped,
+    filtered: s.filtered,
     lost: s.lost,
     backlog: s.backlog,
+    position: s.position,
     last_success_at: s.lastSuccessAt,
     last_error: s.lastError,
     owner: s.owner,
+    epoch: s.epoch,
   };
 }
 

@@ -54,7 +54,18 @@ export interface Drains {
 }
 
 export function startDrains(ctx: LogplexContext, opts: DrainOptions): Drains {
-  const { store: log, drainStore: store, hub } = ctx;
+  const { store: log, drainStore: store, hub, config } = ctx;
+  const leaseMs = opts.leaseMs ?? config.LOGPLEX_DRAIN_LEASE_MS;
+  const tickMs = opts.tickMs ?? config.LOGPLEX_DRAIN_RENEW_MS;
+  // A runner trusts a renewal for TRUSTED_SHARE of the TTL: renewing less often than half of it
+  // would leave it waiting on its own lease between ticks.
+  if (tickMs * 2 > leaseMs) {
+    throw new ConfigError(
+      'LOGPLEX_DRAIN_RENEW_MS',
+      String(tickMs),
+      `at most half of LOGPLEX_DRAIN_LEASE_MS (${leaseMs})`,
+    );
+  }
   // L13/L14 go into the channel itself, where `logs --tail` and the viewer show them.
   const report = (channel: number, line: NewLine): void => {
     log.append(channel, [line]).then(
@@ -67,6 +78,8 @@ export function startDrains(ctx: LogplexContext, opts: DrainOptions): Drains {
   const scheduler = new DrainScheduler({
     ...settings,
     ...opts,
+    leaseMs,
+    tickMs,
     transport,
     store,
     log: ctx.log.child({ part: 'drains' }),

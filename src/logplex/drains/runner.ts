@@ -1,8 +1,10 @@
-// One drain delivered by this node (design.md §Drains): read a batch at the drain's read
+// One drain delivered by this node (design.md §Drain delivery): read a batch at the drain's read
 // position, deliver it, ack only after the receiver accepted it, back off on failure, and turn
 // lines that left the channel log before delivery into an in-band L10 line
 // (heroku/logplex:src/logplex_drain_buffer.erl, logplex_syslog_utils.erl `overflow_msg/2`).
-// The lease is the scheduler's business: it starts and stops runners.
+// The lease is the scheduler's business: it starts, renews and stops runners. The runner proves
+// it on every store call (the lease's epoch, checked by the store) and checks it by its own
+// clock before every send, so a holder that lost its lease sends and acks nothing more.
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../shared/log';
@@ -14,7 +16,8 @@ import type { BackoffPolicy } from './backoff';
 import { sleep } from './backoff';
 import { framedSize } from './frames';
 import type { DrainMetrics } from './metrics';
-import type { DrainCursor, DrainLine, DrainRecord, DrainStore } from './store/index';
+import type { DrainCursor, DrainLease, DrainLine, DrainRecord, DrainStore, Settled } from './store/index';
+import { FencedError } from './store/index';
 import type { Outcome, Payload, Transport } from './transport';
 
 /**
@@ -29,6 +32,8 @@ export const BATCH_BYTES = 1024 * 1024;
 export interface RunnerDeps {
   drain: DrainRecord;
   store: DrainStore;
+  /** The lease this runner delivers under (its epoch is read when the cursor opens). */
+  lease: DrainLease;
   transport: Transport;
   backoff: BackoffPolicy;
   log: Logger;
@@ -47,6 +52,8 @@ export interface RunnerDeps {
 interface InFlight {
   payload: Payload;
   seqs: number[];
+  /** Seqs the filter kept out of the payload (acked with it). */
+  filtered: number;
   lastTime: string | undefined;
 }
 
@@ -108,32 +115,40 @@ export class DrainRunner {
   }
 
   async #loop(): Promise<void> {
-    const { store, drain } = this.#d;
-    const cursor = store.cursor(drain);
-    let open = false;
+    const { store, drain, lease } = this.#d;
+    let cursor: DrainCursor | undefined;
     let failures = 0;
     while (!this.#stopped) {
       try {
-        if (!open) {
+        // Not sure of the lease (not yet taken, or its last renewal may have lapsed): send
+        // nothing and wait for the scheduler to confirm it or stop this runner.
+        if (!lease.held()) {
+          await this.#idle();
+          continue;
+        }
+        if (!cursor) {
+          cursor = store.cursor(drain, lease.epoch);
           this.#last = await cursor.open();
           this.#lastTime = (await store.status(drain.channel, drain.id)).lastTime ?? drain.createdAt;
           this.#buf = [];
           this.#skipped = [];
-          open = true;
         }
         if (!this.#inflight && !(await this.#take(cursor))) {
           await this.#acked();
           await this.#idle();
           continue;
         }
+        if (!lease.held()) continue;
         const done = await this.#attempt(cursor, this.#inflight!);
         failures = done ? 0 : failures + 1;
         if (!done) await sleep(Math.max(this.#d.backoff.delay(failures), this.#retryAfterMs), this.#stopping.signal);
       } catch (err) {
-        // The store failed (Redis away): start over from the stored position; what was read
-        // and not acked comes again (at-least-once).
-        this.#d.log.warn('drain store error', { drain: drain.id, ...errorFields(err) });
-        open = false;
+        // The store failed (Redis away) or refused a stale epoch: start over from the stored
+        // position; what was read and not acked comes again (at-least-once), to whoever holds
+        // the lease by then.
+        if (err instanceof FencedError) this.#d.log.info('drain fenced', { drain: drain.id, epoch: lease.epoch });
+        else this.#d.log.warn('drain store error', { drain: drain.id, ...errorFields(err) });
+        cursor = undefined;
         this.#inflight = undefined;
         await this.#settleBackground();
         failures++;
@@ -190,8 +205,8 @@ export class DrainRunner {
     const lines: DrainLine[] = [];
     const seqs: number[] = [];
     let bytes = 0;
-    let lost = 0;
     let taken = 0;
+    let filtered = 0;
     for (const line of this.#buf) {
       if (isChannelErrorLine(line)) {
         this.#skipped.push(line.seq);
@@ -207,9 +222,9 @@ export class DrainRunner {
       if (lines.length > 0 && (lines.length + (kept ? 1 : 0) + extra > max || bytes + size > BATCH_BYTES)) break;
       if (gap > 0) {
         lines.push({ seq: 0, ...overflowLine('L10', gap, this.#lastTime ?? line.time, now) });
-        lost += gap;
       }
       if (kept) lines.push(line);
+      else filtered++;
       seqs.push(line.seq);
       bytes += size;
       this.#last = line.seq;
@@ -217,24 +232,22 @@ export class DrainRunner {
       taken++;
     }
     this.#buf = taken === this.#buf.length ? [] : this.#buf.slice(taken);
-    // Only channel error lines: they wait to be acked with the next batch. Lines the filter refused
-    // still make a batch (sent as nothing, acked as delivered nothing).
+    // Nothing to settle yet (only lines of the channel's own drain errors, held for the next batch).
+    // A batch of filtered lines only is settled without a send.
     if (seqs.length === 0) return undefined;
     if (this.#skipped.length) {
       seqs.unshift(...this.#skipped);
+      filtered += this.#skipped.length;
       this.#skipped = [];
     }
-    const batch = { payload: this.#d.transport.encode(lines, randomUUID()), seqs, lastTime: this.#lastTime };
-    if (lost > 0) {
-      this.#d.metrics?.lost.inc({ drain: String(this.id) }, lost);
-      await this.#d.store.record(this.#d.drain.channel, this.id, { lost });
-    }
-    return batch;
+    // The loss is counted by the store when this batch is acked (from the seqs), not here: a
+    // batch sent by a holder that dies before its ack is counted once, by the next holder.
+    return { payload: this.#d.transport.encode(lines, randomUUID()), seqs, filtered, lastTime: this.#lastTime };
   }
 
   /** One send of the in-flight payload; true when it is settled (delivered or dropped). */
   async #attempt(cursor: DrainCursor, f: InFlight): Promise<boolean> {
-    const { store, drain, metrics } = this.#d;
+    const { drain, metrics } = this.#d;
     const label = { drain: String(drain.id) };
     const t0 = performance.now();
     // Every line filtered out: nothing to send, and the receiver has nothing to refuse.
@@ -244,28 +257,30 @@ export class DrainRunner {
     const n = f.payload.count;
     switch (outcome.kind) {
       case 'ok':
-        await this.#ack(cursor.ack(f.seqs, { delivered: n, lastSuccessAt: at, lastTime: f.lastTime }));
+        await this.#ack(
+          cursor.ack(f.seqs, {
+            as: 'delivered',
+            at,
+            filtered: f.filtered,
+            ...(f.lastTime ? { lastTime: f.lastTime } : {}),
+          }),
+        );
         this.#inflight = undefined;
-        metrics?.delivered.inc(label, n);
         this.#lastReported = '';
         return true;
       case 'reject':
         // The receiver will never take this batch (a 4xx other than 429): drop it, count it, move on.
         await this.#ack(
-          cursor.ack(f.seqs, { dropped: n, lastError: { at, message: outcome.message, code: outcome.code } }),
+          cursor.ack(f.seqs, { as: 'dropped', at, error: { at, message: outcome.message, code: outcome.code } }),
         );
         this.#inflight = undefined;
-        metrics?.dropped.inc(label, n);
         this.#d.log.warn('drain batch dropped', { drain: drain.id, code: outcome.code, lines: n });
         this.#reportOnce('L13', outcome.message, at);
         return true;
       case 'retry':
         this.#retryAfterMs = outcome.retryAfterMs ?? 0;
         metrics?.retried.inc(label, n);
-        await store.record(drain.channel, drain.id, {
-          retried: n,
-          lastError: { at, message: outcome.message, code: outcome.code },
-        });
+        await cursor.retried(n, { at, message: outcome.message, code: outcome.code });
         // 429/5xx/network are retried quietly (status and metrics show them); a certificate
         // that does not verify will not fix itself, so the channel hears about it (L14).
         if (outcome.code === 'L14') this.#reportOnce('L14', outcome.message, at);
@@ -282,11 +297,21 @@ export class DrainRunner {
    * idling or on stop; the loop then reopens at the stored position and the unacked lines come
    * again.
    */
-  async #ack(ack: Promise<void>): Promise<void> {
+  async #ack(ack: Promise<Settled>): Promise<void> {
     const prev = this.#acking;
-    ack.catch(() => undefined); // awaited later; until then it must not be "unhandled"
-    this.#acking = ack;
+    // The metrics count what the store counted (each seq once); a failed ack is awaited later
+    // and until then must not be "unhandled".
+    const counted = ack.then((n) => this.#count(n));
+    counted.catch(() => undefined);
+    this.#acking = counted;
     await prev;
+  }
+
+  #count(n: Settled): void {
+    const label = { drain: String(this.id) };
+    if (n.delivered) this.#d.metrics?.delivered.inc(label, n.delivered);
+    if (n.dropped) this.#d.metrics?.dropped.inc(label, n.dropped);
+    if (n.lost) this.#d.metrics?.lost.inc(label, n.lost);
   }
 
   /** Waits for the ack in flight (its failure is the store's, handled by the loop). */

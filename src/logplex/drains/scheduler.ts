@@ -1,8 +1,10 @@
 // Each Logplex node runs one scheduler (design.md §Drains: one node per drain at a time).
-// Every tick it renews the leases it holds (stopping a runner whose lease went elsewhere or
-// whose drain was deleted) and tries to take up to `perTick` more drains, walking the drain
-// index a slice at a time. On stop it lets each runner finish its attempt, then releases.
+// Every tick (LOGPLEX_DRAIN_RENEW_MS) it renews the leases it holds under their epochs
+// (stopping a runner whose lease went elsewhere or whose drain was deleted) and tries to take
+// up to `perTick` more drains, walking the drain index a slice at a time. On stop it lets each
+// runner finish its attempt, then releases.
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../shared/log';
 import { errorFields } from '../../shared/log';
 import type { NewLine } from '../lines';
@@ -10,6 +12,7 @@ import type { BackoffPolicy } from './backoff';
 import { fullJitter } from './backoff';
 import { keepLine } from './filter';
 import { createTransport, targetOf } from './index';
+import { HeldLease } from './lease';
 import type { DrainMetrics } from './metrics';
 import { DrainRunner } from './runner';
 import type { DrainRecord, DrainStore } from './store/index';
@@ -38,12 +41,22 @@ export interface SchedulerOptions {
   storeUp?: () => boolean;
 }
 
-export const DRAIN_DEFAULTS = { leaseMs: 10_000, tickMs: 2_000, perTick: 100, pollMs: 250 } as const;
+/** leaseMs and tickMs come from LOGPLEX_DRAIN_LEASE_MS and LOGPLEX_DRAIN_RENEW_MS on a node. */
+export const DRAIN_DEFAULTS = { leaseMs: 10_000, tickMs: 1_000, perTick: 100, pollMs: 250 } as const;
+
+interface Owned {
+  runner: DrainRunner;
+  lease: HeldLease;
+  unwatch: () => void;
+  drain: DrainRecord;
+}
 
 export class DrainScheduler {
   readonly node: string;
   #o: SchedulerOptions & { leaseMs: number; tickMs: number; perTick: number; pollMs: number };
-  #runners = new Map<string, { runner: DrainRunner; unwatch: () => void; drain: DrainRecord }>();
+  #runners = new Map<string, Owned>();
+  /** Runners told to stop (finishing the attempt in flight) without holding up the tick. */
+  #stopping = new Set<Promise<void>>();
   #cursor = '0';
   #timer: NodeJS.Timeout | undefined;
   #ticking: Promise<void> | undefined;
@@ -95,8 +108,10 @@ export class DrainScheduler {
       this.#cursor = next;
       for (const d of drains) {
         if (this.#stopped) return;
-        if (this.#runners.has(key(d)) || !(await store.acquire(d.channel, d.id, this.node, this.#o.leaseMs))) continue;
-        this.#startRunner(d);
+        if (this.#runners.has(key(d))) continue;
+        const sentAt = performance.now();
+        const epoch = await store.acquire(d.channel, d.id, this.node, this.#o.leaseMs);
+        if (epoch > 0) this.#startRunner(d, new HeldLease(epoch, this.#o.leaseMs, sentAt));
       }
     } catch (err) {
       if (this.#o.storeUp?.() !== false) log.warn('drain scheduler tick failed', errorFields(err));
@@ -105,35 +120,51 @@ export class DrainScheduler {
   }
 
   async #renew(): Promise<void> {
-    const restart: DrainRecord[] = [];
+    const restart: { drain: DrainRecord; lease: HeldLease }[] = [];
     for (const [k, r] of this.#runners) {
       const [channel, id] = k.split(':').map(Number) as [number, number];
+      const sentAt = performance.now();
       const exists = await this.#o.store.get(channel, id);
-      const held = exists !== undefined && (await this.#o.store.acquire(channel, id, this.node, this.#o.leaseMs));
+      const epoch = exists ? await this.#o.store.acquire(channel, id, this.node, this.#o.leaseMs, r.lease.epoch) : 0;
+      const held = epoch === r.lease.epoch;
+      if (held) r.lease.renewed(sentAt);
+      else r.lease.lost();
       // A changed record (secret rotated) restarts its runner under the same lease: the old one
       // finishes its batch in flight, the new one reads on from the acked position.
-      const changed = held && !sameRecord(exists, r.drain);
+      const changed = held && !sameRecord(exists!, r.drain);
       if (held && !changed) continue;
       this.#runners.delete(k);
       this.#o.log.info('drain released', {
         drain: id,
+        epoch: r.lease.epoch,
         reason: changed ? 'changed' : exists ? 'lease lost' : 'deleted',
       });
       r.unwatch();
-      await r.runner.stop();
-      this.#o.metrics?.forget(id);
-      if (changed) restart.push(exists);
+      const stopped = r.runner.stop().then(() => {
+        this.#stopping.delete(stopped);
+        this.#o.metrics?.forget(id);
+        this.#o.log.info('drain runner stopped', { drain: id, epoch: r.lease.epoch });
+      });
+      this.#stopping.add(stopped);
+      // One runner per epoch: the new one starts once the old one stopped. A lease that went
+      // elsewhere does not hold up the tick: the attempt in flight may take the transport's
+      // timeout, and the other leases are renewed meanwhile.
+      if (changed) {
+        await stopped;
+        restart.push({ drain: exists!, lease: r.lease });
+      }
     }
-    for (const d of restart) if (!this.#stopped) this.#startRunner(d);
+    for (const { drain, lease } of restart) if (!this.#stopped) this.#startRunner(drain, lease);
   }
 
-  #startRunner(d: DrainRecord): void {
+  #startRunner(d: DrainRecord, lease: HeldLease): void {
     const transport = createTransport(targetOf(d), { ...DEFAULT_TRANSPORT_OPTIONS, ...this.#o.transport });
     const keep = keepLine(d.filter);
     const report = this.#o.report;
     const runner = new DrainRunner({
       drain: d,
       store: this.#o.store,
+      lease,
       transport,
       backoff: this.#o.backoff ?? fullJitter(),
       log: this.#o.log,
@@ -144,8 +175,8 @@ export class DrainScheduler {
       ...(report ? { report: (line: NewLine) => report(d.channel, line) } : {}),
     });
     const unwatch = this.#o.watch?.(d.channel, () => runner.wake()) ?? ((): void => undefined);
-    this.#runners.set(key(d), { runner, unwatch, drain: d });
-    this.#o.log.info('drain acquired', { drain: d.id, channel: d.channel, node: this.node });
+    this.#runners.set(key(d), { runner, lease, unwatch, drain: d });
+    this.#o.log.info('drain acquired', { drain: d.id, channel: d.channel, node: this.node, epoch: lease.epoch });
     runner.start();
   }
 
@@ -159,10 +190,11 @@ export class DrainScheduler {
         r.unwatch();
         await r.runner.stop();
         const [channel, id] = k.split(':').map(Number) as [number, number];
-        await this.#o.store.release(channel, id, this.node).catch(() => undefined);
+        await this.#o.store.release(channel, id, this.node, r.lease.epoch).catch(() => undefined);
       }),
     );
     this.#runners.clear();
+    await Promise.all(this.#stopping);
   }
 }
 

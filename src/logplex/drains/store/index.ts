@@ -1,7 +1,8 @@
-// DrainStore: drains, their leases, read positions and delivery status (design.md §Stores, §Drains).
-// Two implementations pass one contract suite (test/logplex/drains-store.contract.ts):
-// memory (`dev`, one process) and Redis (multi-node: lease `drain:{C}:D:owner`, read position
-// a consumer group on `channel:{C}:log`, status hash `drain:{C}:D:status`).
+// DrainStore: drains, their fenced leases, read positions and delivery status (design.md §Stores,
+// §Drain delivery). Two implementations pass one contract suite (test/logplex/drains-store.contract.ts):
+// memory (`dev`, one process) and Redis (multi-node: lease `drain:{C}:D:owner` with its epoch
+// counter `drain:{C}:D:epoch`, read position a consumer group on `channel:{C}:log`, status hash
+// `drain:{C}:D:status`; all on the channel's hash slot).
 import type { LogLine } from '../../lines';
 import type { LogStore } from '../../store/index';
 
@@ -43,12 +44,14 @@ export interface DrainError {
 
 /** Counters kept per drain, visible from every node. */
 export interface DrainCounters {
-  /** Lines the receiver accepted. */
+  /** Lines the receiver accepted (each seq once, however often it was sent). */
   delivered: number;
   /** Lines sent again after a failed attempt (one per line per retry). */
   retried: number;
   /** Lines in batches the receiver refused with a 4xx (not 429). */
   dropped: number;
+  /** Lines the drain's filter kept from the receiver (settled, never sent). */
+  filtered: number;
   /** Lines that left the channel log before delivery (reported in-band as L10). */
   lost: number;
   lastSuccessAt: string | null;
@@ -57,15 +60,55 @@ export interface DrainCounters {
   lastTime: string | null;
 }
 
+/**
+ * What the API shows. Computed from sequence ids (design.md §Drain delivery): `position` is the
+ * last seq settled (delivered, filtered, dropped or lost), so `delivered + filtered + dropped + lost +
+ * backlog` is every
+ * line appended since the drain was created, after trims and takeovers alike.
+ */
 export interface DrainStatus extends DrainCounters {
-  /** Lines in the channel log not yet delivered (read or unread). */
+  /** Lines still in the channel log after `position` (read or unread). */
   backlog: number;
-  /** The node holding the lease, if any. */
+  /** The last seq settled. */
+  position: number;
+  /** The node holding the lease, if any, and the lease's epoch. */
   owner: string | null;
+  epoch: number | null;
 }
 
-export type StatusDelta = Partial<Pick<DrainCounters, 'delivered' | 'retried' | 'dropped' | 'lost'>> &
-  Partial<Pick<DrainCounters, 'lastSuccessAt' | 'lastError' | 'lastTime'>>;
+/** How a batch was settled, written with its ack (all or nothing, fenced). */
+export type Settle =
+  /** `filtered`: how many of the seqs the drain's filter kept from the receiver. */
+  | { as: 'delivered'; at: string; lastTime?: string; filtered?: number }
+  | { as: 'dropped'; at: string; error: DrainError };
+
+/** What an ack changed, counted by the store from the seqs: never twice, not across a takeover. */
+export interface Settled {
+  delivered: number;
+  filtered: number;
+  dropped: number;
+  /** Seqs between the last position and this batch that are not in it: they left the log. */
+  lost: number;
+}
+
+/**
+ * A drain lease as its holder sees it. `epoch` grows with every new holder, and every read, ack
+ * and status write carries it; the store refuses them once another holder took the lease.
+ * `held()` is the holder's own clock: false once the last renewal may have lapsed, so a process
+ * that was stopped (SIGSTOP, a long pause) sends nothing until the store confirmed the lease again.
+ */
+export interface DrainLease {
+  readonly epoch: number;
+  held(): boolean;
+}
+
+/** The store refused a read, ack or status write: the lease's epoch is no longer the holder's. */
+export class FencedError extends Error {
+  readonly code = 'SY_DRAIN_FENCED';
+  constructor(readonly drain: number) {
+    super(`drain ${drain}: lease lost to a newer epoch`);
+  }
+}
 
 /**
  * A line as a drain reads it. The Redis store hands MSG over as the bytes of the stream reply,
@@ -75,19 +118,21 @@ export type StatusDelta = Partial<Pick<DrainCounters, 'delivered' | 'retried' | 
 export type DrainLine = Omit<LogLine, 'msg'> & { msg: string | Buffer };
 
 /**
- * A drain's read position. Lines come oldest first; lines read but not acked (by this or a
- * previous owner that died) come again first: at-least-once for every line still in the log.
+ * A drain's read position for one lease epoch. Lines come oldest first: first what earlier
+ * holders read and never acked (claimed from them), then new ones: at-least-once for every line
+ * still in the log. Every call but `open` is refused with FencedError once the epoch is stale.
  */
 export interface DrainCursor {
-  /** The seq before the first line `read` will return: seqs missing after it were lost (L10). */
+  /** The drain's position: seqs missing after it, before the first line `read` returns, were lost (L10). */
   open(): Promise<number>;
   read(max: number): Promise<DrainLine[]>;
   /**
-   * Called only after the receiver accepted (or refused for good) these lines; `delta` (what
-   * that delivery changes in the status) is recorded with the ack, in the same round trip and
-   * all or nothing, so the status counts exactly what was acked.
+   * Called only after the receiver accepted (or refused for good) these lines; the status
+   * changes with the ack, in one atomic step, so it counts exactly what was acked.
    */
-  ack(seqs: readonly number[], delta?: StatusDelta): Promise<void>;
+  ack(seqs: readonly number[], settle: Settle): Promise<Settled>;
+  /** A failed attempt: `lines` to be sent again, and why. */
+  retried(lines: number, error: DrainError): Promise<void>;
 }
 
 export interface DrainStore {
@@ -100,11 +145,13 @@ export interface DrainStore {
   remove(channel: number, id: number): Promise<boolean>;
   /** Up to about `count` drains of every channel from `cursor` ('0' starts); `next` '0' means wrapped. */
   scan(cursor: string, count: number): Promise<{ next: string; drains: DrainRecord[] }>;
-  /** Takes the lease, or renews it when `node` holds it; false when another node does. */
-  acquire(channel: number, id: number, node: string, ttlMs: number): Promise<boolean>;
-  release(channel: number, id: number, node: string): Promise<void>;
-  cursor(drain: DrainRecord): DrainCursor;
-  record(channel: number, id: number, delta: StatusDelta): Promise<void>;
+  /**
+   * Without `epoch`: takes a free lease under a new epoch. With it: renews that epoch, or takes
+   * it back when it lapsed and nobody took it since. Returns the epoch, or 0 when refused.
+   */
+  acquire(channel: number, id: number, node: string, ttlMs: number, epoch?: number): Promise<number>;
+  release(channel: number, id: number, node: string, epoch: number): Promise<void>;
+  cursor(drain: DrainRecord, epoch: number): DrainCursor;
   status(channel: number, id: number): Promise<DrainStatus>;
 }
 
@@ -115,8 +162,35 @@ export const EMPTY_COUNTERS: Readonly<DrainCounters> = {
   delivered: 0,
   retried: 0,
   dropped: 0,
+  filtered: 0,
   lost: 0,
   lastSuccessAt: null,
   lastError: null,
   lastTime: null,
 };
+
+/**
+ * What settling `seqs` at `position` counts: the seqs after it, and the ones between it and the
+ * batch's last seq that are not in the batch (they left the log before delivery). The Redis ack
+ * script counts the same in Lua; a seq at or before the position was settled already.
+ */
+export function settleAt(position: number, seqs: readonly number[]): { count: number; lost: number; position: number } {
+  let count = 0;
+  let top = position;
+  for (const s of seqs) {
+    if (s <= position) continue;
+    count++;
+    if (s > top) top = s;
+  }
+  return { count, lost: top - position - count, position: top };
+}
+
+/**
+ * The status figures from seqs: `firstKept` is the oldest seq still in the log (`last + 1` when
+ * it is empty), `last` the newest ever appended. Lines after `position` but before `firstKept`
+ * fell out of the log and are lost even before a runner reads past them (and counts them).
+ */
+export function figuresAt(position: number, firstKept: number, last: number): { backlog: number; fellOut: number } {
+  const from = Math.max(position, firstKept - 1);
+  return { backlog: Math.max(0, last - from), fellOut: Math.max(0, Math.min(firstKept - 1, last) - position) };
+}

@@ -1,26 +1,31 @@
 // DrainStore in one process (`dev`): the Redis store's behaviour with a position per drain in
-// memory, read through the memory LogStore's `readAfter`, and leases with expiry (several
-// schedulers in one process still deliver each drain once at a time).
+// memory, read through the memory LogStore's `readAfter`, and fenced leases with expiry and an
+// epoch (several schedulers in one process still deliver each drain once at a time, and a
+// cursor of an older epoch changes nothing).
 import { randomUUID } from 'node:crypto';
 import type { LogLine } from '../../lines';
 import type {
   DrainCounters,
   DrainCursor,
+  DrainError,
   DrainExtras,
   DrainRecord,
   DrainStatus,
   DrainStore,
   LogSource,
-  StatusDelta,
+  Settle,
+  Settled,
 } from './index';
-import { EMPTY_COUNTERS } from './index';
+import { EMPTY_COUNTERS, FencedError, figuresAt, settleAt } from './index';
 
 interface DrainState {
   rec: DrainRecord;
-  /** The last seq acknowledged. */
+  /** The last seq settled (delivered, dropped or lost). */
   acked: number;
   counters: DrainCounters;
-  lease: { node: string; expires: number } | undefined;
+  lease: { node: string; epoch: number; expires: number } | undefined;
+  /** The epoch of the latest holder. */
+  epoch: number;
 }
 
 export class MemoryDrainStore implements DrainStore {
@@ -49,6 +54,7 @@ export class MemoryDrainStore implements DrainStore {
       acked: last[0]?.seq ?? 0,
       counters: { ...EMPTY_COUNTERS },
       lease: undefined,
+      epoch: 0,
     });
     return { ...rec };
   }
@@ -95,68 +101,92 @@ export class MemoryDrainStore implements DrainStore {
     return { next, drains: slice.map((s) => ({ ...s.rec })) };
   }
 
-  async acquire(channel: number, id: number, node: string, ttlMs: number): Promise<boolean> {
+  async acquire(channel: number, id: number, node: string, ttlMs: number, epoch = 0): Promise<number> {
     const s = this.#drains.get(key(channel, id));
-    if (!s) return false;
+    if (!s) return 0;
     const now = Date.now();
-    if (s.lease && s.lease.node !== node && s.lease.expires > now) return false;
-    s.lease = { node, expires: now + ttlMs };
-    return true;
+    const live = s.lease && s.lease.expires > now ? s.lease : undefined;
+    if (epoch > 0) {
+      // A renewal, or taking the lease back after it lapsed while nobody took it since.
+      if (live ? live.epoch !== epoch || live.node !== node : s.epoch !== epoch) return 0;
+    } else {
+      if (live) return 0;
+      epoch = ++s.epoch;
+    }
+    s.lease = { node, epoch, expires: now + ttlMs };
+    return epoch;
   }
 
-  async release(channel: number, id: number, node: string): Promise<void> {
+  async release(channel: number, id: number, node: string, epoch: number): Promise<void> {
     const s = this.#drains.get(key(channel, id));
-    if (s?.lease?.node === node) s.lease = undefined;
+    if (s?.lease?.node === node && s.lease.epoch === epoch) s.lease = undefined;
   }
 
-  cursor(drain: DrainRecord): DrainCursor {
-    const state = (): DrainState | undefined => this.#drains.get(key(drain.channel, drain.id));
+  cursor(drain: DrainRecord, epoch: number): DrainCursor {
     const log = this.#log;
-    // Like a consumer group: reads move this cursor's position; a new cursor (a new owner)
-    // starts again after the last acked line, so read-but-unacked lines come again.
+    /** The drain's state while `epoch` holds a live lease on it; FencedError otherwise. */
+    const fenced = (): DrainState => {
+      const s = this.#drains.get(key(drain.channel, drain.id));
+      if (!s?.lease || s.lease.epoch !== epoch || s.lease.expires <= Date.now()) throw new FencedError(drain.id);
+      return s;
+    };
+    // Like a consumer group: reads move this cursor's position; a new cursor (a new holder)
+    // starts again after the last settled line, so read-but-unacked lines come again.
     let readPos = 0;
     return {
-      async open(): Promise<number> {
-        readPos = state()?.acked ?? 0;
+      open: async (): Promise<number> => {
+        readPos = this.#drains.get(key(drain.channel, drain.id))?.acked ?? 0;
         return readPos;
       },
       async read(max: number): Promise<LogLine[]> {
-        if (!state()) return [];
+        fenced();
         const { lines } = await log.readAfter(drain.channel, readPos, max);
+        fenced(); // the lease may have gone while the log was read
         if (lines.length) readPos = lines[lines.length - 1]!.seq;
         return lines;
       },
-      async ack(seqs: readonly number[], delta?: StatusDelta): Promise<void> {
-        const s = state();
-        for (const seq of seqs) if (s && seq > s.acked) s.acked = seq;
-        if (s && delta) applyDelta(s.counters, delta);
+      async ack(seqs: readonly number[], settle: Settle): Promise<Settled> {
+        const s = fenced();
+        const { count, lost, position } = settleAt(s.acked, seqs);
+        s.acked = position;
+        const c = s.counters;
+        c.lost += lost;
+        if (settle.as === 'delivered') {
+          const filtered = Math.min(count, settle.filtered ?? 0);
+          c.delivered += count - filtered;
+          c.filtered += filtered;
+          c.lastSuccessAt = settle.at;
+          if (settle.lastTime) c.lastTime = settle.lastTime;
+          return { delivered: count - filtered, filtered, dropped: 0, lost };
+        }
+        c.dropped += count;
+        c.lastError = settle.error;
+        return { delivered: 0, filtered: 0, dropped: count, lost };
+      },
+      async retried(lines: number, error: DrainError): Promise<void> {
+        const c = fenced().counters;
+        c.retried += lines;
+        c.lastError = error;
       },
     };
   }
 
-  async record(channel: number, id: number, delta: StatusDelta): Promise<void> {
-    const s = this.#drains.get(key(channel, id));
-    if (s) applyDelta(s.counters, delta);
-  }
-
   async status(channel: number, id: number): Promise<DrainStatus> {
     const s = this.#drains.get(key(channel, id));
-    if (!s) return { ...EMPTY_COUNTERS, backlog: 0, owner: null };
+    if (!s) return { ...EMPTY_COUNTERS, backlog: 0, position: 0, owner: null, epoch: null };
     const last = (await this.#log.history(channel, 1))[0]?.seq ?? 0;
     const { firstSeq } = await this.#log.readAfter(channel, last, 0);
-    const owner = s.lease && s.lease.expires > Date.now() ? s.lease.node : null;
-    return { ...s.counters, backlog: Math.max(0, last - Math.max(s.acked, firstSeq - 1)), owner };
+    const { backlog, fellOut } = figuresAt(s.acked, firstSeq || last + 1, last);
+    const lease = s.lease && s.lease.expires > Date.now() ? s.lease : undefined;
+    return {
+      ...s.counters,
+      lost: s.counters.lost + fellOut,
+      backlog,
+      position: s.acked,
+      owner: lease?.node ?? null,
+      epoch: lease?.epoch ?? null,
+    };
   }
 }
 
 const key = (channel: number, id: number): string => `${channel}:${id}`;
-
-export function applyDelta(c: DrainCounters, d: StatusDelta): void {
-  c.delivered += d.delivered ?? 0;
-  c.retried += d.retried ?? 0;
-  c.dropped += d.dropped ?? 0;
-  c.lost += d.lost ?? 0;
-  if (d.lastSuccessAt !== undefined) c.lastSuccessAt = d.lastSuccessAt;
-  if (d.lastError !== undefined) c.lastError = d.lastError;
-  if (d.lastTime !== undefined) c.lastTime = d.lastTime;
-}

@@ -1,43 +1,54 @@
 // DrainStore on Redis (design.md §Redis keys; every multi-key script stays inside one `{C}` tag):
 //   channel:{C}:drains   hash  drain id → JSON {token, url, created_at}
 //   channel:{C}:log      the channel log; consumer group `drain:D` is the drain's read position
-//   drain:{C}:D:owner    the lease (SET NX PX; the owner renews it)
-//   drain:{C}:D:status   hash of delivery counters, so every node can show them
+//   drain:{C}:D:owner    the lease, `<epoch> <node>` (PX; the owner renews it)
+//   drain:{C}:D:epoch    counter: the epoch of the latest holder (fences every older one)
+//   drain:{C}:D:status   hash of delivery counters and `seq`, the drain's position
 //   drains               set of `C:D`, so schedulers find every drain without SCAN
-// The group has one consumer, `owner`: whichever node holds the lease reads as it, so a new
-// owner's first XREADGROUP from 0 returns what the dead one read but never acked.
+// Each holder reads as its own consumer `e<epoch>` (./redis-cursor.ts).
 import { randomUUID } from 'node:crypto';
 import { bySlot, type RedisClient } from '../../../shared/redis';
-import { applyDelta } from './memory';
 import type {
   DrainCounters,
   DrainCursor,
   DrainError,
   DrainExtras,
-  DrainLine,
   DrainRecord,
   DrainStatus,
   DrainStore,
-  StatusDelta,
 } from './index';
-import { EMPTY_COUNTERS } from './index';
+import { EMPTY_COUNTERS, figuresAt } from './index';
+import { defineCursorScripts, GroupCursor } from './redis-cursor';
 
-// KEYS: drains hash, log stream. ARGV: id, JSON record, url, group. 0 = duplicate url.
+// KEYS: drains hash, log stream, channel hash, status. ARGV: id, JSON record, url, group.
+// 0 = duplicate url. The group and the position start at the channel's last seq.
 const CREATE_LUA = `
 for _, v in ipairs(redis.call('HVALS', KEYS[1])) do
   if cjson.decode(v).url == ARGV[3] then return 0 end
 end
+local last = redis.call('HGET', KEYS[3], 'seq') or '0'
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-pcall(redis.call, 'XGROUP', 'CREATE', KEYS[2], ARGV[4], '$', 'MKSTREAM')
+pcall(redis.call, 'XGROUP', 'CREATE', KEYS[2], ARGV[4], last .. '-0', 'MKSTREAM')
+redis.call('HSET', KEYS[4], 'seq', last)
 return 1
 `;
-// KEYS: owner. ARGV: node, ttl ms. Take a free lease or renew our own.
+// KEYS: lease, epoch counter. ARGV: node, ttl ms, epoch (0: a new take). A new take needs a free
+// lease and gets the next epoch; a renewal keeps its epoch, and may take the lease back after it
+// lapsed only while no other holder came in between (the counter still at that epoch).
 const ACQUIRE_LUA = `
 local cur = redis.call('GET', KEYS[1])
-if cur == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+local want = tonumber(ARGV[3])
+if want > 0 then
+  local token = ARGV[3] .. ' ' .. ARGV[1]
+  if cur == token then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return want end
+  if cur or tonumber(redis.call('GET', KEYS[2]) or '0') ~= want then return 0 end
+  redis.call('SET', KEYS[1], token, 'PX', ARGV[2])
+  return want
+end
 if cur then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return 1
+local e = redis.call('INCR', KEYS[2])
+redis.call('SET', KEYS[1], e .. ' ' .. ARGV[1], 'PX', ARGV[2])
+return e
 `;
 // KEYS: drains hash, log stream. ARGV: id, group. A lost read position comes back only for a
 // drain that still exists: a runner reopening after its drain or channel was deleted would
@@ -59,17 +70,23 @@ return 0
 `;
 
 interface Scripted {
-  sydrainCreate(k1: string, k2: string, id: number, json: string, url: string, group: string): Promise<number>;
-  sydrainAcquire(k: string, node: string, ttl: number): Promise<number>;
-  sydrainRelease(k: string, node: string): Promise<number>;
+  sydrainCreate(
+    k1: string,
+    k2: string,
+    k3: string,
+    k4: string,
+    id: number,
+    json: string,
+    url: string,
+    group: string,
+  ): Promise<number>;
+  sydrainAcquire(k1: string, k2: string, node: string, ttl: number, epoch: number): Promise<number>;
+  sydrainRelease(k: string, token: string): Promise<number>;
   sydrainReopen(k1: string, k2: string, id: number, group: string): Promise<number>;
   sydrainUpdate(k: string, id: number, json: string): Promise<number>;
 }
 
 type Entry = [id: string, fields: string[] | null];
-type BufferEntry = [id: Buffer, fields: Buffer[] | null];
-type Batch = ReturnType<RedisClient['pipeline']>;
-const CONSUMER = 'owner';
 const seqOf = (id: string): number => Number(id.slice(0, id.indexOf('-')));
 
 export class RedisDrainStore implements DrainStore {
@@ -79,10 +96,11 @@ export class RedisDrainStore implements DrainStore {
   constructor(redis: RedisClient, opts: { prefix: string }) {
     this.#redis = redis;
     this.#prefix = opts.prefix;
-    redis.defineCommand('sydrainCreate', { numberOfKeys: 2, lua: CREATE_LUA });
-    redis.defineCommand('sydrainAcquire', { numberOfKeys: 1, lua: ACQUIRE_LUA });
+    redis.defineCommand('sydrainCreate', { numberOfKeys: 4, lua: CREATE_LUA });
+    redis.defineCommand('sydrainAcquire', { numberOfKeys: 2, lua: ACQUIRE_LUA });
     redis.defineCommand('sydrainRelease', { numberOfKeys: 1, lua: RELEASE_LUA });
     redis.defineCommand('sydrainReopen', { numberOfKeys: 2, lua: REOPEN_LUA });
+    defineCursorScripts(redis);
     redis.defineCommand('sydrainUpdate', { numberOfKeys: 1, lua: UPDATE_LUA });
   }
 
@@ -113,7 +131,16 @@ export class RedisDrainStore implements DrainStore {
       createdAt: new Date().toISOString(),
     };
     const json = recordJson(rec);
-    const ok = await this.#s.sydrainCreate(this.#drains(channel), this.#log(channel), id, json, url, group(id));
+    const ok = await this.#s.sydrainCreate(
+      this.#drains(channel),
+      this.#log(channel),
+      `${this.#prefix}channel:{${channel}}`,
+      this.#d(channel, id, 'status'),
+      id,
+      json,
+      url,
+      group(id),
+    );
     if (!ok) return 'conflict';
     await this.#redis.sadd(this.#index(), `${channel}:${id}`);
     return rec;
@@ -141,7 +168,11 @@ export class RedisDrainStore implements DrainStore {
   async remove(channel: number, id: number): Promise<boolean> {
     const removed = await this.#redis.hdel(this.#drains(channel), String(id));
     // The index lives in another slot than the drain's `{C}` keys: two calls (Cluster).
-    await this.#redis.unlink(this.#d(channel, id, 'owner'), this.#d(channel, id, 'status'));
+    await this.#redis.unlink(
+      this.#d(channel, id, 'owner'),
+      this.#d(channel, id, 'epoch'),
+      this.#d(channel, id, 'status'),
+    );
     await this.#redis.srem(this.#index(), `${channel}:${id}`);
     await this.#redis.xgroup('DESTROY', this.#log(channel), group(id)).catch(() => undefined);
     return removed > 0;
@@ -167,226 +198,93 @@ export class RedisDrainStore implements DrainStore {
     return { next, drains };
   }
 
-  async acquire(channel: number, id: number, node: string, ttlMs: number): Promise<boolean> {
-    return (await this.#s.sydrainAcquire(this.#d(channel, id, 'owner'), node, ttlMs)) === 1;
+  async acquire(channel: number, id: number, node: string, ttlMs: number, epoch = 0): Promise<number> {
+    return this.#s.sydrainAcquire(this.#d(channel, id, 'owner'), this.#d(channel, id, 'epoch'), node, ttlMs, epoch);
   }
 
-  async release(channel: number, id: number, node: string): Promise<void> {
-    await this.#s.sydrainRelease(this.#d(channel, id, 'owner'), node);
+  async release(channel: number, id: number, node: string, epoch: number): Promise<void> {
+    await this.#s.sydrainRelease(this.#d(channel, id, 'owner'), `${epoch} ${node}`);
   }
 
-  cursor(drain: DrainRecord): DrainCursor {
-    const reopen = (): Promise<number> =>
-      this.#s.sydrainReopen(this.#drains(drain.channel), this.#log(drain.channel), drain.id, group(drain.id));
+  cursor(drain: DrainRecord, epoch: number): DrainCursor {
+    const log = this.#log(drain.channel);
+    const g = group(drain.id);
     return new GroupCursor(
       this.#redis,
-      this.#log(drain.channel),
-      group(drain.id),
-      this.#d(drain.channel, drain.id, 'status'),
-      reopen,
+      {
+        drain: drain.id,
+        lease: this.#d(drain.channel, drain.id, 'owner'),
+        log,
+        status: this.#d(drain.channel, drain.id, 'status'),
+        group: g,
+      },
+      epoch,
+      {
+        ensure: () => this.#ensureGroup(drain),
+        legacyPosition: () => this.#legacyPosition(log, g),
+      },
     );
   }
 
-  async record(channel: number, id: number, delta: StatusDelta): Promise<void> {
-    const p = this.#redis.pipeline();
-    addDelta(p, this.#d(channel, id, 'status'), delta);
-    if (p.length) await p.exec();
+  /** The group exists, or is recreated at the log's end (only while the drain exists; else this throws). */
+  async #ensureGroup(drain: DrainRecord): Promise<void> {
+    const log = this.#log(drain.channel);
+    const has = async (): Promise<boolean> =>
+      ((await this.#redis.xinfo('GROUPS', log).catch(() => [])) as unknown[][])
+        .map(fieldsOf)
+        .some((f) => f.name === group(drain.id));
+    if (await has()) return;
+    // The log was deleted and recreated under us: start again at its end. A deleted drain gets
+    // nothing back, and the check below fails: the scheduler then stops the runner.
+    await this.#s.sydrainReopen(this.#drains(drain.channel), log, drain.id, group(drain.id));
+    if (!(await has())) throw new Error(`drain ${drain.id} has no read position (deleted)`);
+  }
+
+  /** A drain created before positions were kept: the oldest pending entry, or the group's last read. */
+  async #legacyPosition(log: string, g: string): Promise<number> {
+    const [count, smallest] = (await this.#redis.xpending(log, g)) as [number, string | null];
+    if (count > 0 && smallest) return seqOf(smallest) - 1;
+    const info = ((await this.#redis.xinfo('GROUPS', log)) as unknown[][]).map(fieldsOf).find((f) => f.name === g);
+    return seqOf(info ? lastDelivered(info) : '0-0');
   }
 
   async status(channel: number, id: number): Promise<DrainStatus> {
     const log = this.#log(channel);
-    const [status, owner, groups, last] = (
+    const [status, owner, head, last] = (
       (await this.#redis
         .pipeline()
         .hgetall(this.#d(channel, id, 'status'))
         .get(this.#d(channel, id, 'owner'))
-        .xinfo('GROUPS', log)
-        .xrevrange(log, '+', '-', 'COUNT', 1)
+        .xrange(log, '-', '+', 'COUNT', 1)
+        .hget(`${this.#prefix}channel:{${channel}}`, 'seq')
         .exec()) ?? []
-    ).map(([, v]) => v) as [Record<string, string>, string | null, unknown[][] | undefined, Entry[] | undefined];
-    const counters: DrainCounters = { ...EMPTY_COUNTERS };
-    applyDelta(counters, {
+    ).map(([, v]) => v) as [Record<string, string>, string | null, Entry[] | undefined, string | null];
+    const counters: DrainCounters = {
+      ...EMPTY_COUNTERS,
       delivered: Number(status?.delivered ?? 0),
       retried: Number(status?.retried ?? 0),
       dropped: Number(status?.dropped ?? 0),
+      filtered: Number(status?.filtered ?? 0),
       lost: Number(status?.lost ?? 0),
       lastSuccessAt: status?.last_success_at ?? null,
       lastError: status?.last_error ? (JSON.parse(status.last_error) as DrainError) : null,
       lastTime: status?.last_time ?? null,
-    });
-    const g = (groups ?? []).map(fieldsOf).find((f) => f.name === group(id));
-    let backlog = 0;
-    if (g) {
-      const pending = Number(g.pending ?? 0);
-      const lag =
-        typeof g.lag === 'number' ? g.lag : Math.max(0, (last?.[0] ? seqOf(last[0][0]) : 0) - seqOf(lastDelivered(g)));
-      backlog = pending + lag;
-    }
-    return { ...counters, backlog, owner: owner ?? null };
+    };
+    const lastSeq = Number(last ?? 0);
+    const position =
+      status?.seq !== undefined ? Number(status.seq) : await this.#legacyPosition(log, group(id)).catch(() => lastSeq);
+    const firstKept = head?.[0] ? seqOf(head[0][0]) : lastSeq + 1;
+    const { backlog, fellOut } = figuresAt(position, firstKept, lastSeq);
+    const sp = owner ? owner.indexOf(' ') : -1;
+    return {
+      ...counters,
+      lost: counters.lost + fellOut,
+      backlog,
+      position,
+      owner: owner && sp > 0 ? owner.slice(sp + 1) : null,
+      epoch: owner && sp > 0 ? Number(owner.slice(0, sp)) : null,
+    };
   }
-}
-
-/** The read position as a consumer group: pending entries (read, never acked) first, then new ones. */
-class GroupCursor implements DrainCursor {
-  /**
-   * While re-delivering pending entries: the id after which to read the PEL next ('0' = its
-   * start), so a read-ahead does not return the batch still in flight; undefined once the PEL
-   * is done and reads take new entries ('>').
-   */
-  #pendingAfter: string | undefined = '0';
-  constructor(
-    readonly redis: RedisClient,
-    readonly key: string,
-    readonly group: string,
-    readonly statusKey: string,
-    /** Recreates the group (and the log) at the log's end, if the drain still exists. */
-    readonly reopen: () => Promise<number>,
-  ) {}
-
-  async open(): Promise<number> {
-    this.#pendingAfter = '0';
-    const info = await this.#groupInfo();
-    const [count, smallest] = (await this.redis.xpending(this.key, this.group)) as [number, string | null];
-    if (count > 0 && smallest) return seqOf(smallest) - 1;
-    return seqOf(lastDelivered(info));
-  }
-
-  async #groupInfo(): Promise<Record<string, unknown>> {
-    const find = async (): Promise<Record<string, unknown> | undefined> =>
-      ((await this.redis.xinfo('GROUPS', this.key).catch(() => [])) as unknown[][])
-        .map(fieldsOf)
-        .find((f) => f.name === this.group);
-    const found = await find();
-    if (found) return found;
-    // The log was deleted and recreated under us: start again at its end. (A deleted drain gets
-    // nothing back: the XPENDING below then fails, and the scheduler stops the runner.)
-    await this.reopen();
-    return (await find()) ?? {};
-  }
-
-  async read(max: number): Promise<DrainLine[]> {
-    while (this.#pendingAfter !== undefined) {
-      const { lines, lastId } = await this.#read(max, this.#pendingAfter);
-      if (lastId === undefined) this.#pendingAfter = undefined;
-      else {
-        this.#pendingAfter = lastId;
-        if (lines.length) return lines;
-      }
-    }
-    return (await this.#read(max, '>')).lines;
-  }
-
-  async #read(max: number, from: string): Promise<{ lines: DrainLine[]; lastId: string | undefined }> {
-    // As Buffers (ioredis has no typed xreadgroupBuffer): it would otherwise decode every field
-    // of every entry into a string.
-    const res = (await this.redis.callBuffer(
-      'XREADGROUP',
-      'GROUP',
-      this.group,
-      CONSUMER,
-      'COUNT',
-      max,
-      'STREAMS',
-      this.key,
-      from,
-    )) as [Buffer, BufferEntry[]][] | null;
-    const entries = res?.[0]?.[1] ?? [];
-    const lines: DrainLine[] = [];
-    const gone: string[] = [];
-    for (const [id, f] of entries) {
-      // A pending entry trimmed from the log comes back without fields: lost, and counted by the seq gap.
-      if (f === null) gone.push(id.toString('latin1'));
-      else lines.push(drainLine(id, f));
-    }
-    if (gone.length) await this.redis.xack(this.key, this.group, ...gone);
-    return { lines, lastId: entries.length ? entries[entries.length - 1]![0].toString('latin1') : undefined };
-  }
-
-  async ack(seqs: readonly number[], delta?: StatusDelta): Promise<void> {
-    if (!seqs.length && !delta) return;
-    // MULTI: one round trip, and the status never counts a delivery whose ack did not land.
-    const m = this.redis.multi();
-    if (seqs.length) m.xack(this.key, this.group, ...seqs.map((s) => `${s}-0`));
-    if (delta) addDelta(m, this.statusKey, delta);
-    // A command that failed inside (NOGROUP: the drain was removed) fails the ack, as alone.
-    for (const [err] of (await m.exec()) ?? []) if (err) throw err;
-  }
-}
-
-/** The status hash commands for a delta (HINCRBY per counter, one HSET of the last fields). */
-function addDelta(p: Batch, key: string, delta: StatusDelta): void {
-  for (const f of ['delivered', 'retried', 'dropped', 'lost'] as const) if (delta[f]) p.hincrby(key, f, delta[f]!);
-  const set: Record<string, string> = {};
-  if (delta.lastSuccessAt) set.last_success_at = delta.lastSuccessAt;
-  if (delta.lastError) set.last_error = JSON.stringify(delta.lastError);
-  if (delta.lastTime) set.last_time = delta.lastTime;
-  if (Object.keys(set).length) p.hset(key, set);
-}
-
-const EMPTY: Buffer = Buffer.alloc(0);
-
-/**
- * A channel-log entry (`SEQ-0`, fields n t p s d m, as `toLine` in ../../store/redis reads them)
- * from its Buffers: the seq from the id, MSG kept as bytes, the short header fields decoded.
- */
-function drainLine(id: Buffer, f: Buffer[]): DrainLine {
-  let t = '';
-  let p = 0;
-  let s = '';
-  let d = '';
-  let m = EMPTY;
-  let msgid: string | undefined;
-  let sd: string | undefined;
-  for (let i = 0; i + 1 < f.length; i += 2) {
-    const k = f[i]!;
-    if (k.length !== 1) continue;
-    const v = f[i + 1]!;
-    switch (k[0]) {
-      case 0x74:
-        t = v.toString();
-        break; // t
-      case 0x70:
-        p = digitsOf(v, v.length);
-        break; // p
-      case 0x73:
-        s = v.toString();
-        break; // s
-      case 0x64:
-        d = v.toString();
-        break; // d
-      case 0x6d:
-        m = v;
-        break; // m
-      case 0x69:
-        msgid = v.toString();
-        break; // i: MSGID, when the sender gave one
-      case 0x78:
-        sd = v.toString();
-        break; // x: STRUCTURED-DATA as JSON, when the sender gave any
-    }
-  }
-  const dash = id.indexOf(0x2d);
-  const line: DrainLine = { seq: digitsOf(id, dash < 0 ? id.length : dash), time: t, pri: p, source: s, ps: d, msg: m };
-  if (msgid) line.msgid = msgid;
-  if (sd) {
-    try {
-      line.sd = JSON.parse(sd) as DrainLine['sd'];
-    } catch {
-      /* not ours: sent without it */
-    }
-  }
-  return line;
-}
-
-/** The decimal number in b[0, end), NaN when a byte is not a digit (0 when empty, as Number('')). */
-function digitsOf(b: Buffer, end: number): number {
-  let n = 0;
-  for (let i = 0; i < end; i++) {
-    const c = b[i]! - 0x30;
-    if (c < 0 || c > 9) return NaN;
-    n = n * 10 + c;
-  }
-  return n;
 }
 
 const group = (id: number): string => `drain:${id}`;

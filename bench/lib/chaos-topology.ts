@@ -1,0 +1,108 @@
+// The Redis under the chaos harness, as a topology with the faults it supports. `single`: a
+// redis-server of our own (free port, AOF on, its own directory), which can be restarted with
+// its AOF. `cluster`: a local Redis Cluster of our own (3 masters, 3 replicas, the test suite's
+// fixture), whose master can be failed over. `url`: an existing Redis that the harness can use
+// but not break.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Redis from 'ioredis';
+import { createRedis, type RedisClient } from '../../src/shared/redis';
+import { startOwnCluster } from '../../test/fixtures/redis-server';
+
+export interface Topology {
+  readonly kind: string;
+  readonly url: string;
+  /** A client for the harness's own reads (the channel log, as the acknowledged record). */
+  client(): RedisClient;
+  /** Graceful restart: SHUTDOWN (the AOF is fsynced), start again on the same files. */
+  restart?(): Promise<void>;
+  /** Promotes the replica of the master serving `key` (Cluster, Sentinel). */
+  failover?(key: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves once `url` answers PING; at most `timeoutMs`. */
+async function ready(url: string, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    r.on('error', () => undefined);
+    try {
+      await r.connect();
+      await r.ping();
+      return;
+    } catch {
+      if (Date.now() > until) throw new Error(`redis at ${url} did not start in ${timeoutMs} ms`);
+      await new Promise((res) => setTimeout(res, 50));
+    } finally {
+      r.disconnect();
+    }
+  }
+}
+
+export async function singleRedis(): Promise<Topology> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'sy-chaos-'));
+  const url = `redis://127.0.0.1:${port}`;
+  let child: ChildProcess | undefined;
+  const start = async (): Promise<void> => {
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', ''];
+    child = spawn('redis-server', [...args, '--appendonly', 'yes', '--appendfsync', 'everysec'], { stdio: 'ignore' });
+    await ready(url, 10_000);
+  };
+  const stop = async (): Promise<void> => {
+    const c = child;
+    if (!c || c.exitCode !== null) return;
+    const exited = new Promise((res) => c.once('exit', res));
+    const r = new Redis(url, { maxRetriesPerRequest: 0, retryStrategy: () => null });
+    r.on('error', () => undefined);
+    await r.call('SHUTDOWN').catch(() => undefined);
+    r.disconnect();
+    await Promise.race([exited, new Promise((res) => setTimeout(res, 5000))]);
+    if (c.exitCode === null) c.kill('SIGKILL');
+  };
+  await start();
+  return {
+    kind: 'single',
+    url,
+    client: () => createRedis(url),
+    restart: async () => {
+      await stop();
+      await start();
+    },
+    close: async () => {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function clusterRedis(): Promise<Topology> {
+  const c = await startOwnCluster();
+  if (!c) throw new Error('redis-server and redis-cli are needed for --topology cluster');
+  return {
+    kind: 'cluster',
+    url: c.url,
+    client: () => createRedis(c.url),
+    failover: (key) => c.failover(key),
+    close: () => c.destroy(),
+  };
+}
+
+export function existingRedis(url: string): Topology {
+  return { kind: 'url', url, client: () => createRedis(url), close: async () => undefined };
+}
