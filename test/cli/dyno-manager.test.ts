@@ -54,7 +54,7 @@ t.test('a crashing command is restarted with the policy; each transition is a he
   t.same(slept, [0, 10_000, 20_000, 40_000, 80_000], 'restarted at once, then after growing cool-downs');
 
   let logs = '';
-  for (let i = 0; i < 50 && (logs.match(/Process exited with status 7/g) ?? []).length < 6; i++) {
+  for (let i = 0; i < 150 && (logs.match(/Process exited with status 7/g) ?? []).length < 6; i++) {
     await new Promise((r) => setTimeout(r, 100));
     logs = (await runCli(['logs', '--app', 'crashloop', '--num', '500'], env)).stdout;
   }
@@ -108,7 +108,7 @@ t.test(
     t.equal((await runCli(['apps:create', 'phoenix'], env)).code, 0);
     await out.waitFor(/Logplex at http:\S+ refused phoenix's log token \(401\): its channel was probably recreated/);
     let logs = '';
-    for (let i = 0; i < 50 && !/app\[web\.1\]: tick/.test(logs); i++) {
+    for (let i = 0; i < 150 && !/app\[web\.1\]: tick/.test(logs); i++) {
       await new Promise((r) => setTimeout(r, 100));
       logs = (await runCli(['logs', '--app', 'phoenix', '--num', '50'], env)).stdout;
     }
@@ -122,7 +122,7 @@ t.test(
       /phoenix is gone from the control API's store \(404 on heartbeat\); registering phoenix and web\.1 again/,
     );
     let ps: { name: string; state: string }[] = [];
-    for (let i = 0; i < 50 && !ps.length; i++) {
+    for (let i = 0; i < 150 && !ps.length; i++) {
       await new Promise((r) => setTimeout(r, 100));
       const r = await runCli(['ps', '-a', 'phoenix', '--json'], env);
       if (r.code === 0) ps = JSON.parse(r.stdout);
