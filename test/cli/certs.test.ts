@@ -1,17 +1,20 @@
 // The certificate commands (`certs`, `certs:add`, `certs:info`, `certs:remove`) driven as the
 // built CLI against a running `switchyard dev` (design.md §Control API): a certificate made here
-// is set from files, listed, shown, refused with a key that is not its
+// is set from files, listed, shown, served on the TLS port, refused with a key that is not its
 // own (exit 4, in the operator's words), and removed (docs/operations.md "Exit codes").
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import { freePort } from '../../src/cli/platform/wait-listening';
 import { startDev } from '../fixtures/dev';
-import { certFor, fingerprintOf } from '../fixtures/tls-client';
+import { eventually } from '../fixtures/eventually';
+import { certFor, fingerprintOf, servedFingerprint } from '../fixtures/tls-client';
 import { platformEnv, runCli } from './run';
 
 t.test('certs, certs:add, certs:info, certs:remove by app and domain', async (t) => {
-  const dev = await startDev(t);
+  const dev = await startDev(t, ['--router-tls-port', String(await freePort('127.0.0.1'))]);
+  const served = () => servedFingerprint(dev.tlsPort, 'www.shop.test');
   const env = platformEnv(dev.admin, dev.logplex);
   const sy = (...args: string[]) => runCli(args, env);
 
@@ -59,6 +62,8 @@ t.test('certs, certs:add, certs:info, certs:remove by app and domain', async (t)
     new RegExp(`Expires: +\\d{4}-\\d\\d-\\d\\d \\(in 8\\d days\\)\\nFingerprint: +${fingerprint}\\n`),
   );
 
+  await eventually(async () => (await served()) === fingerprint, { timeoutMs: 10_000, what: 'served on TLS' });
+
   const list = await sy('certs', '-a', 'shop');
   t.match(list.stdout, /\nshop\.localhost +- +- +- +-\n/);
   t.match(
@@ -86,6 +91,7 @@ t.test('certs, certs:add, certs:info, certs:remove by app and domain', async (t)
     code: 0,
     stdout: /^Removed the certificate of www\.shop\.test from shop/,
   });
+  await eventually(async () => (await served()) !== fingerprint, { timeoutMs: 10_000, what: 'no longer served' });
   t.match(await sy('certs:remove', '-a', 'shop', '--domain', 'www.shop.test'), {
     code: 3,
     stderr: /has no certificate/,
