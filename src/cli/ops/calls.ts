@@ -42,7 +42,21 @@ export interface DrainStatusView extends DrainView {
   };
 }
 
+/** What the control API says of a domain's certificate (never the key). */
+export interface CertView {
+  app: string;
+  host: string;
+  subject: string;
+  sans: string[];
+  issuer: string;
+  not_before: string;
+  not_after: string;
+  fingerprint_sha256: string;
+  chain_length?: number;
+}
+
 const app = (name: string): string => `/v1/apps/${encodeURIComponent(name)}`;
+const cert = (name: string, host: string): string => `${app(name)}/domains/${encodeURIComponent(host)}/certificate`;
 const drains = (channel: string): string => `/v2/channels/${encodeURIComponent(channel)}/drains`;
 
 export const controlCalls = {
@@ -55,6 +69,10 @@ export const controlCalls = {
     call<{ app: string; host: string }>(ep, 'PUT', `${app(name)}/domains/${encodeURIComponent(host)}`, {}),
   removeDomain: (ep: Endpoint, name: string, host: string) =>
     call<unknown>(ep, 'DELETE', `${app(name)}/domains/${encodeURIComponent(host)}`),
+  getCert: (ep: Endpoint, name: string, host: string) => call<CertView>(ep, 'GET', cert(name, host)),
+  putCert: (ep: Endpoint, name: string, host: string, pems: { certificate_chain: string; private_key: string }) =>
+    call<CertView>(ep, 'PUT', cert(name, host), pems),
+  deleteCert: (ep: Endpoint, name: string, host: string) => call<unknown>(ep, 'DELETE', cert(name, host)),
 };
 
 export const logplexCalls = {

@@ -3,6 +3,7 @@
 // stderr and an exit code from EXIT (docs/operations.md "Exit codes").
 import { ConfigError, describeSettings, settingsFor } from '../../shared/config';
 import * as appsCmd from './apps';
+import * as certsCmd from './certs';
 import { EXIT, OpsError, opsContext, type OpsContext, type OpsSpec } from './context';
 import * as domainsCmd from './domains';
 import * as drainsCmd from './drains';
@@ -46,6 +47,34 @@ export const OPS_COMMANDS: Record<string, OpsCommand> = {
     app: true,
     positionals: ['HOST'],
     run: domainsCmd.removeDomain,
+  },
+  certs: {
+    usage: 'certs -a APP [--json]',
+    help: 'each domain of the app with its TLS certificate: subject, SANs, expiry, fingerprint (- when none)',
+    app: true,
+    run: certsCmd.certs,
+  },
+  'certs:add': {
+    usage: 'certs:add CHAIN.pem KEY.pem -a APP --domain HOST [--json]',
+    help: 'serve the certificate chain (leaf first) and its unencrypted private key for HOST over TLS',
+    app: true,
+    values: ['domain'],
+    positionals: ['CHAIN.pem', 'KEY.pem'],
+    run: certsCmd.addCert,
+  },
+  'certs:info': {
+    usage: 'certs:info -a APP --domain HOST [--json]',
+    help: "HOST's certificate: subject, SANs, issuer, validity, fingerprint, chain length (never the key)",
+    app: true,
+    values: ['domain'],
+    run: certsCmd.certInfo,
+  },
+  'certs:remove': {
+    usage: 'certs:remove -a APP --domain HOST',
+    help: "stop serving HOST's certificate",
+    app: true,
+    values: ['domain'],
+    run: certsCmd.removeCert,
   },
   maintenance: {
     usage: 'maintenance -a APP [--json]',
