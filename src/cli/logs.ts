@@ -7,7 +7,7 @@
 // SWITCHYARD_LOGS_GIVE_UP_MS without Logplex.
 import { request } from 'undici';
 import { flagsToEnv, loadConfig } from '../shared/config';
-import { ApiCallError, logplex, type Endpoint } from './platform/api';
+import { ApiCallError, logplex, type Endpoint, type SessionRequest } from './platform/api';
 import { intOption, parseOptions, UsageError } from './platform/argv';
 import { colourLine } from './platform/colour';
 import { SseParser } from './platform/sse';
@@ -33,17 +33,8 @@ const SHORT: Readonly<Record<string, string>> = {
 const RETRY_FIRST_MS = 250;
 const RETRY_MAX_MS = 5_000;
 
-interface Query {
-  channel_id: number;
-  num: number;
-  tail: boolean;
-  dyno?: string;
-  source?: string;
-  q?: string;
-  since?: string;
-  until?: string;
-  format?: 'json';
-}
+/** What `logs` asks Logplex for; `since_id` is added on each resume. */
+type Query = Omit<SessionRequest, 'since_id'>;
 
 export async function run(argv: string[]): Promise<number> {
   const { env, rest } = flagsToEnv(argv.map((a) => SHORT[a] ?? a));

@@ -99,22 +99,23 @@ export const logplex = {
   /** Every channel, or those named `name` (a channel is named after its app). */
   listChannels: (ep: Endpoint, name?: string) =>
     call<ChannelRef[]>(ep, 'GET', '/v2/channels' + (name ? `?name=${encodeURIComponent(name)}` : '')),
-  createSession: (
-    ep: Endpoint,
-    body: {
-      channel_id: number;
-      num: number;
-      tail: boolean;
-      dyno?: string;
-      source?: string;
-      q?: string;
-      since?: string;
-      until?: string;
-      since_id?: number;
-      format?: 'json';
-    },
-  ) => call<{ id: string; url: string }>(ep, 'POST', '/v2/sessions', body),
+  createSession: (ep: Endpoint, body: SessionRequest) =>
+    call<{ id: string; url: string }>(ep, 'POST', '/v2/sessions', body),
 };
+
+/** The body of `POST /v2/sessions` (design.md §Logplex API). */
+export interface SessionRequest {
+  channel_id: number;
+  num: number;
+  tail: boolean;
+  dyno?: string;
+  source?: string;
+  q?: string;
+  since?: string;
+  until?: string;
+  since_id?: number;
+  format?: 'json';
+}
 
 /** The channel's token of that name (`app`, `heroku`). */
 export function tokenNamed(c: ChannelView, name: string): string | undefined {

@@ -14,12 +14,11 @@ import { ApiError, basicPassword, type ApiRoutes } from '../../shared/json-api';
 import { logfmt, type Fields } from '../../shared/log';
 import { MAX_FRAME } from '../../shared/syslog/frame';
 import { formatSyslog, formatTimestamp } from '../../shared/syslog/rfc5424';
-import type { Acceptor, Frame } from '../accept';
-import type { LogplexMetrics } from '../metrics';
+import type { Frame } from '../accept';
 import type { RouteModule } from '../server';
 import type { TokenInfo } from '../store/index';
 import type { TokenCache } from '../tokens';
-import { readInflated } from './http';
+import { readInflated, type HttpIngestDeps } from './http';
 import { decodeLogsRequest, encodeLogsResponse, type AnyValue, type KeyValue, type LogsRequest } from './otlp-decode';
 
 const ENCODINGS: Readonly<Record<string, 'protobuf' | 'json'>> = {
@@ -32,11 +31,8 @@ const FACILITY = 23 * 8;
 /** A body nested deeper than this is cut (`…`) when written as JSON. */
 const MAX_DEPTH = 8;
 
-export interface OtlpIngestDeps {
-  acceptor: Acceptor;
-  tokens: TokenCache;
-  metrics: LogplexMetrics;
-}
+/** The same as `POST /logs`: records go through the same acceptor, token cache and metrics. */
+export type OtlpIngestDeps = HttpIngestDeps;
 
 export function otlpIngestRoutes(deps: OtlpIngestDeps): RouteModule {
   return (table: ApiRoutes) => {
