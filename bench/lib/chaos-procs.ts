@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { request } from 'undici';
-import { freePort } from './chaos-topology';
+import { freePort } from '../../test/fixtures/redis-server';
 
 export const API_TOKEN = 'chaos-api-token-0123456789';
 const MAIN = join(__dirname, '..', '..', 'src', 'cli', 'main.js');

@@ -5,12 +5,11 @@
 // but not break.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { createRedis, type RedisClient } from '../../src/shared/redis';
-import { startOwnCluster } from '../../test/fixtures/redis-server';
+import { freePort, pingUntilUp, startOwnCluster } from '../../test/fixtures/redis-server';
 
 export interface Topology {
   readonly kind: string;
@@ -24,36 +23,6 @@ export interface Topology {
   close(): Promise<void>;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Resolves once `url` answers PING; at most `timeoutMs`. */
-async function ready(url: string, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    r.on('error', () => undefined);
-    try {
-      await r.connect();
-      await r.ping();
-      return;
-    } catch {
-      if (Date.now() > until) throw new Error(`redis at ${url} did not start in ${timeoutMs} ms`);
-      await new Promise((res) => setTimeout(res, 50));
-    } finally {
-      r.disconnect();
-    }
-  }
-}
-
 export async function singleRedis(): Promise<Topology> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'sy-chaos-'));
@@ -62,7 +31,7 @@ export async function singleRedis(): Promise<Topology> {
   const start = async (): Promise<void> => {
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', ''];
     child = spawn('redis-server', [...args, '--appendonly', 'yes', '--appendfsync', 'everysec'], { stdio: 'ignore' });
-    await ready(url, 10_000);
+    await pingUntilUp(url, 10_000);
   };
   const stop = async (): Promise<void> => {
     const c = child;

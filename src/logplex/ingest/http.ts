@@ -89,7 +89,11 @@ async function authenticate(tokens: TokenCache, req: IncomingMessage): Promise<T
   // Logplex reads only the user `token` as a channel token; any other user is not a token at all.
   if (basic.user !== 'token')
     throw new ApiError('unauthorized', 'Basic user must be "token" (Authorization: Basic token:<channel token>)');
-  const token = basic.password;
+  return channelToken(tokens, basic.password);
+}
+
+/** A channel token → its channel and source: 401 when unknown, 503 when the store cannot say. */
+export async function channelToken(tokens: TokenCache, token: string): Promise<TokenInfo> {
   let info: TokenInfo | undefined;
   try {
     info = token ? await tokens.resolve(token) : undefined;

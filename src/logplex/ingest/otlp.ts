@@ -18,7 +18,7 @@ import type { Frame } from '../accept';
 import type { RouteModule } from '../server';
 import type { TokenInfo } from '../store/index';
 import type { TokenCache } from '../tokens';
-import { readInflated, type HttpIngestDeps } from './http';
+import { channelToken, readInflated, type HttpIngestDeps } from './http';
 import { decodeLogsRequest, encodeLogsResponse, type AnyValue, type KeyValue, type LogsRequest } from './otlp-decode';
 
 const ENCODINGS: Readonly<Record<string, 'protobuf' | 'json'>> = {
@@ -79,14 +79,7 @@ async function authenticate(tokens: TokenCache, req: IncomingMessage): Promise<T
   const bearer = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
   const token = bearer ?? basicPassword(header);
   if (token === undefined) throw new ApiError('unauthorized', 'missing Authorization: Bearer <channel token>');
-  let info: TokenInfo | undefined;
-  try {
-    info = token ? await tokens.resolve(token) : undefined;
-  } catch {
-    throw new ApiError('unavailable', 'log store unavailable; retry');
-  }
-  if (!info) throw new ApiError('unauthorized', 'unknown token');
-  return info;
+  return channelToken(tokens, token);
 }
 
 /** Every LogRecord of the request as an RFC 5424 frame, in order. */
