@@ -83,6 +83,8 @@ export interface StoreGuard {
 
 /** How long an API request waits on a store that has gone away before answering 503. */
 export const STORE_DEADLINE_MS = 1_000;
+/** After the deadline, how often a request still waiting looks at the store again. */
+const STORE_RECHECK_MS = 250;
 
 /** Reads a body of at most `limit` bytes; past that, rejects with 413 and stops reading. */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
@@ -229,14 +231,17 @@ export async function serveApi(
 ): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://x');
   const m = table.match(req.method ?? 'GET', url.pathname);
-  // A store that went away while the handler waits on it: answer at the deadline (the handler's
-  // late reply then finds the response sent and is dropped).
-  const deadline = guard
-    ? setTimeout(() => {
-        const why = guard.down();
-        if (why !== undefined && !res.headersSent) sendError(res, new ApiError('unavailable', why));
-      }, guard.deadlineMs ?? STORE_DEADLINE_MS)
-    : undefined;
+  // A store that went away while the handler waits on it: answer at the deadline, or as soon
+  // after it as the store is found away (a hung one is noticed only once a command waited
+  // SILENCE_MS); the handler's late reply then finds the response sent and is dropped.
+  let deadline: NodeJS.Timeout | undefined;
+  const check = (): void => {
+    if (res.headersSent || !guard) return;
+    const why = guard.down();
+    if (why !== undefined) sendError(res, new ApiError('unavailable', why));
+    else deadline = setTimeout(check, STORE_RECHECK_MS);
+  };
+  if (guard) deadline = setTimeout(check, guard.deadlineMs ?? STORE_DEADLINE_MS);
   try {
     if (m instanceof ApiError) throw m;
     await m.handler(req, res, m.params);

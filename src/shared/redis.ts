@@ -3,13 +3,29 @@
 // do not use it). Every multi-key command and script stays inside one hash tag; pipelines that
 // span tags go through `bySlot`, and scans through `masters`, so Cluster works unchanged.
 import { EventEmitter } from 'node:events';
-import Redis, { Cluster, type ClusterOptions, type RedisOptions } from 'ioredis';
+import Redis, { Cluster, ReplyError, type ClusterOptions, type Command, type RedisOptions } from 'ioredis';
 import { parseRedisUrl, type RedisTarget } from './redis-url';
 
 export type RedisClient = Redis | Cluster;
 
 /** Reconnect pacing: quick at first, then every 2 s (each failed attempt is one line at most). */
 const retryStrategy = (times: number): number => Math.min(100 * times, 2_000);
+
+/**
+ * How long a command may go unanswered before the client counts as not answering. A stopped or
+ * hung redis-server keeps its sockets open, so ioredis stays "ready" and would wait for ever:
+ * past this, the client is reported down and further commands fail at once, as while it is
+ * disconnected, until Redis answers again. Below the APIs' 1 s so they can answer 503 in time.
+ */
+export const SILENCE_MS = 750;
+/** How often a client with commands in flight is looked at for silence. */
+const SILENCE_CHECK_MS = 250;
+/**
+ * A connection silent this long is dropped and reopened (ioredis' socketTimeout), so a Sentinel or
+ * Cluster failover away from a hung master is followed; commands in flight then fail (Redis may
+ * still apply them when it wakes).
+ */
+export const ABANDON_MS = 10_000;
 
 const COMMON: RedisOptions = {
   // Fail commands within about a second while Redis is away instead of queueing forever:
@@ -21,6 +37,7 @@ const COMMON: RedisOptions = {
   // A Sentinel failover demotes the master we are connected to: its READONLY answer means
   // "ask the sentinels again" (reconnect and resend the command), not a failed write.
   reconnectOnError: (err) => (err.message.includes('READONLY') ? 2 : false),
+  socketTimeout: ABANDON_MS,
 };
 
 /** Parses REDIS_URL (config.ts already checked it) and opens a client for its topology. */
@@ -71,6 +88,7 @@ export function openRedis(target: RedisTarget, extra: RedisOptions = {}): RedisC
     }
   })();
   displays.set(client, target.display);
+  watches.set(client, watchAnswers(client, target.display));
   return client;
 }
 
@@ -79,6 +97,107 @@ const displays = new WeakMap<object, string>();
 
 export function redisDisplay(client: RedisClient): string {
   return displays.get(client) ?? 'redis';
+}
+
+/**
+ * Whether Redis answers the commands it was sent (design.md §Stores). It watches every command of
+ * one client: when the oldest one in flight has waited SILENCE_MS, the client is silent until a
+ * reply arrives or nothing is left in flight. A verdict is never given on a tick that came late
+ * (our own event loop was blocked: replies may be waiting unread), so a busy process is not
+ * mistaken for a hung Redis, and nothing is sent just to find out (no probe to flap).
+ */
+class AnswerWatch extends EventEmitter {
+  /** Command → when it was sent (insertion order: the first entry is the oldest in flight). */
+  #inFlight = new Map<Command, number>();
+  #lastAnswer = Date.now();
+  #silentSince: number | undefined;
+  #lastTick = Date.now();
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(readonly display: string) {
+    super();
+    this.#timer = setInterval(() => this.#tick(), SILENCE_CHECK_MS);
+    this.#timer.unref();
+  }
+
+  get silent(): boolean {
+    return this.#silentSince !== undefined;
+  }
+  /** When Redis last owed an answer it did not give: where the silence began. */
+  get silentSince(): number | undefined {
+    return this.#silentSince;
+  }
+  get reason(): string {
+    return `Redis at ${this.display} not answering (no reply for ${SILENCE_MS} ms)`;
+  }
+
+  track(command: Command): void {
+    if (this.#inFlight.has(command)) return;
+    this.#inFlight.set(command, Date.now());
+    command.promise.then(
+      () => this.#settled(command, true),
+      (err: unknown) => this.#settled(command, err instanceof ReplyError),
+    );
+  }
+
+  /** A new connection answered its handshake: what is still in flight (resent) waits from now. */
+  restart(): void {
+    const now = Date.now();
+    for (const c of this.#inFlight.keys()) this.#inFlight.set(c, now);
+    this.#lastAnswer = now;
+    this.#set(undefined);
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  #settled(command: Command, answered: boolean): void {
+    this.#inFlight.delete(command);
+    if (answered) this.#lastAnswer = Date.now();
+    if (answered || this.#inFlight.size === 0) this.#set(undefined);
+  }
+
+  #tick(): void {
+    const now = Date.now();
+    const late = now - this.#lastTick > 2 * SILENCE_CHECK_MS;
+    this.#lastTick = now;
+    if (late || this.silent) return;
+    const oldest = this.#inFlight.values().next();
+    if (oldest.done || now - oldest.value < SILENCE_MS) return;
+    this.#set(Math.max(oldest.value, this.#lastAnswer));
+  }
+
+  #set(since: number | undefined): void {
+    if ((since === undefined) === (this.#silentSince === undefined)) return;
+    this.#silentSince = since;
+    this.emit('change');
+  }
+}
+
+const watches = new WeakMap<object, AnswerWatch>();
+
+/**
+ * Every command of `client` goes through the watch; while Redis is silent on a connection that
+ * is otherwise ready, new commands are refused at once with RedisUnavailable instead of joining
+ * the wait (what was already sent still gets its answer when Redis wakes).
+ */
+function watchAnswers(client: RedisClient, display: string): AnswerWatch {
+  const watch = new AnswerWatch(display);
+  type Send = (command: Command, ...rest: unknown[]) => unknown;
+  const target = client as unknown as { sendCommand: Send };
+  const send = target.sendCommand.bind(client) as Send;
+  target.sendCommand = (command, ...rest) => {
+    if (watch.silent && client.status === 'ready') {
+      command.reject(new RedisUnavailable(display, watch.reason));
+      return command.promise;
+    }
+    watch.track(command);
+    return send(command, ...rest);
+  };
+  client.on('ready', () => watch.restart());
+  client.on('end', () => watch.stop());
+  return watch;
 }
 
 /** A store call failed because Redis is away or refused it: the APIs answer 503 with Retry-After. */
@@ -169,29 +288,36 @@ export function keySlot(key: string): number {
 }
 
 /**
- * Tracks whether a client can reach Redis. `up` flips on `ready` and `close`/`end`;
- * listeners get every change, so a node can report itself degraded and catch up later.
+ * Tracks whether a client can reach Redis: connected (`ready` until `close`/`end`) and answering
+ * (AnswerWatch). Listeners get every change, so a node can report itself degraded and catch up later.
  */
 export class RedisHealth extends EventEmitter {
+  #connected = false;
   #up = false;
   #since = Date.now();
   #lastError: string | undefined;
+  readonly #watch: AnswerWatch | undefined;
   constructor(client: RedisClient) {
     super();
-    client.on('ready', () => this.#set(true));
-    client.on('close', () => this.#set(false));
-    client.on('end', () => this.#set(false));
+    this.#watch = watches.get(client);
+    client.on('ready', () => this.#connect(true));
+    client.on('close', () => this.#connect(false));
+    client.on('end', () => this.#connect(false));
     // ioredis emits 'error' on every failed reconnect; the listener keeps it from crashing us,
     // and keeps the last reason for the "unreachable" line.
     client.on('error', (err: Error) => {
       this.#lastError = redisError(client, err).message;
     });
-    if ((client as Redis).status === 'ready') this.#set(true);
+    this.#watch?.on('change', () => {
+      if (this.#watch!.silent) this.#lastError = this.#watch!.reason;
+      this.#update(this.#watch!.silentSince);
+    });
+    if ((client as Redis).status === 'ready') this.#connect(true);
   }
   get up(): boolean {
     return this.#up;
   }
-  /** ms since epoch of the last change. */
+  /** ms since epoch of the last change; for a silent Redis, when the silence began. */
   get since(): number {
     return this.#since;
   }
@@ -199,10 +325,15 @@ export class RedisHealth extends EventEmitter {
   get lastError(): string | undefined {
     return this.#lastError;
   }
-  #set(up: boolean): void {
+  #connect(connected: boolean): void {
+    this.#connected = connected;
+    this.#update();
+  }
+  #update(since = Date.now()): void {
+    const up = this.#connected && !this.#watch?.silent;
     if (up === this.#up) return;
     this.#up = up;
-    this.#since = Date.now();
+    this.#since = up ? Date.now() : since;
     this.emit(up ? 'up' : 'down');
   }
 }
@@ -241,7 +372,7 @@ export function reportUnreachable(
 
 /** QUIT when connected (replies flushed), otherwise drop the connection: never waits on a dead Redis. */
 export async function closeRedis(client: RedisClient): Promise<void> {
-  if ((client as Redis).status !== 'ready') return client.disconnect();
+  if ((client as Redis).status !== 'ready' || watches.get(client)?.silent) return client.disconnect();
   const quit = client.quit().then(
     () => undefined,
     () => undefined,

@@ -36,3 +36,14 @@ t.test('an outage inside the grace adds to what is left of it', async (t) => {
   real = 31_000;
   t.equal(c.now(), 31_000, 'real time after both');
 });
+
+t.test('a store found silent freezes the clock where it last answered', async (t) => {
+  let real = 100_000;
+  const c = new LeaseClock(() => real);
+  real = 101_000;
+  c.down(100_250);
+  t.equal(c.now(), 100_250, 'frozen at the moment the store last answered, not when that was noticed');
+  real = 105_000;
+  t.same(c.up(), { downFor: 4_750, graceMs: 4_750 });
+  t.equal(c.now(), 100_250, 'no jump when it answers again');
+});

@@ -182,6 +182,52 @@ t.test('Redis stopped and restarted: table kept, leases frozen, degraded, then c
   t.match((await r.api('GET', '/metrics')).body, /switchyard_router_degraded\{service="router"\} 0/);
 });
 
+// A hung Redis keeps its socket open: a node with no API traffic would not notice it before a
+// lease ran out on heartbeats that failed on other nodes. A lease runs out only after the store
+// answered a read just before, so the node finds the store silent first and freezes leases.
+t.test('Redis hung (SIGSTOP) under a node with no traffic: leases frozen, none runs out', async (t) => {
+  const redis = await startOwnRedis();
+  if (!redis) {
+    if (process.env.CI === 'true') t.fail('redis-server is not installed');
+    else t.skip('redis-server is not installed', () => undefined);
+    return;
+  }
+  t.teardown(() => redis.destroy());
+  const r = await startTestRouter(t, { store: 'redis', redisUrl: redis.url, prefix: 'sytest:hung-lease:' });
+  if (!r) return;
+  await r.api('PUT', '/v1/apps/quiet', {});
+  const reg = await r.api('PUT', '/v1/apps/quiet/dynos/web.1', dyno(5001, 2));
+  const leaseEnd = Date.parse(reg.body.lease_expires_at);
+  await eventually(
+    async () => (await r.api('GET', '/v1/routes/quiet.localhost')).body.routable?.length === 1,
+    2000,
+    'routable',
+  );
+
+  redis.pause();
+  // Past the lease end, and past the time a silent store is noticed (SILENCE_MS and a tick).
+  await new Promise((res) => setTimeout(res, Math.max(0, leaseEnd - Date.now()) + 1500));
+  t.match(r.node.table.state, { degraded: true, reason: 'store_unreachable' }, 'the silent store is noticed');
+  t.same(
+    (await r.api('GET', '/v1/routes/quiet.localhost')).body.routable?.map((d: { dyno: string }) => d.dyno),
+    ['web.1'],
+    'the lease did not run out while the store did not answer',
+  );
+
+  redis.resume();
+  await eventually(() => r.node.table.state.ready, 8000, 'ready again after SIGCONT');
+  t.same(
+    (await r.api('GET', '/v1/routes/quiet.localhost')).body.routable?.map((d: { dyno: string }) => d.dyno),
+    ['web.1'],
+    'still routable right after Redis answers again',
+  );
+  await eventually(
+    async () => (await r.api('GET', '/v1/routes/quiet.localhost')).body.code === 'H14',
+    10_000,
+    'expired after the grace, without a heartbeat',
+  );
+});
+
 t.test('a Redis that comes back empty is not applied; --reseed writes the table back', async (t) => {
   const redis = await startOwnRedis();
   if (!redis) {

@@ -75,8 +75,11 @@ export interface RouteStore {
   subscribe(onEvent: (event: RouteEvent) => void): () => void;
   /** Whether the store can be reached now (memory: always). */
   readonly up: boolean;
-  /** Reachability changes; returns the unsubscribe function. */
-  onHealth(listener: (up: boolean) => void): () => void;
+  /**
+   * Reachability changes, with when they happened (for a store that stopped answering, when it
+   * last answered); returns the unsubscribe function.
+   */
+  onHealth(listener: (up: boolean, at: number) => void): () => void;
   close(): Promise<void>;
 }
 

@@ -160,7 +160,7 @@ export class MemoryRouteStore implements RouteStore, CertStore {
     return () => this.#events.off('route-event', onEvent);
   }
 
-  onHealth(_listener: (up: boolean) => void): () => void {
+  onHealth(_listener: (up: boolean, at: number) => void): () => void {
     return () => undefined;
   }
 

@@ -82,11 +82,14 @@ export class RedisRouteStore implements RouteStore, CertStore {
     return this.#health.every((h) => h.up);
   }
 
-  onHealth(listener: (up: boolean) => void): () => void {
+  onHealth(listener: (up: boolean, at: number) => void): () => void {
     let last = this.up;
     const check = (): void => {
       const now = this.up;
-      if (now !== last) listener((last = now));
+      if (now === last) return;
+      // Down: since the first connection went away (or fell silent); up: now.
+      const at = now ? Date.now() : Math.min(...this.#health.filter((h) => !h.up).map((h) => h.since));
+      listener((last = now), at);
     };
     for (const h of this.#health) h.on('up', check).on('down', check);
     return () => {

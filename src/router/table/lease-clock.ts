@@ -16,11 +16,15 @@ export class LeaseClock {
     return this.#downSince;
   }
 
-  /** The store went away (a second call while away changes nothing). */
-  down(): void {
+  /**
+   * The store went away at `at` (a second call while away changes nothing). A store that stopped
+   * answering is found out a moment later: the clock stands where it was when it last answered.
+   */
+  down(at = this.realNow()): void {
     if (this.#downSince !== undefined) return;
-    this.#frozenAt = this.now();
-    this.#downSince = this.realNow();
+    const since = Math.min(at, this.realNow());
+    this.#frozenAt = this.now() - (this.realNow() - since);
+    this.#downSince = since;
   }
 
   /** The store is back: returns how long it was away and how long leases stay extended (ms). */

@@ -22,6 +22,8 @@ const MAX_PENDING = 10_000;
 const RELOAD_BATCH = 500;
 /** Retry delay of a failed first load or reload batch. */
 const RETRY_MS = 1_000;
+/** A lease runs out only after the store answered a read this long before (#armExpiry). */
+const EXPIRY_CHECK_LEAD_MS = 1_000;
 
 export type DegradedReason = 'loading' | 'store_unreachable' | 'store_reset' | 'resync_failed';
 
@@ -104,7 +106,7 @@ export class TableSync {
   async start(): Promise<void> {
     const { store } = this.#o;
     this.#unsubscribe.push(store.subscribe((e) => this.#onEvent(e)));
-    this.#unsubscribe.push(store.onHealth((up) => this.#onHealth(up)));
+    this.#unsubscribe.push(store.onHealth((up, at) => this.#onHealth(up, at)));
     this.#interval = setInterval(() => void this.resync(), this.#o.resyncMs);
     await this.resync();
   }
@@ -285,10 +287,10 @@ export class TableSync {
     }
   }
 
-  #onHealth(up: boolean): void {
+  #onHealth(up: boolean, at: number): void {
     const { log } = this.#o;
     if (!up) {
-      this.#clock.down();
+      this.#clock.down(at);
       log.warn('store unreachable; routing on the last table, leases frozen', { apps: this.#table.stats().apps });
       return;
     }
@@ -326,20 +328,40 @@ export class TableSync {
     this.#armExpiry(table);
   }
 
-  /** Rebuilds when the next lease runs out — unless the store is away, which freezes leases. */
+  /**
+   * Rebuilds when the next lease runs out — unless the store is away, which freezes leases. A
+   * lease runs out only on a store that answered a read just before: a node with no other
+   * traffic would not notice a hung Redis (heartbeats failing on other nodes) before its dynos
+   * expired, while a read that goes unanswered reports the store away since then (lease-clock.ts).
+   */
   #armExpiry(table: RouteTable): void {
     clearTimeout(this.#expiry);
     if (!Number.isFinite(table.nextExpiry) || this.#closed) return;
-    const delay = Math.min(Math.max(table.nextExpiry - this.#now() + 1, 0), 2 ** 31 - 1);
-    this.#expiry = setTimeout(() => {
-      if (this.#clock.downSince !== undefined || this.#table !== table) return;
-      this.#set(
-        RouteTable.build(
-          [...table.apps()].map((e) => e.app),
-          this.#now(),
-        ),
-      );
-    }, delay);
+    const current = (): boolean => this.#clock.downSince === undefined && this.#table === table && !this.#closed;
+    const rebuild = (): void => {
+      if (current())
+        this.#set(
+          RouteTable.build(
+            [...table.apps()].map((e) => e.app),
+            this.#now(),
+          ),
+        );
+    };
+    const until = (at: number): number => Math.min(Math.max(at - this.#now(), 0), 2 ** 31 - 1);
+    const expiresAt = table.nextExpiry + 1;
+    this.#expiry = setTimeout(
+      () => {
+        if (!current()) return;
+        this.#o.store.generation().then(
+          () => {
+            if (current()) this.#expiry = setTimeout(rebuild, until(expiresAt));
+          },
+          // The store's health says why (a resync retries); the lease waits for a store that answers.
+          () => undefined,
+        );
+      },
+      until(expiresAt - EXPIRY_CHECK_LEAD_MS),
+    );
   }
 
   #later(fn: () => void, ms: number): void {
