@@ -109,6 +109,8 @@ t.test('a hung Redis: APIs answer 503, the data plane serves, TCP lines wait; al
   tcp.on('error', () => undefined);
   t.teardown(() => tcp.destroy());
   await new Promise((res) => tcp.once('connect', res));
+  const session = await lp.api('POST', '/v2/sessions', { channel_id: ch.id });
+  t.equal(session.status, 201);
 
   redis.pause();
   const lpBase = `http://127.0.0.1:${lp.httpPort}`;
@@ -127,6 +129,7 @@ t.test('a hung Redis: APIs answer 503, the data plane serves, TCP lines wait; al
       () => within5s(lpBase, API_TOKEN, 'GET', `/v2/channels/${ch.id}/drains/${drain.body.id}`),
     ],
     ['logplex: create a session', () => within5s(lpBase, API_TOKEN, 'POST', '/v2/sessions', { channel_id: ch.id })],
+    ['logplex: open a session', () => within5s('', API_TOKEN, 'GET', session.body.url)],
     ['router: create an app', () => within5s(r.adminUrl, TEST_TOKEN, 'PUT', '/v1/apps/another', {})],
     [
       'router: register a dyno',
