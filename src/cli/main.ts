@@ -22,7 +22,11 @@ const COMMANDS: Record<string, Command> = {
     help: 'one router node (data plane + control API) on Redis; --reseed: the running node writes its table back',
     load: () => import('./router'),
   },
-  logplex: { usage: 'logplex', help: 'one Logplex node on Redis', load: () => import('./logplex') },
+  logplex: {
+    usage: 'logplex [--reseed]',
+    help: 'one Logplex node on Redis; --reseed: the running node writes the channels, tokens and drains it knows back',
+    load: () => import('./logplex'),
+  },
   dyno: {
     usage: 'dyno -a APP --name web.1 -- CMD...',
     help: 'run CMD as a dyno: register, heartbeat, ship its output, restart it when it crashes',

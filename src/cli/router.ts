@@ -5,7 +5,6 @@
 // (batched, bounded, dropped and counted when Logplex is away); without it they go to stdout only.
 // `switchyard router --reseed` starts nothing: it asks the running node at ROUTER_ADMIN_URL to
 // write its table back into a store that lost its data (design.md §Route table).
-import { request } from 'undici';
 import { startRouter, type RouterNode } from '../router/index';
 import { RedisRouteStore } from '../router/store/redis';
 import { createLogger, errorFields, type Level } from '../shared/log';
@@ -14,6 +13,7 @@ import { createRegistry } from '../shared/metrics';
 import { runClustered } from '../router/cluster';
 import { LogplexAccessLog } from './platform/router-log-sink';
 import { nodeConfig } from './platform/node-config';
+import { askReseed } from './platform/reseed';
 import { portInUseMessage } from './platform/port-in-use';
 import { channelDeleteHook, channelHook, LOGPLEX_PROBE, probeLogplex } from './platform/wiring';
 import { redactUrl } from '../shared/config';
@@ -102,21 +102,6 @@ export async function run(argv: string[]): Promise<number> {
 async function reseed(argv: string[]): Promise<number> {
   const config = nodeConfig('router', argv);
   if (typeof config === 'number') return config;
-  const url = `${config.ROUTER_ADMIN_URL ?? `http://127.0.0.1:${config.ROUTER_ADMIN_PORT}`}/v1/table/reseed`;
-  try {
-    const res = await request(url, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${config.SWITCHYARD_API_TOKEN}` },
-    });
-    const text = await res.body.text();
-    if (res.statusCode === 200) {
-      process.stdout.write(`reseeded from the router at ${url}: ${text}\n`);
-      return 0;
-    }
-    process.stderr.write(`switchyard router --reseed: ${url} answered ${res.statusCode}: ${text}\n`);
-    return 1;
-  } catch (err) {
-    process.stderr.write(`switchyard router --reseed: cannot reach ${url}: ${(err as Error).message}\n`);
-    return 1;
-  }
+  const base = config.ROUTER_ADMIN_URL ?? `http://127.0.0.1:${config.ROUTER_ADMIN_PORT}`;
+  return askReseed('router', `${base}/v1/table/reseed`, config.SWITCHYARD_API_TOKEN);
 }

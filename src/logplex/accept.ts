@@ -38,6 +38,8 @@ export interface AcceptDeps {
   log: Logger;
   /** Per-channel token buckets (LOGPLEX_CHANNEL_RATE); absent: no limit. */
   rates?: ChannelRates;
+  /** A channel the store lost and this node knows (recovery.ts): its lines fail as the store's, not as unknown. */
+  lost?: (channel: number) => boolean;
 }
 
 /** A parsed frame waiting for its channel: the token it names and the line without source yet. */
@@ -210,16 +212,21 @@ export class Acceptor {
     lines = admitted.lines;
     if (lines.length === 0) return;
     let stored: LogLine[] | undefined;
-    try {
-      stored = await this.#d.store.append(channel, lines);
-    } catch (err) {
+    const failed = (event: string, fields: Fields): void => {
       this.#d.metrics.storeErrors.inc({ op: 'append' });
-      this.#storeFailed('append failed', { channel, ...errorFields(err) });
+      this.#storeFailed(event, { channel, ...fields });
       r.storeFailed = true;
       if (r.transport !== 'http') this.#drops.add(channel, lines.length);
       r.reject(-1, 'store', 'store unavailable', lines.length);
-      return;
+    };
+    try {
+      stored = await this.#d.store.append(channel, lines);
+    } catch (err) {
+      return failed('append failed', errorFields(err));
     }
+    // The store came back empty: the sender retries (HTTP) or the channel gets its L12 once it is reseeded.
+    if (stored === undefined && this.#d.lost?.(channel))
+      return failed('append failed: the log store lost the channel', {});
     if (stored === undefined) {
       // Deleted on some node since its token was cached here.
       this.#d.tokens.invalidateChannel(channel);

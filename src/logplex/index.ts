@@ -11,6 +11,7 @@ import { closeServer, listen } from '../shared/ops-http';
 import { formatTimestamp } from '../shared/syslog/rfc5424';
 import { Acceptor } from './accept';
 import { channelRoutes } from './api/channels';
+import { reseedRoutes } from './api/reseed';
 import { SessionRegistry } from './api/sessions';
 import { httpIngestRoutes } from './ingest/http';
 import { otlpIngestRoutes } from './ingest/otlp';
@@ -23,7 +24,7 @@ import type { LogStore } from './store/index';
 import type { LogplexStores } from './store/open';
 import { ChannelRates } from './rate';
 import { TailHub } from './tail/hub';
-import { TokenCache } from './tokens';
+import { TOKEN_CACHE_DEFAULTS, TokenCache } from './tokens';
 
 /** What extra route modules (drains) get to build their routes and workers from. */
 export interface LogplexContext {
@@ -71,8 +72,9 @@ export interface LogplexNode {
 export async function startLogplex(opts: LogplexOptions): Promise<LogplexNode> {
   const { config, log, stores } = opts;
   const store = stores.log;
+  const recovery = stores.recovery;
   const registry = createRegistry('logplex');
-  const tokens = new TokenCache(store);
+  const tokens = new TokenCache(store, TOKEN_CACHE_DEFAULTS, recovery && ((t) => recovery.lostToken(t)));
   const hub = new TailHub(store);
   let sessions: SessionRegistry | undefined;
   const rates = new ChannelRates(config.LOGPLEX_CHANNEL_RATE, config.LOGPLEX_CHANNEL_BURST);
@@ -83,6 +85,8 @@ export async function startLogplex(opts: LogplexOptions): Promise<LogplexNode> {
     // Read at scrape time, after the acceptor below exists.
     dropChannels: () => acceptor.channelsWithDrops,
     rateBuckets: () => rates.size,
+    knownChannels: () => recovery?.known.channels ?? 0,
+    knownDrains: () => recovery?.known.drains ?? 0,
   });
   const ctx: LogplexContext = {
     config,
@@ -107,7 +111,15 @@ export async function startLogplex(opts: LogplexOptions): Promise<LogplexNode> {
     publicUrl: () => config.LOGPLEX_PUBLIC_URL ?? listenerUrl,
     ...(opts.sessionTtlMs ? { ttlMs: opts.sessionTtlMs } : {}),
   });
-  const acceptor = new Acceptor({ store, tokens, hub, metrics, log, rates });
+  const acceptor = new Acceptor({
+    store,
+    tokens,
+    hub,
+    metrics,
+    log,
+    rates,
+    ...(recovery ? { lost: (channel: number) => recovery.lostChannel(channel) } : {}),
+  });
   const drains = startDrains(ctx, opts.drains ?? {});
   const routes: RouteModule[] = [
     channelRoutes({
@@ -120,20 +132,29 @@ export async function startLogplex(opts: LogplexOptions): Promise<LogplexNode> {
     sessions.routes(),
     httpIngestRoutes({ acceptor, tokens, metrics }),
     otlpIngestRoutes({ acceptor, tokens, metrics }),
+    reseedRoutes({ recovery, apiToken: opts.apiToken }),
     ...(opts.routes ?? []).map((make) => make(ctx)),
   ];
   const upgrades: UpgradeHandler[] = [sessions.upgrade()];
   const server: Server = createLogplexServer({
     ops: {
       registry,
-      readiness: () => ({
-        ready: store.healthy(),
-        detail: {
-          store: store.kind,
-          store_up: store.healthy(),
-          ...(store.healthy() ? {} : { reason: 'store_unreachable', url: stores.where }),
-        },
-      }),
+      readiness: () => {
+        const loss = recovery?.loss;
+        const up = store.healthy();
+        return {
+          ready: up && !loss,
+          detail: {
+            store: store.kind,
+            store_up: up,
+            ...(!up
+              ? { reason: 'store_unreachable', url: stores.where }
+              : loss
+                ? { reason: 'store_reset', expected: loss.expected, found: loss.found ?? null, missing: loss.missing }
+                : {}),
+          },
+        };
+      },
     },
     routes,
     upgrades,
@@ -156,6 +177,12 @@ export async function startLogplex(opts: LogplexOptions): Promise<LogplexNode> {
       s.storeBack();
       void acceptor.reportDrops();
     });
+    // A store that came back empty: counted and told (recovery.ts); once whole again, the L12 lines.
+    recovery?.start({
+      log,
+      onReset: () => metrics.storeResets.inc(),
+      onWhole: () => void acceptor.reportDrops(),
+    });
     log.info('logplex listening', { http: httpPort, syslog: syslog.port, store: store.kind, url: stores.where });
     return {
       httpPort,
@@ -168,6 +195,7 @@ export async function startLogplex(opts: LogplexOptions): Promise<LogplexNode> {
       async close() {
         const grace = config.SWITCHYARD_GRACE_MS;
         offHealth();
+        await recovery?.stop();
         sessions?.closeAll();
         await Promise.all([closeServer(server, grace), s.close(grace)]);
         // Drains flush their batch in flight and release their leases before the store goes.
@@ -178,6 +206,7 @@ export async function startLogplex(opts: LogplexOptions): Promise<LogplexNode> {
       },
     };
   } catch (err) {
+    await recovery?.stop();
     await drains.close();
     server.close();
     await syslog?.close(0);

@@ -30,6 +30,9 @@ export interface LogplexMetrics {
   tailResumeLost: Counter<never>;
   linesRateLimited: Counter<never>;
   rateBuckets: Gauge<never>;
+  storeResets: Counter<never>;
+  knownChannels: Gauge<never>;
+  knownDrains: Gauge<never>;
 }
 
 export function createLogplexMetrics(
@@ -39,6 +42,8 @@ export function createLogplexMetrics(
     tokenCache: () => number;
     dropChannels?: () => number;
     rateBuckets?: () => number;
+    knownChannels?: () => number;
+    knownDrains?: () => number;
   },
 ): LogplexMetrics {
   const registers = [registry];
@@ -147,6 +152,27 @@ export function createLogplexMetrics(
       registers,
       collect() {
         this.set(sizes.rateBuckets?.() ?? 0);
+      },
+    }),
+    storeResets: new Counter({
+      name: name('store_resets_total'),
+      help: 'times the log store was found without its generation while lacking channels or drains this node knows',
+      registers,
+    }),
+    knownChannels: new Gauge({
+      name: name('known_channels'),
+      help: 'channels this node remembers for a reseed (bounded at 100,000)',
+      registers,
+      collect() {
+        this.set(sizes.knownChannels?.() ?? 0);
+      },
+    }),
+    knownDrains: new Gauge({
+      name: name('known_drains'),
+      help: 'drains of those channels this node remembers for a reseed',
+      registers,
+      collect() {
+        this.set(sizes.knownDrains?.() ?? 0);
       },
     }),
   };

@@ -25,7 +25,16 @@ export class TokenCache {
   #entries = new Map<string, Entry>();
   #pending = new Map<string, Promise<TokenInfo | undefined>>();
 
-  constructor(store: LogStore, opts: TokenCacheOptions = TOKEN_CACHE_DEFAULTS) {
+  /**
+   * `lost`: a token the store no longer knows but this node does (the store came back empty,
+   * recovery.ts). Its lines then reach the append, which reports a store failure instead of an
+   * unknown token; it is cached as briefly as an unknown one, so a reseed takes effect at once.
+   */
+  constructor(
+    store: LogStore,
+    opts: TokenCacheOptions = TOKEN_CACHE_DEFAULTS,
+    readonly lost?: (token: string) => TokenInfo | undefined,
+  ) {
     this.#store = store;
     this.#opts = opts;
   }
@@ -52,9 +61,10 @@ export class TokenCache {
     let p = this.#pending.get(token);
     if (!p) {
       p = this.#store.resolveToken(token).then(
-        (info) => {
+        (found) => {
           this.#pending.delete(token);
-          this.#remember(token, info);
+          const info = found ?? this.lost?.(token);
+          this.#remember(token, info, found !== undefined);
           return info;
         },
         (err: unknown) => {
@@ -72,11 +82,11 @@ export class TokenCache {
     for (const [token, e] of this.#entries) if (e.info?.channel === channel) this.#entries.delete(token);
   }
 
-  #remember(token: string, info: TokenInfo | undefined): void {
+  #remember(token: string, info: TokenInfo | undefined, stored: boolean): void {
     if (this.#entries.size >= this.#opts.max) {
       const oldest = this.#entries.keys().next();
       if (!oldest.done) this.#entries.delete(oldest.value);
     }
-    this.#entries.set(token, { info, expires: Date.now() + (info ? this.#opts.ttlMs : this.#opts.negativeTtlMs) });
+    this.#entries.set(token, { info, expires: Date.now() + (stored ? this.#opts.ttlMs : this.#opts.negativeTtlMs) });
   }
 }

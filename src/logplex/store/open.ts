@@ -14,7 +14,9 @@ import type { DrainStore } from '../drains/store/index';
 import { MemoryDrainStore } from '../drains/store/memory';
 import { RedisDrainStore } from '../drains/store/redis';
 import type { LogStore } from './index';
+import { Known } from './known';
 import { MemoryLogStore } from './memory';
+import { StoreRecovery } from './recovery';
 import { RedisLogStore } from './redis';
 
 export interface LogplexStores {
@@ -24,6 +26,8 @@ export interface LogplexStores {
   where: string;
   /** Closes both stores and their connections; the node calls it last. */
   close(): Promise<void>;
+  /** On Redis: notices a store that came back empty and writes back what this node knows (recovery.ts). */
+  recovery?: StoreRecovery;
 }
 
 export function memoryStores(historyLines: number): LogplexStores {
@@ -40,7 +44,8 @@ export function redisStores(
   opts: { prefix: string; historyLines: number; log?: Logger },
 ): LogplexStores & { client: RedisClient } {
   const client = createRedis(url);
-  const log = new RedisLogStore(client, { prefix: opts.prefix, historyLines: opts.historyLines });
+  const known = new Known();
+  const log = new RedisLogStore(client, { prefix: opts.prefix, historyLines: opts.historyLines, known });
   const warn = opts.log;
   const stopReporting = warn
     ? reportUnreachable(client, new RedisHealth(client), (msg, fields) => warn.warn(msg, fields))
@@ -48,8 +53,9 @@ export function redisStores(
   return {
     client,
     log,
-    drains: new RedisDrainStore(client, { prefix: opts.prefix }),
+    drains: new RedisDrainStore(client, { prefix: opts.prefix, known }),
     where: redisDisplay(client),
+    recovery: new StoreRecovery(client, { prefix: opts.prefix, known, up: () => log.healthy() }),
     async close() {
       stopReporting();
       await log.close();

@@ -8,6 +8,7 @@ import type { RedisClient } from '../../shared/redis';
 import { bySlot, masters, RedisHealth } from '../../shared/redis';
 import type { LogLine, NewLine } from '../lines';
 import type { Channel, LogStore, ReadResult, RemoteLines, SessionRecord, TokenInfo, TokenRecord } from './index';
+import type { Known } from './known';
 
 // KEYS: channel hash, log stream, tail pub/sub channel.
 // ARGV: maxlen, node tag, the batch as JSON [[t, p, s, d, m(, i, x)], ...] (sent once: decoded here and
@@ -52,16 +53,19 @@ export class RedisLogStore implements LogStore {
   #watchers = new Map<string, Set<RemoteLines>>();
   /** Settles once Redis confirmed the SUBSCRIBE of each watched channel (or it failed). */
   #subscribed = new Map<string, Promise<void>>();
+  /** What this node saw, for a reseed (known.ts). */
+  #known: Known | undefined;
 
   /** The command connection (readiness waits on it). */
   get client(): RedisClient {
     return this.#redis;
   }
 
-  constructor(redis: RedisClient, opts: { prefix: string; historyLines: number }) {
+  constructor(redis: RedisClient, opts: { prefix: string; historyLines: number; known?: Known }) {
     this.#redis = redis;
     this.#prefix = opts.prefix;
     this.#maxLen = opts.historyLines;
+    this.#known = opts.known;
     this.#health = new RedisHealth(redis);
     redis.defineCommand('sylogAppend', { numberOfKeys: 3, lua: APPEND_LUA });
   }
@@ -95,7 +99,9 @@ export class RedisLogStore implements LogStore {
     m.hset(this.#ch(id), 'name', name, 'created', createdAt);
     await exec(m);
     await this.#redis.zadd(this.#k('channels'), id, String(id));
-    return { id, name, createdAt, tokens };
+    const channel = { id, name, createdAt, tokens };
+    this.#known?.learnChannel(channel, { seq: 0 });
+    return channel;
   }
 
   async getChannel(id: number): Promise<Channel | undefined> {
@@ -103,12 +109,14 @@ export class RedisLogStore implements LogStore {
       this.#redis.pipeline().hgetall(this.#ch(id)).hgetall(this.#ch(id, ':tokens')),
     )) as [Record<string, string>, Record<string, string>];
     if (hash.name === undefined) return undefined;
-    return {
+    const channel = {
       id,
       name: hash.name,
       createdAt: hash.created ?? '',
       tokens: Object.entries(tokens).map(([name, token]) => ({ name, token })),
     };
+    this.#known?.learnChannel(channel);
+    return channel;
   }
 
   async listChannels(limit: number): Promise<{ id: number; name: string }[]> {
@@ -128,6 +136,7 @@ export class RedisLogStore implements LogStore {
   }
 
   async deleteChannel(id: number): Promise<boolean> {
+    this.#known?.forgetChannel(id);
     await this.#redis.zrem(this.#k('channels'), String(id));
     const tokens = await this.#redis.hvals(this.#ch(id, ':tokens'));
     // The hash first: from here on appends see the channel gone.
@@ -171,6 +180,7 @@ export class RedisLogStore implements LogStore {
       return existing ? { name, token: existing } : undefined;
     }
     await this.#redis.set(this.#k(`token:${token}`), JSON.stringify({ channel, name }));
+    this.#known?.learnToken(channel, { name, token });
     return { name, token };
   }
 
@@ -200,6 +210,7 @@ export class RedisLogStore implements LogStore {
       JSON.stringify(wire),
     );
     if (first < 0) return undefined;
+    this.#known?.advance(channel, first + lines.length - 1);
     const out = new Array<LogLine>(lines.length);
     for (let i = 0; i < lines.length; i++) out[i] = { ...lines[i]!, seq: first + i };
     return out;
@@ -381,7 +392,8 @@ async function exec(p: ReturnType<RedisClient['pipeline']>): Promise<unknown[]> 
   return throwFirst(((await p.exec()) ?? []) as [Error | null, unknown][]);
 }
 
-function throwFirst(results: [Error | null, unknown][]): unknown[] {
+/** The values of a pipeline's results; the first error is thrown. */
+export function throwFirst(results: [Error | null, unknown][]): unknown[] {
   return results.map(([err, value]) => {
     if (err) throw err;
     return value;

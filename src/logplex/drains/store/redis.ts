@@ -18,6 +18,7 @@ import type {
   DrainStore,
 } from './index';
 import { EMPTY_COUNTERS, figuresAt } from './index';
+import type { Known } from '../../store/known';
 import { defineCursorScripts, GroupCursor } from './redis-cursor';
 
 // KEYS: drains hash, log stream, channel hash, status. ARGV: id, JSON record, url, group.
@@ -92,10 +93,13 @@ const seqOf = (id: string): number => Number(id.slice(0, id.indexOf('-')));
 export class RedisDrainStore implements DrainStore {
   #redis: RedisClient;
   #prefix: string;
+  /** What this node saw, for a reseed (../../store/known.ts). */
+  #known: Known | undefined;
 
-  constructor(redis: RedisClient, opts: { prefix: string }) {
+  constructor(redis: RedisClient, opts: { prefix: string; known?: Known }) {
     this.#redis = redis;
     this.#prefix = opts.prefix;
+    this.#known = opts.known;
     redis.defineCommand('sydrainCreate', { numberOfKeys: 4, lua: CREATE_LUA });
     redis.defineCommand('sydrainAcquire', { numberOfKeys: 2, lua: ACQUIRE_LUA });
     redis.defineCommand('sydrainRelease', { numberOfKeys: 1, lua: RELEASE_LUA });
@@ -143,6 +147,7 @@ export class RedisDrainStore implements DrainStore {
     );
     if (!ok) return 'conflict';
     await this.#redis.sadd(this.#index(), `${channel}:${id}`);
+    this.#known?.learnDrain(rec);
     return rec;
   }
 
@@ -162,10 +167,13 @@ export class RedisDrainStore implements DrainStore {
     const cur = await this.get(channel, id);
     if (!cur) return undefined;
     const rec = { ...cur, ...patch };
-    return (await this.#s.sydrainUpdate(this.#drains(channel), id, recordJson(rec))) ? rec : undefined;
+    if (!(await this.#s.sydrainUpdate(this.#drains(channel), id, recordJson(rec)))) return undefined;
+    this.#known?.learnDrain(rec);
+    return rec;
   }
 
   async remove(channel: number, id: number): Promise<boolean> {
+    this.#known?.forgetDrain(channel, id);
     const removed = await this.#redis.hdel(this.#drains(channel), String(id));
     // The index lives in another slot than the drain's `{C}` keys: two calls (Cluster).
     await this.#redis.unlink(
@@ -290,12 +298,12 @@ export class RedisDrainStore implements DrainStore {
 const group = (id: number): string => `drain:${id}`;
 
 /** The stored JSON of a record (`url` is read by CREATE_LUA); extras only when set. */
-function recordJson(r: DrainRecord): string {
+export function recordJson(r: DrainRecord): string {
   const { secret, headers, filter, app } = r;
   return JSON.stringify({ token: r.token, url: r.url, created_at: r.createdAt, secret, headers, filter, app });
 }
 
-function parseRecord(channel: number, id: number, json: string): DrainRecord {
+export function parseRecord(channel: number, id: number, json: string): DrainRecord {
   const v = JSON.parse(json) as { token: string; url: string; created_at: string } & DrainExtras;
   const rec: DrainRecord = { id, channel, token: v.token, url: v.url, createdAt: v.created_at };
   if (v.secret) rec.secret = v.secret;
