@@ -3,14 +3,14 @@
 // to a receiver here, sequence-numbered lines over TCP syslog to every node and requests through
 // every router. Faults run one after another with load on: kill -9 of the drain's owner,
 // SIGSTOP of the owner until another node took the drain (then SIGCONT), a receiver answering
-// 500, a receiver that hangs, a master failover (topologies with replicas) and a Redis restart
-// on its AOF. Per fault it prints lines lost,
+// 500, a receiver that hangs, a master failover (topologies with replicas), a Redis restart
+// on its AOF and a hung Redis (SIGSTOP, then SIGCONT). Per fault it prints lines lost,
 // duplicated, the takeover time and router errors. A line counts as acknowledged when it is in
 // the channel log (Logplex stored it); the run exits 1 if any acknowledged line never reached
 // the receiver. Bounded: every wait has a deadline, the run a fixed number of phases.
 //
 //   node build/bench/chaos.js [--nodes 2] [--routers 1] [--rate 2000] [--rps 200] [--phase-s 6]
-//     [--lease-ms 3000] [--renew-ms 500] [--faults kill9,stall,r500,hang,redis-restart]
+//     [--lease-ms 3000] [--renew-ms 500] [--faults kill9,stall,r500,hang,redis-restart,redis-hang]
 //     [--topology single|cluster]  (an own redis-server with AOF, or an own 6-node Redis Cluster)
 //     [--redis-url URL]  (an existing topology: faults needing control of Redis are skipped)
 import { performance } from 'node:perf_hooks';
@@ -18,7 +18,7 @@ import { Receiver, RequestLoad, SyslogSender } from './lib/chaos-load';
 import { api, startLogplexNode, startRouterNode, type Proc } from './lib/chaos-procs';
 import { clusterRedis, existingRedis, singleRedis, type Topology } from './lib/chaos-topology';
 
-const FAULTS = ['kill9', 'stall', 'r500', 'hang', 'failover', 'redis-restart'] as const;
+const FAULTS = ['kill9', 'stall', 'r500', 'hang', 'failover', 'redis-restart', 'redis-hang'] as const;
 type Fault = (typeof FAULTS)[number];
 
 function args(argv: string[]): Record<string, string> {
@@ -162,6 +162,14 @@ async function main(): Promise<number> {
           }
           await topo.restart();
           note = 'SHUTDOWN, started again on its AOF';
+          break;
+        case 'redis-hang':
+          if (!topo.hang) {
+            note = `skipped: topology ${topo.kind} cannot be stopped here`;
+            break;
+          }
+          await topo.hang(phaseMs);
+          note = `redis-server stopped (SIGSTOP) for ${phaseMs / 1000} s, then continued`;
           break;
       }
       await sleep(phaseMs);

@@ -18,6 +18,8 @@ export interface Topology {
   client(): RedisClient;
   /** Graceful restart: SHUTDOWN (the AOF is fsynced), start again on the same files. */
   restart?(): Promise<void>;
+  /** SIGSTOP of redis-server for `ms`, then SIGCONT: a hung server whose sockets stay open. */
+  hang?(ms: number): Promise<void>;
   /** Promotes the replica of the master serving `key` (Cluster, Sentinel). */
   failover?(key: string): Promise<void>;
   close(): Promise<void>;
@@ -52,6 +54,15 @@ export async function singleRedis(): Promise<Topology> {
     restart: async () => {
       await stop();
       await start();
+    },
+    hang: async (ms) => {
+      const c = child!;
+      c.kill('SIGSTOP');
+      try {
+        await new Promise((res) => setTimeout(res, ms));
+      } finally {
+        c.kill('SIGCONT');
+      }
     },
     close: async () => {
       await stop();

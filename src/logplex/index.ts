@@ -87,6 +87,7 @@ export async function startLogplex(opts: LogplexOptions): Promise<LogplexNode> {
     rateBuckets: () => rates.size,
     knownChannels: () => recovery?.known.channels ?? 0,
     knownDrains: () => recovery?.known.drains ?? 0,
+    redisInFlight: () => stores.commandsInFlight?.() ?? 0,
   });
   const ctx: LogplexContext = {
     config,

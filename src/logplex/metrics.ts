@@ -33,6 +33,7 @@ export interface LogplexMetrics {
   storeResets: Counter<never>;
   knownChannels: Gauge<never>;
   knownDrains: Gauge<never>;
+  redisInFlight: Gauge<never>;
 }
 
 export function createLogplexMetrics(
@@ -44,6 +45,7 @@ export function createLogplexMetrics(
     rateBuckets?: () => number;
     knownChannels?: () => number;
     knownDrains?: () => number;
+    redisInFlight?: () => number;
   },
 ): LogplexMetrics {
   const registers = [registry];
@@ -173,6 +175,14 @@ export function createLogplexMetrics(
       registers,
       collect() {
         this.set(sizes.knownDrains?.() ?? 0);
+      },
+    }),
+    redisInFlight: new Gauge({
+      name: name('redis_commands_in_flight'),
+      help: 'Redis commands sent and not answered yet (at most 10,000 while Redis does not answer)',
+      registers,
+      collect() {
+        this.set(sizes.redisInFlight?.() ?? 0);
       },
     }),
   };

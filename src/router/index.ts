@@ -57,6 +57,7 @@ export async function startRouter(opts: StartRouterOptions): Promise<RouterNode>
   const { config, store, log } = opts;
   const registry = opts.registry ?? createRegistry('router');
   const metrics = createRouterMetrics(registry);
+  if (store.commandsInFlight) metrics.storeSource.inFlight = () => store.commandsInFlight?.() ?? 0;
   const table = new TableSync({ store, resyncMs: config.ROUTER_RESYNC_MS, log, metrics });
   await table.start();
 

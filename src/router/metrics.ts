@@ -28,13 +28,26 @@ export interface RouterMetrics {
   adminRequests: Counter<'route' | 'method' | 'status'>;
   /** Set by table/sync.ts: read when /metrics is scraped, so staleness keeps growing between events. */
   tableSource: { read?: () => { ageSeconds: number; staleSeconds: number; degraded: boolean } };
+  /** Redis commands sent and not answered (bounded while Redis is silent); read at scrape from `storeSource`. */
+  redisInFlight: Gauge;
+  storeSource: { inFlight?: () => number };
 }
 
 export function createRouterMetrics(registry: Registry): RouterMetrics {
   const registers = [registry];
   const tableSource: RouterMetrics['tableSource'] = {};
+  const storeSource: RouterMetrics['storeSource'] = {};
   return {
     tableSource,
+    storeSource,
+    redisInFlight: new Gauge({
+      name: n('redis_commands_in_flight'),
+      help: 'Redis commands sent and not answered yet (at most 10,000 per connection while Redis does not answer)',
+      registers,
+      collect() {
+        this.set(storeSource.inFlight?.() ?? 0);
+      },
+    }),
     tableSize: new Gauge({
       name: n('route_table_size'),
       help: 'route-table entries by kind (apps, domains, dynos, routable)',

@@ -14,18 +14,18 @@ const retryStrategy = (times: number): number => Math.min(100 * times, 2_000);
 /**
  * How long a command may go unanswered before the client counts as not answering. A stopped or
  * hung redis-server keeps its sockets open, so ioredis stays "ready" and would wait for ever:
- * past this, the client is reported down and further commands fail at once, as while it is
- * disconnected, until Redis answers again. Below the APIs' 1 s so they can answer 503 in time.
+ * past this, the client is reported down (the APIs answer 503, the router freezes leases, TCP
+ * ingest holds) until Redis answers again. Below the APIs' 1 s so they can answer 503 in time.
  */
 export const SILENCE_MS = 750;
+/**
+ * Commands one client may have waiting on a silent Redis; beyond, new ones fail at once. Below it
+ * they are sent and wait like the rest (a brief pause, a slow SHUTDOWN, must not fail an append
+ * that would have been stored); the bound keeps a long hang from piling up API requests.
+ */
+export const MAX_WAITING_ON_SILENCE = 10_000;
 /** How often a client with commands in flight is looked at for silence. */
 const SILENCE_CHECK_MS = 250;
-/**
- * A connection silent this long is dropped and reopened (ioredis' socketTimeout), so a Sentinel or
- * Cluster failover away from a hung master is followed; commands in flight then fail (Redis may
- * still apply them when it wakes).
- */
-export const ABANDON_MS = 10_000;
 
 const COMMON: RedisOptions = {
   // Fail commands within about a second while Redis is away instead of queueing forever:
@@ -37,7 +37,6 @@ const COMMON: RedisOptions = {
   // A Sentinel failover demotes the master we are connected to: its READONLY answer means
   // "ask the sentinels again" (reconnect and resend the command), not a failed write.
   reconnectOnError: (err) => (err.message.includes('READONLY') ? 2 : false),
-  socketTimeout: ABANDON_MS,
 };
 
 /** Parses REDIS_URL (config.ts already checked it) and opens a client for its topology. */
@@ -92,6 +91,11 @@ export function openRedis(target: RedisTarget, extra: RedisOptions = {}): RedisC
   return client;
 }
 
+/** Commands of `client` sent and not answered yet (a gauge: bounded while Redis is silent). */
+export function commandsInFlight(client: RedisClient): number {
+  return watches.get(client)?.inFlight ?? 0;
+}
+
 /** The URL (without password) each client was opened for: what errors name. */
 const displays = new WeakMap<object, string>();
 
@@ -129,6 +133,14 @@ class AnswerWatch extends EventEmitter {
   }
   get reason(): string {
     return `Redis at ${this.display} not answering (no reply for ${SILENCE_MS} ms)`;
+  }
+  /** Commands sent and not answered yet. */
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+  /** Silent, with as many commands waiting as it may hold: new ones are refused. */
+  get full(): boolean {
+    return this.silent && this.#inFlight.size >= MAX_WAITING_ON_SILENCE;
   }
 
   track(command: Command): void {
@@ -178,9 +190,9 @@ class AnswerWatch extends EventEmitter {
 const watches = new WeakMap<object, AnswerWatch>();
 
 /**
- * Every command of `client` goes through the watch; while Redis is silent on a connection that
- * is otherwise ready, new commands are refused at once with RedisUnavailable instead of joining
- * the wait (what was already sent still gets its answer when Redis wakes).
+ * Every command of `client` goes through the watch. While Redis is silent, commands are still
+ * sent and wait their turn (Redis runs them in order when it wakes: nothing lost, nothing twice)
+ * up to MAX_WAITING_ON_SILENCE; past it, new ones are refused at once with RedisUnavailable.
  */
 function watchAnswers(client: RedisClient, display: string): AnswerWatch {
   const watch = new AnswerWatch(display);
@@ -188,7 +200,7 @@ function watchAnswers(client: RedisClient, display: string): AnswerWatch {
   const target = client as unknown as { sendCommand: Send };
   const send = target.sendCommand.bind(client) as Send;
   target.sendCommand = (command, ...rest) => {
-    if (watch.silent && client.status === 'ready') {
+    if (watch.full && client.status === 'ready') {
       command.reject(new RedisUnavailable(display, watch.reason));
       return command.promise;
     }

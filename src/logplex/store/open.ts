@@ -4,6 +4,7 @@
 import type { Logger } from '../../shared/log';
 import {
   closeRedis,
+  commandsInFlight,
   createRedis,
   RedisHealth,
   redisDisplay,
@@ -28,6 +29,8 @@ export interface LogplexStores {
   close(): Promise<void>;
   /** On Redis: notices a store that came back empty and writes back what this node knows (recovery.ts). */
   recovery?: StoreRecovery;
+  /** Redis commands sent and not answered yet (a gauge). */
+  commandsInFlight?(): number;
 }
 
 export function memoryStores(historyLines: number): LogplexStores {
@@ -56,6 +59,7 @@ export function redisStores(
     drains: new RedisDrainStore(client, { prefix: opts.prefix, known }),
     where: redisDisplay(client),
     recovery: new StoreRecovery(client, { prefix: opts.prefix, known, up: () => log.healthy() }),
+    commandsInFlight: () => commandsInFlight(client),
     async close() {
       stopReporting();
       await log.close();

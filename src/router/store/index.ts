@@ -80,6 +80,8 @@ export interface RouteStore {
    * last answered); returns the unsubscribe function.
    */
   onHealth(listener: (up: boolean, at: number) => void): () => void;
+  /** Commands sent to the store and not answered yet (Redis; a gauge). */
+  commandsInFlight?(): number;
   close(): Promise<void>;
 }
 

@@ -5,6 +5,7 @@
 import type { Logger } from '../../shared/log';
 import {
   closeRedis,
+  commandsInFlight,
   createRedis,
   RedisHealth,
   redisDisplay,
@@ -80,6 +81,10 @@ export class RedisRouteStore implements RouteStore, CertStore {
 
   get up(): boolean {
     return this.#health.every((h) => h.up);
+  }
+
+  commandsInFlight(): number {
+    return commandsInFlight(this.#client) + commandsInFlight(this.#sub);
   }
 
   onHealth(listener: (up: boolean, at: number) => void): () => void {
