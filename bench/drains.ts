@@ -1,7 +1,7 @@
 // Drain delivery benchmark: lines/s one Logplex node delivers from a channel log to a local HTTP
 // receiver (logplex-1 POSTs of 500 lines), to a syslog TCP receiver (octet-counted RFC 5424) and
 // to an OTLP/HTTP receiver (protobuf ExportLogsServiceRequests of 500 LogRecords), on the memory
-// store and on Redis (consumer groups). The peer in the same run is the transport ceiling: the
+// store and on Redis (XRANGE after the drain's position). The peer in the same run is the transport ceiling: the
 // same bytes sent by a bare loop (undici POSTs of pre-built bodies; one socket writing pre-built
 // frames). Receivers run in a worker
 // thread. The channel log is filled before the drain starts, so the figure is delivery alone

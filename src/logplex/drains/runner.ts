@@ -155,9 +155,9 @@ export class DrainRunner {
         await sleep(this.#d.backoff.delay(failures), this.#stopping.signal);
       }
     }
-    // The last ack lands before the runner reports stopped (and the next owner reads the group).
+    // The last ack lands before the runner reports stopped (and the next owner reads from its position).
     await this.#acked().catch((err) => this.#d.log.warn('drain store error', { drain: drain.id, ...errorFields(err) }));
-    // A batch read ahead and never sent stays pending in the group: the next owner re-reads it.
+    // A batch read ahead and never sent is after the stored position: the next owner re-reads it.
     await this.#settleBackground();
   }
 

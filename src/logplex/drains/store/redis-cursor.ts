@@ -1,8 +1,11 @@
-// A drain's read position on Redis for one lease epoch (design.md §Drain delivery): the consumer
-// group `drain:D` on `channel:{C}:log`, read as consumer `e<epoch>`. Every read, ack and status
-// write is a Lua script that first checks the lease key holds this epoch, so a holder that
-// lost its lease (a stalled process waking up) changes nothing, atomically. A new holder claims
-// what earlier ones read and never acked (XAUTOCLAIM) before it reads new entries.
+// A drain's read position on Redis for one lease epoch (design.md §Drain delivery): the position
+// is `seq` in the drain's status hash, and lines after it are read with XRANGE. Every call proves
+// the lease: a read is one MULTI of the lease key and the XRANGE (the lines are dropped unless the
+// lease held this epoch at that instant: a read changes nothing in Redis, so checking an atomic
+// snapshot is as good as checking inside it, without Lua copying 500 entries into tables and back),
+// and every write (the ack that moves the position and counts, the retry count) is a Lua script
+// that first checks the lease key holds this epoch, so a stale holder writes nothing. A new holder
+// starts at the position: what an earlier one read and never acked comes again.
 import type { RedisClient } from '../../../shared/redis';
 import type { DrainCursor, DrainError, DrainLine, Settle, Settled } from './index';
 import { FencedError } from './index';
@@ -15,51 +18,33 @@ const FENCE = `local lease = redis.call('GET', KEYS[1])
 if not lease or string.sub(lease, 1, #ARGV[1]) ~= ARGV[1] then return redis.error_reply('FENCED lease lost') end
 `;
 
-// KEYS: lease, log. ARGV: token, group, consumer, start id, count. Claims pending entries of any
-// consumer from `start`; once the scan wrapped ('0-0'), forgets consumers with nothing pending.
-const CLAIM_LUA = `${FENCE}
-local r = redis.call('XAUTOCLAIM', KEYS[2], ARGV[2], ARGV[3], 0, ARGV[4], 'COUNT', ARGV[5])
-if r[1] == '0-0' then
-  for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[2], ARGV[2])) do
-    if c[2] ~= ARGV[3] and c[4] == 0 then redis.call('XGROUP', 'DELCONSUMER', KEYS[2], ARGV[2], c[2]) end
-  end
-end
-return r
-`;
-// KEYS: lease, log. ARGV: token, group, consumer, count.
-const READ_LUA = `${FENCE}
-return redis.call('XREADGROUP', 'GROUP', ARGV[2], ARGV[3], 'COUNT', ARGV[4], 'STREAMS', KEYS[2], '>')
-`;
-// KEYS: lease, log, status. ARGV: token, group, 'delivered'|'dropped', JSON of the last_* fields,
-// lines filtered out, seqs. Counts as settleAt in ./index does: seqs after the position, and the gap up to the
-// batch's last seq as lost; moves the position. A drain from before positions were kept starts
-// at the batch. Returns {counted, lost}.
+// KEYS: lease, status. ARGV: token, 'delivered'|'dropped', JSON of the last_* fields, lines filtered
+// out, then the batch's seqs as runs `first last` (a batch is usually one run: two numbers instead of
+// 500). Counts as settleAt in ./index does: seqs after the position, and the gap up to the batch's
+// last seq as lost; moves the position. A drain from before positions were kept starts at the
+// batch. Returns {counted, filtered, lost}.
 const ACK_LUA = `${FENCE}
-local pos = tonumber(redis.call('HGET', KEYS[3], 'seq') or '')
-local ids, low = {}, nil
-for i = 6, #ARGV do
-  local s = tonumber(ARGV[i])
-  ids[#ids + 1] = ARGV[i] .. '-0'
-  if low == nil or s < low then low = s end
+local pos = tonumber(redis.call('HGET', KEYS[2], 'seq') or '')
+if pos == nil then
+  pos = tonumber(ARGV[5] or '1') - 1
+  for i = 7, #ARGV, 2 do pos = math.min(pos, tonumber(ARGV[i]) - 1) end
 end
-if pos == nil then pos = (low or 1) - 1 end
 local n, top = 0, pos
-for i = 6, #ARGV do
-  local s = tonumber(ARGV[i])
-  if s > pos then
-    n = n + 1
-    if s > top then top = s end
+for i = 5, #ARGV, 2 do
+  local a, b = math.max(tonumber(ARGV[i]), pos + 1), tonumber(ARGV[i + 1])
+  if b >= a then
+    n = n + b - a + 1
+    if b > top then top = b end
   end
 end
-if #ids > 0 then redis.call('XACK', KEYS[2], ARGV[2], unpack(ids)) end
 local lost = top - pos - n
-local filtered = math.min(n, tonumber(ARGV[5]))
-if n > filtered then redis.call('HINCRBY', KEYS[3], ARGV[3], n - filtered) end
-if filtered > 0 then redis.call('HINCRBY', KEYS[3], 'filtered', filtered) end
-if lost > 0 then redis.call('HINCRBY', KEYS[3], 'lost', lost) end
+local filtered = math.min(n, tonumber(ARGV[4]))
+if n > filtered then redis.call('HINCRBY', KEYS[2], ARGV[2], n - filtered) end
+if filtered > 0 then redis.call('HINCRBY', KEYS[2], 'filtered', filtered) end
+if lost > 0 then redis.call('HINCRBY', KEYS[2], 'lost', lost) end
 local set = { 'seq', string.format('%d', top) }
-for k, v in pairs(cjson.decode(ARGV[4])) do set[#set + 1] = k; set[#set + 1] = v end
-redis.call('HSET', KEYS[3], unpack(set))
+for k, v in pairs(cjson.decode(ARGV[3])) do set[#set + 1] = k; set[#set + 1] = v end
+redis.call('HSET', KEYS[2], unpack(set))
 return { n - filtered, filtered, lost }
 `;
 // KEYS: lease, status. ARGV: token, lines, JSON error.
@@ -70,44 +55,23 @@ return 1
 `;
 
 interface Scripted {
-  sydrainClaimBuffer(
-    lease: string,
-    log: string,
-    token: string,
-    group: string,
-    consumer: string,
-    start: string,
-    count: number,
-  ): Promise<[Buffer, BufferEntry[], Buffer[]?]>;
-  sydrainReadBuffer(
-    lease: string,
-    log: string,
-    token: string,
-    group: string,
-    consumer: string,
-    count: number,
-  ): Promise<[Buffer, BufferEntry[]][] | null>;
   sydrainAck(
     lease: string,
-    log: string,
     status: string,
     token: string,
-    group: string,
     as: string,
     fields: string,
     filtered: number,
-    ...seqs: number[]
+    ...runs: number[]
   ): Promise<[number, number, number]>;
   sydrainRetried(lease: string, status: string, token: string, lines: number, error: string): Promise<number>;
 }
 
-type BufferEntry = [id: Buffer, fields: Buffer[] | null];
+type BufferEntry = [id: Buffer, fields: Buffer[]];
 
 /** Defines the cursor's scripts on a connection (once per store). */
 export function defineCursorScripts(redis: RedisClient): void {
-  redis.defineCommand('sydrainClaim', { numberOfKeys: 2, lua: CLAIM_LUA });
-  redis.defineCommand('sydrainRead', { numberOfKeys: 2, lua: READ_LUA });
-  redis.defineCommand('sydrainAck', { numberOfKeys: 3, lua: ACK_LUA });
+  redis.defineCommand('sydrainAck', { numberOfKeys: 2, lua: ACK_LUA });
   redis.defineCommand('sydrainRetried', { numberOfKeys: 2, lua: RETRIED_LUA });
 }
 
@@ -116,33 +80,25 @@ export interface CursorKeys {
   lease: string;
   log: string;
   status: string;
-  group: string;
 }
 
-export class GroupCursor implements DrainCursor {
+export class PositionCursor implements DrainCursor {
   #redis: RedisClient;
   #k: CursorKeys;
   #token: string;
-  #consumer: string;
-  /** Where the claim of earlier holders' pending entries goes on; undefined once it wrapped. */
-  #claimFrom: string | undefined = '0-0';
-  /** The drain's position before this change (no `seq` in the status hash): from the group. */
+  /** The last seq read (ahead of the stored position by what is read and not yet acked). */
+  #readTo = 0;
+  /**
+   * The position of a drain whose status hash has none: one from before positions were kept
+   * (from its old consumer group), or a deleted drain (this throws; the scheduler stops the runner).
+   */
   #legacy: () => Promise<number>;
-  /** Makes sure the group exists (recreated at the log's end if the drain still does). */
-  #ensureGroup: () => Promise<void>;
 
-  constructor(
-    redis: RedisClient,
-    keys: CursorKeys,
-    epoch: number,
-    group: { ensure: () => Promise<void>; legacyPosition: () => Promise<number> },
-  ) {
+  constructor(redis: RedisClient, keys: CursorKeys, epoch: number, legacyPosition: () => Promise<number>) {
     this.#redis = redis;
     this.#k = keys;
     this.#token = `${epoch} `;
-    this.#consumer = `e${epoch}`;
-    this.#ensureGroup = group.ensure;
-    this.#legacy = group.legacyPosition;
+    this.#legacy = legacyPosition;
   }
 
   get #s(): Scripted {
@@ -150,35 +106,26 @@ export class GroupCursor implements DrainCursor {
   }
 
   async open(): Promise<number> {
-    this.#claimFrom = '0-0';
-    await this.#ensureGroup();
     const seq = await this.#redis.hget(this.#k.status, 'seq');
-    return seq === null ? this.#legacy() : Number(seq);
+    this.#readTo = seq === null ? await this.#legacy() : Number(seq);
+    return this.#readTo;
   }
 
   async read(max: number): Promise<DrainLine[]> {
-    while (this.#claimFrom !== undefined) {
-      const [next, entries] = await this.#fenced(() =>
-        this.#s.sydrainClaimBuffer(
-          this.#k.lease,
-          this.#k.log,
-          this.#token,
-          this.#k.group,
-          this.#consumer,
-          this.#claimFrom!,
-          max,
-        ),
-      );
-      const from = next.toString('latin1');
-      this.#claimFrom = from === '0-0' ? undefined : from;
-      // Entries trimmed from the log come back as ids only (and leave the PEL): the position gap counts them.
-      const lines = entries.filter((e) => e[1] !== null).map(([id, f]) => drainLine(id, f!));
-      if (lines.length) return lines;
-    }
-    const res = await this.#fenced(() =>
-      this.#s.sydrainReadBuffer(this.#k.lease, this.#k.log, this.#token, this.#k.group, this.#consumer, max),
-    );
-    return (res?.[0]?.[1] ?? []).filter((e) => e[1] !== null).map(([id, f]) => drainLine(id, f!));
+    const res = (await this.#redis
+      .multi()
+      .get(this.#k.lease)
+      .xrangeBuffer(this.#k.log, `(${this.#readTo}-0`, '+', 'COUNT', max)
+      .exec()) as [[Error | null, string | null], [Error | null, BufferEntry[]]] | null;
+    if (!res) throw new Error(`drain ${this.#k.drain}: read aborted`);
+    const [[leaseErr, lease], [rangeErr, entries]] = res;
+    if (leaseErr) throw leaseErr;
+    if (rangeErr) throw rangeErr;
+    if (lease === null || !lease.startsWith(this.#token)) throw new FencedError(this.#k.drain);
+    // Entries trimmed from the log are simply not there: the position gap counts them (L10).
+    const lines = entries.map(([id, f]) => drainLine(id, f));
+    if (lines.length) this.#readTo = lines[lines.length - 1]!.seq;
+    return lines;
   }
 
   async ack(seqs: readonly number[], settle: Settle): Promise<Settled> {
@@ -189,14 +136,12 @@ export class GroupCursor implements DrainCursor {
     const [n, filtered, lost] = await this.#fenced(() =>
       this.#s.sydrainAck(
         this.#k.lease,
-        this.#k.log,
         this.#k.status,
         this.#token,
-        this.#k.group,
         settle.as,
         JSON.stringify(fields),
         settle.as === 'delivered' ? (settle.filtered ?? 0) : 0,
-        ...seqs,
+        ...runsOf(seqs),
       ),
     );
     return settle.as === 'delivered'
@@ -219,6 +164,16 @@ export class GroupCursor implements DrainCursor {
       throw err;
     }
   }
+}
+
+/** Seqs as runs of consecutive numbers, `first last` each, in the order given. */
+export function runsOf(seqs: readonly number[]): number[] {
+  const out: number[] = [];
+  for (const s of seqs) {
+    if (out.length && s === out[out.length - 1]! + 1) out[out.length - 1] = s;
+    else out.push(s, s);
+  }
+  return out;
 }
 
 const EMPTY: Buffer = Buffer.alloc(0);

@@ -1,11 +1,12 @@
 // DrainStore on Redis (design.md §Redis keys; every multi-key script stays inside one `{C}` tag):
 //   channel:{C}:drains   hash  drain id → JSON {token, url, created_at}
-//   channel:{C}:log      the channel log; consumer group `drain:D` is the drain's read position
+//   channel:{C}:log      the channel log, read with XRANGE after the drain's position
 //   drain:{C}:D:owner    the lease, `<epoch> <node>` (PX; the owner renews it)
 //   drain:{C}:D:epoch    counter: the epoch of the latest holder (fences every older one)
 //   drain:{C}:D:status   hash of delivery counters and `seq`, the drain's position
 //   drains               set of `C:D`, so schedulers find every drain without SCAN
-// Each holder reads as its own consumer `e<epoch>` (./redis-cursor.ts).
+// The position moves only by the holder's fenced ack (./redis-cursor.ts). Drains made before
+// positions were kept still have a consumer group `drain:D`: their first position comes from it.
 import { randomUUID } from 'node:crypto';
 import { bySlot, type RedisClient } from '../../../shared/redis';
 import type {
@@ -19,18 +20,16 @@ import type {
 } from './index';
 import { EMPTY_COUNTERS, figuresAt } from './index';
 import type { Known } from '../../store/known';
-import { defineCursorScripts, GroupCursor } from './redis-cursor';
+import { defineCursorScripts, PositionCursor } from './redis-cursor';
 
-// KEYS: drains hash, log stream, channel hash, status. ARGV: id, JSON record, url, group.
-// 0 = duplicate url. The group and the position start at the channel's last seq.
+// KEYS: drains hash, channel hash, status. ARGV: id, JSON record, url. 0 = duplicate url. The
+// position starts at the channel's last seq.
 const CREATE_LUA = `
 for _, v in ipairs(redis.call('HVALS', KEYS[1])) do
   if cjson.decode(v).url == ARGV[3] then return 0 end
 end
-local last = redis.call('HGET', KEYS[3], 'seq') or '0'
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-pcall(redis.call, 'XGROUP', 'CREATE', KEYS[2], ARGV[4], last .. '-0', 'MKSTREAM')
-redis.call('HSET', KEYS[4], 'seq', last)
+redis.call('HSET', KEYS[3], 'seq', redis.call('HGET', KEYS[2], 'seq') or '0')
 return 1
 `;
 // KEYS: lease, epoch counter. ARGV: node, ttl ms, epoch (0: a new take). A new take needs a free
@@ -51,14 +50,6 @@ local e = redis.call('INCR', KEYS[2])
 redis.call('SET', KEYS[1], e .. ' ' .. ARGV[1], 'PX', ARGV[2])
 return e
 `;
-// KEYS: drains hash, log stream. ARGV: id, group. A lost read position comes back only for a
-// drain that still exists: a runner reopening after its drain or channel was deleted would
-// otherwise recreate the log (MKSTREAM) or the group, and nothing would ever delete them.
-const REOPEN_LUA = `
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
-pcall(redis.call, 'XGROUP', 'CREATE', KEYS[2], ARGV[2], '$', 'MKSTREAM')
-return 1
-`;
 // KEYS: drains hash. ARGV: id, JSON record. Replaces a record that still exists (never revives one).
 const UPDATE_LUA = `
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
@@ -71,19 +62,9 @@ return 0
 `;
 
 interface Scripted {
-  sydrainCreate(
-    k1: string,
-    k2: string,
-    k3: string,
-    k4: string,
-    id: number,
-    json: string,
-    url: string,
-    group: string,
-  ): Promise<number>;
+  sydrainCreate(k1: string, k2: string, k3: string, id: number, json: string, url: string): Promise<number>;
   sydrainAcquire(k1: string, k2: string, node: string, ttl: number, epoch: number): Promise<number>;
   sydrainRelease(k: string, token: string): Promise<number>;
-  sydrainReopen(k1: string, k2: string, id: number, group: string): Promise<number>;
   sydrainUpdate(k: string, id: number, json: string): Promise<number>;
 }
 
@@ -100,10 +81,9 @@ export class RedisDrainStore implements DrainStore {
     this.#redis = redis;
     this.#prefix = opts.prefix;
     this.#known = opts.known;
-    redis.defineCommand('sydrainCreate', { numberOfKeys: 4, lua: CREATE_LUA });
+    redis.defineCommand('sydrainCreate', { numberOfKeys: 3, lua: CREATE_LUA });
     redis.defineCommand('sydrainAcquire', { numberOfKeys: 2, lua: ACQUIRE_LUA });
     redis.defineCommand('sydrainRelease', { numberOfKeys: 1, lua: RELEASE_LUA });
-    redis.defineCommand('sydrainReopen', { numberOfKeys: 2, lua: REOPEN_LUA });
     defineCursorScripts(redis);
     redis.defineCommand('sydrainUpdate', { numberOfKeys: 1, lua: UPDATE_LUA });
   }
@@ -137,13 +117,11 @@ export class RedisDrainStore implements DrainStore {
     const json = recordJson(rec);
     const ok = await this.#s.sydrainCreate(
       this.#drains(channel),
-      this.#log(channel),
       `${this.#prefix}channel:{${channel}}`,
       this.#d(channel, id, 'status'),
       id,
       json,
       url,
-      group(id),
     );
     if (!ok) return 'conflict';
     await this.#redis.sadd(this.#index(), `${channel}:${id}`);
@@ -182,6 +160,7 @@ export class RedisDrainStore implements DrainStore {
       this.#d(channel, id, 'status'),
     );
     await this.#redis.srem(this.#index(), `${channel}:${id}`);
+    // A drain from before positions were kept may still have its consumer group.
     await this.#redis.xgroup('DESTROY', this.#log(channel), group(id)).catch(() => undefined);
     return removed > 0;
   }
@@ -216,39 +195,27 @@ export class RedisDrainStore implements DrainStore {
 
   cursor(drain: DrainRecord, epoch: number): DrainCursor {
     const log = this.#log(drain.channel);
-    const g = group(drain.id);
-    return new GroupCursor(
+    return new PositionCursor(
       this.#redis,
       {
         drain: drain.id,
         lease: this.#d(drain.channel, drain.id, 'owner'),
         log,
         status: this.#d(drain.channel, drain.id, 'status'),
-        group: g,
       },
       epoch,
-      {
-        ensure: () => this.#ensureGroup(drain),
-        legacyPosition: () => this.#legacyPosition(log, g),
-      },
+      () =>
+        this.#legacyPosition(log, group(drain.id)).catch(() => {
+          // No position and no group: the drain was deleted (the scheduler stops the runner).
+          throw new Error(`drain ${drain.id} has no read position (deleted)`);
+        }),
     );
   }
 
-  /** The group exists, or is recreated at the log's end (only while the drain exists; else this throws). */
-  async #ensureGroup(drain: DrainRecord): Promise<void> {
-    const log = this.#log(drain.channel);
-    const has = async (): Promise<boolean> =>
-      ((await this.#redis.xinfo('GROUPS', log).catch(() => [])) as unknown[][])
-        .map(fieldsOf)
-        .some((f) => f.name === group(drain.id));
-    if (await has()) return;
-    // The log was deleted and recreated under us: start again at its end. A deleted drain gets
-    // nothing back, and the check below fails: the scheduler then stops the runner.
-    await this.#s.sydrainReopen(this.#drains(drain.channel), log, drain.id, group(drain.id));
-    if (!(await has())) throw new Error(`drain ${drain.id} has no read position (deleted)`);
-  }
-
-  /** A drain created before positions were kept: the oldest pending entry, or the group's last read. */
+  /**
+   * A drain created before positions were kept: the oldest entry its consumer group left pending,
+   * or the group's last read (once acked, the position is kept in its status hash).
+   */
   async #legacyPosition(log: string, g: string): Promise<number> {
     const [count, smallest] = (await this.#redis.xpending(log, g)) as [number, string | null];
     if (count > 0 && smallest) return seqOf(smallest) - 1;
