@@ -18,7 +18,7 @@ import {
   startNode,
   type TestNode,
 } from '../fixtures/logplex';
-import { startOwnRedis } from '../fixtures/redis-server';
+import { ownRedisFor } from '../fixtures/redis-server';
 
 const post = async (node: TestNode, token: string, msg: string): Promise<number> => {
   const res = await request(`${node.base}/logs`, {
@@ -39,12 +39,8 @@ const metric = async (node: TestNode, name: string): Promise<number> =>
   );
 
 t.test('a Redis that comes back empty: reported, lines held back, --reseed writes it back', async (t) => {
-  const redis = await startOwnRedis();
-  if (!redis) {
-    if (process.env.CI === 'true') t.fail('redis-server missing (CI=true requires it)');
-    return;
-  }
-  t.teardown(() => redis.destroy());
+  const redis = await ownRedisFor(t);
+  if (!redis) return;
   const logs: string[] = [];
   const log = createLogger({ write: (line) => logs.push(line) });
   const prefix = 'sytest:lp-reset:';

@@ -1,7 +1,7 @@
 // The route table follows the store (design.md §Route table): changes through one node reach
 // another, leases expire, an old reload never overwrites a newer one, and while Redis is away
 // the node keeps its table with leases frozen, says so, and catches up when Redis returns.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { silentLogger } from '../../src/shared/log';
 import { createRegistry } from '../../src/shared/metrics';
 import { createRouterMetrics } from '../../src/router/metrics';
@@ -10,8 +10,8 @@ import { MemoryRouteStore } from '../../src/router/store/memory';
 import { TableSync } from '../../src/router/table/sync';
 import type { AppRecord } from '../../src/router/table/route-table';
 import { redisPrefix } from '../fixtures/redis';
-import { startOwnRedis } from '../fixtures/redis-server';
-import { eventually, startTestRouter } from '../fixtures/router';
+import { ownRedisFor } from '../fixtures/redis-server';
+import { eventually, startTestRouter, type TestRouter } from '../fixtures/router';
 
 const dyno = (port: number, ttl_s = 30, state = 'up') => ({ host: '127.0.0.1', port, ttl_s, state });
 
@@ -119,24 +119,27 @@ t.test('a resync that read the store before newer events never undoes them', asy
   t.same([...sync.table.apps()].map((e) => e.app.name).sort(), ['fresh', 'racy'], 'the next resync agrees');
 });
 
-t.test('Redis stopped and restarted: table kept, leases frozen, degraded, then caught up', async (t) => {
-  const redis = await startOwnRedis();
-  if (!redis) {
-    if (process.env.CI === 'true') t.fail('redis-server is not installed');
-    else t.skip('redis-server is not installed', () => undefined);
-    return;
-  }
-  t.teardown(() => redis.destroy());
-  const r = await startTestRouter(t, { store: 'redis', redisUrl: redis.url, prefix: 'sytest:restart:' });
-  if (!r) return;
-  await r.api('PUT', '/v1/apps/steady', {});
-  const reg = await r.api('PUT', '/v1/apps/steady/dynos/web.1', dyno(5001, 2));
-  const leaseEnd = Date.parse(reg.body.lease_expires_at);
+/** A router on `redisUrl` with the app `app` and its dyno web.1 on a 2 s lease, routable; and when that lease ends. */
+async function routerWithShortLease(
+  t: Test,
+  redisUrl: string,
+  app: string,
+): Promise<{ r: TestRouter; leaseEnd: number }> {
+  const r = (await startTestRouter(t, { store: 'redis', redisUrl, prefix: `sytest:${app}:` }))!;
+  await r.api('PUT', `/v1/apps/${app}`, {});
+  const reg = await r.api('PUT', `/v1/apps/${app}/dynos/web.1`, dyno(5001, 2));
   await eventually(
-    async () => (await r.api('GET', '/v1/routes/steady.localhost')).body.routable?.length === 1,
+    async () => (await r.api('GET', `/v1/routes/${app}.localhost`)).body.routable?.length === 1,
     2000,
     'routable',
   );
+  return { r, leaseEnd: Date.parse(reg.body.lease_expires_at) };
+}
+
+t.test('Redis stopped and restarted: table kept, leases frozen, degraded, then caught up', async (t) => {
+  const redis = await ownRedisFor(t);
+  if (!redis) return;
+  const { r, leaseEnd } = await routerWithShortLease(t, redis.url, 'steady');
 
   const downAt = Date.now();
   await redis.stop();
@@ -186,23 +189,9 @@ t.test('Redis stopped and restarted: table kept, leases frozen, degraded, then c
 // lease ran out on heartbeats that failed on other nodes. A lease runs out only after the store
 // answered a read just before, so the node finds the store silent first and freezes leases.
 t.test('Redis hung (SIGSTOP) under a node with no traffic: leases frozen, none runs out', async (t) => {
-  const redis = await startOwnRedis();
-  if (!redis) {
-    if (process.env.CI === 'true') t.fail('redis-server is not installed');
-    else t.skip('redis-server is not installed', () => undefined);
-    return;
-  }
-  t.teardown(() => redis.destroy());
-  const r = await startTestRouter(t, { store: 'redis', redisUrl: redis.url, prefix: 'sytest:hung-lease:' });
-  if (!r) return;
-  await r.api('PUT', '/v1/apps/quiet', {});
-  const reg = await r.api('PUT', '/v1/apps/quiet/dynos/web.1', dyno(5001, 2));
-  const leaseEnd = Date.parse(reg.body.lease_expires_at);
-  await eventually(
-    async () => (await r.api('GET', '/v1/routes/quiet.localhost')).body.routable?.length === 1,
-    2000,
-    'routable',
-  );
+  const redis = await ownRedisFor(t);
+  if (!redis) return;
+  const { r, leaseEnd } = await routerWithShortLease(t, redis.url, 'quiet');
 
   redis.pause();
   // Past the lease end, and past the time a silent store is noticed (SILENCE_MS and a tick).
@@ -229,13 +218,8 @@ t.test('Redis hung (SIGSTOP) under a node with no traffic: leases frozen, none r
 });
 
 t.test('a Redis that comes back empty is not applied; --reseed writes the table back', async (t) => {
-  const redis = await startOwnRedis();
-  if (!redis) {
-    if (process.env.CI === 'true') t.fail('redis-server is not installed');
-    else t.skip('redis-server is not installed', () => undefined);
-    return;
-  }
-  t.teardown(() => redis.destroy());
+  const redis = await ownRedisFor(t);
+  if (!redis) return;
   const a = await startTestRouter(t, { store: 'redis', redisUrl: redis.url, prefix: 'sytest:reset:' });
   const b = await startTestRouter(t, { store: 'redis', redisUrl: redis.url, prefix: 'sytest:reset:' });
   if (!a || !b) return;

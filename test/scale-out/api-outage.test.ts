@@ -7,16 +7,12 @@ import { request } from 'undici';
 import { encodeFrame } from '../../src/shared/syslog/frame';
 import { startDyno } from '../fixtures/dyno';
 import { API_TOKEN, logplexMsg, readHistory, startNode } from '../fixtures/logplex';
-import { startOwnRedis } from '../fixtures/redis-server';
+import { ownRedisFor } from '../fixtures/redis-server';
 import { eventually, startTestRouter, TEST_TOKEN } from '../fixtures/router';
 
 t.test('both APIs answer 503 with Retry-After while Redis is away, and 2xx once it is back', async (t) => {
-  const redis = await startOwnRedis();
-  if (!redis) {
-    if (process.env.CI === 'true') t.fail('redis-server missing (CI=true requires it)');
-    return;
-  }
-  t.teardown(() => redis.destroy());
+  const redis = await ownRedisFor(t);
+  if (!redis) return;
   const lp = await startNode(t, { store: 'redis', redisUrl: redis.url, prefix: 'sytest:outage:' });
   const r = (await startTestRouter(t, { store: 'redis', redisUrl: redis.url, prefix: 'sytest:outage:' }))!;
   await eventually(async () => (await lp.api('GET', '/readyz')).status === 200, 10_000, 'logplex ready');
@@ -80,12 +76,8 @@ async function within5s(
 // for ever (design.md §Stores): both APIs still answer 503 with Retry-After, the router keeps
 // routing on its table, TCP syslog is held rather than dropped, and everything recovers on SIGCONT.
 t.test('a hung Redis: APIs answer 503, the data plane serves, TCP lines wait; all recover', async (t) => {
-  const redis = await startOwnRedis();
-  if (!redis) {
-    if (process.env.CI === 'true') t.fail('redis-server missing (CI=true requires it)');
-    return;
-  }
-  t.teardown(() => redis.destroy());
+  const redis = await ownRedisFor(t);
+  if (!redis) return;
   const prefix = 'sytest:hung:';
   const lp = await startNode(t, { store: 'redis', redisUrl: redis.url, prefix });
   const r = (await startTestRouter(t, { store: 'redis', redisUrl: redis.url, prefix }))!;

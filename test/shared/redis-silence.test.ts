@@ -5,15 +5,11 @@
 import t from 'tap';
 import { commandsInFlight, createRedis, MAX_WAITING_ON_SILENCE, RedisHealth, waitReady } from '../../src/shared/redis';
 import { eventually } from '../fixtures/eventually';
-import { startOwnRedis } from '../fixtures/redis-server';
+import { ownRedisFor } from '../fixtures/redis-server';
 
 t.test('silent Redis: reported down, commands wait up to the bound, all answered on wake', async (t) => {
-  const redis = await startOwnRedis();
-  if (!redis) {
-    if (process.env.CI === 'true') t.fail('redis-server missing (CI=true requires it)');
-    return;
-  }
-  t.teardown(() => redis.destroy());
+  const redis = await ownRedisFor(t);
+  if (!redis) return;
   const client = createRedis(redis.url);
   t.teardown(() => client.disconnect());
   const health = new RedisHealth(client);
