@@ -121,6 +121,8 @@ export async function startRouterNode(
     SWITCHYARD_PREFIX: prefix,
     ROUTER_PORT: String(port),
     ROUTER_ADMIN_PORT: String(admin),
+    // The load is plain HTTP; left at its default (8443), a second router could not start.
+    ROUTER_TLS_PORT: '0',
     LOGPLEX_URL: logplexUrl,
     SWITCHYARD_GRACE_MS: '2000',
   };
