@@ -10,7 +10,7 @@ import { MemoryRouteStore } from '../../src/router/store/memory';
 import { TableSync } from '../../src/router/table/sync';
 import type { AppRecord } from '../../src/router/table/route-table';
 import { redisPrefix } from '../fixtures/redis';
-import { startOwnRedis } from '../fixtures/redis-server';
+import { ownRedisFor } from '../fixtures/redis-server';
 import { eventually, startTestRouter } from '../fixtures/router';
 
 const dyno = (port: number, ttl_s = 30, state = 'up') => ({ host: '127.0.0.1', port, ttl_s, state });
@@ -120,13 +120,8 @@ t.test('a resync that read the store before newer events never undoes them', asy
 });
 
 t.test('Redis stopped and restarted: table kept, leases frozen, degraded, then caught up', async (t) => {
-  const redis = await startOwnRedis();
-  if (!redis) {
-    if (process.env.CI === 'true') t.fail('redis-server is not installed');
-    else t.skip('redis-server is not installed', () => undefined);
-    return;
-  }
-  t.teardown(() => redis.destroy());
+  const redis = await ownRedisFor(t);
+  if (!redis) return;
   const r = await startTestRouter(t, { store: 'redis', redisUrl: redis.url, prefix: 'sytest:restart:' });
   if (!r) return;
   await r.api('PUT', '/v1/apps/steady', {});
@@ -183,13 +178,8 @@ t.test('Redis stopped and restarted: table kept, leases frozen, degraded, then c
 });
 
 t.test('a Redis that comes back empty is not applied; --reseed writes the table back', async (t) => {
-  const redis = await startOwnRedis();
-  if (!redis) {
-    if (process.env.CI === 'true') t.fail('redis-server is not installed');
-    else t.skip('redis-server is not installed', () => undefined);
-    return;
-  }
-  t.teardown(() => redis.destroy());
+  const redis = await ownRedisFor(t);
+  if (!redis) return;
   const a = await startTestRouter(t, { store: 'redis', redisUrl: redis.url, prefix: 'sytest:reset:' });
   const b = await startTestRouter(t, { store: 'redis', redisUrl: redis.url, prefix: 'sytest:reset:' });
   if (!a || !b) return;

@@ -3,16 +3,12 @@
 // §Logplex API). A private redis-server is stopped and started again under them.
 import t from 'tap';
 import { startNode } from '../fixtures/logplex';
-import { startOwnRedis } from '../fixtures/redis-server';
+import { ownRedisFor } from '../fixtures/redis-server';
 import { eventually, startTestRouter } from '../fixtures/router';
 
 t.test('both APIs answer 503 with Retry-After while Redis is away, and 2xx once it is back', async (t) => {
-  const redis = await startOwnRedis();
-  if (!redis) {
-    if (process.env.CI === 'true') t.fail('redis-server missing (CI=true requires it)');
-    return;
-  }
-  t.teardown(() => redis.destroy());
+  const redis = await ownRedisFor(t);
+  if (!redis) return;
   const lp = await startNode(t, { store: 'redis', redisUrl: redis.url, prefix: 'sytest:outage:' });
   const r = (await startTestRouter(t, { store: 'redis', redisUrl: redis.url, prefix: 'sytest:outage:' }))!;
   await eventually(async () => (await lp.api('GET', '/readyz')).status === 200, 10_000, 'logplex ready');
