@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:net';
 import t, { type Test } from 'tap';
 import { REDIS_URL, redisPrefix } from '../fixtures/redis';
 import { TEST_TOKEN } from '../fixtures/router';
-import { spawnCli, stopChild, watchOutput } from '../fixtures/dev';
+import { devPorts, spawnCli, stopChild, watchOutput } from '../fixtures/dev';
 import { runCli } from './run';
 
 /** The caller's environment without any of our settings, so only the test's own count. */
@@ -110,10 +110,9 @@ t.test('the router refuses to start when LOGPLEX_URL does not answer as Logplex'
 });
 
 t.test('dev says that it ignores REDIS_URL; npm start --demo still starts the demo', async (t) => {
-  const ports = ['--router-port', '0', '--router-admin-port', '0', '--logplex-port', '0', '--logplex-syslog-port', '0'];
   const dev = spawnCli(
     t,
-    ['dev', ...ports],
+    ['dev', ...devPorts()],
     cleanEnv({ REDIS_URL: 'redis://u:secretpw@127.0.0.1:6379', npm_config_demo: 'true' }),
   );
   const out = watchOutput(dev);
