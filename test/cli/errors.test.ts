@@ -73,7 +73,10 @@ t.test('a port in use: router and logplex say it as dev does', async (t) => {
     SWITCHYARD_PREFIX: prefix,
     SWITCHYARD_HOST: '127.0.0.1',
   });
-  const router = await runCli(['router', '--router-port', '0', '--router-admin-port', String(port)], env);
+  const router = await runCli(
+    ['router', '--router-port', '0', '--router-tls-port', '0', '--router-admin-port', String(port)],
+    env,
+  );
   t.equal(router.code, 1);
   t.match(
     router.stderr,
@@ -101,7 +104,7 @@ t.test('the router refuses to start when LOGPLEX_URL does not answer as Logplex'
     SWITCHYARD_HOST: '127.0.0.1',
     LOGPLEX_URL: 'http://127.0.0.1:1',
   });
-  const r = await runCli(['router', '--router-port', '0', '--router-admin-port', '0'], env);
+  const r = await runCli(['router', '--router-port', '0', '--router-tls-port', '0', '--router-admin-port', '0'], env);
   t.equal(r.code, 1);
   t.match(
     r.stderr,
@@ -141,7 +144,7 @@ t.test('Logplex gone after start: apps:create fails naming the cause, never "cha
   });
   const lp = spawnCli(t, ['logplex', '--logplex-port', '0', '--logplex-syslog-port', '0'], base);
   const lpUrl = `http://127.0.0.1:${(await watchOutput(lp).waitFor(/msg="logplex listening" http=(\d+)/))[1]}`;
-  const router = spawnCli(t, ['router', '--router-port', '0', '--router-admin-port', '0'], {
+  const router = spawnCli(t, ['router', '--router-port', '0', '--router-tls-port', '0', '--router-admin-port', '0'], {
     ...base,
     LOGPLEX_URL: lpUrl,
   });

@@ -96,7 +96,11 @@ t.test('viewer charts: drawn from router lines, live, click filters to a second'
     .locator('.time')
     .getAttribute('title');
   const sec = Math.floor(Date.parse(downTime!) / 1000);
-  const box = (await page.locator('.chart-rps svg').boundingBox())!;
+  // The charts are drawn again for the new session: wait (bounded) for the chart to be back on the page.
+  const box = (await until(
+    () => page.locator('.chart-rps svg').boundingBox(),
+    (b) => b !== null,
+  ))!;
   const from = Number(await page.getAttribute('#charts', 'data-from'));
   const to = Number(await page.getAttribute('#charts', 'data-to'));
   await page.mouse.click(box.x + 34 + ((sec - from) / (to - from)) * (box.width - 40), box.y + box.height / 2);

@@ -97,10 +97,14 @@ t.test('starts on Redis, logs logfmt, answers the control API, stops on SIGTERM 
 // at start leaves the router up and not ready, saying so in one line naming the URL.
 t.test('with Redis unreachable at start, stays up, not ready, and says so naming the URL', async (t) => {
   const redisPort = await refusingPort();
-  const { child, exited, out } = startRouter(t, ['--router-admin-port', '0', '--router-port', '0'], {
-    REDIS_URL: `redis://127.0.0.1:${redisPort}`,
-    SWITCHYARD_API_TOKEN: TEST_TOKEN,
-  });
+  const { child, exited, out } = startRouter(
+    t,
+    ['--router-admin-port', '0', '--router-port', '0', '--router-tls-port', '0'],
+    {
+      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+      SWITCHYARD_API_TOKEN: TEST_TOKEN,
+    },
+  );
   await eventually(() => /Redis unreachable/.test(out()) && /admin_port=\d+/.test(out()), 10_000, 'both lines');
   t.match(
     out(),
