@@ -321,7 +321,7 @@ export class RequestParser {
   #startBody(length: number): void {
     if (length === -1) {
       this.#state = S.Chunked;
-      (this.#chunked ??= new ChunkedDecoder(this.#sink, REQUEST_LIMITS)).reset();
+      (this.#chunked ??= new ChunkedDecoder(REQUEST_LIMITS)).reset();
     } else if (length === 0) {
       // No body: the head was the whole message (no onEnd).
       this.#state = S.Done;
@@ -333,8 +333,12 @@ export class RequestParser {
 
   #readChunked(data: Buffer, at: number): number {
     const decoder = this.#chunked!;
-    const next = decoder.decode(data, at);
-    if (next === -1) throw refused(decoder.fault!);
+    let next = at;
+    do {
+      next = decoder.decode(data, next);
+      if (next === -1) throw refused(decoder.fault!);
+      if (decoder.dataEnd > decoder.dataStart) this.#sink.onBody(data.subarray(decoder.dataStart, decoder.dataEnd));
+    } while (next < data.length && !decoder.done);
     if (decoder.done) this.#end();
     return next;
   }

@@ -5,13 +5,9 @@
 // LF, a missing CRLF after chunk data, a control byte in an extension or trailer are refused, and
 // every unbounded part (size digits, extensions, trailer section) has a named limit.
 //
-// Hot path: state lives in fields, body bytes go to the sink as slices of the input, a refusal is
-// a preallocated value; nothing is allocated or closed over per byte or per chunk.
-
-/** The sink of the parser that owns the decoder: de-chunked body slices, valid only during the call. */
-export interface ChunkedSink {
-  onBody(chunk: Buffer): void;
-}
+// Hot path: state lives in fields, body bytes are handed back as offsets into the input (each
+// parser slices them for its own sink, a call site that sees one kind of sink), a refusal is a
+// preallocated value; nothing is allocated or closed over per byte or per chunk.
 
 /** The bounds one body must keep; REQUEST_LIMITS and RESPONSE_LIMITS are both of this shape. */
 export interface ChunkedLimits {
@@ -59,7 +55,6 @@ const enum State {
 }
 
 export class ChunkedDecoder {
-  readonly #sink: ChunkedSink;
   readonly #limits: ChunkedLimits;
   #state = State.Size;
   /** Data bytes left in the current chunk (its size while the size line is read). */
@@ -71,9 +66,11 @@ export class ChunkedDecoder {
   #trailerBytes = 0;
   /** Set when `decode` returned -1: why the body was refused. */
   fault: ChunkedFault | undefined;
+  /** After `decode`: the body bytes it stopped after, `data[dataStart, dataEnd)`; empty when none. */
+  dataStart = 0;
+  dataEnd = 0;
 
-  constructor(sink: ChunkedSink, limits: ChunkedLimits) {
-    this.#sink = sink;
+  constructor(limits: ChunkedLimits) {
     this.#limits = limits;
   }
 
@@ -91,11 +88,13 @@ export class ChunkedDecoder {
   }
 
   /**
-   * Decodes `data` from `at`; returns where it stopped: the end of `data`, or just past the body's
-   * last CRLF (`done`), or -1 when the framing is refused (`fault` says why).
+   * Decodes `data` from `at`; returns where it stopped: just after a run of body bytes (`dataStart`
+   * to `dataEnd`, for the caller's sink), the end of `data`, just past the body's last CRLF (`done`),
+   * or -1 when the framing is refused (`fault` says why).
    */
   decode(data: Buffer, at: number): number {
     let i = at;
+    this.dataEnd = this.dataStart;
     while (i < data.length) {
       const b = data[i]!;
       switch (this.#state) {
@@ -138,11 +137,11 @@ export class ChunkedDecoder {
           break;
         case State.Data: {
           const take = Math.min(this.#remaining, data.length - i);
-          this.#sink.onBody(data.subarray(i, i + take));
+          this.dataStart = i;
+          this.dataEnd = i + take;
           this.#remaining -= take;
-          i += take;
           if (this.#remaining === 0) this.#state = State.DataCr;
-          break;
+          return i + take;
         }
         case State.DataCr:
           // The CRLF after chunk data is required: without it a reader may take data for a size.

@@ -270,7 +270,7 @@ export class ResponseParser {
       const last = codings[codings.length - 1]!.trim();
       if (last !== 'chunked') throw new ResponseParseError('transfer-encoding without chunked', 'head');
       this.#framing = 'chunked';
-      this.#chunked = new ChunkedDecoder(this.#sink, RESPONSE_LIMITS);
+      this.#chunked = new ChunkedDecoder(RESPONSE_LIMITS);
       if (length !== undefined) this.#keepAlive = false;
     } else if (length !== undefined) {
       this.#framing = 'length';
@@ -303,8 +303,12 @@ export class ResponseParser {
 
   #readChunked(data: Buffer, at: number): number {
     const decoder = this.#chunked!;
-    const next = decoder.decode(data, at);
-    if (next === -1) throw new ResponseParseError(decoder.fault!.reason, 'body');
+    let next = at;
+    do {
+      next = decoder.decode(data, next);
+      if (next === -1) throw new ResponseParseError(decoder.fault!.reason, 'body');
+      if (decoder.dataEnd > decoder.dataStart) this.#sink.onBody(data.subarray(decoder.dataStart, decoder.dataEnd));
+    } while (next < data.length && !decoder.done);
     if (decoder.done) this.#end(this.#keepAlive);
     return next;
   }
