@@ -5,12 +5,11 @@
 // Same run, for scale: the request's own round trip through the router. Run:
 //   npx tsc -p tsconfig.test.json && node build/bench/platform.js [requests]
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { request } from 'undici';
 import { WebSocket } from 'ws';
+import { devPorts, MAIN } from '../test/fixtures/dev';
 import { printReport } from './lib/report';
 
-const MAIN = join(__dirname, '..', 'src', 'cli', 'main.js');
 const N = Math.min(Number(process.argv[2] ?? 500), 20_000);
 const MAX_SECONDS = 60;
 
@@ -20,19 +19,7 @@ const pct = (xs: number[], p: number): number => {
 };
 
 async function main(): Promise<void> {
-  const ports = [
-    '--router-port',
-    '0',
-    '--router-admin-port',
-    '0',
-    '--router-tls-port',
-    '0',
-    '--logplex-port',
-    '0',
-    '--logplex-syslog-port',
-    '0',
-  ];
-  const dev = spawn(process.execPath, [MAIN, 'dev', '--demo', ...ports], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const dev = spawn(process.execPath, [MAIN, 'dev', '--demo', ...devPorts()], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   dev.stdout.on('data', (b: Buffer) => (out += b.toString()));
   const deadline = Date.now() + 20_000;

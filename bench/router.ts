@@ -1,13 +1,14 @@
 // Router throughput and latency against its peers, measured in ONE run: direct to the backend,
-// node-http-proxy, a bare undici proxy, nginx when installed, and Switchyard with every routing
-// feature on and its router line written to a real file (as production writes it). Each proxy
+// a byte pipe (the ceiling of any proxy on net.Socket), node-http-proxy, a bare undici proxy,
+// nginx when installed, and Switchyard with every routing feature on and its router line
+// written to a real file (as production writes it). Each proxy
 // runs alone in a child pinned to cpu 0 (unless --no-pin); the load generator and the backends
 // (nginx answering 100 bytes when installed, else node:http) share cpu 1. `--workers 2` compares
 // Switchyard's ROUTER_WORKERS=2 with nginx's 2 workers, unpinned. Prints a markdown table to
 // paste into docs/benchmarks.md with the command line.
 //
 //   npm run bench:router [-- --duration 5 --connections 64 --rounds 3 --tool wrk|autocannon
-//                            --peers direct,node-http-proxy,undici,nginx,switchyard --workers N
+//                            --peers direct,byte-pipe,node-http-proxy,undici,nginx,switchyard --workers N
 //                            --profile DIR (Node servers under --cpu-prof) --no-pin]
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { startBackends } from './lib/backend';
@@ -22,7 +23,7 @@ const PROXY_CPU = 0;
 const LOAD_CPU = 1;
 const DYNOS = 4;
 
-type Peer = 'direct' | 'node-http-proxy' | 'undici' | 'nginx' | 'switchyard';
+type Peer = 'direct' | 'byte-pipe' | 'node-http-proxy' | 'undici' | 'nginx' | 'switchyard';
 
 /** A peak run, with the requests the server answered per CPU-second it used. */
 type PeakRun = LoadResult & { perCpuS: number | undefined };
@@ -34,7 +35,7 @@ interface Row {
   skipped?: string;
 }
 
-const ORDER: readonly Peer[] = ['direct', 'node-http-proxy', 'undici', 'nginx', 'switchyard'];
+const ORDER: readonly Peer[] = ['direct', 'byte-pipe', 'node-http-proxy', 'undici', 'nginx', 'switchyard'];
 
 async function main(argv: string[]): Promise<number> {
   const durationS = Number(argValue(argv, '--duration') ?? 5);
@@ -79,6 +80,7 @@ async function main(argv: string[]): Promise<number> {
     direct: async () => ({ ...directTarget, stop: async () => undefined }),
     'node-http-proxy': () => startNodePeer('http-proxy', backends.ports, PROXY_CPU, profileDir),
     undici: () => startNodePeer('undici', backends.ports, PROXY_CPU, profileDir),
+    'byte-pipe': () => startNodePeer('byte-pipe', backends.ports, PROXY_CPU, profileDir),
     nginx: () => startNginx(backends.ports, PROXY_CPU, workers),
   };
   const peers = ORDER.filter((p) => !only || only.includes(p));
@@ -216,6 +218,8 @@ function report(
     for (const [label, peer, goal] of goals) {
       if (syCpu) ratios.push(ratioLine(`req per CPU-s: Switchyard / ${label}`, syCpu, perCpuOf(peer), goal));
     }
+    // No goal: the byte pipe is the ceiling of a proxy on net.Socket, how close we are to it.
+    ratios.push(ratioLine("req/s: Switchyard / byte pipe (Node's ceiling)", sy.rps, peakOf('byte-pipe')?.rps));
     const direct = quarterOf('direct');
     const syq = quarterOf('switchyard');
     if (syq && direct) {

@@ -1,6 +1,6 @@
 // Every code in the code tables is documented in docs/errors.md with the same status and
 // description, and every documented code exists in code.
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { H_CODES, type HCode } from '../src/router/errors';
@@ -88,6 +88,19 @@ t.test('nothing cites a document outside the repository, an issue number or a ma
       });
   }
   t.same(found, [], 'references to things outside the repository');
+});
+
+t.test('every docs/ file named in the tree exists', async (t) => {
+  const missing: string[] = [];
+  for (const file of tree) {
+    readFileSync(join(root, file), 'utf8')
+      .split('\n')
+      .forEach((line, i) => {
+        for (const m of line.matchAll(/\bdocs\/([\w.-]+\.md)\b/g))
+          if (!existsSync(join(root, 'docs', m[1]!))) missing.push(`${file}:${i + 1}: docs/${m[1]}`);
+      });
+  }
+  t.same(missing, [], 'documents named but not in docs/');
 });
 
 t.test('every design.md section citation names a section of docs/design.md', async (t) => {

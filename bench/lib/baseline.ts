@@ -2,18 +2,20 @@
 // requests over the same backends in turn and reuses upstream connections, the fairest
 // setup of each: node-http-proxy with a keep-alive Agent, a bare undici proxy (node:http
 // server + one undici Pool per backend + `stream`, no features), and nginx when it is installed.
-// The Node peers run as a child: `node baseline.js http-proxy|undici PORT,PORT...`.
+// A byte pipe (no HTTP at all) gives the ceiling of any proxy on Node's `net.Socket`: the same two
+// reads and two writes per request a proxy pays, and nothing else.
+// The Node peers run as a child: `node baseline.js http-proxy|undici|byte-pipe PORT,PORT...`.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import { createServer as createNetServer, connect, type AddressInfo } from 'node:net';
+import { createServer as createNetServer, connect, type AddressInfo, type Server as NetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import httpProxy from 'http-proxy';
 import { Pool } from 'undici';
 import { announce, pinned, startChild, type ServerChild } from './child';
 
-export type NodePeer = 'http-proxy' | 'undici';
+export type NodePeer = 'http-proxy' | 'undici' | 'byte-pipe';
 
 /** `profileDir`: run under `node --cpu-prof`, as Switchyard can, to compare where time goes. */
 export function startNodePeer(
@@ -201,9 +203,31 @@ function undiciPeer(ports: readonly number[]): Server {
   });
 }
 
+/**
+ * Each client connection spliced to its own backend connection, bytes relayed as they come: no
+ * parsing, no headers, no pool. Not a proxy anyone should run; it shows what the sockets alone cost.
+ */
+function bytePipePeer(ports: readonly number[]): NetServer {
+  let next = 0;
+  return createNetServer((client) => {
+    const backend = connect(ports[next++ % ports.length]!, '127.0.0.1');
+    client.on('data', (d: Buffer) => backend.write(d));
+    backend.on('data', (d: Buffer) => client.write(d));
+    client.on('close', () => backend.destroy());
+    backend.on('close', () => client.destroy());
+    client.on('error', () => undefined);
+    backend.on('error', () => undefined);
+  });
+}
+
 async function main(argv: string[]): Promise<void> {
   const kind = argv[0] as NodePeer;
   const ports = (argv[1] ?? '').split(',').map(Number);
+  if (kind === 'byte-pipe') {
+    const pipe = bytePipePeer(ports);
+    pipe.listen(0, '127.0.0.1', () => announce([(pipe.address() as AddressInfo).port]));
+    return;
+  }
   const server = kind === 'undici' ? undiciPeer(ports) : httpProxyPeer(ports);
   server.keepAliveTimeout = 60_000;
   server.listen(0, '127.0.0.1', () => announce([(server.address() as AddressInfo).port]));

@@ -7,9 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Redis from 'ioredis';
 import { createRedis, type RedisClient } from '../../src/shared/redis';
-import { freePort, pingUntilUp, startOwnCluster } from '../../test/fixtures/redis-server';
+import { freePort, pingUntilUp, shutdownRedis, startOwnCluster } from '../../test/fixtures/redis-server';
 
 export interface Topology {
   readonly kind: string;
@@ -35,17 +34,7 @@ export async function singleRedis(): Promise<Topology> {
     child = spawn('redis-server', [...args, '--appendonly', 'yes', '--appendfsync', 'everysec'], { stdio: 'ignore' });
     await pingUntilUp(url, 10_000);
   };
-  const stop = async (): Promise<void> => {
-    const c = child;
-    if (!c || c.exitCode !== null) return;
-    const exited = new Promise((res) => c.once('exit', res));
-    const r = new Redis(url, { maxRetriesPerRequest: 0, retryStrategy: () => null });
-    r.on('error', () => undefined);
-    await r.call('SHUTDOWN').catch(() => undefined);
-    r.disconnect();
-    await Promise.race([exited, new Promise((res) => setTimeout(res, 5000))]);
-    if (c.exitCode === null) c.kill('SIGKILL');
-  };
+  const stop = (): Promise<void> => shutdownRedis(child, url, [], 5000);
   await start();
   return {
     kind: 'single',

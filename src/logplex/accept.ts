@@ -1,4 +1,4 @@
-// THE line's journey (design.md §A line's journey, docs/request-path.md): parse → resolve token → channel
+// THE line's journey (design.md §A line's journey): parse → resolve token → channel
 // (cached) → stamp → append to the channel log → fan out to this node's tail sessions.
 // Drains read the channel log on their own. One call handles one batch (an HTTP body, one
 // TCP read, one datagram): one store append per channel per batch, never one per line.

@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:net';
 import t, { type Test } from 'tap';
 import { REDIS_URL, redisPrefix } from '../fixtures/redis';
 import { TEST_TOKEN } from '../fixtures/router';
-import { spawnCli, stopChild, watchOutput } from '../fixtures/dev';
+import { devPorts, spawnCli, stopChild, watchOutput } from '../fixtures/dev';
 import { runCli } from './run';
 
 /** The caller's environment without any of our settings, so only the test's own count. */
@@ -73,7 +73,10 @@ t.test('a port in use: router and logplex say it as dev does', async (t) => {
     SWITCHYARD_PREFIX: prefix,
     SWITCHYARD_HOST: '127.0.0.1',
   });
-  const router = await runCli(['router', '--router-port', '0', '--router-admin-port', String(port)], env);
+  const router = await runCli(
+    ['router', '--router-port', '0', '--router-tls-port', '0', '--router-admin-port', String(port)],
+    env,
+  );
   t.equal(router.code, 1);
   t.match(
     router.stderr,
@@ -101,7 +104,7 @@ t.test('the router refuses to start when LOGPLEX_URL does not answer as Logplex'
     SWITCHYARD_HOST: '127.0.0.1',
     LOGPLEX_URL: 'http://127.0.0.1:1',
   });
-  const r = await runCli(['router', '--router-port', '0', '--router-admin-port', '0'], env);
+  const r = await runCli(['router', '--router-port', '0', '--router-tls-port', '0', '--router-admin-port', '0'], env);
   t.equal(r.code, 1);
   t.match(
     r.stderr,
@@ -110,10 +113,9 @@ t.test('the router refuses to start when LOGPLEX_URL does not answer as Logplex'
 });
 
 t.test('dev says that it ignores REDIS_URL; npm start --demo still starts the demo', async (t) => {
-  const ports = ['--router-port', '0', '--router-admin-port', '0', '--logplex-port', '0', '--logplex-syslog-port', '0'];
   const dev = spawnCli(
     t,
-    ['dev', ...ports],
+    ['dev', ...devPorts()],
     cleanEnv({ REDIS_URL: 'redis://u:secretpw@127.0.0.1:6379', npm_config_demo: 'true' }),
   );
   const out = watchOutput(dev);
@@ -142,7 +144,7 @@ t.test('Logplex gone after start: apps:create fails naming the cause, never "cha
   });
   const lp = spawnCli(t, ['logplex', '--logplex-port', '0', '--logplex-syslog-port', '0'], base);
   const lpUrl = `http://127.0.0.1:${(await watchOutput(lp).waitFor(/msg="logplex listening" http=(\d+)/))[1]}`;
-  const router = spawnCli(t, ['router', '--router-port', '0', '--router-admin-port', '0'], {
+  const router = spawnCli(t, ['router', '--router-port', '0', '--router-tls-port', '0', '--router-admin-port', '0'], {
     ...base,
     LOGPLEX_URL: lpUrl,
   });

@@ -5,7 +5,7 @@ import t from 'tap';
 import Redis from 'ioredis';
 import { channelDeleteHook, channelHook } from '../../src/cli/platform/wiring';
 import { eventually } from '../fixtures/drains';
-import { API_TOKEN, prefixFor, sendLines, startNode } from '../fixtures/logplex';
+import { API_TOKEN, postFrames, prefixFor, sendLines, startNode } from '../fixtures/logplex';
 import { REDIS_URL } from '../fixtures/redis';
 import { startTestRouter } from '../fixtures/router';
 import { httpSink } from '../fixtures/sinks';
@@ -42,15 +42,7 @@ t.test('DELETE /v1/apps/:app removes the channel and its drains on every node', 
     t.equal((await n.api('GET', `/v2/channels/${channel}`)).status, 404, 'no node knows the channel');
   const left = await eventually(owners, (o) => o.length === 0, 15_000);
   t.equal(left.length, 0, 'the runner stopped');
-  const res = await fetch(`${b.base}/logs`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/logplex-1',
-      authorization: 'Basic ' + Buffer.from(`token:${token}`).toString('base64'),
-    },
-    body: '10 <134>1 - -',
-  });
-  t.equal(res.status, 401, "the app's token is gone");
+  t.equal((await postFrames(b.base, token, ['<134>1 - -'])).status, 401, "the app's token is gone");
 
   // Nothing of the channel is left in Redis once every scheduler has made a pass.
   const redis = new Redis(REDIS_URL);

@@ -5,11 +5,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { request } from 'undici';
-import { encodeFrame } from '../../src/shared/syslog/frame';
 import { verifySignature } from '../../src/logplex/drains/sign';
 import { eventually } from '../fixtures/drains';
-import { startNode, type TestNode } from '../fixtures/logplex';
+import { sendFrames, startNode, type TestNode } from '../fixtures/logplex';
 import { attrs, decodeOtlpRequest, records } from '../fixtures/otlp';
 import { httpSink, type HttpSink } from '../fixtures/sinks';
 import { createPki } from '../fixtures/tls';
@@ -18,21 +16,12 @@ const ROUTER_MSG =
   'at=info method=GET path="/a b" host=demo.localhost request_id=r1 fwd="127.0.0.1" dyno=web.1 connect=1ms service=4ms status=200 bytes=512 protocol=http';
 
 /** Posts `<PRI>1 TIME host TOKEN PS - MSG` frames to /logs. */
-async function post(node: TestNode, token: string, lines: [pri: number, time: string, ps: string, msg: string][]) {
-  const body = Buffer.concat(
-    lines.map(([pri, time, ps, msg]) => encodeFrame(`<${pri}>1 ${time} host ${token} ${ps} - ${msg}`)),
+const post = (node: TestNode, token: string, lines: [pri: number, time: string, ps: string, msg: string][]) =>
+  sendFrames(
+    node.base,
+    token,
+    lines.map(([pri, time, ps, msg]) => `<${pri}>1 ${time} host ${token} ${ps} - ${msg}`),
   );
-  const res = await request(`${node.base}/logs`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/logplex-1',
-      authorization: 'Basic ' + Buffer.from(`token:${token}`).toString('base64'),
-    },
-    body,
-  });
-  await res.body.dump();
-  if (res.statusCode !== 204) throw new Error(`POST /logs: ${res.statusCode}`);
-}
 
 async function otlpSink(t: Test): Promise<HttpSink> {
   const sink = await httpSink();

@@ -7,11 +7,8 @@ import { RedisDrainStore } from '../../src/logplex/drains/store/redis';
 import type { DrainStore } from '../../src/logplex/drains/store/index';
 import type { LogStore } from '../../src/logplex/store/index';
 import { MemoryLogStore } from '../../src/logplex/store/memory';
-import { RedisLogStore } from '../../src/logplex/store/redis';
-import { createRedis } from '../../src/shared/redis';
 import { eventually, fields, newLines, splitFrames, startRunner } from '../fixtures/drains';
-import { prefixFor } from '../fixtures/logplex';
-import { REDIS_URL } from '../fixtures/redis';
+import { redisLogStore } from '../fixtures/logplex';
 import { httpSink } from '../fixtures/sinks';
 
 async function overflow(t: Test, log: LogStore, store: DrainStore): Promise<void> {
@@ -64,13 +61,7 @@ t.test('memory store: L10 with the exact count', async (t) => {
 });
 
 t.test('Redis store (MAXLEN ~): L10 with the exact count', async (t) => {
-  const prefix = await prefixFor(t);
-  if (prefix === undefined) return;
-  const redis = createRedis(REDIS_URL);
-  const log = new RedisLogStore(redis, { prefix, historyLines: 50 });
-  t.teardown(async () => {
-    await log.close();
-    redis.disconnect();
-  });
-  await overflow(t, log, new RedisDrainStore(redis, { prefix }));
+  const s = await redisLogStore(t, 50);
+  if (s === undefined) return;
+  await overflow(t, s.log, new RedisDrainStore(s.redis, { prefix: s.prefix }));
 });

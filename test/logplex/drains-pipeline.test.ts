@@ -6,25 +6,17 @@
 import t from 'tap';
 import { BATCH_LINES } from '../../src/logplex/drains/runner';
 import { RedisDrainStore } from '../../src/logplex/drains/store/redis';
-import { RedisLogStore } from '../../src/logplex/store/redis';
-import { createRedis } from '../../src/shared/redis';
 import { fields, newLines, splitFrames, startRunner } from '../fixtures/drains';
-import { prefixFor } from '../fixtures/logplex';
-import { REDIS_URL } from '../fixtures/redis';
+import { redisLogStore } from '../fixtures/logplex';
 import { httpSink } from '../fixtures/sinks';
 
 t.test('Redis: failed batches come again before the next, in order, acked only after acceptance', async (t) => {
-  const prefix = await prefixFor(t);
-  if (prefix === undefined) return;
+  const s = await redisLogStore(t, 20_000);
+  if (s === undefined) return;
   const sink = await httpSink();
   t.teardown(() => sink.close());
-  const redis = createRedis(REDIS_URL);
-  const log = new RedisLogStore(redis, { prefix, historyLines: 20_000 });
+  const { prefix, redis, log } = s;
   const store = new RedisDrainStore(redis, { prefix });
-  t.teardown(async () => {
-    await log.close();
-    redis.disconnect();
-  });
   const ch = await log.createChannel('c', ['app']);
   const drain = await store.create(ch.id, sink.url);
   if (drain === 'conflict') throw new Error('conflict');

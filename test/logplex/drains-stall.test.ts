@@ -6,27 +6,14 @@
 // count nothing: no line lost, no false L10, and the status sums to the lines appended.
 import { once } from 'node:events';
 import t from 'tap';
-import { request } from 'undici';
-import { encodeFrame } from '../../src/shared/syslog/frame';
 import { drainApi as api, startDrainChild } from '../fixtures/drain-children';
 import { eventually, fields, splitFrames } from '../fixtures/drains';
-import { logplexMsg, prefixFor } from '../fixtures/logplex';
+import { logplexMsg, postFrames, prefixFor } from '../fixtures/logplex';
 import { httpSink } from '../fixtures/sinks';
 
 async function post(port: number, token: string, from: number, n: number): Promise<number> {
-  const body = Buffer.concat(
-    Array.from({ length: n }, (_, k) => encodeFrame(logplexMsg(token, 'web.1', `line ${from + k}`))),
-  );
-  const res = await request(`http://127.0.0.1:${port}/logs`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/logplex-1',
-      authorization: 'Basic ' + Buffer.from(`token:${token}`).toString('base64'),
-    },
-    body,
-  });
-  await res.body.dump();
-  return res.statusCode;
+  const messages = Array.from({ length: n }, (_, k) => logplexMsg(token, 'web.1', `line ${from + k}`));
+  return (await postFrames(`http://127.0.0.1:${port}`, token, messages)).status;
 }
 
 t.test(

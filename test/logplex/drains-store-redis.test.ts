@@ -1,36 +1,21 @@
 import t from 'tap';
 import { RedisDrainStore } from '../../src/logplex/drains/store/redis';
-import { RedisLogStore } from '../../src/logplex/store/redis';
-import { createRedis } from '../../src/shared/redis';
-import { prefixFor } from '../fixtures/logplex';
-import { REDIS_URL } from '../fixtures/redis';
+import { redisLogStore } from '../fixtures/logplex';
 import { newLines } from '../fixtures/drains';
 import { drainStoreContract } from './drains-store.contract';
 
 drainStoreContract(t, async (t, historyLines) => {
-  const prefix = await prefixFor(t);
-  if (prefix === undefined) return undefined;
-  const redis = createRedis(REDIS_URL);
-  const log = new RedisLogStore(redis, { prefix, historyLines });
-  t.teardown(async () => {
-    await log.close();
-    redis.disconnect();
-  });
-  return { log, drains: new RedisDrainStore(redis, { prefix }) };
+  const s = await redisLogStore(t, historyLines);
+  return s && { log: s.log, drains: new RedisDrainStore(s.redis, { prefix: s.prefix }) };
 });
 
 // A runner whose drain (or channel) was deleted reopens its cursor once before the scheduler
 // stops it: that reopen fails, and brings back neither the drain's keys nor the log, which nothing
 // would delete.
 t.test('reopening the cursor of a deleted drain fails and recreates nothing', async (t) => {
-  const prefix = await prefixFor(t);
-  if (prefix === undefined) return;
-  const redis = createRedis(REDIS_URL);
-  const log = new RedisLogStore(redis, { prefix, historyLines: 100 });
-  t.teardown(async () => {
-    await log.close();
-    redis.disconnect();
-  });
+  const s = await redisLogStore(t, 100);
+  if (s === undefined) return;
+  const { prefix, redis, log } = s;
   const drains = new RedisDrainStore(redis, { prefix });
   const c = await log.createChannel('c', ['app']);
   const logKey = `${prefix}channel:{${c.id}}:log`;
@@ -66,14 +51,9 @@ t.test('reopening the cursor of a deleted drain fails and recreates nothing', as
 // consumer `owner` of a consumer group: its first holder starts at the oldest line that consumer
 // left pending, and from its first ack on the position is kept in the status hash.
 t.test('a drain from before positions were kept starts at its oldest pending line', async (t) => {
-  const prefix = await prefixFor(t);
-  if (prefix === undefined) return;
-  const redis = createRedis(REDIS_URL);
-  const log = new RedisLogStore(redis, { prefix, historyLines: 100 });
-  t.teardown(async () => {
-    await log.close();
-    redis.disconnect();
-  });
+  const s = await redisLogStore(t, 100);
+  if (s === undefined) return;
+  const { prefix, redis, log } = s;
   const drains = new RedisDrainStore(redis, { prefix });
   const c = await log.createChannel('c', ['app']);
   const d = await drains.create(c.id, 'https://logs.example/in');

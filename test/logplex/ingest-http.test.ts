@@ -118,6 +118,14 @@ t.test('refusals: msg-count mismatch 400, wrong type 415, bad token 401, big bod
     t.match(await res.body.json(), { id }, name);
   }
   t.same(await readHistory(node, { channel_id: ch.id }), [], 'nothing was stored');
+  const counted = await node.registry.metrics();
+  for (const [status, n] of [
+    [400, 2],
+    [415, 2],
+    [401, 2],
+    [413, 1],
+  ])
+    t.match(counted, `switchyard_logplex_ingest_requests_total{status="${status}",service="logplex"} ${n}`);
 });
 
 t.test('ingest metrics count lines and rejections', async (t) => {

@@ -107,7 +107,8 @@ t.test('bad requests: 415, 401, 400; answers are ExportLogsServiceResponses', as
   const ch = await node.channel(['app']);
   const post = async (headers: Record<string, string>, body: string | Buffer) => {
     const res = await request(`${node.base}/v1/logs`, { method: 'POST', headers, body });
-    return { status: res.statusCode, type: res.headers['content-type'], text: await res.body.text() };
+    const challenge = res.headers['www-authenticate'];
+    return { status: res.statusCode, type: res.headers['content-type'], challenge, text: await res.body.text() };
   };
   const bearer = { authorization: `Bearer ${ch.tokens.app}` };
   const cases: [string, Record<string, string>, string | Buffer, number, RegExp][] = [
@@ -134,7 +135,16 @@ t.test('bad requests: 415, 401, 400; answers are ExportLogsServiceResponses', as
     const r = await post(headers, body);
     t.equal(r.status, status, name);
     t.match(r.text, message, name);
+    // Unlike POST /logs, no Basic realm is offered: the API's own 401.
+    t.equal(r.challenge, undefined, `${name}: no WWW-Authenticate`);
   }
+  const counted = await node.registry.metrics();
+  for (const [status, n] of [
+    [415, 1],
+    [401, 2],
+    [400, 3],
+  ])
+    t.match(counted, `switchyard_logplex_ingest_requests_total{status="${status}",service="logplex"} ${n}`);
   const okJson = await post({ ...bearer, 'content-type': 'application/json' }, '{"resourceLogs":[]}');
   t.same([okJson.status, okJson.type, okJson.text], [200, 'application/json', '{}']);
   const okProto = await post({ ...bearer, 'content-type': 'application/x-protobuf' }, Buffer.alloc(0));

@@ -4,7 +4,6 @@
 // is matched as the literal text it is.
 import t from 'tap';
 import { request } from 'undici';
-import { encodeFrame } from '../../src/shared/syslog/frame';
 import type { LogLine } from '../../src/logplex/lines';
 import { logfmtPairs } from '../../src/logplex/tail/logfmt';
 import { leadingNumber, matches, parseQuery, QUERY_LIMITS, QueryError } from '../../src/logplex/tail/search';
@@ -13,6 +12,7 @@ import {
   logplexMsg,
   prefixFor,
   readHistory,
+  sendFrames,
   sendLines,
   startNode,
   type TestNode,
@@ -104,18 +104,7 @@ t.test('matches: comparisons on the leading number, substring, time range, dyno 
   t.equal(matches({ source: 'heroku' }, l), false);
 });
 
-async function post(node: TestNode, token: string, frames: string[]): Promise<void> {
-  const res = await request(`${node.base}/logs`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/logplex-1',
-      authorization: 'Basic ' + Buffer.from(`token:${token}`).toString('base64'),
-    },
-    body: Buffer.concat(frames.map((f) => encodeFrame(f))),
-  });
-  await res.body.dump();
-  if (res.statusCode !== 204) throw new Error(`POST /logs ${res.statusCode}`);
-}
+const post = (node: TestNode, token: string, frames: string[]): Promise<void> => sendFrames(node.base, token, frames);
 
 const at = (s: number): string => `2026-11-26T10:00:${String(s).padStart(2, '0')}.000000+00:00`;
 

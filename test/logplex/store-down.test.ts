@@ -3,11 +3,10 @@
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import t from 'tap';
-import { request } from 'undici';
 import { encodeFrame } from '../../src/shared/syslog/frame';
 import type { RedisLogStore } from '../../src/logplex/store/redis';
-import { eventually, logplexMsg, prefixFor, readHistory, sendLines, startNode } from '../fixtures/logplex';
-import { startOwnRedis } from '../fixtures/redis-server';
+import { eventually, logplexMsg, postFrames, prefixFor, readHistory, sendLines, startNode } from '../fixtures/logplex';
+import { ownRedisFor } from '../fixtures/redis-server';
 
 t.test('a node whose Redis connection is gone answers 503 and stays up', async (t) => {
   const prefix = await prefixFor(t);
@@ -21,16 +20,9 @@ t.test('a node whose Redis connection is gone answers 503 and stays up', async (
     return r.status === 503 ? r : undefined;
   });
   t.match(ready.body, { status: 'not_ready', store: 'redis', store_up: false });
-  const res = await request(`${node.base}/logs`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/logplex-1',
-      authorization: 'Basic ' + Buffer.from(`token:${ch.tokens.app}`).toString('base64'),
-    },
-    body: encodeFrame(logplexMsg(ch.tokens.app!, 'web.1', 'while down')),
-  });
-  t.equal(res.statusCode, 503);
-  t.match(await res.body.json(), { id: 'unavailable' });
+  const res = await postFrames(node.base, ch.tokens.app!, [logplexMsg(ch.tokens.app!, 'web.1', 'while down')]);
+  t.equal(res.status, 503);
+  t.match(JSON.parse(res.text), { id: 'unavailable' });
   const s = connect(node.syslogPort, '127.0.0.1');
   s.on('error', () => undefined);
   s.end(encodeFrame(logplexMsg(ch.tokens.app!, 'web.1', 'tcp while down')));
@@ -46,12 +38,8 @@ t.test('a node whose Redis connection is gone answers 503 and stays up', async (
 // own lines, and what was read is stored once Redis returns; UDP cannot push back, so its lines
 // are dropped, counted, and the channel gets one L12 line saying how many.
 t.test('an outage: TCP lines held and stored on return; UDP drops told in-band as L12', async (t) => {
-  const redis = await startOwnRedis();
-  if (!redis) {
-    if (process.env.CI === 'true') t.fail('redis-server missing (CI=true requires it)');
-    return;
-  }
-  t.teardown(() => redis.destroy());
+  const redis = await ownRedisFor(t);
+  if (!redis) return;
   const node = await startNode(t, { store: 'redis', redisUrl: redis.url, prefix: 'sytest:ingest-outage:' });
   await eventually(async () => ((await node.api('GET', '/readyz')).status === 200 ? true : undefined), 10_000);
   const ch = await node.channel(['app']);

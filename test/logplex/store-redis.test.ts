@@ -2,20 +2,10 @@ import t from 'tap';
 import { createRedis } from '../../src/shared/redis';
 import { RedisLogStore } from '../../src/logplex/store/redis';
 import { REDIS_URL } from '../fixtures/redis';
-import { prefixFor } from '../fixtures/logplex';
+import { prefixFor, redisLogStore } from '../fixtures/logplex';
 import { storeContract } from './store.contract';
 
-storeContract(t, async (t, historyLines) => {
-  const prefix = await prefixFor(t);
-  if (prefix === undefined) return undefined;
-  const redis = createRedis(REDIS_URL);
-  const store = new RedisLogStore(redis, { prefix, historyLines });
-  t.teardown(async () => {
-    await store.close();
-    redis.disconnect();
-  });
-  return store;
-});
+storeContract(t, async (t, historyLines) => (await redisLogStore(t, historyLines))?.log);
 
 t.test('another node sees appended lines through watchRemote; the appending node does not', async (t) => {
   const prefix = await prefixFor(t);
@@ -49,14 +39,9 @@ t.test('another node sees appended lines through watchRemote; the appending node
 });
 
 t.test('deleteChannel leaves no key of the channel behind (design.md §Redis keys)', async (t) => {
-  const prefix = await prefixFor(t);
-  if (prefix === undefined) return;
-  const redis = createRedis(REDIS_URL);
-  const store = new RedisLogStore(redis, { prefix, historyLines: 100 });
-  t.teardown(async () => {
-    await store.close();
-    redis.disconnect();
-  });
+  const s = await redisLogStore(t, 100);
+  if (s === undefined) return;
+  const { prefix, redis, log: store } = s;
   const keep = await store.createChannel('keep', ['app']);
   const c = await store.createChannel('gone', ['app', 'heroku']);
   await store.append(c.id, [{ time: 't', pri: 134, source: 'app', ps: 'web.1', msg: 'x' }]);

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import t from 'tap';
 import { request } from 'undici';
 import WebSocket from 'ws';
-import { spawnCli, startDev, stopChild, watchOutput, type DevProcess } from '../fixtures/dev';
+import { devPorts, spawnCli, startDev, stopChild, watchOutput, type DevProcess } from '../fixtures/dev';
 
 async function throughRouter(dev: DevProcess, path: string): Promise<{ status: number; body: string; id: string }> {
   // X-Request-Id of 20–200 allowed chars is kept by the router (design.md §Request path, step 6), so the test can find its lines.
@@ -100,19 +100,7 @@ t.test('dev: a port already in use is one clear line and exit 1', async (t) => {
   await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
   t.teardown(() => busy.close());
   const port = (busy.address() as { port: number }).port;
-  const child = spawnCli(t, [
-    'dev',
-    '--router-port',
-    String(port),
-    '--router-admin-port',
-    '0',
-    '--router-tls-port',
-    '0',
-    '--logplex-port',
-    '0',
-    '--logplex-syslog-port',
-    '0',
-  ]);
+  const child = spawnCli(t, ['dev', ...devPorts([], { '--router-port': port })]);
   const out = watchOutput(child);
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   t.equal(code, 1);

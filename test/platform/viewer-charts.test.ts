@@ -4,18 +4,14 @@
 // to that second; router lines render as aligned columns whose request id searches for itself.
 // Screenshots go to test-artifacts/.
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import t from 'tap';
 import { request } from 'undici';
-import { chromium, type Page } from 'playwright-core';
-import { startDev, type DevProcess } from '../fixtures/dev';
+import type { Page } from 'playwright-core';
+import type { DevProcess } from '../fixtures/dev';
+import { chromiumMissing, demoViewer, screenshot } from '../fixtures/viewer';
 import { platformEnv, runCli } from '../cli/run';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = join(__dirname, '..', '..', '..', 'test-artifacts');
-const missing = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing: apt-get install -y chromium`;
-if (missing && process.env.CI === 'true') t.fail(`${missing} (.ci/run installs it)`);
+const missing = chromiumMissing(t);
 
 async function hit(dev: DevProcess, path: string): Promise<number> {
   const res = await request(dev.router + path, {
@@ -43,22 +39,7 @@ const counted = (page: Page, n: number): Promise<number> =>
   );
 
 t.test('viewer charts: drawn from router lines, live, click filters to a second', { skip: missing }, async (t) => {
-  const dev = await startDev(t, ['--demo']);
-  await dev.waitFor(/dyno=web\.1 msg="dyno up"/);
-  await dev.waitFor(/dyno=web\.2 msg="dyno up"/);
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu'],
-  });
-  t.teardown(() => browser.close());
-  const page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
-  const external: string[] = [];
-  page.on('request', (r) => {
-    if (!r.url().startsWith(dev.logplex) && !r.url().startsWith(dev.logplex.replace('http', 'ws')))
-      external.push(r.url());
-  });
-  await page.goto(dev.logplex + '/#app=hello');
-  await page.locator('#status.live').waitFor({ timeout: 10_000 });
+  const { dev, page, external } = await demoViewer(t, { width: 1400, height: 800 });
 
   // Real traffic: 2xx from both dynos, then H80 (maintenance) as errors.
   // Spread over a few seconds (bounded: 40 requests, 100 ms apart) so the charts have a shape.
@@ -92,8 +73,7 @@ t.test('viewer charts: drawn from router lines, live, click filters to a second'
     (p) => p !== pointsBefore,
   );
   t.not(pointsAfter, pointsBefore, 'the requests/s line was redrawn');
-  mkdirSync(ARTIFACTS, { recursive: true });
-  await page.screenshot({ path: join(ARTIFACTS, 'viewer-charts.png') });
+  await screenshot(page, 'viewer-charts.png');
 
   // Router lines as aligned columns; a request id links to a search for it.
   const rid = page.locator('#lines .line.ps-router .rid').last();
@@ -116,7 +96,11 @@ t.test('viewer charts: drawn from router lines, live, click filters to a second'
     .locator('.time')
     .getAttribute('title');
   const sec = Math.floor(Date.parse(downTime!) / 1000);
-  const box = (await page.locator('.chart-rps svg').boundingBox())!;
+  // The charts are drawn again for the new session: wait (bounded) for the chart to be back on the page.
+  const box = (await until(
+    () => page.locator('.chart-rps svg').boundingBox(),
+    (b) => b !== null,
+  ))!;
   const from = Number(await page.getAttribute('#charts', 'data-from'));
   const to = Number(await page.getAttribute('#charts', 'data-to'));
   await page.mouse.click(box.x + 34 + ((sec - from) / (to - from)) * (box.width - 40), box.y + box.height / 2);
@@ -129,14 +113,14 @@ t.test('viewer charts: drawn from router lines, live, click filters to a second'
   t.equal(picked.size, 1, 'all from one second');
   t.ok(Math.abs([...picked][0]! - sec) <= 3, 'the clicked second');
   t.ok(await page.locator('.chart-rps line.picked').count(), 'the picked second is marked');
-  await page.screenshot({ path: join(ARTIFACTS, 'viewer-charts-picked.png') });
+  await screenshot(page, 'viewer-charts-picked.png');
   await page.click('#picked button');
   t.equal(await page.locator('#picked').isVisible(), false);
 
   // Narrow screens: the charts wrap, lines wrap inside their column.
   await page.setViewportSize({ width: 520, height: 900 });
   await page.waitForTimeout(1200);
-  await page.screenshot({ path: join(ARTIFACTS, 'viewer-narrow.png') });
+  await screenshot(page, 'viewer-narrow.png');
   t.equal((await request(dev.logplex + '/viewer/favicon.svg')).statusCode, 200, 'favicon served');
   t.same(external, [], 'nothing fetched from outside');
 });

@@ -4,12 +4,10 @@
 // and resumes, and saves a screenshot under test-artifacts/; and it resumes after a Logplex
 // restart without a gap (two nodes on Redis, lines numbered).
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { request } from 'undici';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { startDev, type DevProcess } from '../fixtures/dev';
+import type { Page } from 'playwright-core';
+import type { DevProcess } from '../fixtures/dev';
 import { freePort } from '../../src/cli/platform/wait-listening';
 import { startLogplex, type LogplexNode } from '../../src/logplex/index';
 import { viewerRoutes } from '../../src/logplex/viewer/index';
@@ -19,9 +17,7 @@ import { LogplexClient } from '../../src/shared/logplex-client';
 import { memoryStores, redisStores } from '../../src/logplex/store/open';
 import { prefixFor } from '../fixtures/logplex';
 import { REDIS_URL } from '../fixtures/redis';
-
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = join(__dirname, '..', '..', '..', 'test-artifacts');
+import { chromiumMissing, demoViewer, openPage, screenshot } from '../fixtures/viewer';
 
 async function hit(dev: DevProcess, path: string): Promise<string> {
   const id = 'viewer-' + randomUUID();
@@ -31,42 +27,13 @@ async function hit(dev: DevProcess, path: string): Promise<string> {
   return id;
 }
 
-async function openPage(t: Test): Promise<Page> {
-  const browser: Browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-    ],
-  });
-  t.teardown(() => browser.close());
-  return browser.newPage({ viewport: { width: 1280, height: 720 } });
-}
-
 /** Lines in the page containing `text`, visible or not. */
 const linesWith = (page: Page, text: string) => page.locator('#lines .line', { hasText: text });
 
-// Outside CI a machine without Chromium skips with the reason; under CI=true it must be there.
-const missing = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing: apt-get install -y chromium`;
-if (missing && process.env.CI === 'true') t.fail(`${missing} (.ci/run installs it)`);
+const missing = chromiumMissing(t);
 
 t.test('viewer: live lines, filters, pause and resume', { skip: missing }, async (t) => {
-  const dev = await startDev(t, ['--demo']);
-  await dev.waitFor(/dyno=web\.1 msg="dyno up"/);
-  await dev.waitFor(/dyno=web\.2 msg="dyno up"/);
-
-  const page = await openPage(t);
-  const external: string[] = [];
-  page.on('request', (r) => {
-    if (!r.url().startsWith(dev.logplex) && !r.url().startsWith(dev.logplex.replace('http', 'ws')))
-      external.push(r.url());
-  });
-  await page.goto(dev.logplex + '/#app=hello');
-  await page.locator('#status.live').waitFor({ timeout: 10_000 });
+  const { dev, page, external } = await demoViewer(t);
   t.equal(await page.locator('#app option:checked').textContent(), 'hello', 'the app from the URL is picked');
 
   // Live lines arrive: the router line and the app line of one request.
@@ -121,12 +88,11 @@ t.test('viewer: live lines, filters, pause and resume', { skip: missing }, async
   await page.locator('#held', { hasText: /^([6-9]|\d{2,}) held/ }).waitFor({ timeout: 10_000 });
   t.match(await page.textContent('#held'), /^6 held/, 'three requests = six held lines');
   for (const id of held) t.equal(await linesWith(page, id).count(), 0, 'held lines are not shown while paused');
-  mkdirSync(ARTIFACTS, { recursive: true });
-  await page.screenshot({ path: join(ARTIFACTS, 'viewer-paused.png') });
+  await screenshot(page, 'viewer-paused.png');
   await page.click('#pause');
   for (const id of held) t.equal(await linesWith(page, id).count(), 2, 'resumed: both lines of each held request');
   t.equal(await page.locator('#held').isVisible(), false, 'held count hidden after resume');
-  await page.screenshot({ path: join(ARTIFACTS, 'viewer.png'), fullPage: true });
+  await screenshot(page, 'viewer.png', true);
   t.same(external, [], 'the page fetched nothing from outside');
 });
 

@@ -2,7 +2,7 @@
 // naming them; starts on Redis, serves /readyz and the control API, stops on SIGTERM with 0.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { request } from 'undici';
 import { refusingPort } from '../fixtures/dyno';
 import { REDIS_URL, redisPrefix } from '../fixtures/redis';
@@ -30,6 +30,21 @@ function runCli(args: string[], env: Record<string, string>): Promise<{ code: nu
   });
 }
 
+/** `switchyard router ARGS` on 127.0.0.1 as a child, killed at teardown; `out()` is what it printed so far. */
+function startRouter(t: Test, args: string[], env: Record<string, string>) {
+  const child = spawn(process.execPath, [BIN, 'router', ...args, '--switchyard-host', '127.0.0.1'], {
+    env: { ...baseEnv(), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  let stdout = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  return { child, exited, out: () => stdout };
+}
+
 t.test('refuses to start without REDIS_URL or SWITCHYARD_API_TOKEN, naming the variable', async (t) => {
   const noRedis = await runCli(['router'], { ...baseEnv(), SWITCHYARD_API_TOKEN: TEST_TOKEN });
   t.not(noRedis.code, 0);
@@ -50,34 +65,18 @@ t.test('refuses to start without REDIS_URL or SWITCHYARD_API_TOKEN, naming the v
 t.test('starts on Redis, logs logfmt, answers the control API, stops on SIGTERM with 0', async (t) => {
   const prefix = await redisPrefix(t);
   if (!prefix) return;
-  const child = spawn(
-    process.execPath,
-    [
-      BIN,
-      'router',
-      '--router-admin-port',
-      '0',
-      '--router-port',
-      '0',
-      '--router-tls-port',
-      '0',
-      '--switchyard-host',
-      '127.0.0.1',
-    ],
+  const { child, exited, out } = startRouter(
+    t,
+    ['--router-admin-port', '0', '--router-port', '0', '--router-tls-port', '0'],
     {
-      env: { ...baseEnv(), REDIS_URL, SWITCHYARD_API_TOKEN: TEST_TOKEN, SWITCHYARD_PREFIX: prefix },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      REDIS_URL,
+      SWITCHYARD_API_TOKEN: TEST_TOKEN,
+      SWITCHYARD_PREFIX: prefix,
     },
   );
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  t.teardown(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
-  let stdout = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  await eventually(() => /admin_port=\d+/.test(stdout), 10_000, 'router ready line');
-  for (const line of stdout.trim().split('\n')) t.match(line, /^at=(info|warn|debug|error) /, 'logfmt starting at=');
-  const port = Number(/admin_port=(\d+)/.exec(stdout)![1]);
+  await eventually(() => /admin_port=\d+/.test(out()), 10_000, 'router ready line');
+  for (const line of out().trim().split('\n')) t.match(line, /^at=(info|warn|debug|error) /, 'logfmt starting at=');
+  const port = Number(/admin_port=(\d+)/.exec(out())![1]);
   const base = `http://127.0.0.1:${port}`;
   const ready = await request(`${base}/readyz`);
   t.equal(ready.statusCode, 200);
@@ -91,37 +90,31 @@ t.test('starts on Redis, logs logfmt, answers the control API, stops on SIGTERM 
   t.match(await put.body.json(), { domains: ['cli-app.localhost'] });
   child.kill('SIGTERM');
   t.equal(await exited, 0, 'exit 0 after SIGTERM');
-  t.match(stdout, /msg=stopped/);
+  t.match(out(), /msg=stopped/);
 });
 
 // One start-up behaviour for both services (Logplex's twin is in logplex/cli.test.ts): a Redis away
 // at start leaves the router up and not ready, saying so in one line naming the URL.
 t.test('with Redis unreachable at start, stays up, not ready, and says so naming the URL', async (t) => {
   const redisPort = await refusingPort();
-  const child = spawn(
-    process.execPath,
-    [BIN, 'router', '--router-admin-port', '0', '--router-port', '0', '--switchyard-host', '127.0.0.1'],
+  const { child, exited, out } = startRouter(
+    t,
+    ['--router-admin-port', '0', '--router-port', '0', '--router-tls-port', '0'],
     {
-      env: { ...baseEnv(), REDIS_URL: `redis://127.0.0.1:${redisPort}`, SWITCHYARD_API_TOKEN: TEST_TOKEN },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+      SWITCHYARD_API_TOKEN: TEST_TOKEN,
     },
   );
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  t.teardown(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
-  let stdout = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  await eventually(() => /Redis unreachable/.test(stdout) && /admin_port=\d+/.test(stdout), 10_000, 'both lines');
+  await eventually(() => /Redis unreachable/.test(out()) && /admin_port=\d+/.test(out()), 10_000, 'both lines');
   t.match(
-    stdout,
+    out(),
     new RegExp(
       `^at=warn svc=router msg="Redis unreachable; not ready, retrying" url=redis://127.0.0.1:${redisPort} `,
       'm',
     ),
   );
-  t.notMatch(stdout, /Reached the max retries|resync failed/, 'one line in our words, not one per retry');
-  const port = Number(/admin_port=(\d+)/.exec(stdout)![1]);
+  t.notMatch(out(), /Reached the max retries|resync failed/, 'one line in our words, not one per retry');
+  const port = Number(/admin_port=(\d+)/.exec(out())![1]);
   const ready = await request(`http://127.0.0.1:${port}/readyz`);
   t.equal(ready.statusCode, 503);
   t.match(await ready.body.json(), { status: 'not_ready', reason: 'loading' });

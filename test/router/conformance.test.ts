@@ -4,25 +4,11 @@ import t from 'tap';
 import { connect } from 'node:net';
 import { startDyno } from '../fixtures/dyno';
 import { app, dyno, startPlane } from '../fixtures/plane';
+import { rawExchange, type RawReply } from '../fixtures/raw-client';
 import { rawDyno } from '../fixtures/raw-dyno';
 
-/** Writes `bytes`; resolves with what came back once the router closed, or after `ms`. */
-function exchange(port: number, bytes: string, ms = 1_500): Promise<{ text: string; closed: boolean }> {
-  return new Promise((resolve) => {
-    const sock = connect(port, '127.0.0.1');
-    let text = '';
-    let closed = false;
-    sock.on('data', (c: Buffer) => (text += c.toString('latin1')));
-    sock.on('error', () => undefined);
-    const timer = setTimeout(() => sock.destroy(), ms);
-    sock.on('end', () => (closed = true));
-    sock.on('close', () => {
-      clearTimeout(timer);
-      resolve({ text, closed });
-    });
-    sock.write(bytes);
-  });
-}
+/** Writes `bytes`; resolves with what came back once the router closed, or after 1.5 s. */
+const exchange = (port: number, bytes: string): Promise<RawReply> => rawExchange(port, bytes, { maxMs: 1_500 });
 
 const H = 'Host: hello.localhost\r\n';
 const OK = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok';
@@ -109,21 +95,18 @@ t.test('Expect: 100-continue gets one 100 Continue, even when the request is rep
   t.match((await exchange(p.plane.port, `GET / HTTP/1.1\r\n${H}Connection: close\r\n\r\n`)).text, /200 OK/);
   // The pooled connection dies on the PUT's head: a keep-alive race, replayed on a fresh one.
   d.killOnHead.add(1);
-  const got = await new Promise<string>((resolve) => {
-    const sock = connect(p.plane.port, '127.0.0.1');
-    let text = '';
-    let sent = false;
-    sock.on('error', () => undefined);
-    sock.on('data', (c: Buffer) => {
-      text += c.toString('latin1');
-      if (!sent && text.startsWith('HTTP/1.1 100 ')) {
-        sent = true;
+  const put = `PUT / HTTP/1.1\r\n${H}Expect: 100-continue\r\nContent-Length: 4\r\nConnection: close\r\n\r\n`;
+  const { text: got } = await rawExchange(p.plane.port, put, {
+    then: (sock) => {
+      let head = '';
+      const onData = (c: Buffer): void => {
+        head += c.toString('latin1');
+        if (!head.startsWith('HTTP/1.1 100 ')) return;
+        sock.off('data', onData);
         sock.write('body');
-      }
-    });
-    sock.on('close', () => resolve(text));
-    sock.write(`PUT / HTTP/1.1\r\n${H}Expect: 100-continue\r\nContent-Length: 4\r\nConnection: close\r\n\r\n`);
-    setTimeout(() => sock.destroy(), 3_000);
+      };
+      sock.on('data', onData);
+    },
   });
   t.equal(got.match(/HTTP\/1\.1 100 /g)?.length, 1, 'one 100 Continue');
   t.match(got, /HTTP\/1\.1 200 OK/);

@@ -2,27 +2,14 @@
 // the keep-alive race, and only when its method is idempotent (RFC 9110 §9.2.2). Here the dyno
 // reads each request whole and then dies without answering, on a reused connection.
 import t from 'tap';
-import { connect } from 'node:net';
 import { mayReplayAfterRace } from '../../src/router/replay';
 import { app, dyno, startPlane } from '../fixtures/plane';
+import { rawExchange } from '../fixtures/raw-client';
 import { rawDyno } from '../fixtures/raw-dyno';
 
 const H = 'Host: hello.localhost\r\n';
 
-function send(port: number, bytes: string): Promise<string> {
-  return new Promise((resolve) => {
-    const sock = connect(port, '127.0.0.1');
-    let text = '';
-    sock.on('data', (c: Buffer) => (text += c.toString('latin1')));
-    sock.on('error', () => undefined);
-    const timer = setTimeout(() => sock.destroy(), 3_000);
-    sock.on('close', () => {
-      clearTimeout(timer);
-      resolve(text);
-    });
-    sock.write(bytes);
-  });
-}
+const send = async (port: number, bytes: string): Promise<string> => (await rawExchange(port, bytes)).text;
 
 const CASES: [string, boolean][] = [
   ['GET', true],

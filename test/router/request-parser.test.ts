@@ -4,6 +4,7 @@
 import t, { type Test } from 'tap';
 import { REQUEST_LIMITS } from '../../src/router/client/limits';
 import { RequestParseError, RequestParser, type RequestHead } from '../../src/router/client/request-parser';
+import { prng } from '../fixtures/prng';
 
 interface Outcome {
   heads: Omit<RequestHead, 'connection'>[];
@@ -266,17 +267,6 @@ t.test('bad chunk framing is refused in the body phase', async (t) => {
   refused(t, `${c}1;${'e'.repeat(REQUEST_LIMITS.chunkExtBytes + 1)}\r\n`, 'too-large', /extension/);
   refused(t, `${c}0\r\nX: 1\n\r\n`, 'malformed', /trailer/);
 });
-
-/** A small seeded generator, so a failing case can be replayed. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(s ^ (s >>> 15), 1 | s);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomRequests(rand: () => number): Buffer {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;

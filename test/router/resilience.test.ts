@@ -7,6 +7,7 @@ import { connect, type Socket } from 'node:net';
 import { request, Agent } from 'undici';
 import { startDyno } from '../fixtures/dyno';
 import { app, dyno, startPlane } from '../fixtures/plane';
+import { rawExchange } from '../fixtures/raw-client';
 
 const H = 'Host: hello.localhost\r\n';
 
@@ -103,17 +104,13 @@ t.test('a flood of pipelined requests on one connection waits in its own socket'
 t.test('a body that does not arrive within ROUTER_BODY_TIMEOUT_MS: 408 H28, never forwarded', async (t) => {
   const d = await startDyno(t);
   const p = await startPlane(t, [app('hello', [dyno('web.1', d.port)])], { ROUTER_BODY_TIMEOUT_MS: '200' });
-  const got = await new Promise<string>((resolve) => {
-    const sock = connect(p.plane.port, '127.0.0.1');
-    let buf = '';
-    sock.on('data', (c) => (buf += c.toString()));
-    sock.on('error', () => undefined);
-    sock.on('close', () => resolve(buf));
+  const { text: got } = await rawExchange(p.plane.port, `POST /upload HTTP/1.1\r\n${H}Content-Length: 1000\r\n\r\n`, {
+    maxMs: 5_000,
     // Trickles: each byte in time for any idle timer, the whole far too late.
-    sock.write(`POST /upload HTTP/1.1\r\n${H}Content-Length: 1000\r\n\r\n`);
-    const drip = setInterval(() => (sock.writable ? sock.write('x') : clearInterval(drip)), 20);
-    sock.on('close', () => clearInterval(drip));
-    setTimeout(() => sock.destroy(), 5_000);
+    then: (sock) => {
+      const drip = setInterval(() => (sock.writable ? sock.write('x') : clearInterval(drip)), 20);
+      sock.on('close', () => clearInterval(drip));
+    },
   });
   t.match(got, /^HTTP\/1\.1 408 /);
   t.match(got, /H28/);

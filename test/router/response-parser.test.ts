@@ -2,6 +2,7 @@
 // also runs byte by byte, because the router meets responses split at arbitrary TCP boundaries.
 import t, { type Test } from 'tap';
 import { RESPONSE_LIMITS, ResponseParseError, ResponseParser } from '../../src/router/upstream/response-parser';
+import { prng } from '../fixtures/prng';
 
 interface Outcome {
   head?: { status: number; reason: string; raw: string[] };
@@ -460,18 +461,6 @@ t.test('bytes after the end come back as extra', async (t) => {
 });
 
 // ---- property: splitting the input anywhere gives the same sink output ----
-
-/** A small deterministic PRNG (mulberry32), so a failure can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A random valid response (and whether the request was HEAD), with random trailing bytes sometimes. */
 function randomResponse(rand: () => number): { input: Buffer; head: boolean; close: boolean } {

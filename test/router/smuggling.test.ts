@@ -2,27 +2,13 @@
 // are 431 H25; a client too slow with its headers gets 408 H28. Raw bytes on raw sockets, each
 // rule cited (RFC 9112 §6 message body length, §5.2 obs-fold, §2.2 line endings).
 import t from 'tap';
-import { connect } from 'node:net';
 import { startDyno } from '../fixtures/dyno';
 import { app, dyno, startPlane } from '../fixtures/plane';
+import { rawExchange } from '../fixtures/raw-client';
 
 /** Writes `bytes`, resolves with everything read until the router closes the connection. */
-function exchange(port: number, bytes: string, settleMs = 300): Promise<string> {
-  return new Promise((resolve) => {
-    const sock = connect(port, '127.0.0.1');
-    let got = '';
-    sock.on('data', (c) => (got += c.toString('latin1')));
-    sock.on('error', () => undefined);
-    const timer = setTimeout(() => sock.destroy(), settleMs * 10);
-    sock.on('close', () => {
-      clearTimeout(timer);
-      resolve(got);
-    });
-    sock.write(bytes);
-    // Smuggled bytes would be a second request on this connection: give it time to show up.
-    setTimeout(() => sock.end(), settleMs);
-  });
-}
+const exchange = async (port: number, bytes: string, settleMs = 300): Promise<string> =>
+  (await rawExchange(port, bytes, { endAfterMs: settleMs, maxMs: settleMs * 10 })).text;
 
 const H = 'Host: hello.localhost\r\n';
 const smuggling: [string, string][] = [
@@ -125,13 +111,8 @@ t.test('H25: a header line over 8 KiB, more than 100 headers, or a long request 
 t.test('H28: headers not finished within ROUTER_HEADERS_TIMEOUT_MS → 408', async (t) => {
   const d = await startDyno(t);
   const p = await startPlane(t, [app('hello', [dyno('web.1', d.port)])], { ROUTER_HEADERS_TIMEOUT_MS: '200' });
-  const got = await new Promise<string>((resolve) => {
-    const sock = connect(p.plane.port, '127.0.0.1');
-    let buf = '';
-    sock.on('data', (c) => (buf += c.toString()));
-    sock.on('error', () => undefined);
-    sock.on('close', () => resolve(buf));
-    sock.write('GET / HTTP/1.1\r\nHost: hello.localhost\r\nX-Slow: ');
+  const { text: got } = await rawExchange(p.plane.port, 'GET / HTTP/1.1\r\nHost: hello.localhost\r\nX-Slow: ', {
+    maxMs: 5_000,
   });
   t.match(got, /^HTTP\/1\.1 408 /);
   t.match(got, /H28/);

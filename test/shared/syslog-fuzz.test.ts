@@ -9,17 +9,7 @@ import {
   SdElement,
   SyslogParseError,
 } from '../../src/shared/syslog/rfc5424';
-
-/** mulberry32: a tiny deterministic PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../fixtures/prng';
 
 const SEED = 0x5eed;
 const rnd = prng(SEED);

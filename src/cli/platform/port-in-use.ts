@@ -1,6 +1,7 @@
 // A port already taken, said the same way by `dev`, `router` and `logplex` (design.md §Processes
 // and settings): which address, and which flags choose other ports. Anything else goes on up.
-const PORT_FLAGS: Record<string, readonly string[]> = {
+/** Each command's port flags; 0 is any free port. */
+export const PORT_FLAGS: Readonly<Record<'dev' | 'router' | 'logplex', readonly string[]>> = {
   dev: ['--router-port', '--router-tls-port', '--router-admin-port', '--logplex-port', '--logplex-syslog-port'],
   router: ['--router-port', '--router-tls-port', '--router-admin-port'],
   logplex: ['--logplex-port', '--logplex-syslog-port'],

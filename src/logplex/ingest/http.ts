@@ -25,16 +25,30 @@ export interface HttpIngestDeps {
 }
 
 export function httpIngestRoutes(deps: HttpIngestDeps): RouteModule {
+  // RFC 9110 §11.6.1: a 401 names the scheme and realm that would be accepted (Logplex's own).
+  return ingestRoute('/logs', deps, ingest, 'Basic realm="Logplex"');
+}
+
+/**
+ * An ingest route (POST /logs, POST /v1/logs): every refusal is counted by its status, then
+ * answered by the API as any other; with `challenge`, a 401 is answered here with that
+ * WWW-Authenticate, the unread body drained so the connection stays usable.
+ */
+export function ingestRoute(
+  path: string,
+  deps: HttpIngestDeps,
+  ingest: (deps: HttpIngestDeps, req: IncomingMessage, res: ServerResponse) => Promise<void>,
+  challenge?: string,
+): RouteModule {
   return (table: ApiRoutes) => {
-    table.add('POST', '/logs', async (req, res) => {
+    table.add('POST', path, async (req, res) => {
       try {
         await ingest(deps, req, res);
       } catch (err) {
         deps.metrics.ingestRequests.inc({ status: err instanceof ApiError ? err.status : 500 });
-        // RFC 9110 §11.6.1: a 401 names the scheme and realm that would be accepted (Logplex's own).
-        if (err instanceof ApiError && err.status === 401) {
+        if (challenge !== undefined && err instanceof ApiError && err.status === 401) {
           req.resume();
-          sendJson(res, 401, { id: err.id, message: err.message }, { 'www-authenticate': 'Basic realm="Logplex"' });
+          sendJson(res, 401, { id: err.id, message: err.message }, { 'www-authenticate': challenge });
           return;
         }
         throw err;
@@ -43,10 +57,15 @@ export function httpIngestRoutes(deps: HttpIngestDeps): RouteModule {
   };
 }
 
+/** The Content-Type's media type, lower-cased, without parameters ('' when none). */
+export function mediaType(req: IncomingMessage): string {
+  return (req.headers['content-type'] ?? '').split(';', 1)[0]!.trim().toLowerCase();
+}
+
 async function ingest(deps: HttpIngestDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
   // Who is asking comes before what they sent (Logplex authenticates first): a stranger learns nothing.
   const info = await authenticate(deps.tokens, req);
-  const type = (req.headers['content-type'] ?? '').split(';', 1)[0]!.trim().toLowerCase();
+  const type = mediaType(req);
   if (!CONTENT_TYPES.has(type)) {
     throw new ApiError(
       'unsupported_media_type',

@@ -10,7 +10,7 @@
 // Answers 200 with an ExportLogsServiceResponse in the request's encoding (partial_success
 // counts refused records), 400 for an undecodable body, 401, 413, 415 and 503 as POST /logs.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ApiError, basicPassword, type ApiRoutes } from '../../shared/json-api';
+import { ApiError, basicPassword } from '../../shared/json-api';
 import { logfmt, type Fields } from '../../shared/log';
 import { MAX_FRAME } from '../../shared/syslog/frame';
 import { formatSyslog, formatTimestamp } from '../../shared/syslog/rfc5424';
@@ -18,7 +18,7 @@ import type { Frame } from '../accept';
 import type { RouteModule } from '../server';
 import type { TokenInfo } from '../store/index';
 import type { TokenCache } from '../tokens';
-import { channelToken, readInflated, type HttpIngestDeps } from './http';
+import { channelToken, ingestRoute, mediaType, readInflated, type HttpIngestDeps } from './http';
 import { decodeLogsRequest, encodeLogsResponse, type AnyValue, type KeyValue, type LogsRequest } from './otlp-decode';
 
 const ENCODINGS: Readonly<Record<string, 'protobuf' | 'json'>> = {
@@ -35,20 +35,12 @@ const MAX_DEPTH = 8;
 export type OtlpIngestDeps = HttpIngestDeps;
 
 export function otlpIngestRoutes(deps: OtlpIngestDeps): RouteModule {
-  return (table: ApiRoutes) => {
-    table.add('POST', '/v1/logs', async (req, res) => {
-      try {
-        await ingest(deps, req, res);
-      } catch (err) {
-        deps.metrics.ingestRequests.inc({ status: err instanceof ApiError ? err.status : 500 });
-        throw err;
-      }
-    });
-  };
+  // A 401 is the API's own, without a WWW-Authenticate challenge.
+  return ingestRoute('/v1/logs', deps, ingest);
 }
 
 async function ingest(deps: OtlpIngestDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const type = (req.headers['content-type'] ?? '').split(';', 1)[0]!.trim().toLowerCase();
+  const type = mediaType(req);
   const encoding = ENCODINGS[type];
   if (!encoding)
     throw new ApiError(

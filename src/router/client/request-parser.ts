@@ -6,6 +6,7 @@
 // It stops after each head and after each message, so the connection decides when to read on
 // (pipelined requests wait their turn, unread, in the client's socket).
 import { ROUTER_OWNED_LENGTHS, routerOwned } from '../headers';
+import { ChunkedDecoder, type ChunkedFault } from '../http1/chunked';
 import { FIELD, TOKEN } from './chars';
 import { REQUEST_LIMITS } from './limits';
 import { RequestParseError } from './parse-error';
@@ -50,14 +51,7 @@ const LF = 0x0a;
 const enum S {
   Head,
   Length,
-  Size,
-  SizeLf,
-  Ext,
-  Data,
-  DataCr,
-  DataLf,
-  Trailer,
-  TrailerLf,
+  Chunked,
   /** A message ended; `next()` rearms the parser for the next head. */
   Done,
 }
@@ -71,10 +65,8 @@ export class RequestParser {
   #headWork = 0;
   #state = S.Head;
   #remaining = 0;
-  #digits = 0;
-  #extBytes = 0;
-  #lineBytes = 0;
-  #trailerBytes = 0;
+  /** Made at the first chunked body on the connection, reused by the next ones. */
+  #chunked: ChunkedDecoder | undefined;
   /** A read ended on the CR of an empty line before a request line. */
   #leadCr = false;
   /** Bytes of the unfinished head's current line so far (checked as they arrive). */
@@ -328,9 +320,8 @@ export class RequestParser {
 
   #startBody(length: number): void {
     if (length === -1) {
-      this.#state = S.Size;
-      this.#remaining = 0;
-      this.#digits = 0;
+      this.#state = S.Chunked;
+      (this.#chunked ??= new ChunkedDecoder(REQUEST_LIMITS)).reset();
     } else if (length === 0) {
       // No body: the head was the whole message (no onEnd).
       this.#state = S.Done;
@@ -341,88 +332,15 @@ export class RequestParser {
   }
 
   #readChunked(data: Buffer, at: number): number {
-    let i = at;
-    while (i < data.length && this.#state !== S.Done) {
-      const b = data[i]!;
-      switch (this.#state) {
-        case S.Size: {
-          const v = hexValue(b);
-          if (v >= 0) {
-            if (++this.#digits > REQUEST_LIMITS.chunkSizeDigits) throw malformed('body', 'chunk size');
-            this.#remaining = this.#remaining * 16 + v;
-            i++;
-          } else if (this.#digits === 0) {
-            throw malformed('body', 'chunk size');
-          } else if (b === 0x0d) {
-            this.#state = S.SizeLf;
-            i++;
-          } else if (b === 0x3b || b === 0x20 || b === 0x09) {
-            this.#state = S.Ext;
-            this.#extBytes = 0;
-            i++;
-          } else {
-            throw malformed('body', 'chunk size');
-          }
-          break;
-        }
-        case S.Ext:
-          // Chunk extensions are ignored (RFC 9112 §7.1.1), bounded, and never a bare LF or control byte.
-          if (b === 0x0d) this.#state = S.SizeLf;
-          else if (b === LF || (b < 0x20 && b !== 0x09) || b === 0x7f) throw malformed('body', 'chunk extension');
-          else if (++this.#extBytes > REQUEST_LIMITS.chunkExtBytes) throw tooLarge('body', 'chunk extension');
-          i++;
-          break;
-        case S.SizeLf:
-          if (b !== LF) throw malformed('body', 'chunk size line');
-          i++;
-          this.#digits = 0;
-          if (this.#remaining === 0) {
-            this.#state = S.Trailer;
-            this.#lineBytes = 0;
-            this.#trailerBytes = 0;
-          } else {
-            this.#state = S.Data;
-          }
-          break;
-        case S.Data: {
-          const take = Math.min(this.#remaining, data.length - i);
-          this.#sink.onBody(data.subarray(i, i + take));
-          this.#remaining -= take;
-          i += take;
-          if (this.#remaining === 0) this.#state = S.DataCr;
-          break;
-        }
-        case S.DataCr:
-          if (b !== 0x0d) throw malformed('body', 'chunk data end');
-          this.#state = S.DataLf;
-          i++;
-          break;
-        case S.DataLf:
-          if (b !== LF) throw malformed('body', 'chunk data end');
-          this.#state = S.Size;
-          i++;
-          break;
-        case S.Trailer:
-          // Trailer fields are dropped (never forwarded); bounded like a head.
-          if (b === 0x0d) this.#state = S.TrailerLf;
-          else if (b === LF || (b < 0x20 && b !== 0x09) || b === 0x7f) throw malformed('body', 'trailer');
-          else if (++this.#trailerBytes > REQUEST_LIMITS.headBytes) throw tooLarge('body', 'trailer');
-          else this.#lineBytes++;
-          i++;
-          break;
-        case S.TrailerLf:
-          if (b !== LF) throw malformed('body', 'trailer');
-          i++;
-          if (this.#lineBytes === 0) {
-            this.#end();
-            return i;
-          }
-          this.#lineBytes = 0;
-          this.#state = S.Trailer;
-          break;
-      }
-    }
-    return i;
+    const decoder = this.#chunked!;
+    let next = at;
+    do {
+      next = decoder.decode(data, next);
+      if (next === -1) throw refused(decoder.fault!);
+      if (decoder.dataEnd > decoder.dataStart) this.#sink.onBody(data.subarray(decoder.dataStart, decoder.dataEnd));
+    } while (next < data.length && !decoder.done);
+    if (decoder.done) this.#end();
+    return next;
   }
 
   #end(): void {
@@ -435,6 +353,8 @@ const tooLarge = (phase: 'head' | 'body', reason = 'head too large'): RequestPar
   new RequestParseError('too-large', reason, phase);
 const malformed = (phase: 'head' | 'body', reason: string): RequestParseError =>
   new RequestParseError('malformed', reason, phase);
+const refused = (f: ChunkedFault): RequestParseError =>
+  new RequestParseError(f.tooLarge ? 'too-large' : 'malformed', f.reason, 'body');
 
 const isOws = (c: number): boolean => c === 0x20 || c === 0x09;
 
@@ -461,13 +381,6 @@ function straddles(held: Buffer, heldLen: number, inHeld: number, data: Buffer, 
     if (b !== TERMINATOR[i]) return false;
   }
   return true;
-}
-
-function hexValue(b: number): number {
-  if (b >= 0x30 && b <= 0x39) return b - 0x30;
-  if (b >= 0x61 && b <= 0x66) return b - 0x57;
-  if (b >= 0x41 && b <= 0x46) return b - 0x37;
-  return -1;
 }
 
 /**

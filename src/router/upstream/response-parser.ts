@@ -4,6 +4,7 @@
 // a malformed status line or header, conflicting Content-Length, or bad chunk framing are
 // refused as a malformed response (H17 before the head is complete, H18 after). It decides the
 // body's framing (RFC 9112 §6.3) and whether the connection may carry another request.
+import { ChunkedDecoder } from '../http1/chunked';
 
 /** What the parser hands on; each callback runs synchronously inside `execute`. */
 export interface ResponseSink {
@@ -31,9 +32,12 @@ export class ResponseParseError extends Error {
 
 /** Bounds on what one response may make us hold before it is refused. */
 export const RESPONSE_LIMITS = Object.freeze({
+  /** The head, and the trailer section of a chunked body. */
   headBytes: 64 * 1024,
   headers: 200,
+  /** Hex digits of a chunk size, and bytes of one chunk's extensions: as a client's (client/limits.ts). */
   chunkSizeDigits: 12,
+  chunkExtBytes: 4 * 1024,
   /** 1xx interim heads (100, 103) before the final one: a dyno streaming them endlessly is H17. */
   interimHeads: 16,
 });
@@ -46,17 +50,6 @@ const DIGITS = /^[0-9]{1,15}$/;
 const CRLF = 0x0a;
 
 type Framing = 'none' | 'length' | 'chunked' | 'close';
-// Chunked body states (RFC 9112 §7.1).
-const enum C {
-  Size,
-  SizeLf,
-  Ext,
-  Data,
-  DataCr,
-  DataLf,
-  Trailer,
-  TrailerLf,
-}
 
 export class ResponseParser {
   #sink: ResponseSink;
@@ -75,9 +68,8 @@ export class ResponseParser {
   #remaining = 0;
   #keepAlive = true;
   #keepAliveS: number | undefined;
-  #chunk = C.Size;
-  #sizeDigits = 0;
-  #trailerLineBytes = 0;
+  /** Made only for a chunked body (a parser reads one response). */
+  #chunked: ChunkedDecoder | undefined;
   #done = false;
   #interim = 0;
 
@@ -278,9 +270,7 @@ export class ResponseParser {
       const last = codings[codings.length - 1]!.trim();
       if (last !== 'chunked') throw new ResponseParseError('transfer-encoding without chunked', 'head');
       this.#framing = 'chunked';
-      this.#chunk = C.Size;
-      this.#sizeDigits = 0;
-      this.#remaining = 0;
+      this.#chunked = new ChunkedDecoder(RESPONSE_LIMITS);
       if (length !== undefined) this.#keepAlive = false;
     } else if (length !== undefined) {
       this.#framing = 'length';
@@ -312,85 +302,15 @@ export class ResponseParser {
   }
 
   #readChunked(data: Buffer, at: number): number {
-    let i = at;
-    while (i < data.length && !this.#done) {
-      const b = data[i]!;
-      switch (this.#chunk) {
-        case C.Size: {
-          const v = hexValue(b);
-          if (v >= 0) {
-            if (++this.#sizeDigits > RESPONSE_LIMITS.chunkSizeDigits)
-              throw new ResponseParseError('chunk size', 'body');
-            this.#remaining = this.#remaining * 16 + v;
-            i++;
-          } else if (this.#sizeDigits === 0) {
-            throw new ResponseParseError('chunk size', 'body');
-          } else if (b === 0x0d) {
-            this.#chunk = C.SizeLf;
-            i++;
-          } else if (b === 0x3b /* ; */ || b === 0x20 || b === 0x09) {
-            this.#chunk = C.Ext;
-            i++;
-          } else {
-            throw new ResponseParseError('chunk size', 'body');
-          }
-          break;
-        }
-        case C.Ext:
-          // Chunk extensions are ignored (RFC 9112 §7.1.1), but a bare LF or control byte is not.
-          if (b === 0x0d) this.#chunk = C.SizeLf;
-          else if (b === CRLF || (b < 0x20 && b !== 0x09) || b === 0x7f)
-            throw new ResponseParseError('chunk extension', 'body');
-          i++;
-          break;
-        case C.SizeLf:
-          if (b !== CRLF) throw new ResponseParseError('chunk size line', 'body');
-          i++;
-          this.#sizeDigits = 0;
-          if (this.#remaining === 0) {
-            this.#chunk = C.Trailer;
-            this.#trailerLineBytes = 0;
-          } else {
-            this.#chunk = C.Data;
-          }
-          break;
-        case C.Data: {
-          const take = Math.min(this.#remaining, data.length - i);
-          this.#sink.onBody(data.subarray(i, i + take));
-          this.#remaining -= take;
-          i += take;
-          if (this.#remaining === 0) this.#chunk = C.DataCr;
-          break;
-        }
-        case C.DataCr:
-          if (b !== 0x0d) throw new ResponseParseError('chunk data end', 'body');
-          this.#chunk = C.DataLf;
-          i++;
-          break;
-        case C.DataLf:
-          if (b !== CRLF) throw new ResponseParseError('chunk data end', 'body');
-          this.#chunk = C.Size;
-          i++;
-          break;
-        case C.Trailer:
-          // Trailer fields are dropped; an empty line ends the message.
-          if (b === 0x0d) {
-            this.#chunk = C.TrailerLf;
-          } else if (b === CRLF || ++this.#trailerLineBytes > RESPONSE_LIMITS.headBytes) {
-            throw new ResponseParseError('trailer', 'body');
-          }
-          i++;
-          break;
-        case C.TrailerLf:
-          if (b !== CRLF) throw new ResponseParseError('trailer', 'body');
-          i++;
-          if (this.#trailerLineBytes === 0) this.#end(this.#keepAlive);
-          this.#trailerLineBytes = 0;
-          this.#chunk = C.Trailer;
-          break;
-      }
-    }
-    return i;
+    const decoder = this.#chunked!;
+    let next = at;
+    do {
+      next = decoder.decode(data, next);
+      if (next === -1) throw new ResponseParseError(decoder.fault!.reason, 'body');
+      if (decoder.dataEnd > decoder.dataStart) this.#sink.onBody(data.subarray(decoder.dataStart, decoder.dataEnd));
+    } while (next < data.length && !decoder.done);
+    if (decoder.done) this.#end(this.#keepAlive);
+    return next;
   }
 
   #end(reusable: boolean): void {
@@ -455,13 +375,6 @@ function straddles(held: Buffer, heldLen: number, inHeld: number, data: Buffer, 
 function keepAliveTimeout(value: string): number | undefined {
   const m = /(?:^|[,;\s])timeout\s*=\s*(\d{1,6})(?:$|[,;\s])/i.exec(value);
   return m === null ? undefined : Number(m[1]);
-}
-
-function hexValue(b: number): number {
-  if (b >= 0x30 && b <= 0x39) return b - 0x30;
-  if (b >= 0x61 && b <= 0x66) return b - 0x57;
-  if (b >= 0x41 && b <= 0x46) return b - 0x37;
-  return -1;
 }
 
 /**

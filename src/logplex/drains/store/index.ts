@@ -3,6 +3,7 @@
 // memory (`dev`, one process) and Redis (multi-node: lease `drain:{C}:D:owner` with its epoch
 // counter `drain:{C}:D:epoch`, read position a consumer group on `channel:{C}:log`, status hash
 // `drain:{C}:D:status`; all on the channel's hash slot).
+import { randomUUID } from 'node:crypto';
 import type { LogLine } from '../../lines';
 import type { LogStore } from '../../store/index';
 
@@ -185,12 +186,32 @@ export function settleAt(position: number, seqs: readonly number[]): { count: nu
   return { count, lost: top - position - count, position: top };
 }
 
+/** A new drain's record: its own token, and the extras the API was given. */
+export function newRecord(id: number, channel: number, url: string, extras: DrainExtras): DrainRecord {
+  return { ...extras, id, channel, token: `d.${randomUUID()}`, url, createdAt: new Date().toISOString() };
+}
+
 /**
- * The status figures from seqs: `firstKept` is the oldest seq still in the log (`last + 1` when
- * it is empty), `last` the newest ever appended. Lines after `position` but before `firstKept`
- * fell out of the log and are lost even before a runner reads past them (and counts them).
+ * A drain's status from its counters and seqs: `firstKept` is the oldest seq still in the log
+ * (`last + 1` when it is empty), `last` the newest ever appended. Lines after `position` but
+ * before `firstKept` fell out of the log and are lost even before a runner reads past them (and
+ * counts them).
  */
-export function figuresAt(position: number, firstKept: number, last: number): { backlog: number; fellOut: number } {
+export function statusAt(
+  counters: Readonly<DrainCounters>,
+  position: number,
+  firstKept: number,
+  last: number,
+  lease: { node: string; epoch: number } | undefined,
+): DrainStatus {
   const from = Math.max(position, firstKept - 1);
-  return { backlog: Math.max(0, last - from), fellOut: Math.max(0, Math.min(firstKept - 1, last) - position) };
+  const fellOut = Math.max(0, Math.min(firstKept - 1, last) - position);
+  return {
+    ...counters,
+    lost: counters.lost + fellOut,
+    backlog: Math.max(0, last - from),
+    position,
+    owner: lease?.node ?? null,
+    epoch: lease?.epoch ?? null,
+  };
 }

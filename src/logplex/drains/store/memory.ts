@@ -2,7 +2,6 @@
 // memory, read through the memory LogStore's `readAfter`, and fenced leases with expiry and an
 // epoch (several schedulers in one process still deliver each drain once at a time, and a
 // cursor of an older epoch changes nothing).
-import { randomUUID } from 'node:crypto';
 import type { LogLine } from '../../lines';
 import type {
   DrainCounters,
@@ -12,11 +11,17 @@ import type {
   DrainRecord,
   DrainStatus,
   DrainStore,
-  LogSource,
-  Settle,
-  Settled,
 } from './index';
-import { EMPTY_COUNTERS, FencedError, figuresAt, settleAt } from './index';
+import {
+  EMPTY_COUNTERS,
+  FencedError,
+  newRecord,
+  settleAt,
+  statusAt,
+  type LogSource,
+  type Settle,
+  type Settled,
+} from './index';
 
 interface DrainState {
   rec: DrainRecord;
@@ -38,18 +43,10 @@ export class MemoryDrainStore implements DrainStore {
 
   async create(channel: number, url: string, extras: DrainExtras = {}): Promise<DrainRecord | 'conflict'> {
     for (const s of this.#drains.values()) if (s.rec.channel === channel && s.rec.url === url) return 'conflict';
-    const id = await this.#log.nextId();
-    const rec: DrainRecord = {
-      ...extras,
-      id,
-      channel,
-      token: `d.${randomUUID()}`,
-      url,
-      createdAt: new Date().toISOString(),
-    };
+    const rec = newRecord(await this.#log.nextId(), channel, url, extras);
     // A new drain starts with the lines that arrive after it (as a consumer group created at `$`).
     const last = await this.#log.history(channel, 1);
-    this.#drains.set(key(channel, id), {
+    this.#drains.set(key(channel, rec.id), {
       rec,
       acked: last[0]?.seq ?? 0,
       counters: { ...EMPTY_COUNTERS },
@@ -173,19 +170,11 @@ export class MemoryDrainStore implements DrainStore {
 
   async status(channel: number, id: number): Promise<DrainStatus> {
     const s = this.#drains.get(key(channel, id));
-    if (!s) return { ...EMPTY_COUNTERS, backlog: 0, position: 0, owner: null, epoch: null };
+    if (!s) return statusAt(EMPTY_COUNTERS, 0, 1, 0, undefined);
     const last = (await this.#log.history(channel, 1))[0]?.seq ?? 0;
     const { firstSeq } = await this.#log.readAfter(channel, last, 0);
-    const { backlog, fellOut } = figuresAt(s.acked, firstSeq || last + 1, last);
     const lease = s.lease && s.lease.expires > Date.now() ? s.lease : undefined;
-    return {
-      ...s.counters,
-      lost: s.counters.lost + fellOut,
-      backlog,
-      position: s.acked,
-      owner: lease?.node ?? null,
-      epoch: lease?.epoch ?? null,
-    };
+    return statusAt(s.counters, s.acked, firstSeq || last + 1, last, lease);
   }
 }
 

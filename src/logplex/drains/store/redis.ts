@@ -7,7 +7,6 @@
 //   drains               set of `C:D`, so schedulers find every drain without SCAN
 // The position moves only by the holder's fenced ack (./redis-cursor.ts). Drains made before
 // positions were kept still have a consumer group `drain:D`: their first position comes from it.
-import { randomUUID } from 'node:crypto';
 import { bySlot, type RedisClient } from '../../../shared/redis';
 import type {
   DrainCounters,
@@ -18,7 +17,7 @@ import type {
   DrainStatus,
   DrainStore,
 } from './index';
-import { EMPTY_COUNTERS, figuresAt } from './index';
+import { EMPTY_COUNTERS, newRecord, statusAt } from './index';
 import type { Known } from '../../store/known';
 import { defineCursorScripts, PositionCursor } from './redis-cursor';
 
@@ -106,14 +105,7 @@ export class RedisDrainStore implements DrainStore {
 
   async create(channel: number, url: string, extras: DrainExtras = {}): Promise<DrainRecord | 'conflict'> {
     const id = await this.#redis.incr(`${this.#prefix}channels:next-id`);
-    const rec: DrainRecord = {
-      ...extras,
-      id,
-      channel,
-      token: `d.${randomUUID()}`,
-      url,
-      createdAt: new Date().toISOString(),
-    };
+    const rec = newRecord(id, channel, url, extras);
     const json = recordJson(rec);
     const ok = await this.#s.sydrainCreate(
       this.#drains(channel),
@@ -249,16 +241,9 @@ export class RedisDrainStore implements DrainStore {
     const position =
       status?.seq !== undefined ? Number(status.seq) : await this.#legacyPosition(log, group(id)).catch(() => lastSeq);
     const firstKept = head?.[0] ? seqOf(head[0][0]) : lastSeq + 1;
-    const { backlog, fellOut } = figuresAt(position, firstKept, lastSeq);
     const sp = owner ? owner.indexOf(' ') : -1;
-    return {
-      ...counters,
-      lost: counters.lost + fellOut,
-      backlog,
-      position,
-      owner: owner && sp > 0 ? owner.slice(sp + 1) : null,
-      epoch: owner && sp > 0 ? Number(owner.slice(0, sp)) : null,
-    };
+    const lease = owner && sp > 0 ? { node: owner.slice(sp + 1), epoch: Number(owner.slice(0, sp)) } : undefined;
+    return statusAt(counters, position, firstKept, lastSeq, lease);
   }
 }
 
