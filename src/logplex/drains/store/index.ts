@@ -1,8 +1,8 @@
 // DrainStore: drains, their fenced leases, read positions and delivery status (design.md §Stores,
 // §Drain delivery). Two implementations pass one contract suite (test/logplex/drains-store.contract.ts):
 // memory (`dev`, one process) and Redis (multi-node: lease `drain:{C}:D:owner` with its epoch
-// counter `drain:{C}:D:epoch`, read position a consumer group on `channel:{C}:log`, status hash
-// `drain:{C}:D:status`; all on the channel's hash slot).
+// counter `drain:{C}:D:epoch`, read position the fenced `seq` of the status hash
+// `drain:{C}:D:status`, lines read after it from `channel:{C}:log` with XRANGE; all on the channel's hash slot).
 import { randomUUID } from 'node:crypto';
 import type { LogLine } from '../../lines';
 import type { LogStore } from '../../store/index';
