@@ -4,6 +4,7 @@
 // lost its lease (a stalled process waking up) changes nothing, atomically. A new holder claims
 // what earlier ones read and never acked (XAUTOCLAIM) before it reads new entries.
 import type { RedisClient } from '../../../shared/redis';
+import { parseHeadBytes } from '../../store/entry';
 import type { DrainCursor, DrainError, DrainLine, Settle, Settled } from './index';
 import { FencedError } from './index';
 
@@ -224,10 +225,11 @@ export class GroupCursor implements DrainCursor {
 const EMPTY: Buffer = Buffer.alloc(0);
 
 /**
- * A channel-log entry (`SEQ-0`, fields n t p s d m, as `toLine` in ../../store/redis reads them)
+ * A channel-log entry (`SEQ-0`, fields h m or t p s d m, as `toLine` in ../../store/redis reads them)
  * from its Buffers: the seq from the id, MSG kept as bytes, the short header fields decoded.
  */
 function drainLine(id: Buffer, f: Buffer[]): DrainLine {
+  let h: Buffer | undefined;
   let t = '';
   let p = 0;
   let s = '';
@@ -240,6 +242,9 @@ function drainLine(id: Buffer, f: Buffer[]): DrainLine {
     if (k.length !== 1) continue;
     const v = f[i + 1]!;
     switch (k[0]) {
+      case 0x68:
+        h = v;
+        break; // h: TIME PRI SOURCE PS (../../store/entry.ts)
       case 0x74:
         t = v.toString();
         break; // t
@@ -264,6 +269,8 @@ function drainLine(id: Buffer, f: Buffer[]): DrainLine {
     }
   }
   const dash = id.indexOf(0x2d);
+  const head = h && parseHeadBytes(h);
+  if (head) ({ time: t, pri: p, source: s, ps: d } = head);
   const line: DrainLine = { seq: digitsOf(id, dash < 0 ? id.length : dash), time: t, pri: p, source: s, ps: d, msg: m };
   if (msgid) line.msgid = msgid;
   if (sd) {

@@ -1,0 +1,198 @@
+// bench/logplex.ts `--peers`: syslog TCP ingest of Logplex (on Redis and on the embedded store)
+// against rsyslog's imtcp, in interleaved rounds, each receiver alone in a process pinned to
+// CPU 0 and the sender pinned to CPU 1. `--cluster`: two Logplex nodes on a local Redis Cluster
+// (3 masters, 3 replicas: the test fixture's), each with its own sender and channel, against one.
+// Lines/s are counted at the receiver: the channel's newest seq for Logplex, rsyslog's output
+// file for rsyslog.
+import Redis from 'ioredis';
+import { startOwnCluster, startOwnRedis } from '../../test/fixtures/redis-server';
+import { pinSelf } from './child';
+import { blast, startNodeChild, startRsyslog, type Receiver, type SendResult } from './ingest-peers';
+import { fmt, medianBy, printReport, type Cell } from './report';
+
+const TARGET_CPU = 0;
+const SENDER_CPU = 1;
+/** Sender connections per receiver. */
+const CONNS = 4;
+
+type Target = 'rsyslog' | 'logplex/redis' | 'logplex/memory';
+
+interface Run extends SendResult {
+  /** Redis CPU seconds per million lines (Logplex on Redis only). */
+  redisCpuPerMillion?: number;
+}
+
+const rate = (r: SendResult): number => r.stored / r.seconds;
+
+/** CPU seconds Redis used so far (INFO cpu), summed over the given servers. */
+async function redisCpu(urls: readonly string[]): Promise<number> {
+  let total = 0;
+  for (const url of urls) {
+    const r = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: true });
+    r.on('error', () => undefined);
+    try {
+      await r.connect();
+      const info = await r.info('cpu');
+      for (const k of ['used_cpu_sys', 'used_cpu_user']) total += Number(new RegExp(`${k}:([\\d.]+)`).exec(info)?.[1]);
+    } finally {
+      r.disconnect();
+    }
+  }
+  return total;
+}
+
+async function measure(r: Receiver, lines: number, redisUrls: readonly string[] = []): Promise<Run> {
+  const c0 = redisUrls.length ? await redisCpu(redisUrls) : 0;
+  const run: Run = await blast(r, lines, CONNS, SENDER_CPU);
+  if (redisUrls.length) run.redisCpuPerMillion = ((await redisCpu(redisUrls)) - c0) / (run.stored / 1e6);
+  if (run.stored < lines) throw new Error(`${r.name}: stored ${run.stored} of ${lines} within the time limit`);
+  return run;
+}
+
+export async function peersMain(opts: { lines: number; rounds: number; profileDir?: string }): Promise<void> {
+  await pinSelf(SENDER_CPU);
+  const redis = await startOwnRedis();
+  if (!redis) throw new Error('redis-server is needed for --peers');
+  const runs = new Map<Target, Run[]>([
+    ['rsyslog', []],
+    ['logplex/redis', []],
+    ['logplex/memory', []],
+  ]);
+  const targets = [...runs.keys()];
+  try {
+    for (let round = 0; round < opts.rounds; round++) {
+      // Interleaved: each round starts with the next target, so drift of the machine's load
+      // spreads over all of them.
+      for (let i = 0; i < targets.length; i++) {
+        const target = targets[(round + i) % targets.length]!;
+        const receiver =
+          target === 'rsyslog'
+            ? await startRsyslog(TARGET_CPU)
+            : await startNodeChild({
+                store: target === 'logplex/redis' ? 'redis' : 'memory',
+                redisUrl: redis.url,
+                prefix: `sybench:peers:${round}:`,
+                cpu: TARGET_CPU,
+                ...(opts.profileDir ? { profileDir: opts.profileDir } : {}),
+              });
+        try {
+          const run = await measure(receiver, opts.lines, target === 'logplex/redis' ? [redis.url] : []);
+          runs.get(target)!.push(run);
+          process.stderr.write(`# round ${round + 1} ${target}: ${fmt(rate(run), 0)} lines/s\n`);
+        } finally {
+          await receiver.stop();
+        }
+      }
+    }
+  } finally {
+    await redis.destroy();
+  }
+  const med = (t: Target): Run => medianBy(runs.get(t)!, rate)!;
+  const rsyslog = med('rsyslog');
+  // Ratio per round (same machine load), then the median of those.
+  const roundRatio = (t: Target): number => {
+    const rs = runs.get('rsyslog')!;
+    const ours = runs.get(t)!;
+    return medianBy(
+      ours.map((r, i) => rate(r) / rate(rs[i]!)),
+      (x) => x,
+    )!;
+  };
+  const rows: Cell[][] = targets.map((t) => {
+    const m = med(t);
+    const all = runs.get(t)!.map(rate);
+    return [
+      t,
+      fmt(rate(m), 0),
+      `${fmt(Math.min(...all), 0)}–${fmt(Math.max(...all), 0)}`,
+      t === 'rsyslog' ? '1.00x' : `${fmt(roundRatio(t), 2)}x`,
+      fmt(m.receiverCpuPerMillion, 2),
+      m.redisCpuPerMillion === undefined ? '' : fmt(m.redisCpuPerMillion, 2),
+      `${Math.round(m.senderBusy * 100)}%`,
+    ];
+  });
+  const goal = roundRatio('logplex/redis');
+  printReport({
+    title: 'Logplex ingest against rsyslog',
+    setup: [
+      `${fmt(opts.lines, 0)} octet-counted RFC 5424 lines of 200 bytes over ${CONNS} TCP connections per run, ${opts.rounds} interleaved rounds; ` +
+        `each receiver alone in a process pinned to CPU ${TARGET_CPU}, the sender pinned to CPU ${SENDER_CPU}, Redis (its own redis-server, no persistence) unpinned.`,
+      'lines/s: lines stored at the receiver (Logplex: the channel’s newest seq; rsyslog: lines in its omfile output) over the time from the first write to the last line stored; median round, and the range.',
+    ],
+    columns: [
+      'receiver',
+      'lines/s',
+      'range',
+      'vs rsyslog',
+      'receiver CPU s / 1M lines',
+      'Redis CPU s / 1M lines',
+      'sender busy',
+    ],
+    rows,
+    ratios: [
+      `Logplex on Redis / rsyslog: ${fmt(goal, 2)}x (goal >= 0.5x: ${goal >= 0.5 ? 'met' : 'MISSED'})`,
+      `Logplex embedded / rsyslog: ${fmt(roundRatio('logplex/memory'), 2)}x`,
+      `rsyslog median ${fmt(rate(rsyslog), 0)} lines/s`,
+    ],
+  });
+}
+
+export async function clusterMain(opts: { lines: number; rounds: number }): Promise<void> {
+  const cluster = await startOwnCluster();
+  if (!cluster) throw new Error('redis-server and redis-cli are needed for --cluster');
+  const masters = cluster.ports.map((p) => `redis://127.0.0.1:${p}`);
+  const prefix = `sybench:cluster:${process.pid}:`;
+  const nodes: (Receiver & { channel: number })[] = [];
+  const one: Run[] = [];
+  const two: { a: Run; b: Run; seconds: number }[] = [];
+  try {
+    for (const cpu of [0, 1]) nodes.push(await startNodeChild({ store: 'redis', redisUrl: cluster.url, prefix, cpu }));
+    for (let round = 0; round < opts.rounds; round++) {
+      // Alternate which goes first.
+      const steps = [
+        async () => one.push(await measure(nodes[0]!, opts.lines, masters)),
+        async () => {
+          const t0 = performance.now();
+          // Senders unpinned: both cores run a node.
+          const [a, b] = await Promise.all(nodes.map((n) => blast(n, opts.lines, CONNS)));
+          two.push({ a: a!, b: b!, seconds: (performance.now() - t0) / 1000 });
+        },
+      ];
+      if (round % 2) steps.reverse();
+      for (const s of steps) await s();
+      process.stderr.write(
+        `# round ${round + 1}: one node ${fmt(rate(one.at(-1)!), 0)}, two nodes ${fmt(total(two.at(-1)!), 0)} lines/s\n`,
+      );
+    }
+  } finally {
+    for (const n of nodes) await n.stop();
+    await cluster.destroy();
+  }
+  const oneMed = medianBy(one, rate)!;
+  const twoMed = medianBy(two, total)!;
+  const ratio = medianBy(
+    two.map((t, i) => total(t) / rate(one[i]!)),
+    (x) => x,
+  )!;
+  printReport({
+    title: 'Logplex ingest: two nodes on a Redis Cluster',
+    setup: [
+      `A local Redis Cluster (3 masters, 3 replicas); each node its own channel and sender, ${fmt(opts.lines, 0)} lines of 200 bytes over ${CONNS} connections per sender, ${opts.rounds} interleaved rounds.`,
+      'One node: pinned to CPU 0, its sender to CPU 1. Two nodes: pinned to CPU 0 and CPU 1, both senders unpinned (the machine has 2 cores, so senders and the 6 Redis processes share them with the nodes).',
+    ],
+    columns: ['setup', 'lines/s (total)', 'per node', 'node CPU s / 1M lines'],
+    rows: [
+      ['one node', fmt(rate(oneMed), 0), fmt(rate(oneMed), 0), fmt(oneMed.receiverCpuPerMillion, 2)],
+      [
+        'two nodes',
+        fmt(total(twoMed), 0),
+        `${fmt(rate(twoMed.a), 0)} + ${fmt(rate(twoMed.b), 0)}`,
+        fmt((twoMed.a.receiverCpuPerMillion + twoMed.b.receiverCpuPerMillion) / 2, 2),
+      ],
+    ],
+    ratios: [`two nodes / one node: ${fmt(ratio, 2)}x (goal about 2x)`],
+  });
+}
+
+/** Both nodes' stored lines over the longer of the two runs. */
+const total = (t: { a: Run; b: Run }): number => (t.a.stored + t.b.stored) / Math.max(t.a.seconds, t.b.seconds);
