@@ -4,9 +4,10 @@
 // (3 masters, 3 replicas: the test fixture's), each with its own sender and channel, against one.
 // Lines/s are counted at the receiver: the channel's newest seq for Logplex, rsyslog's output
 // file for rsyslog.
+import { spawn } from 'node:child_process';
 import Redis from 'ioredis';
 import { startOwnCluster, startOwnRedis } from '../../test/fixtures/redis-server';
-import { pinSelf } from './child';
+import { isPinning, pinSelf } from './child';
 import { blast, startNodeChild, startRsyslog, type Receiver, type SendResult } from './ingest-peers';
 import { fmt, medianBy, printReport, type Cell } from './report';
 
@@ -41,6 +42,19 @@ async function redisCpu(urls: readonly string[]): Promise<number> {
   return total;
 }
 
+/** Pins the redis-server answering at `url` (every thread) to `cpu`. */
+async function pinPid(url: string, cpu: number): Promise<void> {
+  const r = new Redis(url, { maxRetriesPerRequest: 1 });
+  try {
+    const pid = Number(/process_id:(\d+)/.exec(await r.info('server'))?.[1]);
+    if (!isPinning()) return;
+    const taskset = spawn('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' });
+    await new Promise((resolve) => taskset.on('exit', resolve).on('error', resolve));
+  } finally {
+    r.disconnect();
+  }
+}
+
 async function measure(r: Receiver, lines: number, redisUrls: readonly string[] = []): Promise<Run> {
   const c0 = redisUrls.length ? await redisCpu(redisUrls) : 0;
   const run: Run = await blast(r, lines, CONNS, SENDER_CPU);
@@ -53,6 +67,9 @@ export async function peersMain(opts: { lines: number; rounds: number; profileDi
   await pinSelf(SENDER_CPU);
   const redis = await startOwnRedis();
   if (!redis) throw new Error('redis-server is needed for --peers');
+  // Redis on the sender's core: left to the scheduler it lands on the node's core at times, and
+  // then the node waits for the core it shares rather than for Redis.
+  await pinPid(redis.url, SENDER_CPU);
   const runs = new Map<Target, Run[]>([
     ['rsyslog', []],
     ['logplex/redis', []],
@@ -116,7 +133,7 @@ export async function peersMain(opts: { lines: number; rounds: number; profileDi
     title: 'Logplex ingest against rsyslog',
     setup: [
       `${fmt(opts.lines, 0)} octet-counted RFC 5424 lines of 200 bytes over ${CONNS} TCP connections per run, ${opts.rounds} interleaved rounds; ` +
-        `each receiver alone in a process pinned to CPU ${TARGET_CPU}, the sender pinned to CPU ${SENDER_CPU}, Redis (its own redis-server, no persistence) unpinned.`,
+        `each receiver alone in a process pinned to CPU ${TARGET_CPU}, the sender pinned to CPU ${SENDER_CPU}, Redis (its own redis-server, no persistence) pinned with the sender.`,
       'lines/s: lines stored at the receiver (Logplex: the channel’s newest seq; rsyslog: lines in its omfile output) over the time from the first write to the last line stored; median round, and the range.',
     ],
     columns: [
