@@ -11,7 +11,7 @@
 // (same clock for latency). Every loop is bounded in count and time. Run:
 //   npx tsc -p tsconfig.test.json && node build/bench/logplex.js [tcpLines] [memory|redis]
 // Against rsyslog (bench/lib/ingest-vs-rsyslog.ts), and two nodes on a Redis Cluster against one:
-//   node build/bench/logplex.js --peers [--lines 1000000 --rounds 3 --profile DIR]
+//   node build/bench/logplex.js --peers [--lines 1000000 --rounds 3 --profile DIR --only logplex/redis]
 //   node build/bench/logplex.js --cluster [--lines 1000000 --rounds 3]
 import { connect } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -246,7 +246,14 @@ async function main(): Promise<void> {
   const lines = Math.min(Number(argValue(argv, '--lines') ?? 1_000_000), 5_000_000);
   const rounds = Math.min(Number(argValue(argv, '--rounds') ?? 3), 20);
   const profileDir = argValue(argv, '--profile');
-  if (argv.includes('--peers')) return peersMain({ lines, rounds, ...(profileDir ? { profileDir } : {}) });
+  const onlyTargets = argValue(argv, '--only')?.split(',');
+  if (argv.includes('--peers'))
+    return peersMain({
+      lines,
+      rounds,
+      ...(profileDir ? { profileDir } : {}),
+      ...(onlyTargets ? { only: onlyTargets } : {}),
+    });
   if (argv.includes('--cluster')) return clusterMain({ lines, rounds });
   const tcpLines = Math.min(Number(process.argv[2] ?? 400_000) || 400_000, 2_000_000);
   const base = measureSplitter(200_000);

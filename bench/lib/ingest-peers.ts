@@ -96,8 +96,7 @@ export interface NodeOptions {
   redisUrl?: string;
   prefix?: string;
   cpu?: number;
-  /** An existing channel's token (a second node on the same Redis); default: a new channel. */
-  token?: string;
+  /** Without a token: a new channel whose id is at least `channel`. */
   channel?: number;
   /** Directory for `node --cpu-prof`. */
   profileDir?: string;
@@ -113,7 +112,7 @@ export async function startNodeChild(o: NodeOptions): Promise<Receiver & { chann
     o.store,
     o.redisUrl ?? '-',
     o.prefix ?? '-',
-    o.token ?? '-',
+    '-',
     String(o.channel ?? 0),
   ]);
   const { child, match, lines } = await spawnReady(`logplex/${o.store}`, cmd, args, /^ready (\d+) (\d+) (\S+)$/);
@@ -150,7 +149,9 @@ async function nodeMain([store, redisUrl, prefix, token, channel]: string[]): Pr
   const node = await startLogplex({ config, stores, host: '127.0.0.1', apiToken: undefined, log: silentLogger });
   let id = Number(channel);
   let tok = token!;
-  if (tok === '-') {
+  // A new channel, with at least the id asked for (its hash slot picks its Cluster master).
+  for (let n = 0; tok === '-' || id < Number(channel); n++) {
+    if (n > 1000) throw new Error(`no channel id ${channel} after 1000 channels`);
     const c = await node.store.createChannel('bench', ['app']);
     id = c.id;
     tok = c.tokens[0]!.token;

@@ -105,3 +105,60 @@ t.test('a drain from before fenced leases: its pending lines are claimed and the
   const consumers = ((await redis.xinfo('CONSUMERS', logKey, `drain:${d.id}`)) as unknown[][]).map((x) => String(x[1]));
   t.same(consumers, [`e${e}`], 'the old consumer, with nothing pending, is gone');
 });
+
+// store/entry.ts: a drain reads entries of either shape (`h` + `m`, or explicit fields), and
+// entries written before `h` (with `n`), as the lines that were appended.
+t.test('a drain reads both entry shapes and entries written before `h`', async (t) => {
+  const prefix = await prefixFor(t);
+  if (prefix === undefined) return;
+  const redis = createRedis(REDIS_URL);
+  const log = new RedisLogStore(redis, { prefix, historyLines: 100 });
+  t.teardown(async () => {
+    await log.close();
+    redis.disconnect();
+  });
+  const drains = new RedisDrainStore(redis, { prefix });
+  const c = await log.createChannel('c', ['app']);
+  const d = await drains.create(c.id, 'syslog://127.0.0.1:6514');
+  if (d === 'conflict') throw new Error('unexpected conflict');
+  const cursor = drains.cursor(d, await drains.acquire(c.id, d.id, 'A', 60_000));
+  await cursor.open();
+  await redis.hset(`${prefix}channel:{${c.id}}`, 'seq', 1);
+  await redis.xadd(
+    `${prefix}channel:{${c.id}}:log`,
+    '1-0',
+    'n',
+    1,
+    't',
+    'T1',
+    'p',
+    134,
+    's',
+    'app',
+    'd',
+    'web.1',
+    'm',
+    'old',
+  );
+  await log.append(c.id, [
+    { time: 'T2', pri: 190, source: 'app', ps: 'otlp svc', msg: 'h shape' },
+    {
+      time: 'T3',
+      pri: 134,
+      source: 'app',
+      ps: 'web.2',
+      msg: 'explicit',
+      msgid: 'ID1',
+      sd: [{ id: 'a@1', params: [] }],
+    },
+  ]);
+  const got = await cursor.read(10);
+  t.same(
+    got.map((l) => [l.seq, l.time, l.pri, l.source, l.ps, l.msg.toString(), l.msgid, l.sd]),
+    [
+      [1, 'T1', 134, 'app', 'web.1', 'old', undefined, undefined],
+      [2, 'T2', 190, 'app', 'otlp svc', 'h shape', undefined, undefined],
+      [3, 'T3', 134, 'app', 'web.2', 'explicit', 'ID1', [{ id: 'a@1', params: [] }]],
+    ],
+  );
+});
