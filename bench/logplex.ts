@@ -12,7 +12,7 @@
 //   npx tsc -p tsconfig.test.json && node build/bench/logplex.js [tcpLines] [memory|redis]
 // Against rsyslog (bench/lib/ingest-vs-rsyslog.ts), and two nodes on a Redis Cluster against one:
 //   node build/bench/logplex.js --peers [--lines 1000000 --rounds 3 --profile DIR --only logplex/redis]
-//   node build/bench/logplex.js --cluster [--lines 1000000 --rounds 3]
+//   node build/bench/logplex.js --cluster [--lines 1000000 --rounds 3]   (either: --no-pin)
 import { connect } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
@@ -27,6 +27,7 @@ import { memoryStores, redisStores } from '../src/logplex/store/open';
 import { deleteKeys, REDIS_URL, redisReachable } from '../test/fixtures/redis';
 import { measureSplitter } from './syslog-splitter';
 import { fill, runFair, searchOnce, SEARCHES, timeRange, type FairJob, type FairResult } from './lib/logplex-tail';
+import { disablePinning } from './lib/child';
 import { clusterMain, peersMain } from './lib/ingest-vs-rsyslog';
 import { argValue, printReport } from './lib/report';
 
@@ -246,6 +247,7 @@ async function main(): Promise<void> {
   const lines = Math.min(Number(argValue(argv, '--lines') ?? 1_000_000), 5_000_000);
   const rounds = Math.min(Number(argValue(argv, '--rounds') ?? 3), 20);
   const profileDir = argValue(argv, '--profile');
+  if (argv.includes('--no-pin')) disablePinning();
   const onlyTargets = argValue(argv, '--only')?.split(',');
   if (argv.includes('--peers'))
     return peersMain({

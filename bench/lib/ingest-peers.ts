@@ -1,7 +1,7 @@
 // Syslog TCP ingest against rsyslog, each receiver in its own process pinned to one core, a
 // sender process pinned to the other (bench/logplex.ts `--peers` and `--cluster`). The pieces:
-//   - a Logplex node child (`node ingest-peers.js node STORE REDIS_URL PREFIX`): the composition
-//     root's startLogplex on the embedded store or on Redis, one channel, answering `n` on stdin
+//   - a Logplex node child (`node ingest-peers.js node STORE REDIS_URL PREFIX MIN_CHANNEL`): the
+//     composition root's startLogplex on the embedded store or on Redis, one channel, answering `n` on stdin
 //     with the channel's last stored seq (lines stored, read from the store itself);
 //   - rsyslogd with a private config, port, work directory and pid file under a temp dir, imtcp
 //     in, omfile out (a real file: it keeps every line as Logplex does; its line count is what
@@ -96,7 +96,7 @@ export interface NodeOptions {
   redisUrl?: string;
   prefix?: string;
   cpu?: number;
-  /** Without a token: a new channel whose id is at least `channel`. */
+  /** The node makes a new channel whose id is at least this (its Cluster master follows from it). */
   channel?: number;
   /** Directory for `node --cpu-prof`. */
   profileDir?: string;
@@ -112,7 +112,6 @@ export async function startNodeChild(o: NodeOptions): Promise<Receiver & { chann
     o.store,
     o.redisUrl ?? '-',
     o.prefix ?? '-',
-    '-',
     String(o.channel ?? 0),
   ]);
   const { child, match, lines } = await spawnReady(`logplex/${o.store}`, cmd, args, /^ready (\d+) (\d+) (\S+)$/);
@@ -133,7 +132,7 @@ export async function startNodeChild(o: NodeOptions): Promise<Receiver & { chann
 }
 
 /** Child side of startNodeChild. */
-async function nodeMain([store, redisUrl, prefix, token, channel]: string[]): Promise<void> {
+async function nodeMain([store, redisUrl, prefix, minChannel]: string[]): Promise<void> {
   const config = loadConfig({
     LOGPLEX_PORT: '0',
     LOGPLEX_SYSLOG_PORT: '0',
@@ -147,15 +146,11 @@ async function nodeMain([store, redisUrl, prefix, token, channel]: string[]): Pr
       ? redisStores(redisUrl!, { prefix: prefix!, historyLines: config.LOGPLEX_HISTORY_LINES })
       : memoryStores(config.LOGPLEX_HISTORY_LINES);
   const node = await startLogplex({ config, stores, host: '127.0.0.1', apiToken: undefined, log: silentLogger });
-  let id = Number(channel);
-  let tok = token!;
   // A new channel, with at least the id asked for (its hash slot picks its Cluster master).
-  for (let n = 0; tok === '-' || id < Number(channel); n++) {
-    if (n > 1000) throw new Error(`no channel id ${channel} after 1000 channels`);
-    const c = await node.store.createChannel('bench', ['app']);
-    id = c.id;
-    tok = c.tokens[0]!.token;
-  }
+  let c = await node.store.createChannel('bench', ['app']);
+  for (let n = 0; c.id < Number(minChannel) && n < 1000; n++) c = await node.store.createChannel('bench', ['app']);
+  const id = c.id;
+  const tok = c.tokens[0]!.token;
   process.stdout.write(`ready ${node.syslogPort} ${id} ${tok}\n`);
   let stopping: Promise<void> | undefined;
   const stop = (): void => void (stopping ??= node.close().then(() => process.exit(0)));

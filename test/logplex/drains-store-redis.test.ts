@@ -2,7 +2,7 @@ import t from 'tap';
 import { RedisDrainStore } from '../../src/logplex/drains/store/redis';
 import { RedisLogStore } from '../../src/logplex/store/redis';
 import { createRedis } from '../../src/shared/redis';
-import { prefixFor } from '../fixtures/logplex';
+import { addEntryBeforeH, prefixFor, redisLogStores } from '../fixtures/logplex';
 import { REDIS_URL } from '../fixtures/redis';
 import { newLines } from '../fixtures/drains';
 import { drainStoreContract } from './drains-store.contract';
@@ -109,37 +109,16 @@ t.test('a drain from before fenced leases: its pending lines are claimed and the
 // store/entry.ts: a drain reads entries of either shape (`h` + `m`, or explicit fields), and
 // entries written before `h` (with `n`), as the lines that were appended.
 t.test('a drain reads both entry shapes and entries written before `h`', async (t) => {
-  const prefix = await prefixFor(t);
-  if (prefix === undefined) return;
-  const redis = createRedis(REDIS_URL);
-  const log = new RedisLogStore(redis, { prefix, historyLines: 100 });
-  t.teardown(async () => {
-    await log.close();
-    redis.disconnect();
-  });
-  const drains = new RedisDrainStore(redis, { prefix });
+  const s = await redisLogStores(t);
+  if (!s) return;
+  const { redis, log } = s.stores[0]!;
+  const drains = new RedisDrainStore(redis, { prefix: s.prefix });
   const c = await log.createChannel('c', ['app']);
   const d = await drains.create(c.id, 'syslog://127.0.0.1:6514');
   if (d === 'conflict') throw new Error('unexpected conflict');
   const cursor = drains.cursor(d, await drains.acquire(c.id, d.id, 'A', 60_000));
   await cursor.open();
-  await redis.hset(`${prefix}channel:{${c.id}}`, 'seq', 1);
-  await redis.xadd(
-    `${prefix}channel:{${c.id}}:log`,
-    '1-0',
-    'n',
-    1,
-    't',
-    'T1',
-    'p',
-    134,
-    's',
-    'app',
-    'd',
-    'web.1',
-    'm',
-    'old',
-  );
+  await addEntryBeforeH(redis, s.prefix, c.id, 'old');
   await log.append(c.id, [
     { time: 'T2', pri: 190, source: 'app', ps: 'otlp svc', msg: 'h shape' },
     {

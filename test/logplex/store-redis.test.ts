@@ -2,7 +2,7 @@ import t from 'tap';
 import { createRedis } from '../../src/shared/redis';
 import { RedisLogStore } from '../../src/logplex/store/redis';
 import { REDIS_URL } from '../fixtures/redis';
-import { prefixFor } from '../fixtures/logplex';
+import { addEntryBeforeH, prefixFor, redisLogStores } from '../fixtures/logplex';
 import { eventually } from '../fixtures/eventually';
 import type { LogLine, NewLine } from '../../src/logplex/lines';
 import { storeContract } from './store.contract';
@@ -20,18 +20,9 @@ storeContract(t, async (t, historyLines) => {
 });
 
 t.test('another node sees appended lines through watchRemote; the appending node does not', async (t) => {
-  const prefix = await prefixFor(t);
-  if (prefix === undefined) return;
-  const r1 = createRedis(REDIS_URL);
-  const r2 = createRedis(REDIS_URL);
-  const a = new RedisLogStore(r1, { prefix, historyLines: 100 });
-  const b = new RedisLogStore(r2, { prefix, historyLines: 100 });
-  t.teardown(async () => {
-    await a.close();
-    await b.close();
-    r1.disconnect();
-    r2.disconnect();
-  });
+  const s = await redisLogStores(t, 2);
+  if (!s) return;
+  const [a, b] = s.stores.map((x) => x.log) as [RedisLogStore, RedisLogStore];
   const c = await a.createChannel('c', []);
   const seenA: string[] = [];
   a.watchRemote(c.id, (lines) => seenA.push(...lines.map((l) => l.msg)));
@@ -108,18 +99,11 @@ const MIXED: NewLine[] = [
 ];
 
 t.test('both entry shapes read back as appended, from history and on another node', async (t) => {
-  const prefix = await prefixFor(t);
-  if (prefix === undefined) return;
-  const r1 = createRedis(REDIS_URL);
-  const r2 = createRedis(REDIS_URL);
-  const a = new RedisLogStore(r1, { prefix, historyLines: 100 });
-  const b = new RedisLogStore(r2, { prefix, historyLines: 100 });
-  t.teardown(async () => {
-    await a.close();
-    await b.close();
-    r1.disconnect();
-    r2.disconnect();
-  });
+  const s = await redisLogStores(t, 2);
+  if (!s) return;
+  const { prefix } = s;
+  const r1 = s.stores[0]!.redis;
+  const [a, b] = s.stores.map((x) => x.log) as [RedisLogStore, RedisLogStore];
   const c = await a.createChannel('c', ['app']);
   const remote: LogLine[] = [];
   b.watchRemote(c.id, (lines) => remote.push(...lines));
@@ -144,41 +128,17 @@ t.test('both entry shapes read back as appended, from history and on another nod
 });
 
 t.test('entries written before `h` (fields n t p s d m) still read back', async (t) => {
-  const prefix = await prefixFor(t);
-  if (prefix === undefined) return;
-  const redis = createRedis(REDIS_URL);
-  const store = new RedisLogStore(redis, { prefix, historyLines: 100 });
-  t.teardown(async () => {
-    await store.close();
-    redis.disconnect();
-  });
+  const s = await redisLogStores(t);
+  if (!s) return;
+  const { redis, log: store } = s.stores[0]!;
   const c = await store.createChannel('c', ['app']);
-  const key = `${prefix}channel:{${c.id}}:log`;
-  await redis.hset(`${prefix}channel:{${c.id}}`, 'seq', 1);
-  await redis.xadd(
-    key,
-    '1-0',
-    'n',
-    1,
-    't',
-    '2026-11-26T10:00:00.000001+00:00',
-    'p',
-    134,
-    's',
-    'app',
-    'd',
-    'web.1',
-    'm',
-    'old',
-  );
-  await store.append(c.id, [
-    { time: '2026-11-26T10:00:00.000002+00:00', pri: 134, source: 'app', ps: 'web.1', msg: 'new' },
-  ]);
+  await addEntryBeforeH(redis, s.prefix, c.id, 'old');
+  await store.append(c.id, [{ time: 'T2', pri: 190, source: 'app', ps: 'web.2', msg: 'new' }]);
   t.same(
     (await store.readAfter(c.id, 0, 10)).lines.map((l) => [l.seq, l.time, l.pri, l.source, l.ps, l.msg]),
     [
-      [1, '2026-11-26T10:00:00.000001+00:00', 134, 'app', 'web.1', 'old'],
-      [2, '2026-11-26T10:00:00.000002+00:00', 134, 'app', 'web.1', 'new'],
+      [1, 'T1', 134, 'app', 'web.1', 'old'],
+      [2, 'T2', 190, 'app', 'web.2', 'new'],
     ],
   );
 });
