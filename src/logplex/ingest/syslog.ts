@@ -14,12 +14,8 @@ import { endWithoutNewlines, FrameSplitter, MAX_FRAME } from '../../shared/syslo
 import type { AcceptReport, Acceptor, Frame } from '../accept';
 import type { LogplexMetrics, Transport } from '../metrics';
 
-/**
- * Batches one TCP connection may have waiting on the store before we stop reading it (TCP
- * backpressure). Four reads keep Redis busy; a deeper queue only adds latency, and its lines
- * live long enough to be copied by the garbage collector (16 cost about a tenth more CPU per line).
- */
-const MAX_PENDING_BATCHES = 4;
+/** Batches one TCP connection may have waiting on the store before we stop reading it (TCP backpressure). */
+const MAX_PENDING_BATCHES = 16;
 /** Bytes of frames one TCP connection holds while the store is away (about four reads); past it, dropped. */
 export const MAX_HELD_BYTES = 256 * 1024;
 /** Datagrams gathered in one tick before a batch is cut (bounds the UDP queue). */
