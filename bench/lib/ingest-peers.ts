@@ -22,6 +22,7 @@ import { encodeFrame } from '../../src/shared/syslog/frame';
 import { formatSyslog, formatTimestamp } from '../../src/shared/syslog/rfc5424';
 import { startLogplex } from '../../src/logplex/index';
 import { memoryStores, redisStores } from '../../src/logplex/store/open';
+import { RSYSLOGD, rsyslogConf } from '../../test/fixtures/rsyslog';
 import { cpuSeconds, pinned } from './child';
 
 export const LINE_BYTES = 200;
@@ -31,7 +32,6 @@ const FRAMES_PER_CHUNK = 320;
 export const RUN_LIMIT_MS = 60_000;
 /** How often the orchestrator asks a receiver how many lines it stored. */
 const POLL_MS = 10;
-export const RSYSLOGD = '/usr/sbin/rsyslogd';
 
 /** One 200-byte octet-counted frame for `token`; `n` (fixed width) starts MSG. */
 export function benchFrame(token: string, n: number, time = formatTimestamp(Date.now())): Buffer {
@@ -170,15 +170,8 @@ export async function startRsyslog(cpu?: number): Promise<Receiver> {
   const portFile = join(dir, 'port');
   const conf = join(dir, 'rsyslog.conf');
   // The stored line is what a Logplex tail shows: time, app[proc]: msg.
-  writeFileSync(
-    conf,
-    `global(workDirectory="${dir}" maxMessageSize="64k")
-module(load="imtcp")
-input(type="imtcp" address="127.0.0.1" port="0" listenPortFileName="${portFile}")
-template(name="tail" type="string" string="%timereported:::date-rfc3339% %app-name%[%procid%]: %msg%\\n")
-action(type="omfile" file="${out}" template="tail")
-`,
-  );
+  const template = '%timereported:::date-rfc3339% %app-name%[%procid%]: %msg%\\n';
+  writeFileSync(conf, rsyslogConf({ dir, port: 0, portFile, out, template }));
   const [cmd, args] = pinned(cpu, RSYSLOGD, ['-n', '-f', conf, '-i', join(dir, 'rsyslogd.pid')]);
   const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'] });
   const deadline = Date.now() + 10_000;
