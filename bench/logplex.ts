@@ -10,6 +10,9 @@
 // The node under test runs on the main thread; senders and the tail reader run in a worker thread
 // (same clock for latency). Every loop is bounded in count and time. Run:
 //   npx tsc -p tsconfig.test.json && node build/bench/logplex.js [tcpLines] [memory|redis]
+// Against rsyslog (bench/lib/ingest-vs-rsyslog.ts), and two nodes on a Redis Cluster against one:
+//   node build/bench/logplex.js --peers [--lines 1000000 --rounds 3 --profile DIR --only logplex/redis]
+//   node build/bench/logplex.js --cluster [--lines 1000000 --rounds 3]   (either: --no-pin)
 import { connect } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
@@ -24,7 +27,9 @@ import { memoryStores, redisStores } from '../src/logplex/store/open';
 import { deleteKeys, REDIS_URL, redisReachable } from '../test/fixtures/redis';
 import { measureSplitter } from './syslog-splitter';
 import { fill, runFair, searchOnce, SEARCHES, timeRange, type FairJob, type FairResult } from './lib/logplex-tail';
-import { printReport } from './lib/report';
+import { disablePinning } from './lib/child';
+import { clusterMain, peersMain } from './lib/ingest-vs-rsyslog';
+import { argValue, printReport } from './lib/report';
 
 type Job =
   | FairJob
@@ -238,6 +243,20 @@ const pctOf = (x: number): string => `${Math.round(x * 100)}%`;
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const lines = Math.min(Number(argValue(argv, '--lines') ?? 1_000_000), 5_000_000);
+  const rounds = Math.min(Number(argValue(argv, '--rounds') ?? 3), 20);
+  const profileDir = argValue(argv, '--profile');
+  if (argv.includes('--no-pin')) disablePinning();
+  const onlyTargets = argValue(argv, '--only')?.split(',');
+  if (argv.includes('--peers'))
+    return peersMain({
+      lines,
+      rounds,
+      ...(profileDir ? { profileDir } : {}),
+      ...(onlyTargets ? { only: onlyTargets } : {}),
+    });
+  if (argv.includes('--cluster')) return clusterMain({ lines, rounds });
   const tcpLines = Math.min(Number(process.argv[2] ?? 400_000) || 400_000, 2_000_000);
   const base = measureSplitter(200_000);
   process.stderr.write(`# baseline ${fmt(base.linesPerSec)} lines/s\n`);

@@ -9,8 +9,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { eventually } from '../fixtures/drains';
 import { sendLines, startNode } from '../fixtures/logplex';
-
-const RSYSLOGD = '/usr/sbin/rsyslogd';
+import { RSYSLOGD, rsyslogConf } from '../fixtures/rsyslog';
 
 // Outside CI a machine without rsyslog skips with the reason; under CI=true it must be there.
 const missing = existsSync(RSYSLOGD) ? false : `${RSYSLOGD} is missing: apt-get install -y rsyslog`;
@@ -38,15 +37,8 @@ async function startRsyslog(dir: string, port = 0): Promise<Rsyslog> {
   const out = join(dir, 'out.log');
   const portFile = join(dir, `port-${Date.now()}`);
   const conf = join(dir, 'rsyslog.conf');
-  writeFileSync(
-    conf,
-    `global(workDirectory="${dir}" maxMessageSize="64k")
-module(load="imtcp")
-input(type="imtcp" address="127.0.0.1" port="${port}" listenPortFileName="${portFile}")
-template(name="fields" type="string" string="%hostname%|%app-name%|%procid%|%msgid%|%structured-data%|%msg%\\n")
-action(type="omfile" file="${out}" template="fields")
-`,
-  );
+  const template = '%hostname%|%app-name%|%procid%|%msgid%|%structured-data%|%msg%\\n';
+  writeFileSync(conf, rsyslogConf({ dir, port, portFile, out, template }));
   const child: ChildProcess = spawn(RSYSLOGD, ['-n', '-f', conf, '-i', join(dir, 'rsyslogd.pid')], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,6 +1,9 @@
 import t from 'tap';
 import { RedisDrainStore } from '../../src/logplex/drains/store/redis';
-import { redisLogStore } from '../fixtures/logplex';
+import { RedisLogStore } from '../../src/logplex/store/redis';
+import { createRedis } from '../../src/shared/redis';
+import { addEntryBeforeH, prefixFor, redisLogStore, redisLogStores } from '../fixtures/logplex';
+import { REDIS_URL } from '../fixtures/redis';
 import { newLines } from '../fixtures/drains';
 import { drainStoreContract } from './drains-store.contract';
 
@@ -83,4 +86,40 @@ t.test('a drain from before positions were kept starts at its oldest pending lin
   t.same(await cur.read(10), [], 'nothing more');
   await drains.remove(c.id, d.id);
   t.same(await redis.xinfo('GROUPS', logKey), [], 'removing the drain removes its old group');
+});
+
+// store/entry.ts: a drain reads entries of either shape (`h` + `m`, or explicit fields), and
+// entries written before `h` (with `n`), as the lines that were appended.
+t.test('a drain reads both entry shapes and entries written before `h`', async (t) => {
+  const s = await redisLogStores(t);
+  if (!s) return;
+  const { redis, log } = s.stores[0]!;
+  const drains = new RedisDrainStore(redis, { prefix: s.prefix });
+  const c = await log.createChannel('c', ['app']);
+  const d = await drains.create(c.id, 'syslog://127.0.0.1:6514');
+  if (d === 'conflict') throw new Error('unexpected conflict');
+  const cursor = drains.cursor(d, await drains.acquire(c.id, d.id, 'A', 60_000));
+  await cursor.open();
+  await addEntryBeforeH(redis, s.prefix, c.id, 'old');
+  await log.append(c.id, [
+    { time: 'T2', pri: 190, source: 'app', ps: 'otlp svc', msg: 'h shape' },
+    {
+      time: 'T3',
+      pri: 134,
+      source: 'app',
+      ps: 'web.2',
+      msg: 'explicit',
+      msgid: 'ID1',
+      sd: [{ id: 'a@1', params: [] }],
+    },
+  ]);
+  const got = await cursor.read(10);
+  t.same(
+    got.map((l) => [l.seq, l.time, l.pri, l.source, l.ps, l.msg.toString(), l.msgid, l.sd]),
+    [
+      [1, 'T1', 134, 'app', 'web.1', 'old', undefined, undefined],
+      [2, 'T2', 190, 'app', 'otlp svc', 'h shape', undefined, undefined],
+      [3, 'T3', 134, 'app', 'web.2', 'explicit', 'ID1', [{ id: 'a@1', params: [] }]],
+    ],
+  );
 });

@@ -1,41 +1,44 @@
 // LogStore on Redis (design.md §Redis keys). The channel log is a stream `channel:{C}:log` whose
-// entry ids are `SEQ-0` and whose fields are n (seq), t, p, s, d, m, and i (MSGID) and x
-// (STRUCTURED-DATA as JSON) when the line has them; one Lua script per batch
+// entry ids are `SEQ-0` and whose fields are `h` and `m` (./entry.ts: explicit fields for lines with
+// MSGID or STRUCTURED-DATA); one Lua script per batch
 // bumps `channel:{C}` `seq`, XADDs the batch, trims with MAXLEN ~ and publishes it on `tail:{C}` for
 // the other nodes' tail sessions. Every multi-key call stays inside one `{C}` hash tag.
 import { randomUUID } from 'node:crypto';
 import type { RedisClient } from '../../shared/redis';
 import { bySlot, masters, RedisHealth } from '../../shared/redis';
 import type { LogLine, NewLine } from '../lines';
+import { encodeBatch, parseHead, type ExplicitFields } from './entry';
 import type { Channel, LogStore, ReadResult, RemoteLines, SessionRecord, TokenInfo, TokenRecord } from './index';
 import type { Known } from './known';
 
 // KEYS: channel hash, log stream, tail pub/sub channel.
-// ARGV: maxlen, node tag, the batch as JSON [[t, p, s, d, m(, i, x)], ...] (sent once: decoded here and
-// published as is). One XTRIM per batch instead of MAXLEN on every XADD (a quarter less Redis time
-// per line). Returns the first seq of the batch, or -1 when the channel is gone.
+// ARGV: maxlen, node tag, the batch as ./entry.ts encodes it: flat JSON [h1, m1, …] and the explicit
+// lines' fields (sent once: decoded here and published as is, `NODE FIRST FLAT\nEXPLICIT`). A flat
+// array of strings, not an array per line: cjson builds no table per line. One XTRIM per batch
+// instead of MAXLEN on every XADD. No seq field beside the id (older entries have an `n`, which
+// toLine still reads). Returns the first seq of the batch, or -1 when the channel is gone.
 const APPEND_LUA = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-local batch = cjson.decode(ARGV[3])
-local n = #batch
+local flat = cjson.decode(ARGV[3])
+local explicit = ARGV[4] ~= '' and cjson.decode(ARGV[4]) or {}
+local n = #flat / 2
 local first = redis.call('HINCRBY', KEYS[1], 'seq', n) - n + 1
 for i = 1, n do
-  local l = batch[i]
-  local seq = first + i - 1
-  if #l > 5 then
-    redis.call('XADD', KEYS[2], seq .. '-0', 'n', seq, 't', l[1], 'p', l[2], 's', l[3], 'd', l[4], 'm', l[5], 'i', l[6], 'x', l[7])
+  local id = (first + i - 1) .. '-0'
+  local h = flat[2 * i - 1]
+  if h ~= '' then
+    redis.call('XADD', KEYS[2], id, 'h', h, 'm', flat[2 * i])
   else
-    redis.call('XADD', KEYS[2], seq .. '-0', 'n', seq, 't', l[1], 'p', l[2], 's', l[3], 'd', l[4], 'm', l[5])
+    local e = explicit[tostring(i)]
+    redis.call('XADD', KEYS[2], id, 't', e[1], 'p', e[2], 's', e[3], 'd', e[4], 'm', flat[2 * i], 'i', e[5], 'x', e[6])
   end
 end
 redis.call('XTRIM', KEYS[2], 'MAXLEN', '~', ARGV[1])
-redis.call('PUBLISH', KEYS[3], ARGV[2] .. ' ' .. first .. ' ' .. ARGV[3])
+redis.call('PUBLISH', KEYS[3], ARGV[2] .. ' ' .. first .. ' ' .. ARGV[3] .. '\\n' .. ARGV[4])
 return first
 `;
 
 type Entry = [id: string, fields: string[]];
-/** A line on the wire to the append script and on `tail:{C}`: MSGID and SD only when present. */
-type Wire = [string, number, string, string, string] | [string, number, string, string, string, string, string];
 
 interface Scripted {
   sylogAppend(...args: (string | number)[]): Promise<number>;
@@ -193,27 +196,19 @@ export class RedisLogStore implements LogStore {
 
   async append(channel: number, lines: readonly NewLine[]): Promise<LogLine[] | undefined> {
     if (lines.length === 0) return [];
-    const wire = new Array<Wire>(lines.length);
-    for (let i = 0; i < lines.length; i++) {
-      const l = lines[i]!;
-      wire[i] =
-        l.msgid === undefined && l.sd === undefined
-          ? [l.time, l.pri, l.source, l.ps, l.msg]
-          : [l.time, l.pri, l.source, l.ps, l.msg, l.msgid ?? '', l.sd ? JSON.stringify(l.sd) : ''];
-    }
+    const { flat, explicit } = encodeBatch(lines);
     const first = await (this.#redis as unknown as Scripted).sylogAppend(
       this.#ch(channel),
       this.#ch(channel, ':log'),
       this.#k(`tail:{${channel}}`),
       this.#maxLen,
       this.#node,
-      JSON.stringify(wire),
+      flat,
+      explicit,
     );
     if (first < 0) return undefined;
     this.#known?.advance(channel, first + lines.length - 1);
-    const out = new Array<LogLine>(lines.length);
-    for (let i = 0; i < lines.length; i++) out[i] = { ...lines[i]!, seq: first + i };
-    return out;
+    return numbered(lines, first);
   }
 
   async history(channel: number, num: number): Promise<LogLine[]> {
@@ -297,15 +292,24 @@ export class RedisLogStore implements LogStore {
     const sp2 = message.indexOf(' ', sp1 + 1);
     if (sp1 < 0 || sp2 < 0 || message.slice(0, sp1) === this.#node) return;
     const first = Number(message.slice(sp1 + 1, sp2));
-    let wire: Wire[];
+    const nl = message.indexOf('\n', sp2);
+    let flat: string[];
+    let explicit: Record<string, ExplicitFields>;
     try {
-      wire = JSON.parse(message.slice(sp2 + 1)) as typeof wire;
+      flat = JSON.parse(message.slice(sp2 + 1, nl < 0 ? undefined : nl)) as string[];
+      explicit = nl < 0 || nl === message.length - 1 ? {} : (JSON.parse(message.slice(nl + 1)) as typeof explicit);
     } catch {
       return;
     }
-    const lines = wire.map(([time, pri, source, ps, msg, msgid, sd], i) =>
-      withExtras({ seq: first + i, time, pri: Number(pri), source, ps, msg }, msgid, sd),
-    );
+    const lines: LogLine[] = [];
+    for (let i = 0; 2 * i + 1 < flat.length; i++) {
+      const e = explicit[i + 1];
+      const head = e ? undefined : parseHead(flat[2 * i]!);
+      const msg = flat[2 * i + 1]!;
+      if (head) lines.push({ seq: first + i, time: head.time, pri: head.pri, source: head.source, ps: head.ps, msg });
+      else if (e)
+        lines.push(withExtras({ seq: first + i, time: e[0], pri: e[1], source: e[2], ps: e[3], msg }, e[4], e[5]));
+    }
     for (const cb of set) cb(lines);
   }
 
@@ -327,10 +331,27 @@ export class RedisLogStore implements LogStore {
   }
 }
 
-/** A channel-log stream entry (`SEQ-0`, fields n t p s d m) as a LogLine; drains read the same entries. */
+/**
+ * The batch as stored lines, `first` onwards: one object literal per line, as the memory store
+ * makes them (an object spread here cost more than parsing the line).
+ */
+function numbered(lines: readonly NewLine[], first: number): LogLine[] {
+  const out = new Array<LogLine>(lines.length);
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]!;
+    const line: LogLine = { seq: first + i, time: l.time, pri: l.pri, source: l.source, ps: l.ps, msg: l.msg };
+    if (l.msgid !== undefined) line.msgid = l.msgid;
+    if (l.sd !== undefined) line.sd = l.sd;
+    out[i] = line;
+  }
+  return out;
+}
+
+/** A channel-log stream entry (`SEQ-0`, fields t p s d m; `n` in older entries) as a LogLine; drains read the same entries. */
 export function toLine([id, f]: Entry): LogLine {
   // Fields into locals (no per-entry dictionary object): this runs once per line read.
   let n: string | undefined;
+  let h: string | undefined;
   let t = '';
   let p: string | undefined;
   let s = '';
@@ -343,6 +364,9 @@ export function toLine([id, f]: Entry): LogLine {
     switch (f[i]) {
       case 'n':
         n = v;
+        break;
+      case 'h':
+        h = v;
         break;
       case 't':
         t = v;
@@ -367,11 +391,10 @@ export function toLine([id, f]: Entry): LogLine {
         break;
     }
   }
-  return withExtras(
-    { seq: Number(n ?? id.split('-')[0]), time: t, pri: Number(p ?? 0), source: s, ps: d, msg: m },
-    msgid,
-    sd,
-  );
+  const seq = Number(n ?? id.split('-')[0]);
+  const head = h === undefined ? undefined : parseHead(h);
+  if (head) return { seq, time: head.time, pri: head.pri, source: head.source, ps: head.ps, msg: m };
+  return withExtras({ seq, time: t, pri: Number(p ?? 0), source: s, ps: d, msg: m }, msgid, sd);
 }
 
 /** Adds MSGID and STRUCTURED-DATA (JSON) when stored; a malformed SD is dropped, never thrown. */

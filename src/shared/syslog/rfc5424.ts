@@ -79,13 +79,13 @@ export function parseSyslog(frame: Buffer): SyslogMessage | SyslogParseError {
   if (ts instanceof SyslogParseError) return new SyslogParseError('SY_SYSLOG_TIMESTAMP', ts.message);
   if (ts !== '' && !validTimestamp(ts))
     return new SyslogParseError('SY_SYSLOG_TIMESTAMP', `bad TIMESTAMP "${clip(ts)}"`);
-  const hostname = readField(frame, c, 'HOSTNAME', HEADER_LIMITS.hostname);
+  const hostname = readField(frame, c, 'HOSTNAME', HEADER_LIMITS.hostname, false, LAST.hostname);
   if (hostname instanceof SyslogParseError) return hostname;
-  const appName = readField(frame, c, 'APP-NAME', HEADER_LIMITS.appName);
+  const appName = readField(frame, c, 'APP-NAME', HEADER_LIMITS.appName, false, LAST.appName);
   if (appName instanceof SyslogParseError) return appName;
-  const procId = readField(frame, c, 'PROCID', HEADER_LIMITS.procId);
+  const procId = readField(frame, c, 'PROCID', HEADER_LIMITS.procId, false, LAST.procId);
   if (procId instanceof SyslogParseError) return procId;
-  const msgId = readField(frame, c, 'MSGID', HEADER_LIMITS.msgId, true);
+  const msgId = readField(frame, c, 'MSGID', HEADER_LIMITS.msgId, true, LAST.msgId);
   if (msgId instanceof SyslogParseError) return msgId;
 
   // An explicit literal (not a spread): one object shape for every message, on the ingest hot path.
@@ -134,20 +134,58 @@ function readPri(frame: Buffer, c: Cursor): number | SyslogParseError {
   return pri;
 }
 
+/**
+ * The last value of a header field and its bytes. A sender repeats HOSTNAME, APP-NAME and PROCID
+ * from line to line: a field equal to the last one (compared while its bytes are checked anyway)
+ * is that string again, not a new one. The TIMESTAMP changes with every line and is not kept.
+ */
+class LastField {
+  bytes: Buffer;
+  len = -1;
+  text = '';
+  constructor(max: number) {
+    this.bytes = Buffer.alloc(max);
+  }
+}
+
+const LAST = {
+  hostname: new LastField(HEADER_LIMITS.hostname),
+  appName: new LastField(HEADER_LIMITS.appName),
+  procId: new LastField(HEADER_LIMITS.procId),
+  msgId: new LastField(HEADER_LIMITS.msgId),
+};
+
 /** One header field: 1..max PRINTUSASCII up to SP; `-` is NILVALUE → ''. */
-function readField(frame: Buffer, c: Cursor, name: string, max: number, last = false): string | SyslogParseError {
+function readField(
+  frame: Buffer,
+  c: Cursor,
+  name: string,
+  max: number,
+  last = false,
+  prev?: LastField,
+): string | SyslogParseError {
   const start = c.pos;
   let i = start;
+  let same = prev !== undefined;
   while (i < frame.length && frame[i] !== SP) {
-    if (!isPrint(frame[i]!))
-      return new SyslogParseError('SY_SYSLOG_HEADER', `${name} has a byte outside PRINTUSASCII at ${i}`);
+    const b = frame[i]!;
+    if (!isPrint(b)) return new SyslogParseError('SY_SYSLOG_HEADER', `${name} has a byte outside PRINTUSASCII at ${i}`);
     if (i - start >= max) return new SyslogParseError('SY_SYSLOG_HEADER', `${name} longer than ${max} characters`);
+    if (same && prev!.bytes[i - start] !== b) same = false;
     i++;
   }
   if (i === start) return new SyslogParseError('SY_SYSLOG_HEADER', `${name} is empty`);
   if (i === frame.length && !last) return new SyslogParseError('SY_SYSLOG_HEADER', `header ends after ${name}`);
   c.pos = last ? i : i + 1;
-  return i - start === 1 && frame[start] === DASH ? '' : frame.toString('latin1', start, i);
+  if (i - start === 1 && frame[start] === DASH) return '';
+  if (same && prev!.len === i - start) return prev!.text;
+  const text = frame.toString('latin1', start, i);
+  if (prev) {
+    frame.copy(prev.bytes, 0, start, i);
+    prev.len = i - start;
+    prev.text = text;
+  }
+  return text;
 }
 
 // §6.3 SD-ELEMENT = "[" SD-ID *(SP SD-PARAM) "]"; SD-PARAM = PARAM-NAME "=" DQUOTE PARAM-VALUE DQUOTE.

@@ -7,6 +7,7 @@
 // that first checks the lease key holds this epoch, so a stale holder writes nothing. A new holder
 // starts at the position: what an earlier one read and never acked comes again.
 import type { RedisClient } from '../../../shared/redis';
+import { parseHeadBytes } from '../../store/entry';
 import type { DrainCursor, DrainError, DrainLine, Settle, Settled } from './index';
 import { FencedError } from './index';
 
@@ -179,10 +180,11 @@ export function runsOf(seqs: readonly number[]): number[] {
 const EMPTY: Buffer = Buffer.alloc(0);
 
 /**
- * A channel-log entry (`SEQ-0`, fields n t p s d m, as `toLine` in ../../store/redis reads them)
+ * A channel-log entry (`SEQ-0`, fields h m or t p s d m, as `toLine` in ../../store/redis reads them)
  * from its Buffers: the seq from the id, MSG kept as bytes, the short header fields decoded.
  */
 function drainLine(id: Buffer, f: Buffer[]): DrainLine {
+  let h: Buffer | undefined;
   let t = '';
   let p = 0;
   let s = '';
@@ -195,6 +197,9 @@ function drainLine(id: Buffer, f: Buffer[]): DrainLine {
     if (k.length !== 1) continue;
     const v = f[i + 1]!;
     switch (k[0]) {
+      case 0x68:
+        h = v;
+        break; // h: TIME PRI SOURCE PS (../../store/entry.ts)
       case 0x74:
         t = v.toString();
         break; // t
@@ -219,6 +224,8 @@ function drainLine(id: Buffer, f: Buffer[]): DrainLine {
     }
   }
   const dash = id.indexOf(0x2d);
+  const head = h && parseHeadBytes(h);
+  if (head) ({ time: t, pri: p, source: s, ps: d } = head);
   const line: DrainLine = { seq: digitsOf(id, dash < 0 ? id.length : dash), time: t, pri: p, source: s, ps: d, msg: m };
   if (msgid) line.msgid = msgid;
   if (sd) {
