@@ -1,9 +1,6 @@
 import t from 'tap';
 import { RedisDrainStore } from '../../src/logplex/drains/store/redis';
-import { RedisLogStore } from '../../src/logplex/store/redis';
-import { createRedis } from '../../src/shared/redis';
-import { addEntryBeforeH, prefixFor, redisLogStore, redisLogStores } from '../fixtures/logplex';
-import { REDIS_URL } from '../fixtures/redis';
+import { addEntryBeforeH, redisLogStore, redisLogStores } from '../fixtures/logplex';
 import { newLines } from '../fixtures/drains';
 import { drainStoreContract } from './drains-store.contract';
 

@@ -1,8 +1,6 @@
 import t from 'tap';
-import { createRedis } from '../../src/shared/redis';
 import { RedisLogStore } from '../../src/logplex/store/redis';
-import { REDIS_URL } from '../fixtures/redis';
-import { addEntryBeforeH, prefixFor, redisLogStore, redisLogStores } from '../fixtures/logplex';
+import { addEntryBeforeH, redisLogStore, redisLogStores } from '../fixtures/logplex';
 import { eventually } from '../fixtures/eventually';
 import type { LogLine, NewLine } from '../../src/logplex/lines';
 import { storeContract } from './store.contract';
