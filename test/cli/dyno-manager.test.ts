@@ -104,8 +104,13 @@ t.test(
     await out.waitFor(/msg="dyno up"/);
 
     // The app is destroyed and made again: a new channel, new tokens; the agent's old ones get 401.
+    // The agent is held still meanwhile: a heartbeat between the two would find the app gone (404) and
+    // register it again itself, with fresh tokens, and this run would never see the 401.
+    process.kill(agent.pid!, 'SIGSTOP');
+    t.teardown(() => void (agent.exitCode === null && agent.kill('SIGCONT')));
     t.equal((await runCli(['apps:destroy', '-a', 'phoenix', '--confirm', 'phoenix'], env)).code, 0);
     t.equal((await runCli(['apps:create', 'phoenix'], env)).code, 0);
+    process.kill(agent.pid!, 'SIGCONT');
     await out.waitFor(/Logplex at http:\S+ refused phoenix's log token \(401\): its channel was probably recreated/);
     let logs = '';
     for (let i = 0; i < 150 && !/app\[web\.1\]: tick/.test(logs); i++) {

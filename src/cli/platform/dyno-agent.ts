@@ -236,7 +236,8 @@ export class DynoAgent {
       return;
     }
     if (!this.#refused.has(e.token)) {
-      this.#refused.add(e.token);
+      // Once per token set: the app's other tokens went with the same channel, so theirs is the same news.
+      for (const token of [e.token, ...Object.values(this.#tokens ?? {})]) this.#refused.add(token);
       this.#say(
         `Logplex at ${this.#o.logplex.url} refused ${this.#o.app}'s log token (401): its channel was probably recreated; fetching the new tokens and resending`,
       );
