@@ -1,5 +1,6 @@
 // The control API and Logplex API calls the operator commands make (design.md §Control API,
 // §Logplex API), typed, over the one `call` of platform/api.ts.
+import type { CertificateInfo } from '../../router/tls/certificate';
 import { call, type Endpoint } from '../platform/api';
 
 export interface DynoView {
@@ -43,15 +44,9 @@ export interface DrainStatusView extends DrainView {
 }
 
 /** What the control API says of a domain's certificate (never the key). */
-export interface CertView {
+export interface CertView extends CertificateInfo {
   app: string;
   host: string;
-  subject: string;
-  sans: string[];
-  issuer: string;
-  not_before: string;
-  not_after: string;
-  fingerprint_sha256: string;
   chain_length?: number;
 }
 

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 import { errorFields, type Logger } from '../../shared/log';
+import type { DynoView } from '../ops/calls';
 import { LogplexClient, type LogplexBatchError } from '../../shared/logplex-client';
 import { ApiCallError, control, logplex, tokenNamed, type Endpoint } from './api';
 import { readLines } from './line-reader';
@@ -85,16 +86,7 @@ export class DynoAgent {
 
   /** A live lease under this name means another agent runs it: the reason to refuse, or undefined. */
   async duplicate(): Promise<string | undefined> {
-    const view = (await control.getApp(this.#o.admin, this.#o.app)) as unknown as {
-      dynos?: {
-        name: string;
-        host: string;
-        port: number;
-        state: string;
-        lease_expires_at: string;
-        lease_live: boolean;
-      }[];
-    };
+    const view = (await control.getApp(this.#o.admin, this.#o.app)) as unknown as { dynos?: DynoView[] };
     const d = view.dynos?.find((x) => x.name === this.#o.name && x.lease_live);
     if (!d) return undefined;
     const left = Math.max(0, Math.round((Date.parse(d.lease_expires_at) - Date.now()) / 1000));
