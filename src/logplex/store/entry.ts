@@ -4,7 +4,7 @@
 // fields instead of four or more per line is most of what a stored line costs it. A line with a
 // MSGID or STRUCTURED-DATA, or (never from our ingest) a space in its time or source, keeps the
 // explicit fields `t p s d m i x`; readers take either shape, and older entries' `n`.
-import type { NewLine } from '../lines';
+import type { LogLine, NewLine } from '../lines';
 
 /** Explicit fields of a line that cannot go as `h`: t, p, s, d, MSGID, SD as JSON ('' when absent). */
 export type ExplicitFields = [string, number, string, string, string, string];
@@ -58,4 +58,24 @@ export function parseHeadBytes(h: Buffer): Head | undefined {
     source: h.toString('utf8', b + 1, c),
     ps: h.toString('utf8', c + 1),
   };
+}
+
+/**
+ * Adds MSGID and STRUCTURED-DATA (JSON) when an explicit entry stored them; a malformed SD is dropped,
+ * never thrown. For the lines history reads and the drain cursor's lines (MSG as bytes) alike.
+ */
+export function withExtras<L extends Pick<LogLine, 'msgid' | 'sd'>>(
+  line: L,
+  msgid: string | undefined,
+  sd: string | undefined,
+): L {
+  if (msgid) line.msgid = msgid;
+  if (sd) {
+    try {
+      line.sd = JSON.parse(sd) as LogLine['sd'];
+    } catch {
+      /* not ours: leave it out */
+    }
+  }
+  return line;
 }

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { RedisClient } from '../../shared/redis';
 import { bySlot, masters, RedisHealth } from '../../shared/redis';
 import type { LogLine, NewLine } from '../lines';
-import { encodeBatch, parseHead, type ExplicitFields } from './entry';
+import { encodeBatch, parseHead, withExtras, type ExplicitFields } from './entry';
 import type { Channel, LogStore, ReadResult, RemoteLines, SessionRecord, TokenInfo, TokenRecord } from './index';
 import type { Known } from './known';
 
@@ -308,7 +308,9 @@ export class RedisLogStore implements LogStore {
       const msg = flat[2 * i + 1]!;
       if (head) lines.push({ seq: first + i, time: head.time, pri: head.pri, source: head.source, ps: head.ps, msg });
       else if (e)
-        lines.push(withExtras({ seq: first + i, time: e[0], pri: e[1], source: e[2], ps: e[3], msg }, e[4], e[5]));
+        lines.push(
+          withExtras<LogLine>({ seq: first + i, time: e[0], pri: e[1], source: e[2], ps: e[3], msg }, e[4], e[5]),
+        );
     }
     for (const cb of set) cb(lines);
   }
@@ -394,20 +396,7 @@ export function toLine([id, f]: Entry): LogLine {
   const seq = Number(n ?? id.split('-')[0]);
   const head = h === undefined ? undefined : parseHead(h);
   if (head) return { seq, time: head.time, pri: head.pri, source: head.source, ps: head.ps, msg: m };
-  return withExtras({ seq, time: t, pri: Number(p ?? 0), source: s, ps: d, msg: m }, msgid, sd);
-}
-
-/** Adds MSGID and STRUCTURED-DATA (JSON) when stored; a malformed SD is dropped, never thrown. */
-function withExtras(line: LogLine, msgid: string | undefined, sd: string | undefined): LogLine {
-  if (msgid) line.msgid = msgid;
-  if (sd) {
-    try {
-      line.sd = JSON.parse(sd) as LogLine['sd'];
-    } catch {
-      /* not ours: leave it out */
-    }
-  }
-  return line;
+  return withExtras<LogLine>({ seq, time: t, pri: Number(p ?? 0), source: s, ps: d, msg: m }, msgid, sd);
 }
 
 /** Runs a pipeline (or MULTI) and rethrows the first command error. */

@@ -7,7 +7,7 @@
 // that first checks the lease key holds this epoch, so a stale holder writes nothing. A new holder
 // starts at the position: what an earlier one read and never acked comes again.
 import type { RedisClient } from '../../../shared/redis';
-import { parseHeadBytes } from '../../store/entry';
+import { parseHeadBytes, withExtras } from '../../store/entry';
 import type { DrainCursor, DrainError, DrainLine, Settle, Settled } from './index';
 import { FencedError } from './index';
 
@@ -227,15 +227,7 @@ function drainLine(id: Buffer, f: Buffer[]): DrainLine {
   const head = h && parseHeadBytes(h);
   if (head) ({ time: t, pri: p, source: s, ps: d } = head);
   const line: DrainLine = { seq: digitsOf(id, dash < 0 ? id.length : dash), time: t, pri: p, source: s, ps: d, msg: m };
-  if (msgid) line.msgid = msgid;
-  if (sd) {
-    try {
-      line.sd = JSON.parse(sd) as DrainLine['sd'];
-    } catch {
-      /* not ours: sent without it */
-    }
-  }
-  return line;
+  return withExtras(line, msgid, sd);
 }
 
 /** The decimal number in b[0, end), NaN when a byte is not a digit (0 when empty, as Number('')). */
