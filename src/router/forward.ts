@@ -401,9 +401,22 @@ class AttemptHandler extends DynoAttempt {
     if (status === 101) throw new ResponseParseError('101 without an upgrade request', 'head');
     const { side, setCookie } = this.#spec;
     const headers = downstreamHeaders(rawHeaders);
-    if (setCookie !== undefined)
-      headers.push('set-cookie', `switchyard-affinity=${setCookie}; Path=/; HttpOnly; SameSite=Lax`);
+    if (setCookie !== undefined) headers.push('set-cookie', affinityCookie(setCookie));
     if (!side.writeHead(status, reason, headers)) throw new ResponseParseError('unsendable response head', 'head');
+    this.#started(status);
+  }
+
+  /** The common head, passed on as the dyno wrote it (response-parser.ts says when). */
+  onWireHead(status: number, head: string, hasLength: boolean): boolean {
+    const { side, setCookie } = this.#spec;
+    if (side.writeWireHead === undefined) return false;
+    const out = setCookie === undefined ? head : `${head}set-cookie: ${affinityCookie(setCookie)}\r\n`;
+    if (!side.writeWireHead(status, out, hasLength)) throw new ResponseParseError('unsendable response head', 'head');
+    this.#started(status);
+    return true;
+  }
+
+  #started(status: number): void {
     this.#status = status;
     this.started = true;
     this.deadline = performance.now() + this.timeouts.idleMs;
@@ -442,6 +455,9 @@ class AttemptHandler extends DynoAttempt {
     return !this.#bodyStarted || this.#spec.side.bodyComplete;
   }
 }
+
+/** The affinity cookie's Set-Cookie value (design.md §Request path step 4). */
+const affinityCookie = (value: string): string => `switchyard-affinity=${value}; Path=/; HttpOnly; SameSite=Lax`;
 
 /** Where the caller forwards a client disconnect: the attempt running now, if any. */
 export interface ClientWatch {

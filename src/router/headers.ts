@@ -3,6 +3,7 @@
 // response headers the client sees. Hop-by-hop headers go both ways (RFC 9110 §7.6.1), including
 // every header the Connection header names.
 import { randomUUID } from 'node:crypto';
+import { isName, nameBytes } from './http1/head-bytes';
 
 /** RFC 9110 §7.6.1 and RFC 2616 §13.5.1; `expect` is answered by the router itself (100-continue). */
 const HOP_BY_HOP = new Set([
@@ -79,17 +80,36 @@ function connectionValue(raw: readonly string[]): string | undefined {
   return out;
 }
 
-/**
- * Whether a request field is the router's to drop or set (hop-by-hop, or one of the router's own),
- * by its lower-cased name. The client engine asks it once per field while parsing (only for the
- * name lengths that can match), to know whether the head can pass to the dyno as the client sent it.
- */
-export function routerOwned(lower: string): boolean {
-  return HOP_BY_HOP.has(lower) || ROUTER_SET.has(lower);
+/** Names as lower-case bytes, by length: what namedAt compares a field name with. */
+function byLength(names: Iterable<string>): Buffer[][] {
+  const out: Buffer[][] = [];
+  for (const n of names) (out[n.length] ??= []).push(nameBytes(n));
+  return out;
+}
+const OWNED_BY_LENGTH = byLength([...HOP_BY_HOP, ...ROUTER_SET]);
+const HOP_BY_LENGTH = byLength(HOP_BY_HOP);
+
+function namedAt(table: Buffer[][], b: Buffer, at: number, len: number): boolean {
+  const names = table[len];
+  if (names === undefined) return false;
+  for (let k = 0; k < names.length; k++) if (isName(b, at, names[k]!)) return true;
+  return false;
 }
 
-/** Name lengths of every field routerOwned() may answer true for: others need no lower-casing. */
-export const ROUTER_OWNED_LENGTHS: ReadonlySet<number> = new Set([...HOP_BY_HOP, ...ROUTER_SET].map((n) => n.length));
+/** Whether the field name of `len` bytes at `b[at]` is hop-by-hop (RFC 9110 §7.6.1): the response parser asks. */
+export function hopByHopAt(b: Buffer, at: number, len: number): boolean {
+  return namedAt(HOP_BY_LENGTH, b, at, len);
+}
+
+/**
+ * Whether the field name of `len` bytes at `b[at]` is the router's to drop or set (hop-by-hop, or
+ * one of the router's own). The client engine asks it once per field while parsing, to know
+ * whether the head can pass to the dyno as the client sent it; it reads bytes, so no name is
+ * lower-cased or hashed on the way.
+ */
+export function routerOwnedAt(b: Buffer, at: number, len: number): boolean {
+  return namedAt(OWNED_BY_LENGTH, b, at, len);
+}
 
 /**
  * The header section a dyno gets, as `name: value\r\n` lines: the client's fields without the

@@ -113,8 +113,16 @@ t.test(
     check(t, `GET / HTTP/1.1\r\n${H}Accept:  */*  \r\nCookie: a=b\r\n\r\n`, {
       heads: [{ passThrough: `${H}Accept:  */*  \r\nCookie: a=b\r\n` }],
     });
+    // A Connection of only keep-alive or close names no other field: its line is left out, the
+    // rest passes as sent, wherever the line stands.
+    for (const c of ['keep-alive', 'Keep-Alive', 'close', 'CLOSE'])
+      check(t, `GET / HTTP/1.1\r\nConnection: ${c}\r\n${H}Cookie: a=b\r\nConnection:  ${c} \r\n\r\n`, {
+        heads: [{ passThrough: `${H}Cookie: a=b\r\n` }],
+      });
     for (const field of [
-      'Connection: keep-alive',
+      'Connection: keep-alive, x-secret',
+      'Connection: upgrade',
+      'Connection: closed',
       'X-Forwarded-For: 1.2.3.4',
       'Via: 1.0 x',
       'TE: trailers',

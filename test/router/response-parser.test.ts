@@ -1,6 +1,8 @@
 // ResponseParser on its own (it is pure): feed Buffers, collect what it hands the sink. Every case
 // also runs byte by byte, because the router meets responses split at arbitrary TCP boundaries.
 import t, { type Test } from 'tap';
+import { downstreamHeaders } from '../../src/router/headers';
+import { fieldList } from '../../src/router/http1/head-bytes';
 import { RESPONSE_LIMITS, ResponseParseError, ResponseParser } from '../../src/router/upstream/response-parser';
 import { prng } from '../fixtures/prng';
 
@@ -15,10 +17,15 @@ interface Outcome {
   finished?: boolean;
   /** onBody was called after onEnd, or onHead twice: the sink's contract broken. */
   misuse?: string;
+  /** The head as onWireHead got it (a sink that takes wire heads). */
+  wire?: { status: number; head: string; hasLength: boolean };
 }
 
-/** Feeds `pieces` in order; when `close`, the dyno closes afterwards (finish()). */
-function run(pieces: Buffer[], opts: { head?: boolean; close?: boolean } = {}): Outcome {
+/**
+ * Feeds `pieces` in order; when `close`, the dyno closes afterwards (finish()). With `wire`, the
+ * sink takes heads in wire form too (onWireHead), as the request path's does.
+ */
+function run(pieces: Buffer[], opts: { head?: boolean; close?: boolean; wire?: boolean } = {}): Outcome {
   const out: Outcome = { body: '' };
   const parser = new ResponseParser(
     {
@@ -26,6 +33,16 @@ function run(pieces: Buffer[], opts: { head?: boolean; close?: boolean } = {}): 
         if (out.head !== undefined) out.misuse = 'two heads';
         out.head = { status, reason, raw };
       },
+      ...(opts.wire === true
+        ? {
+            onWireHead(status: number, head: string, hasLength: boolean): boolean {
+              if (out.head !== undefined) out.misuse = 'two heads';
+              out.wire = { status, head, hasLength };
+              out.head = { status, reason: '', raw: [] };
+              return true;
+            },
+          }
+        : {}),
       onBody(chunk) {
         if (out.end !== undefined) out.misuse = 'body after end';
         if (out.head === undefined) out.misuse = 'body before head';
@@ -73,7 +90,35 @@ function check(t: Test, input: string, expected: Expected, opts: { head?: boolea
     t.match(got, expected, how);
     if (expected.error === undefined) t.equal(got.error, undefined, `${how}: no error`);
     if (expected.extra === undefined) t.equal(got.extra, undefined, `${how}: no extra bytes`);
+    sameOnTheWire(t, got, run(pieces, { ...opts, wire: true }), how);
   }
+}
+
+/**
+ * A sink that takes wire heads must see what one that takes lists sees: the same body, end and
+ * error, and a wire head (when it gets one) holding the status line the dyno sent and exactly the
+ * fields step 6 passes on (downstreamHeaders of the list), in order.
+ */
+function sameOnTheWire(t: Test, byList: Outcome, byWire: Outcome, how: string): void {
+  t.equal(byWire.misuse, undefined, `${how}, wire: sink contract`);
+  t.same(
+    { body: byWire.body, end: byWire.end, extra: byWire.extra, error: byWire.error, finished: byWire.finished },
+    { body: byList.body, end: byList.end, extra: byList.extra, error: byList.error, finished: byList.finished },
+    `${how}, wire: same outcome`,
+  );
+  if (byWire.wire === undefined || byList.head === undefined) return;
+  const { status, head, hasLength } = byWire.wire;
+  t.equal(status, byList.head.status, `${how}, wire: status`);
+  t.ok(head.endsWith('\r\n') && !head.endsWith('\r\n\r\n'), `${how}, wire: lines end in CRLF, no empty line`);
+  const eol = head.indexOf('\r\n');
+  t.equal(head.slice(0, eol), `HTTP/1.1 ${status} ${byList.head.reason}`, `${how}, wire: status line as sent`);
+  const passed = downstreamHeaders(byList.head.raw);
+  t.same(fieldList(head.slice(0, -2), eol + 2), passed, `${how}, wire: the fields step 6 passes on`);
+  t.equal(
+    hasLength,
+    passed.some((v, i) => i % 2 === 0 && v.toLowerCase() === 'content-length'),
+    `${how}, wire: hasLength`,
+  );
 }
 
 /** Refused, whole and byte by byte, in `phase`. */
@@ -517,6 +562,7 @@ function norm(o: Outcome): string {
 t.test('property: any split of a valid response gives the output of the whole', async (t) => {
   const rand = prng(0x5eed);
   let cases = 0;
+  let wireHeads = 0;
   for (let n = 0; n < 300; n++) {
     const r = randomResponse(rand);
     const opts = { head: r.head, close: r.close };
@@ -526,11 +572,18 @@ t.test('property: any split of a valid response gives the output of the whole', 
       continue;
     }
     const expected = norm(one);
-    // Every single split point …
+    const wired = { ...opts, wire: true };
+    const oneWire = run([r.input], wired);
+    sameOnTheWire(t, one, oneWire, `case ${n}`);
+    if (oneWire.wire !== undefined) wireHeads++;
+    const expectedWire = JSON.stringify(oneWire);
+    // Every single split point, for both kinds of sink …
     for (let at = 0; at <= r.input.length; at++) {
-      const got = norm(run([r.input.subarray(0, at), r.input.subarray(at)], opts));
-      if (got !== expected) {
-        t.fail(`case ${n} split at ${at}`, { input: r.input.toString('latin1'), got, expected });
+      const split = [r.input.subarray(0, at), r.input.subarray(at)];
+      const got = norm(run(split, opts));
+      const gotWire = JSON.stringify(run(split, wired));
+      if (got !== expected || gotWire !== expectedWire) {
+        t.fail(`case ${n} split at ${at}`, { input: r.input.toString('latin1'), got, expected, gotWire, expectedWire });
         break;
       }
       cases++;
@@ -552,4 +605,5 @@ t.test('property: any split of a valid response gives the output of the whole', 
     }
   }
   t.ok(cases > 10_000, `${cases} splits agreed`);
+  t.ok(wireHeads > 30, `${wireHeads} of 300 heads passed on in wire form`);
 });

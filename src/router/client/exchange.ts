@@ -76,6 +76,12 @@ export interface ClientSide {
    * engine cannot send it (invalid status or header): the caller treats that as a malformed response.
    */
   writeHead(status: number, reason: string, rawHeaders: readonly string[]): boolean;
+  /**
+   * Optional, HTTP/1.1 only: a final head (never 1xx or 204) in wire form, as a dyno sent it with
+   * its hop-by-hop lines cut out (the status line and each field line ending in CRLF, no empty
+   * line); `hasLength`: it holds a Content-Length. The engine adds framing and connection fields.
+   */
+  writeWireHead?(status: number, head: string, hasLength: boolean): boolean;
   /** False when the client is full: wait for `onDrain` before writing more. */
   writeBody(chunk: Buffer): boolean;
   /** Ends the response, with its last bytes when given (a small body may leave in one write with its head). */

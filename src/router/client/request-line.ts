@@ -3,7 +3,7 @@
 // origin-form; absolute-form (rewritten to origin-form, its authority kept, RFC 9112 §3.2.2);
 // asterisk-form for OPTIONS only. HTTP/1.0 and HTTP/1.1 only; any other version is refused with 505.
 import { REQUEST_LIMITS } from './limits';
-import { TOKEN, charTable } from './chars';
+import { TOKEN, charTable } from '../http1/chars';
 import { RequestParseError } from './parse-error';
 
 export interface RequestLine {

@@ -5,9 +5,10 @@
 // repeated Content-Length, Host missing, repeated or empty, and bad chunk framing are refused.
 // It stops after each head and after each message, so the connection decides when to read on
 // (pipelined requests wait their turn, unread, in the client's socket).
-import { ROUTER_OWNED_LENGTHS, routerOwned } from '../headers';
+import { routerOwnedAt } from '../headers';
 import { ChunkedDecoder, type ChunkedFault } from '../http1/chunked';
-import { FIELD, TOKEN } from './chars';
+import { END_OF_HEAD, isDigits, isName, lineEnd, linesWithout, nameBytes, straddles } from '../http1/head-bytes';
+import { FIELD, TOKEN } from '../http1/chars';
 import { REQUEST_LIMITS } from './limits';
 import { RequestParseError } from './parse-error';
 import { requestLine, type RequestLine } from './request-line';
@@ -45,7 +46,15 @@ export interface RequestSink {
   onEnd(): void;
 }
 
-const DIGITS = /^[0-9]{1,15}$/;
+const MAX_RAW = REQUEST_LIMITS.headers * 2;
+const HOST_NAME = nameBytes('host');
+const EXPECT = nameBytes('expect');
+const UPGRADE = nameBytes('upgrade');
+const CONNECTION = nameBytes('connection');
+const KEEP_ALIVE = nameBytes('keep-alive');
+const CLOSE = nameBytes('close');
+const CONTENT_LENGTH = nameBytes('content-length');
+const TRANSFER_ENCODING = nameBytes('transfer-encoding');
 const LF = 0x0a;
 
 const enum S {
@@ -165,15 +174,19 @@ export class RequestParser {
       return data.length;
     }
     if (headEnd > REQUEST_LIMITS.headBytes) throw tooLarge('head');
-    let head: string;
-    if (held === 0) head = data.toString('latin1', at, at + headEnd);
-    else if (headEnd <= held) head = this.#held!.toString('latin1', 0, headEnd);
-    else head = this.#held!.toString('latin1', 0, held) + data.toString('latin1', at, at + headEnd - held);
+    let parsed: RequestHead;
+    if (held === 0) {
+      parsed = this.#parseHead(data, at, at + headEnd);
+    } else {
+      // Parsed from one buffer: the held bytes with the rest of the head appended through its
+      // CRLFCRLF, so a CR stands right after the head there too (the scans stop on it).
+      if (next > at) this.#hold(data.subarray(at, next));
+      parsed = this.#parseHead(this.#held!, 0, headEnd);
+    }
     this.#heldLen = 0;
     this.#partialLine = 0;
     // A big held buffer is dropped; a small one is kept for the next slow head on this connection.
     if (this.#held !== undefined && this.#held.length > 4096) this.#held = undefined;
-    const parsed = this.#parseHead(head);
     this.#startBody(parsed.length);
     this.#sink.onHead(parsed);
     return next;
@@ -190,12 +203,17 @@ export class RequestParser {
     this.#heldLen = need;
   }
 
-  #parseHead(head: string): RequestHead {
-    let eol = head.indexOf('\r\n');
-    if (eol === -1) eol = head.length;
-    const line = requestLine(head, eol);
+  /**
+   * Reads the head in `b[start, end)`; `end` is where its CRLFCRLF begins, so the scans of the
+   * field lines stop at a CR without a bound check (http1/head-bytes.ts says why bytes, not a string).
+   */
+  #parseHead(b: Buffer, start: number, end: number): RequestHead {
+    const text = b.toString('latin1', start, end);
+    let eol = text.indexOf('\r\n');
+    if (eol === -1) eol = text.length;
+    const line = requestLine(text, eol);
     try {
-      return this.#parseFields(head, eol, line);
+      return this.#parseFields(b, start, end, text, start + eol, line);
     } catch (err) {
       if (err instanceof RequestParseError) {
         err.method = line.method;
@@ -205,7 +223,7 @@ export class RequestParser {
     }
   }
 
-  #parseFields(head: string, eol: number, line: RequestLine): RequestHead {
+  #parseFields(b: Buffer, start: number, end: number, text: string, eol: number, line: RequestLine): RequestHead {
     const raw: string[] = [];
     let host: string | undefined;
     let hosts = 0;
@@ -215,57 +233,67 @@ export class RequestParser {
     let expect: string | undefined;
     let upgrade: string | undefined;
     let owned = false;
+    /** Lines left out of the head passed on as sent: [start, start of the next line) in `text`. */
+    let cuts: number[] | undefined;
     const fieldsAt = eol + 2;
-    for (let at = eol + 2; at < head.length; at = eol + 2) {
-      eol = head.indexOf('\r\n', at);
-      if (eol === -1) eol = head.length;
-      if (raw.length >= REQUEST_LIMITS.headers * 2) throw tooLarge('head', 'too many headers');
-      if (eol - at > REQUEST_LIMITS.lineBytes) throw tooLarge('head', 'header line');
+    for (let at = eol + 2; at < end; at = eol + 2) {
+      if (raw.length >= MAX_RAW) throw tooLarge('head', 'too many headers');
       // A token, then ':' at once (RFC 9112 §5.1: no space before the colon); obs-fold fails here too.
       let i = at;
-      while (i < eol && TOKEN[head.charCodeAt(i)] === 1) i++;
-      if (i === at || i === eol || head.charCodeAt(i) !== 0x3a) throw malformed('head', 'header name');
-      const name = head.slice(at, i);
+      while (TOKEN[b[i]!] === 1) i++;
+      const nameLen = i - at;
+      if (nameLen > REQUEST_LIMITS.lineBytes) throw tooLarge('head', 'header line');
+      if (nameLen === 0 || b[i] !== 0x3a) throw malformed('head', 'header name');
       i++;
-      while (i < eol && isOws(head.charCodeAt(i))) i++;
+      while (b[i] === 0x20 || b[i] === 0x09) i++;
       const from = i;
       let to = i;
-      for (; i < eol; i++) {
-        const c = head.charCodeAt(i);
-        if (FIELD[c] !== 1) throw malformed('head', 'header value');
-        if (!isOws(c)) to = i + 1;
+      for (; ; i++) {
+        const c = b[i]!;
+        if (FIELD[c] !== 1) break;
+        if (c !== 0x20 && c !== 0x09) to = i + 1;
       }
-      const value = head.slice(from, to);
+      if (i - at > REQUEST_LIMITS.lineBytes) throw tooLarge('head', 'header line');
+      eol = lineEnd(b, i, end);
+      if (eol !== i) throw malformed('head', 'header value');
+      const name = text.slice(at - start, at - start + nameLen);
+      const value = text.slice(from - start, to - start);
       raw.push(name, value);
-      if (!owned && ROUTER_OWNED_LENGTHS.has(name.length) && routerOwned(name.toLowerCase())) owned = true;
-      switch (name.length) {
+      let cut = false;
+      switch (nameLen) {
         case 4:
-          if (name.toLowerCase() === 'host') {
+          if (isName(b, at, HOST_NAME)) {
             hosts++;
             host = value;
           }
           break;
         case 6:
-          if (name.toLowerCase() === 'expect') expect = expect === undefined ? value : `${expect}, ${value}`;
+          if (isName(b, at, EXPECT)) expect = expect === undefined ? value : `${expect}, ${value}`;
           break;
         case 7:
-          if (name.toLowerCase() === 'upgrade') upgrade = value;
+          if (isName(b, at, UPGRADE)) upgrade = value;
           break;
         case 10:
-          if (name.toLowerCase() === 'connection')
+          if (isName(b, at, CONNECTION)) {
             connection = connection === undefined ? value : `${connection}, ${value}`;
+            // The usual `keep-alive` or `close` names no other field: the head can still pass on
+            // as sent, without this line (step 6 drops it as hop-by-hop).
+            cut = (to - from === 10 && isName(b, from, KEEP_ALIVE)) || (to - from === 5 && isName(b, from, CLOSE));
+          }
           break;
         case 14:
-          if (name.toLowerCase() === 'content-length') {
+          if (isName(b, at, CONTENT_LENGTH)) {
             // RFC 9112 §6.3: a repeated or listed Content-Length is refused, even with equal values.
-            if (length !== undefined || !DIGITS.test(value)) throw malformed('head', 'content-length');
+            if (length !== undefined || !isDigits(b, from, to)) throw malformed('head', 'content-length');
             length = value;
           }
           break;
         case 17:
-          if (name.toLowerCase() === 'transfer-encoding') te = te === undefined ? value : `${te}, ${value}`;
+          if (isName(b, at, TRANSFER_ENCODING)) te = te === undefined ? value : `${te}, ${value}`;
           break;
       }
+      if (cut) (cuts ??= []).push(at - start, eol + 2 - start);
+      else if (!owned && routerOwnedAt(b, at, nameLen)) owned = true;
     }
     // RFC 9112 §3.2: exactly one Host in HTTP/1.1, and a valid one; HTTP/1.0 may leave it out.
     if (hosts > 1) throw malformed('head', 'repeated host');
@@ -314,7 +342,7 @@ export class RequestParser {
       expectContinue,
       upgrade: upgrading ? upgrade : undefined,
       connection,
-      passThrough: owned ? undefined : fieldsAt < head.length ? head.slice(fieldsAt) + '\r\n' : '',
+      passThrough: owned ? undefined : linesWithout(text, fieldsAt - start, cuts),
     };
   }
 
@@ -356,8 +384,6 @@ const malformed = (phase: 'head' | 'body', reason: string): RequestParseError =>
 const refused = (f: ChunkedFault): RequestParseError =>
   new RequestParseError(f.tooLarge ? 'too-large' : 'malformed', f.reason, 'body');
 
-const isOws = (c: number): boolean => c === 0x20 || c === 0x09;
-
 /** Whether a comma-separated field value holds `token` (case-insensitive). */
 function hasToken(value: string | undefined, token: string): boolean {
   if (value === undefined) return false;
@@ -369,18 +395,6 @@ function hasToken(value: string | undefined, token: string): boolean {
 const HOST = /^(?:[A-Za-z0-9._~!$&'()*+,;=%-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{0,5})?$/;
 function validHost(v: string): boolean {
   return v.length > 0 && v.length <= 1024 && HOST.test(v);
-}
-
-const TERMINATOR = [0x0d, 0x0a, 0x0d, 0x0a];
-/** CRLFCRLF as a Buffer: a string needle is converted on every search. */
-const END_OF_HEAD = Buffer.from(TERMINATOR);
-
-function straddles(held: Buffer, heldLen: number, inHeld: number, data: Buffer, at: number): boolean {
-  for (let i = 0; i < 4; i++) {
-    const b = i < inHeld ? held[heldLen - inHeld + i] : data[at + i - inHeld];
-    if (b !== TERMINATOR[i]) return false;
-  }
-  return true;
 }
 
 /**

@@ -67,7 +67,7 @@ export abstract class ResponseWriter {
     if (this.headSent || status < 200 || status > 999) return false;
     let head = `HTTP/1.1 ${status} ${reason || STATUS_CODES[status] || ''}\r\n`;
     let length = false;
-    let close = this.closeAfter || !this.#keepAlive;
+    let close = false;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!;
       if (name.length === 14 && name.toLowerCase() === 'content-length') {
@@ -79,6 +79,24 @@ export abstract class ResponseWriter {
       }
       head += `${name}: ${raw[i + 1]}\r\n`;
     }
+    this.#frame(status, head, length, close);
+    return true;
+  }
+
+  /**
+   * The common response's head, already in wire form (response-parser.ts onWireHead): an HTTP/1.1
+   * status line and field lines, hop-by-hop lines cut out; `hasLength`: it holds a Content-Length.
+   * Never a 1xx or 204 (their framing rules are writeHead's).
+   */
+  writeWireHead(status: number, head: string, hasLength: boolean): boolean {
+    if (this.headSent || status < 200 || status === 204 || status > 999) return false;
+    this.#frame(status, head, hasLength, false);
+    return true;
+  }
+
+  /** Chooses the framing toward the client (RFC 9112 §6) and holds the finished head back. */
+  #frame(status: number, head: string, length: boolean, closeAsked: boolean): void {
+    let close = closeAsked || this.closeAfter || !this.#keepAlive;
     if (this.#isHead || status === 204 || status === 304) {
       this.#framing = 'none';
     } else if (length) {
@@ -98,7 +116,6 @@ export abstract class ResponseWriter {
     }
     this.#headOut = head;
     this.headSent = true;
-    return true;
   }
 
   writeBody(chunk: Buffer): boolean {

@@ -5,6 +5,18 @@
 // refused as a malformed response (H17 before the head is complete, H18 after). It decides the
 // body's framing (RFC 9112 §6.3) and whether the connection may carry another request.
 import { ChunkedDecoder } from '../http1/chunked';
+import { FIELD, TOKEN } from '../http1/chars';
+import { hopByHopAt } from '../headers';
+import {
+  END_OF_HEAD,
+  fieldList,
+  isDigits,
+  isName,
+  lineEnd,
+  linesWithout,
+  nameBytes,
+  straddles,
+} from '../http1/head-bytes';
 
 /** What the parser hands on; each callback runs synchronously inside `execute`. */
 export interface ResponseSink {
@@ -14,6 +26,13 @@ export interface ResponseSink {
    * and with a single Content-Length field where the dyno sent a list or repeat of one value.
    */
   onHead(status: number, reason: string, rawHeaders: string[]): void;
+  /**
+   * Optional, the common case's shortcut: the head as the dyno sent it (status line and field
+   * lines, each ending in CRLF, no empty line) with its Connection, Keep-Alive and
+   * Transfer-Encoding lines cut out, when nothing else in it needs changing; `hasLength`: it
+   * keeps one Content-Length. Answers false to get `onHead` instead.
+   */
+  onWireHead?(status: number, head: string, hasLength: boolean): boolean;
   /** A slice of the body, already de-chunked; valid only during the call. */
   onBody(chunk: Buffer): void;
   /** The response ended; `reusable` says whether the connection may carry another request. */
@@ -42,10 +61,6 @@ export const RESPONSE_LIMITS = Object.freeze({
   interimHeads: 16,
 });
 
-/** RFC 9110 §5.1 tchar. */
-const TOKEN = charTable((c) => /[!#$%&'*+.^_`|~0-9A-Za-z-]/.test(String.fromCharCode(c)));
-/** RFC 9110 §5.5 field-value and reason-phrase chars: HTAB, SP, VCHAR, obs-text; never CR, LF or NUL. */
-const FIELD = charTable((c) => c === 0x09 || (c >= 0x20 && c !== 0x7f));
 const DIGITS = /^[0-9]{1,15}$/;
 const CRLF = 0x0a;
 
@@ -145,13 +160,17 @@ export class ResponseParser {
       return data.length;
     }
     if (headEnd > RESPONSE_LIMITS.headBytes) throw new ResponseParseError('head too large', 'head');
-    let head: string;
-    if (held === 0) head = data.toString('latin1', at, at + headEnd);
-    else if (headEnd <= held) head = this.#held!.toString('latin1', 0, headEnd);
-    else head = this.#held!.toString('latin1', 0, held) + data.toString('latin1', at, at + headEnd - held);
-    this.#heldLen = 0;
-    this.#held = undefined;
-    this.#parseHead(head);
+    if (held === 0) {
+      this.#parseHead(data, at, at + headEnd);
+    } else {
+      // The head is parsed from one buffer: the held bytes, with the rest of it appended through
+      // its CRLFCRLF, so a CR stands right after the head there too (the parse stops on it).
+      if (next > at) this.#hold(data.subarray(at, next));
+      const buf = this.#held!;
+      this.#heldLen = 0;
+      this.#held = undefined;
+      this.#parseHead(buf, 0, headEnd);
+    }
     if (
       !this.#inHead &&
       !this.#done &&
@@ -173,52 +192,79 @@ export class ResponseParser {
     this.#heldLen = need;
   }
 
-  #parseHead(head: string): void {
-    // Lines split on CRLF only: a bare CR or LF left inside a line fails the character checks.
-    let eol = head.indexOf('\r\n');
-    if (eol === -1) eol = head.length;
-    const status = statusOf(head, eol);
+  /**
+   * Reads the head in `b[start, end)`; `end` is where its CRLFCRLF begins, so every scan below
+   * stops at a CR without a bound check. The bytes are checked where they lie, one table read
+   * each (charCodeAt on a string made first cost more per byte); the head becomes one string, and
+   * the fields are slices of it.
+   */
+  #parseHead(b: Buffer, start: number, end: number): void {
+    const text = b.toString('latin1', start, end);
+    // Lines end in CRLF only: a bare CR or LF inside a line fails the character checks.
+    let i = start;
+    while (i < end && FIELD[b[i]!] === 1) i++;
+    let eol = lineEnd(b, i, end);
+    const status = statusOf(b, start, eol);
     if (status === -1) throw new ResponseParseError('status line', 'head');
-    const minor = head.charCodeAt(7);
-    const reason = eol > 13 ? head.slice(13, eol) : '';
-    const raw: string[] = [];
+    const minor = b[start + 7];
+    const reason = eol - start > 13 ? text.slice(13, eol - start) : '';
     let length: string | undefined;
     /** Content-Length fields seen, and whether one was a list: then the head passed on is rewritten. */
     let lengthFields = 0;
     let lengthList = false;
     let te: string | undefined;
     let connection = '';
-    for (let at = eol + 2; at < head.length; at = eol + 2) {
-      eol = head.indexOf('\r\n', at);
-      if (eol === -1) eol = head.length;
-      if (raw.length >= RESPONSE_LIMITS.headers * 2) throw new ResponseParseError('too many headers', 'head');
+    let fields = 0;
+    /** A hop-by-hop field other than Connection, Keep-Alive and Transfer-Encoding (rare). */
+    let otherHop = false;
+    /** Connection, Keep-Alive and Transfer-Encoding lines: [start, start of the next line) in `text`. */
+    let cuts: number[] | undefined;
+    const fieldsAt = eol + 2 - start;
+    for (let at = eol + 2; at < end; at = eol + 2) {
+      if (++fields > RESPONSE_LIMITS.headers) throw new ResponseParseError('too many headers', 'head');
       // RFC 9110 §5.1 token, then field-value chars (VCHAR, SP, HTAB, obs-text). obs-fold (a line
       // starting with SP or HTAB) fails the token rule here, as it should.
-      let i = at;
-      while (i < eol && TOKEN[head.charCodeAt(i)] === 1) i++;
-      if (i === at || i === eol || head.charCodeAt(i) !== 0x3a) throw new ResponseParseError('header name', 'head');
-      const name = head.slice(at, i);
+      i = at;
+      while (TOKEN[b[i]!] === 1) i++;
+      if (i === at || b[i] !== 0x3a) throw new ResponseParseError('header name', 'head');
+      const nameLen = i - at;
       i++;
-      while (i < eol && isOws(head.charCodeAt(i))) i++;
+      while (b[i] === 0x20 || b[i] === 0x09) i++;
       const from = i;
       let to = i;
-      for (; i < eol; i++) {
-        const c = head.charCodeAt(i);
-        if (FIELD[c] !== 1) throw new ResponseParseError('header value', 'head');
-        if (!isOws(c)) to = i + 1;
+      for (; ; i++) {
+        const c = b[i]!;
+        if (FIELD[c] !== 1) break;
+        if (c !== 0x20 && c !== 0x09) to = i + 1;
       }
-      const value = head.slice(from, to);
-      raw.push(name, value);
-      switch (name.length) {
-        case 10: {
-          const lower = name.toLowerCase();
-          if (lower === 'connection') connection += (connection ? ',' : '') + value.toLowerCase();
-          else if (lower === 'keep-alive') this.#keepAliveS = keepAliveTimeout(value);
+      eol = lineEnd(b, i, end);
+      if (eol !== i) throw new ResponseParseError('header value', 'head');
+      // Only the fields that decide framing and reuse become strings here; the others pass on
+      // as part of the head's text, or as a list made after the loop (fieldList).
+      let cut = false;
+      switch (nameLen) {
+        case 10:
+          if (isName(b, at, CONNECTION)) {
+            const v =
+              to - from === 10 && isName(b, from, KEEP_ALIVE)
+                ? 'keep-alive'
+                : text.slice(from - start, to - start).toLowerCase();
+            connection += (connection ? ',' : '') + v;
+            cut = true;
+          } else if (isName(b, at, KEEP_ALIVE)) {
+            this.#keepAliveS = keepAliveTimeout(text.slice(from - start, to - start));
+            cut = true;
+          }
           break;
-        }
         case 14:
-          if (name.toLowerCase() === 'content-length') {
+          if (isName(b, at, CONTENT_LENGTH)) {
             lengthFields++;
+            const value = text.slice(from - start, to - start);
+            if (length === undefined && isDigits(b, from, to)) {
+              // The usual single decimal length: no list to split.
+              length = value;
+              break;
+            }
             // RFC 9110 §8.6: a list of identical values is one length; anything else is refused.
             for (const v of value.split(',')) {
               const t = v.trim();
@@ -230,9 +276,16 @@ export class ResponseParser {
           }
           break;
         case 17:
-          if (name.toLowerCase() === 'transfer-encoding') te = te === undefined ? value : `${te}, ${value}`;
+          if (isName(b, at, TRANSFER_ENCODING)) {
+            const value = text.slice(from - start, to - start);
+            te = te === undefined ? value : `${te}, ${value}`;
+            cut = true;
+          }
           break;
+        default:
+          if (!otherHop && hopByHopAt(b, at, nameLen)) otherHop = true;
       }
+      if (cut) (cuts ??= []).push(at - start, eol + 2 - start);
     }
     // 1xx interim responses (100, 103) are skipped; the final head follows on the same bytes.
     if (status < 200 && status !== 101) {
@@ -241,24 +294,45 @@ export class ResponseParser {
       return;
     }
     this.#inHead = false;
+    // The usual `keep-alive` (or nothing) needs no pattern.
     this.#keepAlive =
-      minor === 0x31 ? !/(^|,)\s*close\s*(,|$)/.test(connection) : /(^|,)\s*keep-alive\s*(,|$)/.test(connection);
-    if (te !== undefined) {
+      minor === 0x31
+        ? connection === '' || connection === 'keep-alive' || !/(^|,)\s*close\s*(,|$)/.test(connection)
+        : /(^|,)\s*keep-alive\s*(,|$)/.test(connection);
+    if (te !== undefined && minor === 0x30) {
       // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 is faulty framing; close after this message.
-      if (minor === 0x30) this.#keepAlive = false;
-      // Forwarded with the de-chunked body, a stale Content-Length would misframe the client's
-      // connection (response splitting); RFC 9112 §6.3 says to remove it.
-      if (lengthFields > 0) keepOneLength(raw, undefined);
-    } else if (lengthFields > 1 || lengthList) {
-      // `5, 5` or a repeated field: one length (RFC 9110 §8.6), passed on as one field, since
-      // clients refuse the list form.
-      keepOneLength(raw, length);
+      this.#keepAlive = false;
     }
     // A final coding other than chunked (`gzip`) runs to the close with the coding kept, which
     // step 6 drops as hop-by-hop: the client would get an undecodable body. Refused (H17).
     if (te !== undefined && !/(^|,)\s*chunked\s*$/i.test(te))
       throw new ResponseParseError('transfer-encoding without chunked', 'head');
-    this.#sink.onHead(status, reason, raw);
+    // The common head goes on as the dyno wrote it, its hop-by-hop lines cut out (step 6): an
+    // HTTP/1.1 status line with a reason, no hop-by-hop field but Connection (naming nothing
+    // else), Keep-Alive and a plain chunked Transfer-Encoding, at most one plain Content-Length.
+    const asSent =
+      this.#sink.onWireHead !== undefined &&
+      minor === 0x31 &&
+      reason !== '' &&
+      status !== 101 &&
+      status !== 204 &&
+      !otherHop &&
+      !lengthList &&
+      (connection === '' || connection === 'keep-alive' || connection === 'close') &&
+      (te === undefined ? lengthFields <= 1 : lengthFields === 0 && te.toLowerCase() === 'chunked');
+    if (!asSent || !this.#sink.onWireHead!(status, linesWithout(text, 0, cuts), lengthFields > 0)) {
+      const raw = fieldList(text, fieldsAt);
+      if (te !== undefined) {
+        // Forwarded with the de-chunked body, a stale Content-Length would misframe the client's
+        // connection (response splitting); RFC 9112 §6.3 says to remove it.
+        if (lengthFields > 0) keepOneLength(raw, undefined);
+      } else if (lengthFields > 1 || lengthList) {
+        // `5, 5` or a repeated field: one length (RFC 9110 §8.6), passed on as one field, since
+        // clients refuse the list form.
+        keepOneLength(raw, length);
+      }
+      this.#sink.onHead(status, reason, raw);
+    }
     if (this.#done) return;
     if (this.#head || status === 204 || status === 304 || status === 101) {
       this.#framing = 'none';
@@ -319,29 +393,27 @@ export class ResponseParser {
   }
 }
 
-function charTable(ok: (c: number) => boolean): Uint8Array {
-  const t = new Uint8Array(256);
-  for (let c = 0; c < 256; c++) t[c] = ok(c) ? 1 : 0;
-  return t;
-}
+const HTTP_1 = Buffer.from('HTTP/1.', 'latin1');
 
-const isOws = (c: number): boolean => c === 0x20 || c === 0x09;
-
-/** `HTTP/1.x NNN[ reason]` (RFC 9112 §4): the status code, or -1 when the line is malformed. */
-function statusOf(head: string, eol: number): number {
-  if (eol < 12 || !head.startsWith('HTTP/1.', 0)) return -1;
-  const minor = head.charCodeAt(7);
-  if ((minor !== 0x30 && minor !== 0x31) || head.charCodeAt(8) !== 0x20) return -1;
-  const d1 = head.charCodeAt(9) - 0x30;
-  const d2 = head.charCodeAt(10) - 0x30;
-  const d3 = head.charCodeAt(11) - 0x30;
+/** `HTTP/1.x NNN[ reason]` (RFC 9112 §4) in `b[start, eol)`: the status code, or -1 when malformed. */
+function statusOf(b: Buffer, start: number, eol: number): number {
+  if (eol - start < 12) return -1;
+  for (let k = 0; k < HTTP_1.length; k++) if (b[start + k] !== HTTP_1[k]) return -1;
+  const minor = b[start + 7];
+  if ((minor !== 0x30 && minor !== 0x31) || b[start + 8] !== 0x20) return -1;
+  const d1 = b[start + 9]! - 0x30;
+  const d2 = b[start + 10]! - 0x30;
+  const d3 = b[start + 11]! - 0x30;
   if (d1 < 1 || d1 > 9 || d2 < 0 || d2 > 9 || d3 < 0 || d3 > 9) return -1;
-  if (eol > 12) {
-    if (head.charCodeAt(12) !== 0x20) return -1;
-    for (let i = 13; i < eol; i++) if (FIELD[head.charCodeAt(i)] !== 1) return -1;
-  }
+  // The reason phrase's bytes were checked while its line's end was found.
+  if (eol - start > 12 && b[start + 12] !== 0x20) return -1;
   return d1 * 100 + d2 * 10 + d3;
 }
+
+const CONNECTION = nameBytes('connection');
+const KEEP_ALIVE = nameBytes('keep-alive');
+const CONTENT_LENGTH = nameBytes('content-length');
+const TRANSFER_ENCODING = nameBytes('transfer-encoding');
 
 /** Rewrites `raw` in place with its Content-Length fields as one field of `length`, or none. */
 function keepOneLength(raw: string[], length: string | undefined): void {
@@ -356,19 +428,6 @@ function keepOneLength(raw: string[], length: string | undefined): void {
     raw[out++] = raw[i + 1]!;
   }
   raw.length = out;
-}
-
-const TERMINATOR = [0x0d, 0x0a, 0x0d, 0x0a];
-/** CRLFCRLF as a Buffer: a string needle is converted on every search. */
-const END_OF_HEAD = Buffer.from(TERMINATOR);
-
-/** Whether CRLFCRLF starts `inHeld` bytes before the end of the `heldLen` held and runs on into `data[at]`. */
-function straddles(held: Buffer, heldLen: number, inHeld: number, data: Buffer, at: number): boolean {
-  for (let i = 0; i < 4; i++) {
-    const b = i < inHeld ? held[heldLen - inHeld + i] : data[at + i - inHeld];
-    if (b !== TERMINATOR[i]) return false;
-  }
-  return true;
 }
 
 /** `timeout=N` of a Keep-Alive header (RFC 2068 §19.7.1.1), in seconds; undefined when absent or odd. */
