@@ -54,9 +54,13 @@ export function requestLine(head: string, eol: number): RequestLine {
 }
 
 function version(head: string, at: number, eol: number): number {
+  // `HTTP/1.` then the minor digit: compared in place, no string made for the common case.
+  if (eol - at === 8 && head.startsWith('HTTP/1.', at)) {
+    const minor = head.charCodeAt(at + 7);
+    if (minor === 0x31) return 1;
+    if (minor === 0x30) return 0;
+  }
   const v = head.slice(at, eol);
-  if (v === 'HTTP/1.1') return 1;
-  if (v === 'HTTP/1.0') return 0;
   // RFC 9110 §6.2: a well-formed version we do not serve on this port (HTTP/2.0, HTTP/0.9, …) is 505.
   if (/^HTTP\/[0-9]\.[0-9]$/.test(v)) throw new RequestParseError('version', v, 'head');
   throw bad('version');
