@@ -7,11 +7,12 @@ import { writeSync } from 'node:fs';
 import { logfmtQuoted } from '../shared/log';
 import { H_CODES, type HCode } from './errors';
 
+/** The fields of a router line besides its code; the request path's RequestContext is one. */
 export interface RouterLogRecord {
-  readonly code: HCode | undefined;
   readonly method: string;
   readonly path: string;
   readonly host: string;
+  /** Made by headers.ts requestIdFor only: a UUID or 20–200 chars of [A-Za-z0-9+/=-], so written as is. */
   readonly requestId: string;
   readonly fwd: string;
   /** Empty when no dyno was picked (H10, H11, H14, H80, …), as in Heroku's lines. */
@@ -47,10 +48,14 @@ const quoted = logfmtQuoted;
 const bare = (v: string): string => (NEEDS_BARE.test(v) ? v.replace(/[\s"\\\x00-\x1f\x7f]/g, '_') : v);
 const ms = (v: number | undefined): string => (v === undefined ? '' : `${Math.round(v)}ms`);
 
-export function formatRouterLine(r: RouterLogRecord): string {
-  const head = r.code === undefined ? 'at=info' : `at=error code=${r.code} desc=${quoted(H_CODES[r.code].desc)}`;
+/**
+ * `r` is read where it lies (the request's context), not copied into a record first. The request id
+ * skips the `bare` check its maker already guarantees: a regex test is ~500 instructions of a line.
+ */
+export function formatRouterLine(r: RouterLogRecord, code: HCode | undefined): string {
+  const head = code === undefined ? 'at=info' : `at=error code=${code} desc=${quoted(H_CODES[code].desc)}`;
   let line =
-    `${head} method=${bare(r.method)} path=${quoted(r.path)} host=${bare(r.host)} request_id=${bare(r.requestId)}` +
+    `${head} method=${bare(r.method)} path=${quoted(r.path)} host=${bare(r.host)} request_id=${r.requestId}` +
     ` fwd=${quoted(r.fwd)} dyno=${r.dyno} connect=${ms(r.connectMs)} service=${ms(r.serviceMs)}` +
     ` status=${r.status} bytes=${r.bytes ?? ''} protocol=${r.protocol}`;
   if (r.httpVersion !== undefined) line += ` http_version=${r.httpVersion}`;

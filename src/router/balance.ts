@@ -76,14 +76,23 @@ export class Picker {
   readonly #state = { next: 0 };
   /** dyno name → signed cookie value; undefined when affinity is off. */
   readonly #cookies: Map<string, string> | undefined;
+  /** The other way: signed cookie value → index of its dyno, so a client's cookie is checked by one lookup. */
+  readonly #byCookie: Map<string, number> | undefined;
 
   constructor(entry: AppEntry, secret: string) {
     this.#dynos = entry.routable;
     this.#keys = entry.routable.map((d) => `${entry.app.name}/${d.name}`);
     this.#strategy = STRATEGIES[entry.app.balancer] ?? p2c;
     if (entry.app.affinity) {
-      this.#cookies = new Map();
-      for (const d of entry.routable) this.#cookies.set(d.name, signDyno(secret, entry.app.name, d.name));
+      const cookies = new Map<string, string>();
+      const byCookie = new Map<string, number>();
+      entry.routable.forEach((d, i) => {
+        const value = signDyno(secret, entry.app.name, d.name);
+        cookies.set(d.name, value);
+        byCookie.set(value, i);
+      });
+      this.#cookies = cookies;
+      this.#byCookie = byCookie;
     }
   }
 
@@ -99,7 +108,7 @@ export class Picker {
     tried: readonly string[] | undefined,
     cookieHeader: string | undefined,
   ): Pick | undefined {
-    const sticky = this.#cookies === undefined ? undefined : this.#fromCookie(cookieHeader, ejections, now, tried);
+    const sticky = this.#byCookie === undefined ? undefined : this.#fromCookie(cookieHeader, ejections, now, tried);
     if (sticky !== undefined) return { dyno: this.#dynos[sticky]!, key: this.#keys[sticky]!, setCookie: undefined };
     let dynos = this.#dynos;
     let keys: readonly string[] = this.#keys;
@@ -137,21 +146,20 @@ export class Picker {
       : { dynos: fresh, keys: freshKeys };
   }
 
-  /** Index of the dyno a valid cookie names, if it is routable and usable; a forged or stale cookie is ignored. */
+  /**
+   * Index of the dyno a valid cookie names, if it is usable. Only a value this picker signed is
+   * found, so a forged cookie, or one for a dyno no longer routable, is ignored.
+   */
   #fromCookie(
     header: string | undefined,
     ejections: Ejections,
     now: number,
     tried: readonly string[] | undefined,
   ): number | undefined {
-    const value = cookieValue(header, AFFINITY_COOKIE);
-    if (value === undefined) return undefined;
-    const dot = value.lastIndexOf('~');
-    if (dot <= 0) return undefined;
-    const name = value.slice(0, dot);
-    if (this.#cookies!.get(name) !== value) return undefined;
-    const i = this.#dynos.findIndex((d) => d.name === name);
-    if (i === -1 || (tried !== undefined && tried.includes(name)) || ejections.has(this.#keys[i]!, now))
+    const value = cookieValue(header, AFFINITY_PAIR);
+    const i = value === undefined ? undefined : this.#byCookie!.get(value);
+    if (i === undefined) return undefined;
+    if ((tried !== undefined && tried.includes(this.#dynos[i]!.name)) || ejections.has(this.#keys[i]!, now))
       return undefined;
     return i;
   }
@@ -163,11 +171,15 @@ export function signDyno(secret: string, app: string, dyno: string): string {
   return `${dyno}~${mac}`;
 }
 
-function cookieValue(header: string | undefined, name: string): string | undefined {
+/** `switchyard-affinity=`: built once, not per request. */
+const AFFINITY_PAIR = `${AFFINITY_COOKIE}=`;
+
+/** The value of the cookie whose `name=` is `pair`, from a Cookie header. */
+function cookieValue(header: string | undefined, pair: string): string | undefined {
   if (!header) return undefined;
-  const at = header.indexOf(name + '=');
+  const at = header.indexOf(pair);
   if (at === -1 || (at > 0 && header[at - 1] !== ' ' && header[at - 1] !== ';')) return undefined;
-  const start = at + name.length + 1;
+  const start = at + pair.length;
   const end = header.indexOf(';', start);
   return header.slice(start, end === -1 ? undefined : end).trim();
 }

@@ -2,7 +2,7 @@
 // itself — refusals of malformed or oversized requests, slow clients, unknown hosts, platform
 // and dyno errors — goes through `fail`, which writes the page, the router line and the metric;
 // every request the path served ends in `record`. What each code does is data (errors.ts).
-import { formatRouterLine, type RouterLogRecord } from './access-log';
+import { formatRouterLine } from './access-log';
 import type { Refusal } from './client/connection';
 import type { ClientSide } from './client/exchange';
 import { errorBody, prefersJson } from './error-page';
@@ -26,7 +26,7 @@ export function fail(
     const page = errorBody(NO_SUCH_APP, `No such app: ${ctx.host}`, ctx.requestId, prefersJson(ctx.accept));
     ctx.status = 404;
     ctx.bytes = writePage(side, 404, page.contentType, page.body, ctx.requestId, false);
-    p.writeLine(formatRouterLine(logRecord(ctx, undefined)));
+    p.writeLine(formatRouterLine(ctx, undefined));
     return;
   }
   let e: RouterError;
@@ -98,29 +98,10 @@ function writePage(
   return bytes.length;
 }
 
-export function logRecord(ctx: RequestContext, code: HCode | undefined): RouterLogRecord {
-  return {
-    code,
-    method: ctx.method,
-    path: ctx.path,
-    host: ctx.host,
-    requestId: ctx.requestId,
-    fwd: ctx.fwd,
-    dyno: ctx.dyno,
-    connectMs: ctx.connectMs,
-    serviceMs: ctx.serviceMs,
-    status: ctx.status,
-    bytes: ctx.bytes,
-    protocol: ctx.protocol,
-    ...(ctx.httpVersion !== undefined ? { httpVersion: ctx.httpVersion } : {}),
-    tried: ctx.tried,
-  };
-}
-
 /** Step 9: metrics, stdout, and the app's channel. */
 export function record(p: PlaneDeps, ctx: RequestContext, code: HCode | undefined): void {
   p.metrics.countRequest(ctx.app ?? '', statusClass(ctx.status), code ?? 'none');
-  writeLine(p, ctx, formatRouterLine(logRecord(ctx, code)), ctx.status, code);
+  writeLine(p, ctx, formatRouterLine(ctx, code), ctx.status, code);
 }
 
 /** A line for stdout and, for a known app, its channel. */

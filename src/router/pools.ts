@@ -11,7 +11,11 @@ import { DynoPool, type PoolCounts, type PoolOptions } from './upstream/pool';
 export const MAX_IDLE_PER_DYNO = 256;
 
 export class Pools {
-  readonly #pools = new Map<string, DynoPool>();
+  /**
+   * host → port → pool. Two lookups by values the dyno record already holds: a `host:port` key
+   * would be a new string to build and hash on every request (~1,500 instructions).
+   */
+  readonly #pools = new Map<string, Map<number, DynoPool>>();
   readonly #options: PoolOptions;
   readonly #sweeper: NodeJS.Timeout;
   readonly counts: PoolCounts;
@@ -32,7 +36,7 @@ export class Pools {
     const sweepMs = Math.max(50, Math.min(1_000, Math.floor(config.ROUTER_POOL_IDLE_MS / 4)));
     this.#sweeper = setInterval(() => {
       const now = performance.now();
-      for (const pool of this.#pools.values()) pool.sweep(now, sweepMs);
+      for (const pool of this.#all()) pool.sweep(now, sweepMs);
     }, sweepMs);
     this.#sweeper.unref();
     this.timeouts = { responseMs: config.ROUTER_RESPONSE_TIMEOUT_MS, idleMs: config.ROUTER_IDLE_TIMEOUT_MS };
@@ -40,11 +44,12 @@ export class Pools {
   }
 
   get(host: string, port: number): DynoPool {
-    const key = `${host}:${port}`;
-    let pool = this.#pools.get(key);
+    let byPort = this.#pools.get(host);
+    if (byPort === undefined) this.#pools.set(host, (byPort = new Map<number, DynoPool>()));
+    let pool = byPort.get(port);
     if (pool === undefined) {
       pool = new DynoPool(host, port, this.#options, this.counts);
-      this.#pools.set(key, pool);
+      byPort.set(port, pool);
     }
     return pool;
   }
@@ -56,18 +61,25 @@ export class Pools {
     if (this.#pools.size === 0) return;
     const live = new Set<string>();
     for (const entry of table.apps()) for (const d of entry.app.dynos) live.add(`${d.host}:${d.port}`);
-    for (const [key, pool] of this.#pools) {
-      if (live.has(key)) continue;
-      this.#pools.delete(key);
-      pool.close();
+    for (const [host, byPort] of this.#pools) {
+      for (const [port, pool] of byPort) {
+        if (live.has(`${host}:${port}`)) continue;
+        byPort.delete(port);
+        pool.close();
+      }
+      if (byPort.size === 0) this.#pools.delete(host);
     }
+  }
+
+  *#all(): IterableIterator<DynoPool> {
+    for (const byPort of this.#pools.values()) yield* byPort.values();
   }
 
   /** After the server drained: every dyno connection still open is closed. Upgraded pipes left the pools. */
   close(): Promise<void> {
     clearInterval(this.#sweeper);
     this.deadlines.stop();
-    for (const pool of this.#pools.values()) pool.destroy();
+    for (const pool of this.#all()) pool.destroy();
     this.#pools.clear();
     return Promise.resolve();
   }

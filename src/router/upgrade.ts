@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import type { ClientRequest, ClientSide } from './client/exchange';
 import { H_CODES } from './errors';
 import { formatRouterLine } from './access-log';
-import { logRecord, record, writeLine } from './exit';
+import { record, writeLine } from './exit';
 import { DynoAttempt, requestHead, type Attempt } from './forward';
 import { attempts, type PlaneDeps, type RequestContext } from './handle';
 import { downstreamHeaders } from './headers';
@@ -166,11 +166,6 @@ function upgradeHead(method: string, path: string, fields: string, upgrade: stri
  */
 function logIdleClose(p: PlaneDeps, ctx: RequestContext, end: PipeEnd): void {
   const status = H_CODES.H15.status;
-  const line = formatRouterLine({
-    ...logRecord(ctx, 'H15'),
-    status,
-    serviceMs: end.openMs,
-    bytes: end.bytesToClient,
-  });
+  const line = formatRouterLine({ ...ctx, status, serviceMs: end.openMs, bytes: end.bytesToClient }, 'H15');
   writeLine(p, ctx, line, status, 'H15');
 }
