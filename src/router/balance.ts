@@ -174,6 +174,9 @@ export function signDyno(secret: string, app: string, dyno: string): string {
 /** `switchyard-affinity=`: built once, not per request. */
 const AFFINITY_PAIR = `${AFFINITY_COOKIE}=`;
 
+/** The Set-Cookie value that sticks a client to the dyno `value` (a signDyno value) names. */
+export const affinityCookie = (value: string): string => `${AFFINITY_PAIR}${value}; Path=/; HttpOnly; SameSite=Lax`;
+
 /** The value of the cookie whose `name=` is `pair`, from a Cookie header. */
 function cookieValue(header: string | undefined, pair: string): string | undefined {
   if (!header) return undefined;

@@ -10,6 +10,7 @@
 //                    that stopped reading for the whole idle window (the dyno was held off for it)
 // Plain requests run here (AttemptHandler), upgrades in upgrade.ts (UpgradeExchange), both on our own
 // client (upstream/pool.ts + upstream/response-parser.ts), sharing DynoAttempt's bookkeeping and these codes.
+import { affinityCookie } from './balance';
 import type { BodySink, ClientSide } from './client/exchange';
 import { RouterError, type HCode } from './errors';
 import { downstreamHeaders } from './headers';
@@ -455,9 +456,6 @@ class AttemptHandler extends DynoAttempt {
     return !this.#bodyStarted || this.#spec.side.bodyComplete;
   }
 }
-
-/** The affinity cookie's Set-Cookie value (design.md §Request path step 4). */
-const affinityCookie = (value: string): string => `switchyard-affinity=${value}; Path=/; HttpOnly; SameSite=Lax`;
 
 /** Where the caller forwards a client disconnect: the attempt running now, if any. */
 export interface ClientWatch {
