@@ -15,7 +15,7 @@ import type { BodySink, ClientSide } from './client/exchange';
 import { RouterError, type HCode } from './errors';
 import { downstreamHeaders } from './headers';
 import type { Deadlines, Expiring } from './upstream/deadlines';
-import type { Conn, ConnRequester, ConnUser, DynoPool } from './upstream/pool';
+import type { Conn, ConnRequester, ConnUser, DynoPool, ReadMode } from './upstream/pool';
 import { ResponseParseError, ResponseParser, type ResponseSink } from './upstream/response-parser';
 
 export type Attempt =
@@ -130,7 +130,12 @@ export abstract class DynoAttempt implements ConnRequester, ConnUser, ResponseSi
   }
 
   start(pool: DynoPool): void {
-    pool.acquire(this);
+    pool.acquire(this, this.readMode);
+  }
+
+  /** How the connection reads: plain exchanges take lent bytes (upstream/pool.ts); an upgrade needs a stream. */
+  protected get readMode(): ReadMode {
+    return 'lent';
   }
 
   clientGone(code: ClientEnd = 'H27'): void {

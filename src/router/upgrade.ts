@@ -14,7 +14,7 @@ import { attempts, type PlaneDeps, type RequestContext } from './handle';
 import { downstreamHeaders } from './headers';
 import { holdAppSlot } from './in-flight';
 import { pipe, type PipeEnd } from './upgrade-pipe';
-import type { Conn } from './upstream/pool';
+import type { Conn, ReadMode } from './upstream/pool';
 import { ResponseParseError } from './upstream/response-parser';
 
 /**
@@ -44,6 +44,11 @@ class UpgradeExchange extends DynoAttempt {
     this.#side = side;
     this.#requestHead = requestHead;
     this.#ended = ended;
+  }
+
+  /** After a 101 the dyno's socket is piped as a stream: the connection must read as one. */
+  protected override get readMode(): ReadMode {
+    return 'stream';
   }
 
   protected sendRequest(conn: Conn): void {

@@ -171,7 +171,9 @@ t.test('open WebSockets and client connections show in the gauges', async (t) =>
   ws.close();
 });
 
-t.test('an upgrade takes a pooled dyno connection and leaves the pool with it after the 101', async (t) => {
+t.test('an upgrade opens a dyno connection of its own, never a pooled one, and the pool never sees it', async (t) => {
+  // An upgrade is never replayed, so a keep-alive race on a pooled connection would fail it; and
+  // pooled connections read into the shared buffer, where a piped socket needs a stream (design.md step 8).
   const d = await startDyno(t);
   const p = await startPlane(t, [app('hello', [dyno('web.1', d.port)])]);
   await (await request(p.url, { headers: { host: 'hello.localhost' } })).body.text();
@@ -181,15 +183,16 @@ t.test('an upgrade takes a pooled dyno connection and leaves the pool with it af
   const ws = await open(p.url.replace('http', 'ws'), 'hello.localhost');
   const echoed = await new Promise<string>((resolve) => {
     ws.once('message', (m) => resolve(m.toString()));
-    ws.send('on a reused connection');
+    ws.send('on a connection of its own');
   });
-  t.equal(echoed, 'on a reused connection');
-  t.equal(d.connections(), 1, 'the upgrade went out on the pooled connection');
+  t.equal(echoed, 'on a connection of its own');
+  t.equal(d.connections(), 2, 'the upgrade opened a new connection');
   const during = await p.registry.metrics();
-  t.match(during, /switchyard_router_dyno_connections\{state="open"\} 0\n/, "the piped socket is no longer the pool's");
+  t.match(during, /switchyard_router_dyno_connections\{state="open"\} 1\n/, "the piped socket is not the pool's");
+  t.match(during, /switchyard_router_dyno_connections\{state="idle"\} 1\n/, 'the pooled connection stayed idle');
   t.match(during, /switchyard_router_websocket_connections 1/);
   await (await request(p.url, { headers: { host: 'hello.localhost' } })).body.text();
-  t.equal(d.connections(), 2, 'the next plain request needs a new connection');
+  t.equal(d.connections(), 2, 'the next plain request reuses the pooled connection');
   ws.close();
   await pipesClosed(p);
   await eventually(() => d.connections() === 1, 2000, "the pipe's dyno connection closed");

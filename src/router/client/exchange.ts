@@ -82,9 +82,12 @@ export interface ClientSide {
    * line); `hasLength`: it holds a Content-Length. The engine adds framing and connection fields.
    */
   writeWireHead?(status: number, head: string, hasLength: boolean): boolean;
-  /** False when the client is full: wait for `onDrain` before writing more. */
+  /**
+   * False when the client is full: wait for `onDrain` before writing more. `chunk` is lent for the
+   * call (a dyno's bytes in the shared read buffer, upstream/pool.ts): what is kept is copied.
+   */
   writeBody(chunk: Buffer): boolean;
-  /** Ends the response, with its last bytes when given (a small body may leave in one write with its head). */
+  /** Ends the response, with its last bytes when given (lent, as writeBody's; a small body may leave in one write with its head). */
   end(last?: Buffer): void;
   /** Cuts the exchange (the connection, on HTTP/1.1): a response in progress stays unfinished. */
   abort(): void;

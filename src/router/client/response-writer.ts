@@ -4,6 +4,7 @@
 // an HTTP/1.1 client otherwise, close-delimited for HTTP/1.0. No Content-Length on 1xx or 204
 // (RFC 9110 §8.6). A small response leaves in one write, head and body together.
 import { STATUS_CODES } from 'node:http';
+import { Buffer } from 'node:buffer';
 import type { Socket } from 'node:net';
 
 /** Bodies up to this size go out with their head in one write, as one latin1 string. */
@@ -118,30 +119,32 @@ export abstract class ResponseWriter {
     this.headSent = true;
   }
 
+  /**
+   * `chunk` is lent (a dyno's bytes in the shared read buffer, upstream/pool.ts), and a socket
+   * write keeps what it cannot send at once: a small chunk leaves as one latin1 string with its
+   * framing (the string is the copy), a large one as a copy.
+   */
   writeBody(chunk: Buffer): boolean {
     if (this.ended || this.#framing === 'none' || chunk.length === 0) return true;
     const s = this.socket;
-    const head = this.#headOut;
+    const head = this.#headOut ?? '';
     this.#headOut = undefined;
-    if (this.#framing !== 'chunked') {
-      if (head === undefined) return s.write(chunk);
-      s.cork();
-      s.write(head, 'latin1');
-      const ok = s.write(chunk);
-      s.uncork();
-      return ok;
+    const chunked = this.#framing === 'chunked';
+    if (chunk.length <= SMALL_BODY) {
+      const body = chunk.toString('latin1');
+      return s.write(chunked ? `${head}${chunk.length.toString(16)}\r\n${body}\r\n` : head + body, 'latin1');
     }
+    const copy = Buffer.copyBytesFrom(chunk);
+    if (!chunked && head === '') return s.write(copy);
     s.cork();
-    s.write(
-      head === undefined ? `${chunk.length.toString(16)}\r\n` : `${head}${chunk.length.toString(16)}\r\n`,
-      'latin1',
-    );
-    s.write(chunk);
-    const ok = s.write('\r\n', 'latin1');
+    s.write(chunked ? `${head}${chunk.length.toString(16)}\r\n` : head, 'latin1');
+    let ok = s.write(copy);
+    if (chunked) ok = s.write('\r\n', 'latin1');
     s.uncork();
     return ok;
   }
 
+  /** `last` is lent, as writeBody's chunk is. */
   end(last?: Buffer): void {
     if (this.ended) return;
     this.ended = true;
@@ -161,7 +164,7 @@ export abstract class ResponseWriter {
       } else {
         s.cork();
         s.write(chunked ? `${head}${body.length.toString(16)}\r\n` : head, 'latin1');
-        s.write(body);
+        s.write(Buffer.copyBytesFrom(body));
         if (chunked) s.write('\r\n0\r\n\r\n', 'latin1');
         s.uncork();
       }

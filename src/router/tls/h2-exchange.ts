@@ -133,15 +133,16 @@ export class StreamSide implements ClientSide {
     return true;
   }
 
+  // Chunks are lent (client/exchange.ts); the stream keeps what it queues, so it gets copies.
   writeBody(chunk: Buffer): boolean {
-    return this.#stream.write(chunk);
+    return this.#stream.write(Buffer.copyBytesFrom(chunk));
   }
 
   end(last?: Buffer): void {
     if (this.#ended) return;
     this.#ended = true;
     if (last === undefined) this.#stream.end();
-    else this.#stream.end(last);
+    else this.#stream.end(Buffer.copyBytesFrom(last));
   }
 
   abort(): void {

@@ -5,10 +5,19 @@
 // connections are bounded per dyno and closed after ROUTER_POOL_IDLE_MS, below Node's 5 s
 // server keep-alive, which shrinks the keep-alive race. Each connection knows whether it was
 // reused, so the request path can tell a keep-alive race from a dyno that died (step 5).
+//
+// Plain requests read their dyno connections into one buffer the whole process shares (`onread`):
+// Node's stream path allocates 64 KiB and runs the Readable machinery on every read, about 6,000
+// instructions of a proxied request. A read is parsed and relayed within its callback, so the
+// bytes are only lent: whoever keeps some past the call copies them (the response parser's held
+// head, the client side's writes: client/exchange.ts). An upgrade takes a connection of its own
+// in stream mode, since after a 101 its socket is piped as a stream (upgrade-pipe.ts).
 import { connect, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 
 /** Who is using a connection right now: gets its bytes, its drain and its end. */
 export interface ConnUser {
+  /** Bytes read; on a plain connection they are lent for the call only (the shared read buffer). */
   onData(chunk: Buffer): void;
   onDrain(): void;
   /** The socket closed while in use; `err` when it closed on an error (ECONNRESET, …). */
@@ -38,6 +47,15 @@ export interface PoolCounts {
 /** How long before a dyno's announced keep-alive timeout we stop reusing its connection. */
 export const KEEP_ALIVE_MARGIN_MS = 1_000;
 
+/**
+ * What every plain dyno connection reads into. One buffer serves them all: reads are handled one
+ * at a time, each to its end, before the next callback runs.
+ */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
+/** How a connection reads: into the shared buffer (plain requests), or as a stream (upgrades). */
+export type ReadMode = 'lent' | 'stream';
+
 export class Conn {
   user: ConnUser | undefined;
   /** True once the connection served a request before this one. */
@@ -53,6 +71,8 @@ export class Conn {
     if (u === undefined) this.socket.destroy();
     else u.onData(chunk);
   };
+  /** A read into READ_BUFFER (`onread`): the same as a 'data' event, on lent bytes. */
+  readonly onRead = (n: number, buf: Buffer): void => this.#onData(buf.subarray(0, n));
   readonly #onDrain = (): void => this.user?.onDrain();
   readonly #onError = (err: Error & { code?: string }): void => {
     this.#error = err;
@@ -67,16 +87,18 @@ export class Conn {
   constructor(
     readonly socket: Socket,
     private readonly pool: DynoPool,
+    readonly mode: ReadMode,
   ) {
-    socket.on('data', this.#onData);
+    if (mode === 'stream') socket.on('data', this.#onData);
     socket.on('drain', this.#onDrain);
     socket.on('error', this.#onError);
     socket.on('close', this.#onClose);
   }
 
-  /** Takes the socket out of the pool for good: after a 101 it speaks another protocol. */
+  /** Takes the socket out of the pool for good: after a 101 it speaks another protocol. Stream mode only. */
   detach(): Socket {
     const { socket } = this;
+    if (this.mode !== 'stream') throw new Error('only a stream-mode connection can be detached');
     socket.removeListener('data', this.#onData);
     socket.removeListener('drain', this.#onDrain);
     socket.removeListener('error', this.#onError);
@@ -113,10 +135,17 @@ export class DynoPool {
     private readonly counts: PoolCounts,
   ) {}
 
-  /** Calls back `r` exactly once: with a connection, or with why none could be had. */
-  acquire(r: ConnRequester): void {
+  /**
+   * Calls back `r` exactly once: with a connection, or with why none could be had. `mode` 'stream'
+   * (an upgrade) always opens a new connection: idle ones read into the shared buffer.
+   */
+  acquire(r: ConnRequester, mode: ReadMode = 'lent'): void {
     if (this.#closed) {
       r.onConnectFailed('SY_POOL_CLOSED', undefined);
+      return;
+    }
+    if (mode === 'stream') {
+      this.#open(r, mode);
       return;
     }
     for (let conn = this.#idle.pop(); conn !== undefined; conn = this.#idle.pop()) {
@@ -130,11 +159,31 @@ export class DynoPool {
       r.onConnected(conn);
       return;
     }
-    this.#open(r);
+    this.#open(r, mode);
   }
 
-  #open(r: ConnRequester): void {
-    const socket = connect({ host: this.host, port: this.port, noDelay: true });
+  #open(r: ConnRequester, mode: ReadMode): void {
+    // The read callback is bound before the Conn exists; reading starts only after 'connect'.
+    let conn: Conn | undefined;
+    const socket =
+      mode === 'lent'
+        ? connect({
+            host: this.host,
+            port: this.port,
+            noDelay: true,
+            // Bytes before the Conn exists cannot happen (reading starts after 'connect'); were they
+            // to, nobody would know where responses start.
+            onread: {
+              buffer: READ_BUFFER,
+              callback: (n, buf) => {
+                if (conn === undefined) socket.destroy();
+                else conn.onRead(n, buf as Buffer);
+                // Reading pauses through socket.pause(), as in stream mode (backpressure, step 7).
+                return true;
+              },
+            },
+          })
+        : connect({ host: this.host, port: this.port, noDelay: true });
     let settled = false;
     const settle = (): boolean => {
       if (settled) return false;
@@ -146,7 +195,7 @@ export class DynoPool {
     };
     const onConnect = (): void => {
       if (!settle()) return;
-      const conn = new Conn(socket, this);
+      conn = new Conn(socket, this, mode);
       this.#all.add(conn);
       this.counts.open++;
       r.onConnected(conn);
