@@ -12,6 +12,7 @@ import { stdoutLines, type AccessLogSink, type LineWriter } from './access-log';
 import { DynoLoad, Ejections, Pickers } from './balance';
 import { BodyBudget } from './client/body-budget';
 import { Connection, type EngineDeps } from './client/connection';
+import { adoptLent } from './client/lent-reads';
 import type { ServeConnection, ServeExchange } from './client/exchange';
 import { refuse } from './exit';
 import { serveExchange, type PlaneDeps } from './handle';
@@ -83,14 +84,17 @@ export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane>
     open,
     bug: (err) => p.log.error('client engine threw', errorFields(err)),
   };
-  const serveConnection: ServeConnection = (socket, listener) => {
+  const serveConnection: ServeConnection = (socket, listener, lent) => {
     metrics.live.clientConnections++;
     socket.once('close', () => metrics.live.clientConnections--);
-    new Connection(socket, engine, listener);
+    new Connection(socket, engine, listener, lent);
   };
   const server = createServer({ allowHalfOpen: true, noDelay: true });
   const port = { value: 0 };
-  server.on('connection', (socket: Socket) => serveConnection(socket, { proto: 'http', port: port.value }));
+  server.on('connection', (accepted: Socket) => {
+    const adopted = adoptLent(accepted);
+    serveConnection(adopted?.socket ?? accepted, { proto: 'http', port: port.value }, adopted?.reads);
+  });
   port.value = await listen(server, opts.port ?? config.ROUTER_PORT, opts.host);
   return {
     port: port.value,

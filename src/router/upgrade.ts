@@ -14,6 +14,7 @@ import { attempts, type PlaneDeps, type RequestContext } from './handle';
 import { downstreamHeaders } from './headers';
 import { holdAppSlot } from './in-flight';
 import { pipe, type PipeEnd } from './upgrade-pipe';
+import type { LentReads } from './client/lent-reads';
 import type { Conn, ReadMode } from './upstream/pool';
 import { ResponseParseError } from './upstream/response-parser';
 
@@ -29,6 +30,8 @@ class UpgradeExchange extends DynoAttempt {
   readonly #ended: (end: PipeEnd) => void;
   #status = 0;
   #client: Duplex | undefined;
+  /** The client socket's reads, when they come lent (client/lent-reads.ts) rather than as a stream. */
+  #clientLent: LentReads | undefined;
   /** True once the 101 handed the sockets to the pipe, which then reports its own end. */
   upgraded = false;
 
@@ -69,6 +72,7 @@ class UpgradeExchange extends DynoAttempt {
       for (let i = 0; i < rawHeaders.length; i += 2) head += `${rawHeaders[i]}: ${rawHeaders[i + 1]}\r\n`;
       t.socket.write(head + '\r\n', 'latin1');
       this.#client = t.socket;
+      this.#clientLent = t.lent;
       this.#clientHead = t.head;
       this.upgraded = true;
       this.#status = 101;
@@ -99,7 +103,7 @@ class UpgradeExchange extends DynoAttempt {
     const client = this.#client!;
     if (extra !== undefined) client.write(extra);
     if (this.#clientHead !== undefined && this.#clientHead.length > 0) upstream.write(this.#clientHead);
-    pipe(this.#p, client, upstream, this.#ended);
+    pipe(this.#p, client, upstream, this.#ended, this.#clientLent);
     this.succeed(101);
   }
 

@@ -6,10 +6,12 @@
 // whole body must arrive within ROUTER_BODY_TIMEOUT_MS, a head within ROUTER_HEADERS_TIMEOUT_MS
 // (408 H28 either way). It implements ClientSide for the request path (exchange.ts) and writes
 // responses itself (response-writer.ts); refusals go through the one error exit like any other.
+import { Buffer } from 'node:buffer';
 import type { Socket } from 'node:net';
 import type { Expiring } from '../upstream/deadlines';
 import type { BodyBudget } from './body-budget';
 import type { BodySink, ClientGoneReason, ClientRequest, ClientSide, ListenerInfo } from './exchange';
+import type { LentReads } from './lent-reads';
 import { REQUEST_LIMITS } from './limits';
 import { RequestParseError, RequestParser, type RequestHead, type RequestSink } from './request-parser';
 import { ResponseWriter } from './response-writer';
@@ -92,17 +94,21 @@ export class Connection extends ResponseWriter implements RequestSink, ClientSid
   #discarding = false;
   #goneFired = false;
 
+  /** Reads come lent from the shared buffer (lent-reads.ts): what is kept past a read is copied. */
+  readonly #lent: LentReads | undefined;
   readonly #onDataL = (d: Buffer): void => this.#onData(d);
   readonly #onEndL = (): void => this.#onEnd();
   readonly #onCloseL = (): void => this.#onClose();
 
-  constructor(socket: Socket, deps: EngineDeps, listener: ListenerInfo) {
+  constructor(socket: Socket, deps: EngineDeps, listener: ListenerInfo, lent?: LentReads) {
     super(socket);
     this.#deps = deps;
     this.#listener = listener;
     this.#parser = new RequestParser(this);
+    this.#lent = lent;
     socket.setNoDelay(true);
-    socket.on('data', this.#onDataL);
+    if (lent !== undefined) lent.reader = this.#onDataL;
+    else socket.on('data', this.#onDataL);
     socket.on('end', this.#onEndL);
     socket.on('error', () => undefined);
     socket.on('close', this.#onCloseL);
@@ -166,7 +172,8 @@ export class Connection extends ResponseWriter implements RequestSink, ClientSid
       if (this.#canRead()) this.socket.resume();
       return;
     }
-    this.#pending = at === 0 ? data : data.subarray(at);
+    const rest = at === 0 ? data : data.subarray(at);
+    this.#pending = this.#lent === undefined ? rest : Buffer.copyBytesFrom(rest);
     this.socket.pause();
   }
 
@@ -224,7 +231,9 @@ export class Connection extends ResponseWriter implements RequestSink, ClientSid
     this.#dispatch();
   }
 
-  onBody(chunk: Buffer): void {
+  onBody(lentOrOwned: Buffer): void {
+    // Kept (buffered, queued) or written to a dyno socket, which keeps what it cannot send at once.
+    const chunk = this.#lent === undefined ? lentOrOwned : Buffer.copyBytesFrom(lentOrOwned);
     if (this.#phase === Phase.Buffering) {
       this.#chunks.push(chunk);
       this.#buffered += chunk.length;
@@ -330,19 +339,20 @@ export class Connection extends ResponseWriter implements RequestSink, ClientSid
     this.#gone?.(reason);
   }
 
-  takeTransport(): { socket: Socket; head: Buffer } {
+  takeTransport(): { socket: Socket; head: Buffer; lent: LentReads | undefined } {
     this.#unarm();
     this.#phase = Phase.Closing;
     this.#deps.open.delete(this);
     this.#releaseBody();
     const socket = this.socket;
-    socket.removeListener('data', this.#onDataL);
+    if (this.#lent !== undefined) this.#lent.reader = undefined;
+    else socket.removeListener('data', this.#onDataL);
     socket.removeListener('end', this.#onEndL);
     socket.removeListener('close', this.#onCloseL);
     this.detachWriter();
     const head = this.#pending ?? Buffer.alloc(0);
     this.#pending = undefined;
-    return { socket, head };
+    return { socket, head, lent: this.#lent };
   }
 
   // ---- after each response ----

@@ -105,7 +105,12 @@ export interface ClientSide {
    * HTTP/1.1 only: hands over the client's transport after a 101, with any bytes read past the
    * request head. Undefined where the transport cannot switch protocols.
    */
-  takeTransport?(): { readonly socket: import('node:stream').Duplex; readonly head: Buffer };
+  takeTransport?(): {
+    readonly socket: import('node:stream').Duplex;
+    readonly head: Buffer;
+    /** Set when the socket's reads come lent from the shared buffer (lent-reads.ts), not as a stream. */
+    readonly lent?: import('./lent-reads').LentReads;
+  };
 }
 
 /** Where the client reached us: X-Forwarded-Proto/-Port and the router line's `protocol=`. */
@@ -118,7 +123,11 @@ export interface ListenerInfo {
  * The HTTP/1.1 engine's one entry point (DataPlane.serveConnection): serves every request on an
  * accepted net.Socket or tls.TLSSocket until either side closes it.
  */
-export type ServeConnection = (socket: import('node:net').Socket, listener: ListenerInfo) => void;
+export type ServeConnection = (
+  socket: import('node:net').Socket,
+  listener: ListenerInfo,
+  lent?: import('./lent-reads').LentReads,
+) => void;
 
 /**
  * The request path's entry point for another front (DataPlane.serveExchange), e.g. one HTTP/2
