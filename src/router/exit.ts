@@ -2,6 +2,7 @@
 // itself — refusals of malformed or oversized requests, slow clients, unknown hosts, platform
 // and dyno errors — goes through `fail`, which writes the page, the router line and the metric;
 // every request the path served ends in `record`. What each code does is data (errors.ts).
+import { Buffer } from 'node:buffer';
 import { formatRouterLine } from './access-log';
 import type { Refusal } from './client/connection';
 import type { ClientSide } from './client/exchange';

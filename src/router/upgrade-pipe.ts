@@ -2,6 +2,7 @@
 // idle window (H15), either side's end closes both. How it ended goes back to upgrade.ts, which
 // releases the app's in-flight slot (H11) and writes the H15 line.
 import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import type { PlaneDeps } from './handle';
 
