@@ -2,8 +2,8 @@
 // [name, value, …] list from the client's raw headers (never by editing req.headers), and the
 // response headers the client sees. Hop-by-hop headers go both ways (RFC 9110 §7.6.1), including
 // every header the Connection header names.
-import { randomUUID } from 'node:crypto';
 import { isName, nameBytes } from './http1/head-bytes';
+import { uuidV4 } from './request-id';
 
 /** RFC 9110 §7.6.1 and RFC 2616 §13.5.1; `expect` is answered by the router itself (100-continue). */
 const HOP_BY_HOP = new Set([
@@ -34,7 +34,7 @@ const REQUEST_ID = /^[A-Za-z0-9+/=-]{20,200}$/;
 
 /** The client's X-Request-Id when it is 20–200 chars of [A-Za-z0-9+/=-], else a new UUID. */
 export function requestIdFor(raw: string | string[] | undefined): string {
-  return typeof raw === 'string' && REQUEST_ID.test(raw) ? raw : randomUUID();
+  return typeof raw === 'string' && REQUEST_ID.test(raw) ? raw : uuidV4();
 }
 
 export interface ForwardFacts {
