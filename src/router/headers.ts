@@ -80,6 +80,31 @@ function connectionValue(raw: readonly string[]): string | undefined {
   return out;
 }
 
+/**
+ * `acceptedAt` (ms since the epoch) as text. It is beyond V8's small integers, so `${ms}` misses the
+ * number-to-string cache and runs the full double conversion (~500 instructions) every time; here
+ * the last value is kept, and on a new millisecond only its last three digits are looked up,
+ * behind the seconds kept as text since the last new second.
+ */
+let lastMs = -1;
+let lastMsText = '';
+let lastSecond = -1;
+let lastSecondText = '';
+const MILLIS = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
+function msText(ms: number): string {
+  if (ms === lastMs) return lastMsText;
+  const second = Math.floor(ms / 1000);
+  const millis = MILLIS[ms - second * 1000];
+  // Anything but a whole number of ms since 1970 (never Date.now()) is converted as it is.
+  if (millis === undefined || second <= 0) return `${ms}`;
+  if (second !== lastSecond) {
+    lastSecond = second;
+    lastSecondText = `${second}`;
+  }
+  lastMs = ms;
+  return (lastMsText = lastSecondText + millis);
+}
+
 /** Names as lower-case bytes, by length: what namedAt compares a field name with. */
 function byLength(names: Iterable<string>): Buffer[][] {
   const out: Buffer[][] = [];
@@ -142,7 +167,7 @@ export function upstreamFields(
   return (
     out +
     `x-request-id: ${f.requestId}\r\nx-forwarded-for: ${xff ? `${xff}, ${f.remote}` : f.remote}\r\n` +
-    `x-forwarded-proto: ${f.proto}\r\nx-forwarded-port: ${f.port}\r\nx-request-start: ${f.acceptedAt}\r\n` +
+    `x-forwarded-proto: ${f.proto}\r\nx-forwarded-port: ${f.port}\r\nx-request-start: ${msText(f.acceptedAt)}\r\n` +
     `via: ${via ? `${via}, 1.1 switchyard` : '1.1 switchyard'}\r\nconnect-time: ${Math.round(f.connectMs)}\r\n` +
     `total-route-time: ${Math.max(0, Math.round(now - f.acceptedAt))}\r\n`
   );
