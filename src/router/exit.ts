@@ -59,6 +59,8 @@ export function refuse(p: PlaneDeps, side: ClientSide, r: Refusal): void {
     path: r.path,
     host: r.host,
     fwd: r.remoteAddress,
+    // A refused head may have stopped anywhere in its checks: the line checks what it names.
+    headChecked: false,
     protocol: r.proto,
     httpVersion: undefined,
     accept: undefined,

@@ -55,6 +55,8 @@ export interface RequestContext {
   readonly path: string;
   host: string;
   readonly fwd: string;
+  /** `method`, `path` and `host` are known safe to log as they are (ClientRequest.headChecked). */
+  readonly headChecked: boolean;
   readonly protocol: ClientProto;
   /** `2.0` for an HTTP/2 client (the router line's `http_version=`); HTTP/1.x leaves it out. */
   readonly httpVersion: '2.0' | undefined;
@@ -77,6 +79,8 @@ export function newContext(req: ClientRequest): RequestContext {
     path: req.target,
     host: normaliseHost(req.authority) ?? req.authority,
     fwd: req.remoteAddress,
+    // normaliseHost's answer, or the authority itself: from the HTTP/1 parser, a valid Host either way.
+    headChecked: req.headChecked === true,
     protocol: req.proto,
     httpVersion: req.version === 'HTTP/2' ? '2.0' : undefined,
     accept: headerValue(req.rawHeaders, 'accept'),

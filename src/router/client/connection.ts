@@ -283,6 +283,7 @@ export class Connection extends ResponseWriter implements RequestSink, ClientSid
         expectContinue: head.expectContinue,
         upgrade: head.upgrade,
         remoteAddress: this.socket.remoteAddress ?? '',
+        headChecked: true,
         proto: this.#listener.proto,
         port: this.#listener.port,
         receivedAt: Date.now(),
