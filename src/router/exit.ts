@@ -64,6 +64,7 @@ export function refuse(p: PlaneDeps, side: ClientSide, r: Refusal): void {
     protocol: r.proto,
     httpVersion: undefined,
     accept: undefined,
+    cookie: undefined,
     app: undefined,
     dyno: '',
     tried: [],

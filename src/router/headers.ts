@@ -60,15 +60,6 @@ function connectionTokens(value: string | undefined): Set<string> | undefined {
   return out;
 }
 
-/** The first value of header `lower` (a lower-case name) in a flat [name, value, …] list. */
-export function headerValue(raw: readonly string[], lower: string): string | undefined {
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    if (name.length === lower.length && name.toLowerCase() === lower) return raw[i + 1];
-  }
-  return undefined;
-}
-
 /** Every value of the Connection header, joined (RFC 9110 §5.3), or undefined. */
 function connectionValue(raw: readonly string[]): string | undefined {
   let out: string | undefined;
