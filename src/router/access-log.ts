@@ -16,7 +16,7 @@ export interface RouterLogRecord {
   readonly requestId: string;
   /** A socket's peer address (ClientRequest.remoteAddress). */
   readonly fwd: string;
-  /** `method`, `path` and `host` passed the HTTP/1 parser's character checks: written without `bare`/`quoted`'s test. */
+  /** `method`, `path` and `host` passed the HTTP/1 parser's character tables: written without a test. */
   readonly headChecked?: boolean;
   /** Empty when no dyno was picked (H10, H11, H14, H80, …), as in Heroku's lines. */
   readonly dyno: string;

@@ -86,7 +86,7 @@ function msText(ms: number): string {
   if (ms === lastMs) return lastMsText;
   const second = Math.floor(ms / 1000);
   const millis = MILLIS[ms - second * 1000];
-  // Anything but a whole number of ms since 1970 (never Date.now()) is converted as it is.
+  // What Date.now() never gives (a fraction, a time in 1970's first second) is converted whole.
   if (millis === undefined || second <= 0) return `${ms}`;
   if (second !== lastSecond) {
     lastSecond = second;

@@ -52,8 +52,8 @@ export interface ClientRequest {
   /** The peer's IP address as its socket gives it (`::1`, `fe80::1%eth0`), or '' when it has none. */
   readonly remoteAddress: string;
   /**
-   * Optional: true when the engine's own parser held `method`, `target` and `authority` to RFC 9112's
-   * characters (a token, URI characters, a valid Host): none then carries SP, DQUOTE, `\` or a control
+   * Optional: true when the engine's own parser held `method`, `target` and `authority` to their grammar's
+   * characters (an RFC 9110 token, URI characters, a valid Host): none then carries SP, DQUOTE, `\` or a control
    * character, and the router line writes them without checking again. Left out by a front that
    * takes them from another parser (HTTP/2), whose values are checked when logged.
    */
