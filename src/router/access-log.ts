@@ -14,7 +14,10 @@ export interface RouterLogRecord {
   readonly host: string;
   /** Made by headers.ts requestIdFor only: a UUID or 20–200 chars of [A-Za-z0-9+/=-], so written as is. */
   readonly requestId: string;
+  /** A socket's peer address (ClientRequest.remoteAddress). */
   readonly fwd: string;
+  /** `method`, `path` and `host` passed the HTTP/1 parser's character tables: written without a test. */
+  readonly headChecked?: boolean;
   /** Empty when no dyno was picked (H10, H11, H14, H80, …), as in Heroku's lines. */
   readonly dyno: string;
   readonly connectMs: number | undefined;
@@ -49,14 +52,25 @@ const bare = (v: string): string => (NEEDS_BARE.test(v) ? v.replace(/[\s"\\\x00-
 const ms = (v: number | undefined): string => (v === undefined ? '' : `${Math.round(v)}ms`);
 
 /**
- * `r` is read where it lies (the request's context), not copied into a record first. The request id
- * skips the `bare` check its maker already guarantees: a regex test is ~500 instructions of a line.
+ * An address as sockets give it is IPv4 or IPv6 text (digits, hex, `.`, `:`), safe in quotes; only a
+ * link-local IPv6 address's zone (`%` and an interface name, which Linux lets hold `"` or `\`) is checked.
+ */
+const quotedAddress = (v: string): string => (v.indexOf('%') === -1 ? '"' + v + '"' : quoted(v));
+
+/**
+ * `r` is read where it lies (the request's context), not copied into a record first. Values whose
+ * maker already guarantees them skip the regex test (~300 instructions each): the request id
+ * (requestIdFor), an HTTP/1 request's method, path and host (`headChecked`), a peer address.
  */
 export function formatRouterLine(r: RouterLogRecord, code: HCode | undefined): string {
   const head = code === undefined ? 'at=info' : `at=error code=${code} desc=${quoted(H_CODES[code].desc)}`;
+  const fields =
+    r.headChecked === true
+      ? `method=${r.method} path="${r.path}" host=${r.host}`
+      : `method=${bare(r.method)} path=${quoted(r.path)} host=${bare(r.host)}`;
   let line =
-    `${head} method=${bare(r.method)} path=${quoted(r.path)} host=${bare(r.host)} request_id=${r.requestId}` +
-    ` fwd=${quoted(r.fwd)} dyno=${r.dyno} connect=${ms(r.connectMs)} service=${ms(r.serviceMs)}` +
+    `${head} ${fields} request_id=${r.requestId}` +
+    ` fwd=${quotedAddress(r.fwd)} dyno=${r.dyno} connect=${ms(r.connectMs)} service=${ms(r.serviceMs)}` +
     ` status=${r.status} bytes=${r.bytes ?? ''} protocol=${r.protocol}`;
   if (r.httpVersion !== undefined) line += ` http_version=${r.httpVersion}`;
   if (r.tried.length > 1) line += ` attempts=${r.tried.length} tried=${r.tried.join(',')}`;

@@ -2,6 +2,7 @@
 // itself — refusals of malformed or oversized requests, slow clients, unknown hosts, platform
 // and dyno errors — goes through `fail`, which writes the page, the router line and the metric;
 // every request the path served ends in `record`. What each code does is data (errors.ts).
+import { Buffer } from 'node:buffer';
 import { formatRouterLine } from './access-log';
 import type { Refusal } from './client/connection';
 import type { ClientSide } from './client/exchange';
@@ -58,9 +59,12 @@ export function refuse(p: PlaneDeps, side: ClientSide, r: Refusal): void {
     path: r.path,
     host: r.host,
     fwd: r.remoteAddress,
+    // A refused head may have stopped anywhere in its checks: the line checks what it names.
+    headChecked: false,
     protocol: r.proto,
     httpVersion: undefined,
     accept: undefined,
+    cookie: undefined,
     app: undefined,
     dyno: '',
     tried: [],

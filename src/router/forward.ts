@@ -10,6 +10,7 @@
 //                    that stopped reading for the whole idle window (the dyno was held off for it)
 // Plain requests run here (AttemptHandler), upgrades in upgrade.ts (UpgradeExchange), both on our own
 // client (upstream/pool.ts + upstream/response-parser.ts), sharing DynoAttempt's bookkeeping and these codes.
+import { performance } from 'node:perf_hooks';
 import { affinityCookie } from './balance';
 import type { BodySink, ClientSide } from './client/exchange';
 import { RouterError, type HCode } from './errors';

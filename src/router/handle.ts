@@ -14,7 +14,7 @@ import type { ClientProto, ClientRequest, ClientSide } from './client/exchange';
 import { H_CODES, RouterError } from './errors';
 import { fail, NO_SUCH_APP, record, redirectToHttps } from './exit';
 import { forward, requestHead, type Attempt, type ClientWatch } from './forward';
-import { headerValue, requestIdFor, upstreamFields } from './headers';
+import { requestIdFor, upstreamFields } from './headers';
 import type { DataPlaneMetrics } from './metrics';
 import type { Pools } from './pools';
 import { mayReplayAfterRace } from './replay';
@@ -55,11 +55,15 @@ export interface RequestContext {
   readonly path: string;
   host: string;
   readonly fwd: string;
+  /** `method`, `path` and `host` are known safe to log as they are (ClientRequest.headChecked). */
+  readonly headChecked: boolean;
   readonly protocol: ClientProto;
   /** `2.0` for an HTTP/2 client (the router line's `http_version=`); HTTP/1.x leaves it out. */
   readonly httpVersion: '2.0' | undefined;
   /** The client's Accept, for the error page's format. */
   readonly accept: string | undefined;
+  /** The client's Cookie, for affinity (balance.ts). */
+  readonly cookie: string | undefined;
   app: string | undefined;
   dyno: string;
   readonly tried: string[];
@@ -70,16 +74,35 @@ export interface RequestContext {
 }
 
 export function newContext(req: ClientRequest): RequestContext {
+  // The three fields the path reads, found in one pass (the first of each, as sent); only a name of
+  // their lengths is lower-cased.
+  const raw = req.rawHeaders;
+  let id: string | undefined;
+  let accept: string | undefined;
+  let cookie: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 6) {
+      const lower = name.toLowerCase();
+      if (lower === 'accept') accept ??= raw[i + 1];
+      else if (lower === 'cookie') cookie ??= raw[i + 1];
+    } else if (name.length === 12 && id === undefined && name.toLowerCase() === 'x-request-id') {
+      id = raw[i + 1];
+    }
+  }
   return {
     acceptedAt: req.receivedAt,
-    requestId: requestIdFor(headerValue(req.rawHeaders, 'x-request-id')),
+    requestId: requestIdFor(id),
     method: req.method,
     path: req.target,
     host: normaliseHost(req.authority) ?? req.authority,
     fwd: req.remoteAddress,
+    // normaliseHost's answer, or the authority itself: from the HTTP/1 parser, a valid Host either way.
+    headChecked: req.headChecked === true,
     protocol: req.proto,
     httpVersion: req.version === 'HTTP/2' ? '2.0' : undefined,
-    accept: headerValue(req.rawHeaders, 'accept'),
+    accept,
+    cookie,
     app: undefined,
     dyno: '',
     tried: [],
@@ -187,14 +210,13 @@ export async function attempts(
   run: RunAttempt,
 ): Promise<void> {
   const picker = p.pickers.for(entry);
-  const cookie = headerValue(req.rawHeaders, 'cookie');
   let connectMs = 0;
   let replay = false;
   let pick: Pick | undefined;
   let last: RouterError | undefined;
   for (;;) {
     if (!replay) {
-      pick = picker.pick(p.load, p.ejections, Date.now(), ctx.tried, cookie);
+      pick = picker.pick(p.load, p.ejections, Date.now(), ctx.tried, ctx.cookie);
       if (pick === undefined) throw last ?? new RouterError('H14');
     }
     ctx.tried.push(pick!.dyno.name);

@@ -2,8 +2,8 @@
 // [name, value, …] list from the client's raw headers (never by editing req.headers), and the
 // response headers the client sees. Hop-by-hop headers go both ways (RFC 9110 §7.6.1), including
 // every header the Connection header names.
-import { randomUUID } from 'node:crypto';
 import { isName, nameBytes } from './http1/head-bytes';
+import { uuidV4 } from './request-id';
 
 /** RFC 9110 §7.6.1 and RFC 2616 §13.5.1; `expect` is answered by the router itself (100-continue). */
 const HOP_BY_HOP = new Set([
@@ -34,7 +34,7 @@ const REQUEST_ID = /^[A-Za-z0-9+/=-]{20,200}$/;
 
 /** The client's X-Request-Id when it is 20–200 chars of [A-Za-z0-9+/=-], else a new UUID. */
 export function requestIdFor(raw: string | string[] | undefined): string {
-  return typeof raw === 'string' && REQUEST_ID.test(raw) ? raw : randomUUID();
+  return typeof raw === 'string' && REQUEST_ID.test(raw) ? raw : uuidV4();
 }
 
 export interface ForwardFacts {
@@ -60,15 +60,6 @@ function connectionTokens(value: string | undefined): Set<string> | undefined {
   return out;
 }
 
-/** The first value of header `lower` (a lower-case name) in a flat [name, value, …] list. */
-export function headerValue(raw: readonly string[], lower: string): string | undefined {
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    if (name.length === lower.length && name.toLowerCase() === lower) return raw[i + 1];
-  }
-  return undefined;
-}
-
 /** Every value of the Connection header, joined (RFC 9110 §5.3), or undefined. */
 function connectionValue(raw: readonly string[]): string | undefined {
   let out: string | undefined;
@@ -78,6 +69,31 @@ function connectionValue(raw: readonly string[]): string | undefined {
       out = out === undefined ? raw[i + 1]! : `${out}, ${raw[i + 1]!}`;
   }
   return out;
+}
+
+/**
+ * `acceptedAt` (ms since the epoch) as text. It is beyond V8's small integers, so `${ms}` misses the
+ * number-to-string cache and runs the full double conversion (~500 instructions) every time; here
+ * the last value is kept, and on a new millisecond only its last three digits are looked up,
+ * behind the seconds kept as text since the last new second.
+ */
+let lastMs = -1;
+let lastMsText = '';
+let lastSecond = -1;
+let lastSecondText = '';
+const MILLIS = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
+function msText(ms: number): string {
+  if (ms === lastMs) return lastMsText;
+  const second = Math.floor(ms / 1000);
+  const millis = MILLIS[ms - second * 1000];
+  // What Date.now() never gives (a fraction, a time in 1970's first second) is converted whole.
+  if (millis === undefined || second <= 0) return `${ms}`;
+  if (second !== lastSecond) {
+    lastSecond = second;
+    lastSecondText = `${second}`;
+  }
+  lastMs = ms;
+  return (lastMsText = lastSecondText + millis);
 }
 
 /** Names as lower-case bytes, by length: what namedAt compares a field name with. */
@@ -142,7 +158,7 @@ export function upstreamFields(
   return (
     out +
     `x-request-id: ${f.requestId}\r\nx-forwarded-for: ${xff ? `${xff}, ${f.remote}` : f.remote}\r\n` +
-    `x-forwarded-proto: ${f.proto}\r\nx-forwarded-port: ${f.port}\r\nx-request-start: ${f.acceptedAt}\r\n` +
+    `x-forwarded-proto: ${f.proto}\r\nx-forwarded-port: ${f.port}\r\nx-request-start: ${msText(f.acceptedAt)}\r\n` +
     `via: ${via ? `${via}, 1.1 switchyard` : '1.1 switchyard'}\r\nconnect-time: ${Math.round(f.connectMs)}\r\n` +
     `total-route-time: ${Math.max(0, Math.round(now - f.acceptedAt))}\r\n`
   );

@@ -2,6 +2,7 @@
 // and Upgrade requests alike: our own keep-alive pools (upstream/pool.ts: chosen by measurement,
 // see docs/decisions.md). When the table changes, the pools of dynos that left it are closed;
 // requests already running on them finish first.
+import { performance } from 'node:perf_hooks';
 import type { Config } from '../shared/config';
 import type { RouteTable } from './table/route-table';
 import { Deadlines } from './upstream/deadlines';

@@ -3,6 +3,7 @@
 // releases the app's in-flight slot (H11) and writes the H15 line.
 import type { Socket } from 'node:net';
 import { Buffer } from 'node:buffer';
+import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import type { LentReads } from './client/lent-reads';
 import type { PlaneDeps } from './handle';

@@ -4,6 +4,7 @@
 // without a byte either way (H15). A dyno that answers without upgrading gets its response relayed,
 // then close. An upgrade holds one of its app's in-flight slots (H11) from admission until it ends.
 // Log lines: one at the 101 (or the refusal); a pipe closed for idleness adds one H15 line.
+import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import type { ClientRequest, ClientSide } from './client/exchange';
 import { H_CODES } from './errors';

@@ -162,6 +162,16 @@ t.test('H codes and error pages are the HTTP/1.1 ones over h2', async (t) => {
   );
 });
 
+t.test('a :path the HTTP/1 parser would refuse is still escaped in the router line over h2', async (t) => {
+  const { r, lines } = await setup(t);
+  const session = h2Client(t, r);
+  await get(session, '/q"x\\y');
+  t.ok(
+    lines.some((l) => l.includes(' path="/q\\"x\\\\y" ')),
+    'DQUOTE and backslash escaped in the quoted path',
+  );
+});
+
 t.test('WebSocket over HTTP/1.1 TLS (wss) is piped to the dyno', async (t) => {
   const { r } = await setup(t);
   const ws = new WebSocket(`wss://127.0.0.1:${r.node.tls!.port}/chat`, {

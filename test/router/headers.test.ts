@@ -3,6 +3,7 @@ import t from 'tap';
 import { connect } from 'node:net';
 import { request } from 'undici';
 import { startDyno } from '../fixtures/dyno';
+import { upstreamFields } from '../../src/router/headers';
 import { app, dyno, startPlane } from '../fixtures/plane';
 import { eventually } from '../fixtures/router';
 
@@ -116,4 +117,16 @@ t.test('a sink that drops a line is counted', async (t) => {
   const p = await startPlane(t, [app('hello', [dyno('web.1', d.port)])], {}, { write: () => false });
   await (await request(p.url, { headers: { host: 'hello.localhost' } })).body.text();
   t.match(await p.registry.metrics(), /switchyard_router_access_log_dropped_total 1/);
+});
+
+t.test('X-Request-Start is the acceptance time in decimal ms, across seconds and repeated values', (t) => {
+  const facts = { requestId: 'r'.repeat(20), remote: '127.0.0.1', proto: 'http', port: 80, connectMs: 0 } as const;
+  const start = (acceptedAt: number): string =>
+    /x-request-start: (.*)\r\n/.exec(upstreamFields([], '', { ...facts, acceptedAt }, acceptedAt))![1]!;
+  for (const ms of [1_700_000_000_005, 1_700_000_000_005, 1_700_000_000_050, 1_700_000_000_999, 1_700_000_001_000])
+    t.equal(start(ms), String(ms));
+  t.equal(start(1_699_999_999_999), '1699999999999', 'an earlier second after a later one');
+  t.equal(start(7), '7', 'the first second of 1970 has no seconds to put before its digits');
+  t.equal(start(1_700_000_000_000.5), '1700000000000.5');
+  t.end();
 });

@@ -6,8 +6,10 @@
 // whole body must arrive within ROUTER_BODY_TIMEOUT_MS, a head within ROUTER_HEADERS_TIMEOUT_MS
 // (408 H28 either way). It implements ClientSide for the request path (exchange.ts) and writes
 // responses itself (response-writer.ts); refusals go through the one error exit like any other.
+// `performance` and `Buffer` are imported: on globalThis they are accessors, a slow lookup each use.
 import { Buffer } from 'node:buffer';
 import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { Expiring } from '../upstream/deadlines';
 import type { BodyBudget } from './body-budget';
 import type { BodySink, ClientGoneReason, ClientRequest, ClientSide, ListenerInfo } from './exchange';
@@ -289,6 +291,7 @@ export class Connection extends ResponseWriter implements RequestSink, ClientSid
         expectContinue: head.expectContinue,
         upgrade: head.upgrade,
         remoteAddress: this.socket.remoteAddress ?? '',
+        headChecked: true,
         proto: this.#listener.proto,
         port: this.#listener.port,
         receivedAt: Date.now(),

@@ -49,7 +49,15 @@ export interface ClientRequest {
   readonly expectContinue: boolean;
   /** The Upgrade header's value when this is an HTTP/1.1 upgrade request (design.md §Request path step 8). */
   readonly upgrade: string | undefined;
+  /** The peer's IP address as its socket gives it (`::1`, `fe80::1%eth0`), or '' when it has none. */
   readonly remoteAddress: string;
+  /**
+   * Optional: true when the engine's own parser held `method`, `target` and `authority` to their grammar's
+   * characters (an RFC 9110 token, URI characters, a valid Host): none then carries SP, DQUOTE, `\` or a control
+   * character, and the router line writes them without checking again. Left out by a front that
+   * takes them from another parser (HTTP/2), whose values are checked when logged.
+   */
+  readonly headChecked?: boolean;
   readonly proto: ClientProto;
   /** The port the client connected to (X-Forwarded-Port). */
   readonly port: number;
