@@ -1,15 +1,14 @@
-// The plain listener's client sockets read into one buffer the whole process shares, as pooled dyno
-// connections do (upstream/pool.ts; docs/decisions.md, "Sockets read into one shared buffer"):
-// Node's stream path allocates 64 KiB and runs the Readable machinery on every read, about 6,000
-// instructions of a proxied request on this side too. node:net offers `onread` only when it makes
-// the Socket for us, so the accepted socket's handle is taken over by a Socket made with `onread`;
-// the accepted one stays behind, as the server's count of open connections, until the new one
-// closes (so `server.close()` still waits for it). A read is handled to its end before the next
-// callback runs, so its bytes are only lent: whoever keeps some copies them (connection.ts).
+// The plain listener's client sockets read into the buffer the whole process shares
+// (http1/read-buffer.ts), as pooled dyno connections do (upstream/pool.ts; docs/decisions.md,
+// "Sockets read into one shared buffer"): Node's stream path allocates 64 KiB and runs the Readable
+// machinery on every read, about 6,000 instructions of a proxied request on this side too. node:net
+// offers `onread` only when it makes the Socket for us, so the accepted socket's handle is taken
+// over by a Socket made with `onread`; the accepted one stays behind, as the server's count of open
+// connections, until the new one closes (so `server.close()` still waits for it). Bytes are lent
+// to the read's callback: whoever keeps some copies them (connection.ts).
 import { Buffer } from 'node:buffer';
 import { Socket, type SocketConstructorOpts } from 'node:net';
-
-const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+import { READ_BUFFER } from '../http1/read-buffer';
 
 /** Where a socket's lent reads go; an upgrade's pipe takes them over from the connection. */
 export class LentReads {

@@ -6,14 +6,16 @@
 // server keep-alive, which shrinks the keep-alive race. Each connection knows whether it was
 // reused, so the request path can tell a keep-alive race from a dyno that died (step 5).
 //
-// Plain requests read their dyno connections into one buffer the whole process shares (`onread`):
-// Node's stream path allocates 64 KiB and runs the Readable machinery on every read, about 6,000
-// instructions of a proxied request. A read is parsed and relayed within its callback, so the
-// bytes are only lent: whoever keeps some past the call copies them (the response parser's held
-// head, the client side's writes: client/exchange.ts). An upgrade takes a connection of its own
-// in stream mode, since after a 101 its socket is piped as a stream (upgrade-pipe.ts).
+// Plain requests read their dyno connections into the buffer the whole process shares (`onread`,
+// http1/read-buffer.ts): Node's stream path allocates 64 KiB and runs the Readable machinery on
+// every read, about 6,000 instructions of a proxied request. A read is parsed and relayed within
+// its callback, so the bytes are only lent: whoever keeps some past the call copies them (the
+// response parser's held head, the client side's writes: client/exchange.ts). An upgrade takes a
+// connection of its own in stream mode, since after a 101 its socket is piped as a stream
+// (upgrade-pipe.ts).
 import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { READ_BUFFER } from '../http1/read-buffer';
 
 /** Who is using a connection right now: gets its bytes, its drain and its end. */
 export interface ConnUser {
@@ -46,12 +48,6 @@ export interface PoolCounts {
 
 /** How long before a dyno's announced keep-alive timeout we stop reusing its connection. */
 export const KEEP_ALIVE_MARGIN_MS = 1_000;
-
-/**
- * What every plain dyno connection reads into. One buffer serves them all: reads are handled one
- * at a time, each to its end, before the next callback runs.
- */
-const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
 /** How a connection reads: into the shared buffer (plain requests), or as a stream (upgrades). */
 export type ReadMode = 'lent' | 'stream';
