@@ -1,7 +1,6 @@
 // One HTTP/2 stream as the request path's transport-independent client (client/exchange.ts):
-// the ClientRequest its HEADERS describe and the ClientSide that answers on the stream. This is
-// the adapter the HTTP/2 front switches to once the HTTP/1.1 engine serves that interface
-// (DataPlane.serveExchange); until then tls/h2.ts poses streams as node:http requests.
+// the ClientRequest its HEADERS describe and the ClientSide that answers on the stream. The HTTP/2
+// front (tls/h2.ts) hands every stream here, and it enters the path through DataPlane.serveExchange.
 import { constants, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type {
   BodyFraming,
