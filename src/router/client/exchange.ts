@@ -92,7 +92,7 @@ export interface ClientSide {
   writeWireHead?(status: number, head: string, hasLength: boolean): boolean;
   /**
    * False when the client is full: wait for `onDrain` before writing more. `chunk` is lent for the
-   * call (a dyno's bytes in the shared read buffer, upstream/pool.ts): what is kept is copied.
+   * call (a dyno's bytes in the shared read buffer, http1/read-buffer.ts): what is kept is copied.
    */
   writeBody(chunk: Buffer): boolean;
   /** Ends the response, with its last bytes when given (lent, as writeBody's; a small body may leave in one write with its head). */

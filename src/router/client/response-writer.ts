@@ -120,7 +120,7 @@ export abstract class ResponseWriter {
   }
 
   /**
-   * `chunk` is lent (a dyno's bytes in the shared read buffer, upstream/pool.ts), and a socket
+   * `chunk` is lent (a dyno's bytes in the shared read buffer, http1/read-buffer.ts), and a socket
    * write keeps what it cannot send at once: a small chunk leaves as one latin1 string with its
    * framing (the string is the copy), a large one as a copy.
    */
